@@ -1,0 +1,866 @@
+# pragma version ~=0.4.3
+"""
+@title volmargin MarginVault
+@custom:contract-name MarginVault
+@license GNU Affero General Public License v3.0 only
+@notice Cross-margin accounts with one signed balance per listed asset
+        (DESIGN §2, Mango v4 style): positive = deposit earning the
+        deposit rate, negative = borrow. Health is weighted with the
+        volatility-driven haircuts of the RiskOracle (§4, §5); unhealthy
+        accounts are liquidated with a close factor, a dust rule and a
+        health-scaled bonus (§6); an account left with debt and no
+        collateral is settled against the insurance fund and then
+        socialized, atomically (§6). Amounts are in token decimals;
+        prices, haircuts, indices and rates are WAD (1e18 = 1.0); USD
+        values are WAD USD; times are Unix seconds. Every rejection is a
+        revert reason prefixed `vault:` (or `access_control:`,
+        `steward:`, `oracle:` from the module or contract that rejects).
+        Deposits and repayments are never paused.
+        `volmargin.reference.VaultRef` mirrors this contract bit for bit.
+"""
+
+from ethereum.ercs import IERC165
+implements: IERC165
+
+from ethereum.ercs import IERC20
+from ethereum.ercs import IERC20Detailed
+
+from snekmate.auth.interfaces import IAccessControl
+implements: IAccessControl
+
+from snekmate.auth import access_control
+initializes: access_control
+exports: access_control.__interface__
+
+import interfaces.IRiskOracle as IRiskOracle
+from .modules import risk_math
+from .modules import rates
+from .modules import steward
+initializes: steward[access_control := access_control]
+exports: (
+    steward.max_rel_change,
+    steward.min_change_delay,
+    steward.last_change,
+    steward.set_governance_bounds,
+)
+
+WAD: constant(uint256) = 10**18
+MAX_ASSETS: constant(uint256) = 8
+MAX_LENS: constant(uint256) = 256
+REDUCE_ONLY: constant(uint8) = 2
+CAUTION: constant(uint8) = 1
+
+RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN_ROLE")
+GUARDIAN_ROLE: public(constant(bytes32)) = keccak256("GUARDIAN_ROLE")
+
+# Pause switches (bit mask). Deposits and repayments have none.
+PAUSE_WITHDRAW: public(constant(uint256)) = 1
+PAUSE_BORROW: public(constant(uint256)) = 2
+PAUSE_LIQUIDATE: public(constant(uint256)) = 4
+PAUSE_ALL: constant(uint256) = 7
+
+# Global parameters (indices into `params`).
+N_PARAMS: constant(uint256) = 11
+P_CLOSE_FACTOR: public(constant(uint256)) = 0  # WAD: share of one debt a liquidator may repay
+P_HF_FULL: public(constant(uint256)) = 1  # WAD: health factor under which the whole debt may be repaid
+P_MIN_DEBT_VALUE: public(constant(uint256)) = 2  # WAD USD: smallest debt a liquidation may leave
+P_BONUS_MIN: public(constant(uint256)) = 3  # WAD: liquidation bonus at zero shortfall
+P_BONUS_SLOPE: public(constant(uint256)) = 4  # WAD: bonus added per unit of shortfall
+P_BONUS_MAX: public(constant(uint256)) = 5  # WAD: bonus cap
+P_INSURANCE_SHARE: public(constant(uint256)) = 6  # WAD: share of the bonus paid to the insurance fund
+P_LIQ_WINDOW: public(constant(uint256)) = 7  # s: liquidation cap window
+P_LIQ_CAP: public(constant(uint256)) = 8  # WAD USD: repaid value per window
+P_LIQ_CAP_TRIPPED: public(constant(uint256)) = 9  # WAD USD: the same while any asset is REDUCE_ONLY
+P_CAUTION_SCALE: public(constant(uint256)) = 10  # WAD: weight of CAUTION collateral in initial health
+
+# Per-asset parameters (indices into `asset_params`).
+N_ASSET_PARAMS: constant(uint256) = 6
+A_BASE_RATE: public(constant(uint256)) = 0  # WAD per year
+A_SLOPE1: public(constant(uint256)) = 1  # WAD per year
+A_SLOPE2: public(constant(uint256)) = 2  # WAD per year
+A_KINK: public(constant(uint256)) = 3  # WAD utilization
+A_RESERVE_FACTOR: public(constant(uint256)) = 4  # WAD share of interest to the insurance fund
+A_BORROWABLE: public(constant(uint256)) = 5  # 1 if the asset may be borrowed, else 0
+
+
+struct Market:
+    deposit_index: uint256  # WAD
+    borrow_index: uint256  # WAD
+    scaled_deposits: uint256  # sum of positive scaled balances
+    scaled_borrows: uint256  # sum of |negative scaled balances|
+    last_accrual: uint256  # s
+    insurance: uint256  # token decimals: insurance fund of this asset
+
+
+struct Health:
+    maint_assets: uint256  # WAD USD, sum v * (1 - h_maint) over deposits
+    maint_liabilities: uint256  # WAD USD, sum |v| * (1 + h_maint) over borrows
+    init_assets: uint256  # WAD USD, with h_init (+ size term, CAUTION scale)
+    init_liabilities: uint256  # WAD USD, with h_init (+ size term)
+    reduce_only: bool  # a REDUCE_ONLY asset is among those weighed
+
+
+struct AccountView:
+    account: address
+    balances: int256[MAX_ASSETS]  # token decimals, signed, in `listed` order
+    health: Health
+
+
+event AssetListed:
+    asset: indexed(address)
+    decimals: uint256
+    borrowable: bool
+
+
+event Deposit:
+    account: indexed(address)
+    asset: indexed(address)
+    amount: uint256
+    caller: address
+
+
+event Withdraw:
+    account: indexed(address)
+    asset: indexed(address)
+    amount: uint256
+
+
+event Borrow:
+    account: indexed(address)
+    asset: indexed(address)
+    amount: uint256
+
+
+event Repay:
+    account: indexed(address)
+    asset: indexed(address)
+    amount: uint256
+    caller: address
+
+
+event Liquidation:
+    account: indexed(address)
+    liquidator: indexed(address)
+    debt_asset: address
+    collateral_asset: address
+    repaid: uint256
+    seized: uint256
+    bonus: uint256
+    insurance_cut: uint256
+
+
+event BadDebtSettled:
+    account: indexed(address)
+    asset: indexed(address)
+    debt: uint256
+    covered_by_insurance: uint256
+    socialized: uint256
+
+
+event Accrued:
+    asset: indexed(address)
+    borrow_index: uint256
+    deposit_index: uint256
+    reserve: uint256
+
+
+event PauseChanged:
+    old_mask: uint256
+    new_mask: uint256
+    caller: address
+
+
+oracle: public(IRiskOracle)
+listed: public(DynArray[address, MAX_ASSETS])
+asset_slot: public(HashMap[address, uint256])  # 1-based position in `listed` (0: not listed)
+asset_decimals: public(HashMap[address, uint256])
+asset_params: public(HashMap[address, uint256[N_ASSET_PARAMS]])
+markets: public(HashMap[address, Market])
+params: public(uint256[N_PARAMS])
+# account => asset => signed scaled balance (deposit index scale if > 0, borrow index scale if < 0)
+scaled_balances: public(HashMap[address, HashMap[address, int256]])
+# account => bit i set iff the balance of listed[i] is non-zero
+position_mask: public(HashMap[address, uint256])
+paused: public(uint256)
+liq_window_start: public(uint256)  # s
+liq_window_used: public(uint256)  # WAD USD repaid in the current window
+
+
+@deploy
+def __init__(oracle_: IRiskOracle, params_: uint256[N_PARAMS], max_rel_change_: uint256, min_change_delay_: uint256):
+    """
+    @notice Deploys the vault; the deployer gets DEFAULT_ADMIN_ROLE.
+    @param oracle_ The RiskOracle that prices and haircuts every asset.
+    @param params_ Global parameters, indexed by the P_* constants.
+    @param max_rel_change_ Risk-steward step limit, WAD.
+    @param min_change_delay_ Risk-steward delay, seconds.
+    """
+    access_control.__init__()
+    steward.__init__(max_rel_change_, min_change_delay_)
+    self._check_params(params_)
+    self.oracle = oracle_
+    self.params = params_
+    self.liq_window_start = block.timestamp
+
+
+# ---------------------------------------------------------------- parameters
+
+
+@internal
+@pure
+def _check_params(p: uint256[N_PARAMS]):
+    assert p[P_CLOSE_FACTOR] > 0 and p[P_CLOSE_FACTOR] <= WAD, "vault: bad params"
+    assert p[P_BONUS_MIN] <= p[P_BONUS_MAX] and p[P_BONUS_MAX] <= WAD, "vault: bad params"
+    assert p[P_INSURANCE_SHARE] <= WAD and p[P_CAUTION_SCALE] <= WAD, "vault: bad params"
+    assert p[P_LIQ_WINDOW] > 0 and p[P_LIQ_CAP_TRIPPED] <= p[P_LIQ_CAP], "vault: bad params"
+
+
+@internal
+@pure
+def _check_asset_params(a: uint256[N_ASSET_PARAMS]):
+    assert a[A_KINK] > 0 and a[A_KINK] < WAD, "vault: bad params"
+    assert a[A_RESERVE_FACTOR] <= WAD and a[A_BORROWABLE] <= 1, "vault: bad params"
+    assert a[A_BASE_RATE] + a[A_SLOPE1] + a[A_SLOPE2] <= 100 * WAD, "vault: bad params"
+
+
+@external
+def list_asset(asset: address, asset_params_: uint256[N_ASSET_PARAMS]):
+    """
+    @notice Lists a token already listed on the oracle. DEFAULT_ADMIN_ROLE.
+    @dev Reverts "vault: already listed", "vault: too many assets",
+         "vault: bad params", "vault: decimals > 24", "oracle: ..." (the
+         oracle must value the asset).
+    @param asset ERC-20 token address (decimals read from the token).
+    @param asset_params_ Rate model and borrowability, indexed by A_*.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert self.asset_slot[asset] == 0, "vault: already listed"
+    assert len(self.listed) < MAX_ASSETS, "vault: too many assets"
+    self._check_asset_params(asset_params_)
+    decimals: uint256 = convert(staticcall IERC20Detailed(asset).decimals(), uint256)
+    assert decimals <= 24, "vault: decimals > 24"
+    extcall self.oracle.poke(asset)
+    r: IRiskOracle.RiskView = staticcall self.oracle.risk(asset)
+    assert r.price > 0, "oracle: invalid price"
+    self.listed.append(asset)
+    self.asset_slot[asset] = len(self.listed)
+    self.asset_decimals[asset] = decimals
+    self.asset_params[asset] = asset_params_
+    self.markets[asset] = Market(
+        deposit_index=WAD, borrow_index=WAD, scaled_deposits=0, scaled_borrows=0, last_accrual=block.timestamp, insurance=0
+    )
+    log AssetListed(asset=asset, decimals=decimals, borrowable=asset_params_[A_BORROWABLE] == 1)
+
+
+@external
+def set_param(param: uint256, new_value: uint256):
+    """
+    @notice Changes one global parameter (P_* index).
+    @dev DEFAULT_ADMIN_ROLE freely, RISK_ADMIN_ROLE within the steward
+         limits. Reverts "vault: unknown param", "vault: bad params",
+         "steward: change too large", "steward: change too soon",
+         "access_control: account is missing role".
+    @param param P_* index.
+    @param new_value New value in the parameter's unit.
+    """
+    assert param < N_PARAMS, "vault: unknown param"
+    p: uint256[N_PARAMS] = self.params
+    steward._authorize_change(empty(address), param, p[param], new_value)
+    p[param] = new_value
+    self._check_params(p)
+    self.params[param] = new_value
+
+
+@external
+def set_asset_param(asset: address, param: uint256, new_value: uint256):
+    """
+    @notice Changes one per-asset parameter (A_* index); accrues first
+            so that the old rate applies up to now.
+    @dev As `set_param`; also "vault: asset not listed".
+    """
+    assert self.asset_slot[asset] != 0, "vault: asset not listed"
+    assert param < N_ASSET_PARAMS, "vault: unknown param"
+    a: uint256[N_ASSET_PARAMS] = self.asset_params[asset]
+    steward._authorize_change(asset, param, a[param], new_value)
+    a[param] = new_value
+    self._check_asset_params(a)
+    self._accrue(asset)
+    self.asset_params[asset][param] = new_value
+
+
+@external
+def pause(actions: uint256):
+    """
+    @notice Pauses withdrawals (1), borrows (2) and/or liquidations (4).
+            GUARDIAN_ROLE or DEFAULT_ADMIN_ROLE. Deposits and repayments
+            cannot be paused.
+    @dev Reverts "vault: bad pause mask", "access_control: account is missing role".
+    @param actions Bit mask of PAUSE_* switches to set.
+    """
+    if not access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender]:
+        access_control._check_role(GUARDIAN_ROLE, msg.sender)
+    assert actions != 0 and actions & PAUSE_ALL == actions, "vault: bad pause mask"
+    old: uint256 = self.paused
+    self.paused = old | actions
+    log PauseChanged(old_mask=old, new_mask=old | actions, caller=msg.sender)
+
+
+@external
+def unpause(actions: uint256):
+    """
+    @notice Clears pause switches. DEFAULT_ADMIN_ROLE only (a guardian
+            cannot unpause).
+    @dev Reverts "vault: bad pause mask", "access_control: account is missing role".
+    @param actions Bit mask of PAUSE_* switches to clear.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert actions != 0 and actions & PAUSE_ALL == actions, "vault: bad pause mask"
+    old: uint256 = self.paused
+    self.paused = old & ~actions
+    log PauseChanged(old_mask=old, new_mask=old & ~actions, caller=msg.sender)
+
+
+# ---------------------------------------------------------------- interest
+
+
+@internal
+@view
+def _accrued(asset: address) -> (Market, uint256):
+    """
+    @dev The market with interest accrued to now, and the reserve added
+         to the insurance fund by this accrual (DESIGN §2).
+    """
+    m: Market = self.markets[asset]
+    dt: uint256 = block.timestamp - m.last_accrual
+    if dt == 0:
+        return m, 0
+    m.last_accrual = block.timestamp
+    if m.scaled_borrows == 0:
+        return m, 0
+    a: uint256[N_ASSET_PARAMS] = self.asset_params[asset]
+    deposits: uint256 = m.scaled_deposits * m.deposit_index // WAD
+    borrows: uint256 = (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD
+    rate: uint256 = rates._borrow_rate(
+        rates._utilization(deposits, borrows), a[A_BASE_RATE], a[A_SLOPE1], a[A_SLOPE2], a[A_KINK]
+    )
+    m.borrow_index = rates._grow_index(m.borrow_index, rate, dt)
+    interest: uint256 = (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD - borrows
+    reserve: uint256 = interest * a[A_RESERVE_FACTOR] // WAD
+    if m.scaled_deposits == 0:
+        reserve = interest
+    else:
+        m.deposit_index += (interest - reserve) * WAD // m.scaled_deposits
+    m.insurance += reserve
+    return m, reserve
+
+
+@internal
+def _accrue(asset: address) -> Market:
+    m: Market = empty(Market)
+    reserve: uint256 = 0
+    m, reserve = self._accrued(asset)
+    old: Market = self.markets[asset]
+    if m.last_accrual != old.last_accrual:
+        self.markets[asset] = m
+        if m.borrow_index != old.borrow_index:
+            log Accrued(asset=asset, borrow_index=m.borrow_index, deposit_index=m.deposit_index, reserve=reserve)
+    return m
+
+
+@internal
+@pure
+def _tokens(scaled: int256, m: Market) -> int256:
+    """
+    @dev Signed token balance of a scaled balance: deposits round down,
+         borrows round up.
+    """
+    if scaled >= 0:
+        return convert(convert(scaled, uint256) * m.deposit_index // WAD, int256)
+    return -convert((convert(-scaled, uint256) * m.borrow_index + WAD - 1) // WAD, int256)
+
+
+@internal
+def _set_balance(account: address, asset: address, m: Market, new_tokens: int256) -> Market:
+    """
+    @dev Re-derives the scaled balance of `account` from a new signed
+         token balance (deposits round down, borrows round up) and
+         updates the market totals and the account's position mask.
+         Returns the market to store.
+    """
+    out: Market = m
+    old: int256 = self.scaled_balances[account][asset]
+    if old > 0:
+        out.scaled_deposits -= convert(old, uint256)
+    elif old < 0:
+        out.scaled_borrows -= convert(-old, uint256)
+    new: int256 = 0
+    if new_tokens > 0:
+        s: uint256 = convert(new_tokens, uint256) * WAD // m.deposit_index
+        out.scaled_deposits += s
+        new = convert(s, int256)
+    elif new_tokens < 0:
+        s: uint256 = (convert(-new_tokens, uint256) * WAD + m.borrow_index - 1) // m.borrow_index
+        out.scaled_borrows += s
+        new = -convert(s, int256)
+    self.scaled_balances[account][asset] = new
+    bit: uint256 = 1 << (self.asset_slot[asset] - 1)
+    mask: uint256 = self.position_mask[account]
+    if new == 0:
+        mask = mask & ~bit
+    else:
+        mask = mask | bit
+    self.position_mask[account] = mask
+    self.markets[asset] = out
+    return out
+
+
+# ---------------------------------------------------------------- health
+
+
+@internal
+@view
+def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS]):
+    """
+    @dev Risk views and accrued markets of the listed assets in `mask`.
+         Reverts "oracle: stale price" / "oracle: invalid price" when one
+         of them cannot be valued.
+    """
+    views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
+    markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
+    i: uint256 = 0
+    for asset: address in self.listed:
+        if mask & (1 << i) != 0:
+            reserve: uint256 = 0
+            markets[i], reserve = self._accrued(asset)
+            views[i] = staticcall self.oracle.risk(asset)
+        i += 1
+    return views, markets
+
+
+@internal
+@view
+def _weigh(
+    account: address, mask: uint256, views: IRiskOracle.RiskView[MAX_ASSETS], markets: Market[MAX_ASSETS]
+) -> Health:
+    """
+    @dev Weighted sums over the assets in `mask` (DESIGN §4, §5), from
+         preloaded risk views and markets.
+    """
+    h: Health = empty(Health)
+    caution_scale: uint256 = self.params[P_CAUTION_SCALE]
+    i: uint256 = 0
+    for asset: address in self.listed:
+        if mask & (1 << i) != 0:
+            r: IRiskOracle.RiskView = views[i]
+            bal: int256 = self._tokens(self.scaled_balances[account][asset], markets[i])
+            if r.breaker == REDUCE_ONLY:
+                h.reduce_only = True
+            dec: uint256 = self.asset_decimals[asset]
+            if bal > 0:
+                v: uint256 = risk_math._asset_value(convert(bal, uint256), r.price, dec)
+                h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v), WAD)
+                h.maint_assets += risk_math._weighted_asset(v, r.h_maint)
+                w: uint256 = risk_math._weighted_asset(v, h_init)
+                if r.breaker == CAUTION:
+                    w = w * caution_scale // WAD
+                h.init_assets += w
+            elif bal < 0:
+                v: uint256 = risk_math._liability_value(convert(-bal, uint256), r.price, dec)
+                h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v), WAD)
+                h.maint_liabilities += risk_math._weighted_liability(v, r.h_maint)
+                h.init_liabilities += risk_math._weighted_liability(v, h_init)
+        i += 1
+    return h
+
+
+@internal
+@view
+def _health(account: address, mask: uint256) -> Health:
+    """
+    @dev Weighted sums of `account` over the assets in `mask`.
+    """
+    views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
+    markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
+    views, markets = self._load(mask)
+    return self._weigh(account, mask, views, markets)
+
+
+@internal
+@view
+def _check_risk_increase(account: address, asset: address):
+    """
+    @dev After an action that lowers health: initial health >= 0 and no
+         REDUCE_ONLY asset involved (DESIGN §5, §7).
+    """
+    h: Health = self._health(account, self.position_mask[account] | (1 << (self.asset_slot[asset] - 1)))
+    assert not h.reduce_only, "vault: asset reduce-only"
+    assert h.init_assets >= h.init_liabilities, "vault: insufficient health"
+
+
+@external
+@view
+def health(account: address) -> Health:
+    """
+    @notice Maintenance and initial weighted sums of an account, WAD USD.
+    @dev health_maint = maint_assets - maint_liabilities; the account is
+         liquidatable iff it is negative. Reverts "oracle: stale price"
+         / "oracle: invalid price" if a held asset cannot be valued.
+    """
+    return self._health(account, self.position_mask[account])
+
+
+@external
+@view
+def health_factor(account: address) -> uint256:
+    """
+    @notice Maintenance health factor, WAD (>= 1e18 safe; max uint256
+            without debt).
+    """
+    h: Health = self._health(account, self.position_mask[account])
+    return risk_math._health_factor(h.maint_assets, h.maint_liabilities)
+
+
+@external
+@view
+def balance_of(account: address, asset: address) -> int256:
+    """
+    @notice Signed balance with interest to now, token decimals
+            (positive = deposit, negative = borrow).
+    """
+    m: Market = empty(Market)
+    reserve: uint256 = 0
+    m, reserve = self._accrued(asset)
+    return self._tokens(self.scaled_balances[account][asset], m)
+
+
+@external
+@view
+def market(asset: address) -> (uint256, uint256, uint256, uint256, uint256):
+    """
+    @notice (deposit_index WAD, borrow_index WAD, total deposits, total
+            borrows, insurance fund), token decimals, accrued to now.
+    """
+    m: Market = empty(Market)
+    reserve: uint256 = 0
+    m, reserve = self._accrued(asset)
+    return (
+        m.deposit_index,
+        m.borrow_index,
+        m.scaled_deposits * m.deposit_index // WAD,
+        (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD,
+        m.insurance,
+    )
+
+
+@external
+@view
+def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[AccountView, MAX_LENS]):
+    """
+    @notice Lens: signed balances (token decimals, `listed` order) and
+            weighted health sums (WAD USD) of up to 256 accounts in one
+            call, with the block time they were computed at (seconds).
+    @dev Prices every listed asset once; reverts "oracle: stale price" /
+         "oracle: invalid price" if any listed asset cannot be valued.
+    """
+    every: uint256 = (1 << len(self.listed)) - 1
+    views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
+    markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
+    views, markets = self._load(every)
+    out: DynArray[AccountView, MAX_LENS] = []
+    for account: address in accounts:
+        v: AccountView = empty(AccountView)
+        v.account = account
+        mask: uint256 = self.position_mask[account]
+        i: uint256 = 0
+        for asset: address in self.listed:
+            if mask & (1 << i) != 0:
+                v.balances[i] = self._tokens(self.scaled_balances[account][asset], markets[i])
+            i += 1
+        v.health = self._weigh(account, mask, views, markets)
+        out.append(v)
+    return block.timestamp, out
+
+
+# ---------------------------------------------------------------- actions
+
+
+@internal
+@view
+def _listed(asset: address):
+    assert self.asset_slot[asset] != 0, "vault: asset not listed"
+
+
+@internal
+@view
+def _available(m: Market) -> uint256:
+    deposits: uint256 = m.scaled_deposits * m.deposit_index // WAD
+    borrows: uint256 = (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD
+    if borrows >= deposits:
+        return 0
+    return deposits - borrows
+
+
+@external
+@nonreentrant
+def deposit(asset: address, amount: uint256, account: address = msg.sender):
+    """
+    @notice Deposits `amount` of `asset` into `account` (repaying its debt
+            in that asset first, if any). Never paused.
+    @dev Reverts "vault: zero amount", "vault: asset not listed",
+         "vault: zero address", or the token's transfer error.
+    @param asset Listed token.
+    @param amount Token decimals, > 0; pulled from the caller.
+    @param account Credited account (default: the caller).
+    """
+    assert amount > 0, "vault: zero amount"
+    assert account != empty(address), "vault: zero address"
+    self._listed(asset)
+    m: Market = self._accrue(asset)
+    bal: int256 = self._tokens(self.scaled_balances[account][asset], m)
+    self._set_balance(account, asset, m, bal + convert(amount, int256))
+    assert extcall IERC20(asset).transferFrom(msg.sender, self, amount, default_return_value=True), "vault: transfer failed"
+    log Deposit(account=account, asset=asset, amount=amount, caller=msg.sender)
+
+
+@external
+@nonreentrant
+def withdraw(asset: address, amount: uint256):
+    """
+    @notice Withdraws `amount` of the caller's deposit of `asset`.
+    @dev Reverts "vault: withdraw paused", "vault: zero amount",
+         "vault: asset not listed", "vault: insufficient balance",
+         "vault: insufficient liquidity", "vault: asset reduce-only",
+         "vault: insufficient health", "oracle: stale price",
+         "oracle: invalid price".
+    @param asset Listed token.
+    @param amount Token decimals, > 0, at most the deposit.
+    """
+    assert self.paused & PAUSE_WITHDRAW == 0, "vault: withdraw paused"
+    assert amount > 0, "vault: zero amount"
+    self._listed(asset)
+    m: Market = self._accrue(asset)
+    bal: int256 = self._tokens(self.scaled_balances[msg.sender][asset], m)
+    assert bal >= convert(amount, int256), "vault: insufficient balance"
+    assert amount <= self._available(m), "vault: insufficient liquidity"
+    self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
+    self._check_risk_increase(msg.sender, asset)
+    assert extcall IERC20(asset).transfer(msg.sender, amount, default_return_value=True), "vault: transfer failed"
+    log Withdraw(account=msg.sender, asset=asset, amount=amount)
+
+
+@external
+@nonreentrant
+def borrow(asset: address, amount: uint256):
+    """
+    @notice Borrows `amount` of `asset` against the caller's account
+            (drawing down a deposit of the same asset first). Borrowing
+            a volatile asset is a short position on the same path.
+    @dev Reverts "vault: borrow paused", "vault: zero amount",
+         "vault: asset not listed", "vault: asset not borrowable",
+         "vault: insufficient liquidity", "vault: asset reduce-only",
+         "vault: insufficient health", "oracle: stale price",
+         "oracle: invalid price".
+    @param asset Listed, borrowable token.
+    @param amount Token decimals, > 0.
+    """
+    assert self.paused & PAUSE_BORROW == 0, "vault: borrow paused"
+    assert amount > 0, "vault: zero amount"
+    self._listed(asset)
+    assert self.asset_params[asset][A_BORROWABLE] == 1, "vault: asset not borrowable"
+    m: Market = self._accrue(asset)
+    bal: int256 = self._tokens(self.scaled_balances[msg.sender][asset], m)
+    assert amount <= self._available(m), "vault: insufficient liquidity"
+    self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
+    self._check_risk_increase(msg.sender, asset)
+    assert extcall IERC20(asset).transfer(msg.sender, amount, default_return_value=True), "vault: transfer failed"
+    log Borrow(account=msg.sender, asset=asset, amount=amount)
+
+
+@external
+@nonreentrant
+def repay(asset: address, amount: uint256, account: address = msg.sender) -> uint256:
+    """
+    @notice Repays up to `amount` of `account`'s debt in `asset`; pays
+            at most the debt (max_value(uint256) repays all). Never paused.
+    @dev Reverts "vault: zero amount", "vault: asset not listed",
+         "vault: no debt", or the token's transfer error.
+    @param asset Listed token.
+    @param amount Token decimals, > 0.
+    @param account Account whose debt is repaid (default: the caller).
+    @return The amount repaid, token decimals.
+    """
+    assert amount > 0, "vault: zero amount"
+    self._listed(asset)
+    m: Market = self._accrue(asset)
+    bal: int256 = self._tokens(self.scaled_balances[account][asset], m)
+    assert bal < 0, "vault: no debt"
+    paid: uint256 = min(amount, convert(-bal, uint256))
+    self._set_balance(account, asset, m, bal + convert(paid, int256))
+    assert extcall IERC20(asset).transferFrom(msg.sender, self, paid, default_return_value=True), "vault: transfer failed"
+    log Repay(account=account, asset=asset, amount=paid, caller=msg.sender)
+    return paid
+
+
+@internal
+def _use_liquidation_cap(repaid_value: uint256):
+    """
+    @dev Global cascade limit (DESIGN §7): repaid value per window, lower
+         while any asset is REDUCE_ONLY.
+    """
+    window: uint256 = self.params[P_LIQ_WINDOW]
+    used: uint256 = self.liq_window_used
+    if block.timestamp >= self.liq_window_start + window:
+        self.liq_window_start = block.timestamp
+        used = 0
+    cap: uint256 = self.params[P_LIQ_CAP]
+    if staticcall self.oracle.n_tripped() > 0:
+        cap = self.params[P_LIQ_CAP_TRIPPED]
+    used += repaid_value
+    assert used <= cap, "vault: liquidation cap reached"
+    self.liq_window_used = used
+
+
+@internal
+def _settle_if_bankrupt(account: address) -> bool:
+    """
+    @dev If the account has debt and no deposit left, writes every debt
+         off: the insurance fund of the asset covers what it can, the
+         rest lowers that asset's deposit index (DESIGN §6).
+    """
+    mask: uint256 = self.position_mask[account]
+    if mask == 0:
+        return False
+    for asset: address in self.listed:
+        if self.scaled_balances[account][asset] > 0:
+            return False
+    i: uint256 = 0
+    for asset: address in self.listed:
+        if mask & (1 << i) != 0:
+            m: Market = self._accrue(asset)
+            debt: uint256 = convert(-self._tokens(self.scaled_balances[account][asset], m), uint256)
+            covered: uint256 = min(debt, m.insurance)
+            m.insurance -= covered
+            loss: uint256 = debt - covered
+            m = self._set_balance(account, asset, m, 0)
+            if loss > 0 and m.scaled_deposits > 0:
+                deposits: uint256 = m.scaled_deposits * m.deposit_index // WAD
+                m.deposit_index = (deposits - min(loss, deposits)) * WAD // m.scaled_deposits
+            self.markets[asset] = m
+            log BadDebtSettled(account=account, asset=asset, debt=debt, covered_by_insurance=covered, socialized=loss)
+        i += 1
+    return True
+
+
+@external
+@nonreentrant
+def liquidate(
+    account: address, debt_asset: address, collateral_asset: address, max_repay: uint256, min_seize: uint256
+) -> (uint256, uint256):
+    """
+    @notice Repays part of an unhealthy account's debt in `debt_asset`
+            and takes `collateral_asset` at a discount (DESIGN §6). If
+            this leaves the account with debt and no deposit, the debt
+            is settled in the same transaction (insurance fund first,
+            then socialized).
+    @dev Repayment is capped by close_factor of the debt (the whole debt
+         below hf_full or when the rest would be under min_debt_value),
+         and the seizure by the account's collateral. Bonus =
+         min(bonus_min + bonus_slope * shortfall, bonus_max); a share of
+         it goes to the insurance fund. Reverts "vault: liquidate paused",
+         "vault: zero amount", "vault: self-liquidation",
+         "vault: same asset", "vault: asset not listed",
+         "vault: account healthy", "vault: no debt in asset",
+         "vault: no collateral in asset", "vault: seize below minimum",
+         "vault: liquidation cap reached", "oracle: stale price",
+         "oracle: invalid price".
+    @param account The unhealthy account.
+    @param debt_asset Asset repaid.
+    @param collateral_asset Asset seized.
+    @param max_repay Most the liquidator will repay, debt token decimals.
+    @param min_seize Least collateral the liquidator accepts, collateral
+           token decimals (slippage guard).
+    @return (repaid, seized to the liquidator), token decimals.
+    """
+    assert self.paused & PAUSE_LIQUIDATE == 0, "vault: liquidate paused"
+    assert max_repay > 0, "vault: zero amount"
+    assert account != msg.sender, "vault: self-liquidation"
+    assert debt_asset != collateral_asset, "vault: same asset"
+    self._listed(debt_asset)
+    self._listed(collateral_asset)
+    md: Market = self._accrue(debt_asset)
+    mc: Market = self._accrue(collateral_asset)
+    h: Health = self._health(account, self.position_mask[account])
+    assert h.maint_assets < h.maint_liabilities, "vault: account healthy"
+    debt_bal: int256 = self._tokens(self.scaled_balances[account][debt_asset], md)
+    col_bal: int256 = self._tokens(self.scaled_balances[account][collateral_asset], mc)
+    assert debt_bal < 0, "vault: no debt in asset"
+    assert col_bal > 0, "vault: no collateral in asset"
+    rd: IRiskOracle.RiskView = staticcall self.oracle.risk(debt_asset)
+    rc: IRiskOracle.RiskView = staticcall self.oracle.risk(collateral_asset)
+    dd: uint256 = self.asset_decimals[debt_asset]
+    dc: uint256 = self.asset_decimals[collateral_asset]
+    p: uint256[N_PARAMS] = self.params
+
+    debt: uint256 = convert(-debt_bal, uint256)
+    repay: uint256 = min(
+        max_repay,
+        risk_math._max_repay(
+            debt,
+            rd.price,
+            dd,
+            risk_math._health_factor(h.maint_assets, h.maint_liabilities),
+            p[P_CLOSE_FACTOR],
+            p[P_HF_FULL],
+            p[P_MIN_DEBT_VALUE],
+        ),
+    )
+    bonus: uint256 = risk_math._bonus(h.maint_assets, h.maint_liabilities, p[P_BONUS_MIN], p[P_BONUS_SLOPE], p[P_BONUS_MAX])
+    seize: uint256 = risk_math._seize_amount(repay, rd.price, dd, rc.price, dc, bonus)
+    if seize > convert(col_bal, uint256):
+        seize = convert(col_bal, uint256)
+        repay = min(repay, risk_math._repay_for_seize(seize, rd.price, dd, rc.price, dc, bonus))
+    cut: uint256 = seize * bonus // (WAD + bonus) * p[P_INSURANCE_SHARE] // WAD
+    assert repay > 0 and seize - cut >= min_seize, "vault: seize below minimum"
+    self._use_liquidation_cap(risk_math._liability_value(repay, rd.price, dd))
+
+    self._set_balance(account, debt_asset, md, debt_bal + convert(repay, int256))
+    mc = self._set_balance(account, collateral_asset, mc, col_bal - convert(seize, int256))
+    mc.insurance += cut
+    self.markets[collateral_asset] = mc
+    self._settle_if_bankrupt(account)
+
+    assert extcall IERC20(debt_asset).transferFrom(msg.sender, self, repay, default_return_value=True), "vault: transfer failed"
+    assert extcall IERC20(collateral_asset).transfer(msg.sender, seize - cut, default_return_value=True), "vault: transfer failed"
+    log Liquidation(
+        account=account,
+        liquidator=msg.sender,
+        debt_asset=debt_asset,
+        collateral_asset=collateral_asset,
+        repaid=repay,
+        seized=seize - cut,
+        bonus=bonus,
+        insurance_cut=cut,
+    )
+    return repay, seize - cut
+
+
+@external
+@nonreentrant
+def settle_bad_debt(account: address):
+    """
+    @notice Writes off the debt of an account that has debt and no
+            deposit left (insurance fund first, then socialized by
+            lowering the deposit index). Anyone may call.
+    @dev Reverts "vault: not bad debt".
+    @param account The bankrupt account.
+    """
+    assert self._settle_if_bankrupt(account), "vault: not bad debt"
+
+
+@external
+@view
+def n_listed() -> uint256:
+    """
+    @notice Number of listed assets.
+    """
+    return len(self.listed)

@@ -1,0 +1,509 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy off
+"""
+@title volmargin RiskOracle
+@custom:contract-name RiskOracle
+@license GNU Affero General Public License v3.0 only
+@notice Reads Chainlink-style feeds (AggregatorV3Interface), validates
+        each answer, keeps two EWMA variance estimates per asset
+        (DESIGN §3), sets the volatility-driven haircuts with a ramped
+        maintenance haircut (§4), and owns the per-asset circuit breaker
+        (§7). `poke` is permissionless. Prices, haircuts and variances
+        are WAD (1e18 = 1.0); variance is per second; times are Unix
+        seconds. Every rejection is a revert reason prefixed `oracle:`.
+        `volmargin.reference.OracleRef` mirrors this contract bit for bit.
+"""
+
+from ethereum.ercs import IERC165
+implements: IERC165
+
+from snekmate.auth.interfaces import IAccessControl
+implements: IAccessControl
+
+from snekmate.auth import access_control
+initializes: access_control
+exports: access_control.__interface__
+
+import interfaces.IAggregatorV3 as IAggregatorV3
+from .modules import risk_math
+from .modules import steward
+initializes: steward[access_control := access_control]
+exports: (
+    steward.max_rel_change,
+    steward.min_change_delay,
+    steward.last_change,
+    steward.set_governance_bounds,
+)
+
+WAD: constant(uint256) = 10**18
+SECONDS_PER_YEAR: constant(uint256) = 31_536_000
+MAX_BATCH: constant(uint256) = 16
+# Upper bound for any variance, WAD per second: keeps sigma's isqrt
+# argument var * 31_536_000 * 1e18 far below 2**256.
+VAR_CAP: constant(uint256) = 10**36
+
+RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN_ROLE")
+
+# Breaker states (DESIGN §7). PAUSED is a vault-level, per-action switch.
+NORMAL: public(constant(uint8)) = 0
+CAUTION: public(constant(uint8)) = 1
+REDUCE_ONLY: public(constant(uint8)) = 2
+
+# Reasons carried by BreakerChanged.
+REASON_VOLATILITY: public(constant(uint8)) = 0
+REASON_NON_POSITIVE: public(constant(uint8)) = 1
+REASON_INCOMPLETE: public(constant(uint8)) = 2
+REASON_STALE: public(constant(uint8)) = 3
+REASON_JUMP: public(constant(uint8)) = 4
+
+# Indices into the per-asset parameter vector.
+N_PARAMS: constant(uint256) = 20
+P_HEARTBEAT: public(constant(uint256)) = 0  # s: expected feed update interval
+P_GRACE: public(constant(uint256)) = 1  # s: tolerated delay beyond the heartbeat
+P_TAU_FAST: public(constant(uint256)) = 2  # s: fast EWMA time constant
+P_TAU_SLOW: public(constant(uint256)) = 3  # s: slow EWMA time constant
+P_HORIZON: public(constant(uint256)) = 4  # s: liquidation horizon H
+P_Z_MAINT: public(constant(uint256)) = 5  # WAD: sigma multiple for h_maint
+P_Z_INIT: public(constant(uint256)) = 6  # WAD: sigma multiple for h_init
+P_H0: public(constant(uint256)) = 7  # WAD: base haircut
+P_H_MIN: public(constant(uint256)) = 8  # WAD: haircut floor (stressed floor)
+P_H_MAX: public(constant(uint256)) = 9  # WAD: haircut cap
+P_RAMP_UP: public(constant(uint256)) = 10  # WAD per s: tightening speed of h_maint
+P_RAMP_DOWN: public(constant(uint256)) = 11  # WAD per s: loosening speed of h_maint
+P_VAR_MIN: public(constant(uint256)) = 12  # WAD per s: variance floor
+P_VAR_MAX: public(constant(uint256)) = 13  # WAD per s: variance cap
+P_K_JUMP: public(constant(uint256)) = 14  # WAD: jump threshold in sigma_dt
+P_R_FLOOR: public(constant(uint256)) = 15  # WAD: jump threshold floor (simple return)
+P_COOLDOWN: public(constant(uint256)) = 16  # s: minimum time in REDUCE_ONLY after a trip
+P_SIGMA_CAUTION: public(constant(uint256)) = 17  # WAD: annual sigma above which CAUTION
+P_KAPPA: public(constant(uint256)) = 18  # WAD: size haircut coefficient
+P_DEPTH: public(constant(uint256)) = 19  # WAD USD: market depth for the size haircut
+
+
+struct AssetState:
+    feed: address
+    feed_scale: uint256  # 10**(18 - feed decimals)
+    price: uint256  # WAD USD, last accepted answer
+    updated_at: uint256  # s, feed timestamp of the last accepted answer
+    var_fast: uint256  # WAD per s
+    var_slow: uint256  # WAD per s
+    h_maint: uint256  # WAD, maintenance haircut in force at h_time
+    h_target: uint256  # WAD, maintenance haircut target
+    h_time: uint256  # s
+    breaker: uint8
+    tripped_at: uint256  # s, time of the last trip (0: never)
+    invalid: bool  # the last poke saw a non-positive, incomplete or stale answer
+
+
+struct AssetSnapshot:
+    asset: address
+    price: uint256  # WAD USD
+    updated_at: uint256  # s
+    var_fast: uint256  # WAD per s
+    var_slow: uint256  # WAD per s
+    sigma_annual: uint256  # WAD
+    h_maint: uint256  # WAD, ramped to now
+    h_target: uint256  # WAD
+    h_init: uint256  # WAD, without the size term
+    breaker: uint8
+    invalid: bool
+
+
+struct RiskView:
+    price: uint256  # WAD USD
+    h_maint: uint256  # WAD, ramped maintenance haircut in force now
+    h_init: uint256  # WAD, initial haircut without the size term
+    kappa: uint256  # WAD
+    depth: uint256  # WAD USD
+    breaker: uint8
+
+
+event AssetListed:
+    asset: indexed(address)
+    feed: indexed(address)
+    price: uint256
+    var_seed: uint256
+
+
+event PriceAccepted:
+    asset: indexed(address)
+    price: uint256
+    updated_at: uint256
+    var_fast: uint256
+    var_slow: uint256
+    h_target: uint256
+
+
+event BreakerChanged:
+    asset: indexed(address)
+    old_state: uint8
+    new_state: uint8
+    reason: uint8
+
+
+assets: public(HashMap[address, AssetState])
+params: public(HashMap[address, uint256[N_PARAMS]])
+listed: public(DynArray[address, 64])
+n_tripped: public(uint256)
+
+
+@deploy
+def __init__(max_rel_change_: uint256, min_change_delay_: uint256):
+    """
+    @notice Deploys the oracle; the deployer gets DEFAULT_ADMIN_ROLE.
+    @param max_rel_change_ Risk-steward step limit, WAD (e.g. 0.25e18).
+    @param min_change_delay_ Risk-steward delay, seconds.
+    """
+    access_control.__init__()
+    steward.__init__(max_rel_change_, min_change_delay_)
+
+
+@internal
+@pure
+def _check_params(p: uint256[N_PARAMS]):
+    assert p[P_HEARTBEAT] > 0, "oracle: bad params"
+    assert p[P_TAU_FAST] > 0 and p[P_TAU_SLOW] > 0 and p[P_HORIZON] > 0, "oracle: bad params"
+    assert p[P_H_MIN] <= p[P_H_MAX] and p[P_H_MAX] <= WAD and p[P_H0] <= WAD, "oracle: bad params"
+    assert p[P_Z_MAINT] <= p[P_Z_INIT], "oracle: bad params"
+    assert p[P_VAR_MIN] <= p[P_VAR_MAX] and p[P_VAR_MAX] <= VAR_CAP, "oracle: bad params"
+    assert p[P_HORIZON] <= SECONDS_PER_YEAR and p[P_Z_INIT] <= 100 * WAD, "oracle: bad params"
+
+
+@internal
+@view
+def _read_feed(feed: address, scale: uint256) -> (uint256, uint256, uint8):
+    """
+    @dev Returns (price WAD, updatedAt, reason); reason != 0 marks the
+         answer unusable (non-positive, incomplete or stale round).
+    """
+    round_id: uint80 = 0
+    answer: int256 = 0
+    started_at: uint256 = 0
+    updated_at: uint256 = 0
+    answered_in: uint80 = 0
+    round_id, answer, started_at, updated_at, answered_in = staticcall IAggregatorV3(feed).latestRoundData()
+    if answer <= 0:
+        return 0, updated_at, REASON_NON_POSITIVE
+    if updated_at == 0 or answered_in < round_id or updated_at > block.timestamp:
+        return 0, updated_at, REASON_INCOMPLETE
+    return convert(answer, uint256) * scale, updated_at, 0
+
+
+@internal
+@view
+def _var(s: AssetState) -> uint256:
+    return max(s.var_fast, s.var_slow)
+
+
+@internal
+def _set_breaker(asset: address, s: AssetState, new_state: uint8, reason: uint8) -> AssetState:
+    out: AssetState = s
+    if new_state == s.breaker:
+        return out
+    if new_state == REDUCE_ONLY:
+        self.n_tripped += 1
+    elif s.breaker == REDUCE_ONLY:
+        self.n_tripped -= 1
+    log BreakerChanged(asset=asset, old_state=s.breaker, new_state=new_state, reason=reason)
+    out.breaker = new_state
+    return out
+
+
+@internal
+def _trip(asset: address, s: AssetState, reason: uint8) -> AssetState:
+    out: AssetState = self._set_breaker(asset, s, REDUCE_ONLY, reason)
+    out.tripped_at = block.timestamp
+    if s.breaker == REDUCE_ONLY:
+        # re-trip: restart the cooldown, state unchanged
+        log BreakerChanged(asset=asset, old_state=REDUCE_ONLY, new_state=REDUCE_ONLY, reason=reason)
+    return out
+
+
+@internal
+def _poke(asset: address):
+    s: AssetState = self.assets[asset]
+    assert s.feed != empty(address), "oracle: asset not listed"
+    now: uint256 = block.timestamp
+    price: uint256 = 0
+    updated_at: uint256 = 0
+    reason: uint8 = 0
+    price, updated_at, reason = self._read_feed(s.feed, s.feed_scale)
+    if reason == 0 and now - updated_at > self.params[asset][P_HEARTBEAT] + self.params[asset][P_GRACE]:
+        reason = REASON_STALE
+    if reason != 0:
+        s.invalid = True
+        self.assets[asset] = self._trip(asset, s, reason)
+        return
+
+    jump: bool = False
+    accepted: bool = updated_at > s.updated_at
+    if accepted:
+        dt: uint256 = updated_at - s.updated_at
+        abs_r: uint256 = risk_math._abs_return(s.price, price)
+        sigma_dt: uint256 = risk_math._sigma(self._var(s), dt)
+        jump = abs_r > self.params[asset][P_K_JUMP] * sigma_dt // WAD + self.params[asset][P_R_FLOOR]
+        var_min: uint256 = self.params[asset][P_VAR_MIN]
+        var_max: uint256 = self.params[asset][P_VAR_MAX]
+        s.var_fast = risk_math._clamp(
+            risk_math._ewma_var(s.var_fast, abs_r, dt, self.params[asset][P_TAU_FAST]), var_min, var_max
+        )
+        s.var_slow = risk_math._clamp(
+            risk_math._ewma_var(s.var_slow, abs_r, dt, self.params[asset][P_TAU_SLOW]), var_min, var_max
+        )
+        s.price = price
+        s.updated_at = updated_at
+    s.invalid = False
+
+    # Bring the haircut in force to now under the old target, then retarget.
+    s.h_maint = risk_math._ramp(
+        s.h_maint, s.h_target, now - s.h_time, self.params[asset][P_RAMP_UP], self.params[asset][P_RAMP_DOWN]
+    )
+    s.h_time = now
+    var: uint256 = self._var(s)
+    s.h_target = risk_math._haircut(
+        self.params[asset][P_H0],
+        self.params[asset][P_Z_MAINT],
+        risk_math._sigma(var, self.params[asset][P_HORIZON]),
+        self.params[asset][P_H_MIN],
+        self.params[asset][P_H_MAX],
+    )
+    if accepted:
+        log PriceAccepted(
+            asset=asset, price=price, updated_at=updated_at, var_fast=s.var_fast, var_slow=s.var_slow, h_target=s.h_target
+        )
+    if jump:
+        s = self._trip(asset, s, REASON_JUMP)
+    else:
+        cooldown: uint256 = self.params[asset][P_COOLDOWN]
+        if s.breaker != REDUCE_ONLY or now >= s.tripped_at + cooldown:
+            hot: bool = risk_math._sigma(var, SECONDS_PER_YEAR) > self.params[asset][P_SIGMA_CAUTION]
+            cooling: bool = s.tripped_at != 0 and now < s.tripped_at + 2 * cooldown
+            if hot or cooling:
+                s = self._set_breaker(asset, s, CAUTION, REASON_VOLATILITY)
+            else:
+                s = self._set_breaker(asset, s, NORMAL, REASON_VOLATILITY)
+    self.assets[asset] = s
+
+
+@external
+def poke(asset: address):
+    """
+    @notice Reads the asset's feed and, on a new valid round, updates the
+            EWMA variances, the maintenance-haircut target and the
+            circuit breaker. Permissionless.
+    @dev A non-positive, incomplete or stale answer does not revert: it
+         trips the breaker to REDUCE_ONLY and marks the price invalid,
+         so that nothing is valued at it until a valid round arrives.
+         Reverts "oracle: asset not listed".
+    @param asset The listed token address.
+    """
+    self._poke(asset)
+
+
+@external
+def poke_many(assets_: DynArray[address, MAX_BATCH]):
+    """
+    @notice `poke` for up to 16 assets in one transaction.
+    @param assets_ Listed token addresses.
+    """
+    for asset: address in assets_:
+        self._poke(asset)
+
+
+@internal
+@view
+def _h_maint_now(asset: address, s: AssetState) -> uint256:
+    return risk_math._ramp(
+        s.h_maint,
+        s.h_target,
+        block.timestamp - s.h_time,
+        self.params[asset][P_RAMP_UP],
+        self.params[asset][P_RAMP_DOWN],
+    )
+
+
+@internal
+@view
+def _h_init(asset: address, s: AssetState) -> uint256:
+    return risk_math._haircut(
+        self.params[asset][P_H0],
+        self.params[asset][P_Z_INIT],
+        risk_math._sigma(self._var(s), self.params[asset][P_HORIZON]),
+        self.params[asset][P_H_MIN],
+        self.params[asset][P_H_MAX],
+    )
+
+
+@external
+@view
+def risk(asset: address) -> RiskView:
+    """
+    @notice Everything the vault needs to value one asset.
+    @dev Reverts "oracle: asset not listed", "oracle: invalid price" (the
+         last poke saw a non-positive or incomplete answer, or a stale
+         feed) and "oracle: stale price" (the accepted price is older than
+         heartbeat + grace).
+    @param asset The listed token address.
+    @return price (WAD USD), h_maint (WAD, ramped to now), h_init (WAD,
+            without the size term), kappa (WAD), depth (WAD USD), breaker.
+    """
+    s: AssetState = self.assets[asset]
+    assert s.feed != empty(address), "oracle: asset not listed"
+    assert not s.invalid, "oracle: invalid price"
+    assert block.timestamp - s.updated_at <= self.params[asset][P_HEARTBEAT] + self.params[asset][P_GRACE], "oracle: stale price"
+    return RiskView(
+        price=s.price,
+        h_maint=self._h_maint_now(asset, s),
+        h_init=self._h_init(asset, s),
+        kappa=self.params[asset][P_KAPPA],
+        depth=self.params[asset][P_DEPTH],
+        breaker=s.breaker,
+    )
+
+
+@external
+@view
+def snapshot(assets_: DynArray[address, MAX_BATCH]) -> (uint256, DynArray[AssetSnapshot, MAX_BATCH]):
+    """
+    @notice Lens: the risk state of up to 16 assets and the block time
+            (seconds) the time-dependent fields were computed at. Never
+            reverts on a bad price (display and parity checks).
+    @dev Reverts "oracle: asset not listed".
+    """
+    out: DynArray[AssetSnapshot, MAX_BATCH] = []
+    for asset: address in assets_:
+        s: AssetState = self.assets[asset]
+        assert s.feed != empty(address), "oracle: asset not listed"
+        out.append(
+            AssetSnapshot(
+                asset=asset,
+                price=s.price,
+                updated_at=s.updated_at,
+                var_fast=s.var_fast,
+                var_slow=s.var_slow,
+                sigma_annual=risk_math._sigma(self._var(s), SECONDS_PER_YEAR),
+                h_maint=self._h_maint_now(asset, s),
+                h_target=s.h_target,
+                h_init=self._h_init(asset, s),
+                breaker=s.breaker,
+                invalid=s.invalid,
+            )
+        )
+    return block.timestamp, out
+
+
+@external
+@view
+def haircuts(asset: address) -> (uint256, uint256):
+    """
+    @notice Haircuts in force now, without price checks (display).
+    @return (h_maint ramped to now, h_init without size term), WAD.
+    """
+    s: AssetState = self.assets[asset]
+    assert s.feed != empty(address), "oracle: asset not listed"
+    return self._h_maint_now(asset, s), self._h_init(asset, s)
+
+
+@external
+@view
+def sigma(asset: address, horizon: uint256) -> uint256:
+    """
+    @notice sigma over `horizon` seconds from max(var_fast, var_slow).
+    @param horizon Seconds (31_536_000 for the annualized sigma).
+    @return Sigma, WAD.
+    """
+    s: AssetState = self.assets[asset]
+    assert s.feed != empty(address), "oracle: asset not listed"
+    return risk_math._sigma(self._var(s), horizon)
+
+
+@external
+@view
+def breaker(asset: address) -> uint8:
+    """
+    @notice Circuit-breaker state: 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY.
+    """
+    return self.assets[asset].breaker
+
+
+@external
+@view
+def n_listed() -> uint256:
+    """
+    @notice Number of listed assets.
+    """
+    return len(self.listed)
+
+
+@external
+def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint256[N_PARAMS]):
+    """
+    @notice Lists an asset with its feed, seed variance and parameters.
+    @dev DEFAULT_ADMIN_ROLE. Reverts "oracle: already listed",
+         "oracle: bad params", "oracle: feed decimals > 18",
+         "oracle: invalid price", "oracle: stale price".
+    @param asset Token address.
+    @param feed AggregatorV3Interface feed of the asset in USD.
+    @param var_seed Governance seed of both variances, WAD per second,
+           clamped to [var_min, var_max].
+    @param params_ Parameter vector, indexed by the P_* constants.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert asset != empty(address) and feed != empty(address), "oracle: zero address"
+    assert self.assets[asset].feed == empty(address), "oracle: already listed"
+    self._check_params(params_)
+    decimals: uint256 = convert(staticcall IAggregatorV3(feed).decimals(), uint256)
+    assert decimals <= 18, "oracle: feed decimals > 18"
+    scale: uint256 = 10 ** (18 - decimals)
+    price: uint256 = 0
+    updated_at: uint256 = 0
+    reason: uint8 = 0
+    price, updated_at, reason = self._read_feed(feed, scale)
+    assert reason == 0, "oracle: invalid price"
+    assert block.timestamp - updated_at <= params_[P_HEARTBEAT] + params_[P_GRACE], "oracle: stale price"
+    var: uint256 = risk_math._clamp(var_seed, params_[P_VAR_MIN], params_[P_VAR_MAX])
+    h: uint256 = risk_math._haircut(
+        params_[P_H0], params_[P_Z_MAINT], risk_math._sigma(var, params_[P_HORIZON]), params_[P_H_MIN], params_[P_H_MAX]
+    )
+    self.params[asset] = params_
+    self.assets[asset] = AssetState(
+        feed=feed,
+        feed_scale=scale,
+        price=price,
+        updated_at=updated_at,
+        var_fast=var,
+        var_slow=var,
+        h_maint=h,
+        h_target=h,
+        h_time=block.timestamp,
+        breaker=NORMAL,
+        tripped_at=0,
+        invalid=False,
+    )
+    self.listed.append(asset)
+    log AssetListed(asset=asset, feed=feed, price=price, var_seed=var)
+
+
+@external
+def set_param(asset: address, param: uint256, new_value: uint256):
+    """
+    @notice Changes one risk parameter of a listed asset.
+    @dev DEFAULT_ADMIN_ROLE (the timelock) may set any valid value;
+         RISK_ADMIN_ROLE moves a parameter by at most `max_rel_change`
+         of its current value, and not within `min_change_delay`
+         seconds of the previous change (DESIGN §8, Aave risk stewards).
+         Reverts "oracle: asset not listed", "oracle: unknown param",
+         "oracle: bad params", "steward: change too large",
+         "steward: change too soon", "access_control: account is missing role".
+    @param asset Listed token address.
+    @param param Index into the parameter vector (P_* constants).
+    @param new_value New value, in the parameter's unit.
+    """
+    assert self.assets[asset].feed != empty(address), "oracle: asset not listed"
+    assert param < N_PARAMS, "oracle: unknown param"
+    old: uint256 = self.params[asset][param]
+    steward._authorize_change(asset, param, old, new_value)
+    p: uint256[N_PARAMS] = self.params[asset]
+    p[param] = new_value
+    self._check_params(p)
+    self.params[asset][param] = new_value

@@ -1,0 +1,102 @@
+# pragma version ~=0.4.3
+"""
+@title volmargin RiskMathHarness (tests only)
+@custom:contract-name RiskMathHarness
+@license GNU Affero General Public License v3.0 only
+@notice Evaluates the risk-math and rate modules that the deployables
+        import, on a batch of inputs in one call, so that a differential
+        test checks hundreds of cases per RPC call. Each case runs in its
+        own static sub-call: a case that reverts (overflow, division by
+        zero) is reported as `ok = False` without failing the batch, so
+        tests can require "reverts iff the reference rejects".
+"""
+
+from ..modules import risk_math
+from ..modules import rates
+
+MAX_BATCH: constant(uint256) = 512
+
+# Function ids (volmargin.harness mirrors this table).
+F_ABS_RETURN: constant(uint8) = 0  # (p0, p)
+F_EWMA_VAR: constant(uint8) = 1  # (var, abs_r, dt, tau)
+F_SIGMA: constant(uint8) = 2  # (var, horizon)
+F_HAIRCUT: constant(uint8) = 3  # (h0, z, sigma, h_min, h_max)
+F_RAMP: constant(uint8) = 4  # (current, target, elapsed, up, down)
+F_SIZE_HAIRCUT: constant(uint8) = 5  # (kappa, depth, value)
+F_ASSET_VALUE: constant(uint8) = 6  # (amount, price, decimals)
+F_LIABILITY_VALUE: constant(uint8) = 7  # (amount, price, decimals)
+F_WEIGHTED_ASSET: constant(uint8) = 8  # (value, h)
+F_WEIGHTED_LIABILITY: constant(uint8) = 9  # (value, h)
+F_BONUS: constant(uint8) = 10  # (assets, liabilities, bonus_min, bonus_slope, bonus_max)
+F_BORROW_RATE: constant(uint8) = 11  # (u, base, slope1, slope2, kink)
+F_GROW_INDEX: constant(uint8) = 12  # (index, rate_per_year, dt)
+F_EWMA_STEP: constant(uint8) = 13  # (var, p0, p, dt, tau, var_max): abs_return, ewma, clamp to [0, var_max]
+
+
+struct Outcome:
+    ok: bool
+    value: uint256
+
+
+@external
+@view
+def case(fn: uint8, a: uint256[6]) -> uint256:
+    """
+    @notice One evaluation of function `fn` on arguments `a` (unused
+            trailing arguments are ignored). Reverts like the module does.
+    """
+    if fn == F_ABS_RETURN:
+        return risk_math._abs_return(a[0], a[1])
+    if fn == F_EWMA_VAR:
+        return risk_math._ewma_var(a[0], a[1], a[2], a[3])
+    if fn == F_SIGMA:
+        return risk_math._sigma(a[0], a[1])
+    if fn == F_HAIRCUT:
+        return risk_math._haircut(a[0], a[1], a[2], a[3], a[4])
+    if fn == F_RAMP:
+        return risk_math._ramp(a[0], a[1], a[2], a[3], a[4])
+    if fn == F_SIZE_HAIRCUT:
+        return risk_math._size_haircut(a[0], a[1], a[2])
+    if fn == F_ASSET_VALUE:
+        return risk_math._asset_value(a[0], a[1], a[2])
+    if fn == F_LIABILITY_VALUE:
+        return risk_math._liability_value(a[0], a[1], a[2])
+    if fn == F_WEIGHTED_ASSET:
+        return risk_math._weighted_asset(a[0], a[1])
+    if fn == F_WEIGHTED_LIABILITY:
+        return risk_math._weighted_liability(a[0], a[1])
+    if fn == F_BONUS:
+        return risk_math._bonus(a[0], a[1], a[2], a[3], a[4])
+    if fn == F_BORROW_RATE:
+        return rates._borrow_rate(a[0], a[1], a[2], a[3], a[4])
+    if fn == F_GROW_INDEX:
+        return rates._grow_index(a[0], a[1], a[2])
+    if fn == F_EWMA_STEP:
+        r: uint256 = risk_math._abs_return(a[1], a[2])
+        return risk_math._clamp(risk_math._ewma_var(a[0], r, a[3], a[4]), 0, a[5])
+    raise "harness: unknown function"
+
+
+@external
+@view
+def batch(fn: uint8, inputs: DynArray[uint256[6], MAX_BATCH]) -> DynArray[Outcome, MAX_BATCH]:
+    """
+    @notice `case(fn, a)` for every `a` in `inputs` (at most 512), each in
+            its own static call: a reverting case gives ok = False.
+    """
+    out: DynArray[Outcome, MAX_BATCH] = []
+    for a: uint256[6] in inputs:
+        ok: bool = False
+        res: Bytes[32] = b""
+        ok, res = raw_call(
+            self,
+            abi_encode(fn, a, method_id=method_id("case(uint8,uint256[6])")),
+            max_outsize=32,
+            is_static_call=True,
+            revert_on_failure=False,
+        )
+        if ok:
+            out.append(Outcome(ok=True, value=convert(res, uint256)))
+        else:
+            out.append(Outcome(ok=False, value=0))
+    return out

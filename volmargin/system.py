@@ -1,0 +1,167 @@
+"""Deploy and drive the volmargin contracts through Ape.
+
+``deploy_system`` deploys three mock tokens (USD 6 decimals, WETH 18, WBTC
+8), their MockAggregator feeds (8 decimals), the RiskOracle and the
+MarginVault with the defaults of ``volmargin.params``, lists the assets, and
+(optionally) seeds lender liquidity. It mirrors each step in
+``volmargin.reference`` so that callers can hold the chain to the reference
+from the first block.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import params as P
+from . import reference as ref
+from .data import to_feed_answer
+
+DEPLOYMENTS_DIR = Path("deployments")
+
+
+@dataclass
+class System:
+    """Handles of a deployed volmargin system and its reference mirror.
+
+    ``tokens``/``feeds`` map a symbol ("USD", "WETH", "WBTC") to the Ape
+    contract instance. ``oracle_ref``/``vault_ref`` are the exact mirrors,
+    keyed by token address.
+    """
+
+    admin: Any
+    tokens: dict[str, Any]
+    feeds: dict[str, Any]
+    oracle: Any
+    vault: Any
+    specs: dict[str, P.TokenSpec]
+    oracle_ref: ref.OracleRef
+    vault_ref: ref.VaultRef
+    gas: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def symbols(self) -> list[str]:
+        """Listed symbols, in the vault's `listed` order."""
+        return list(self.tokens)
+
+    def address(self, symbol: str) -> str:
+        """Token address of ``symbol``; ``KeyError`` names the known symbols."""
+        if symbol not in self.tokens:
+            raise KeyError(f"unknown asset {symbol!r}; known: {', '.join(self.tokens)}")
+        return str(self.tokens[symbol].address)
+
+    def to_json(self) -> dict[str, Any]:
+        """Addresses and parameters, as written to the deployment JSON."""
+        return {
+            "admin": str(self.admin.address),
+            "oracle": str(self.oracle.address),
+            "vault": str(self.vault.address),
+            "assets": {
+                s: {
+                    "token": str(self.tokens[s].address),
+                    "feed": str(self.feeds[s].address),
+                    "decimals": self.specs[s].decimals,
+                    "oracle_params": dict(zip(ref.ORACLE_PARAM_NAMES, self.specs[s].oracle)),
+                    "rate_params": dict(zip(ref.ASSET_PARAM_NAMES, self.specs[s].rates)),
+                    "var_seed": self.specs[s].var_seed,
+                }
+                for s in self.tokens
+            },
+            "vault_params": dict(zip(ref.VAULT_PARAM_NAMES, self.vault_ref.params)),
+            "max_rel_change": P.MAX_REL_CHANGE,
+            "min_change_delay": P.MIN_CHANGE_DELAY,
+            "units": "WAD = 1e18; variances WAD/s; rates WAD/year; times s; USD values WAD USD",
+        }
+
+    def write_json(self, path: Path) -> Path:
+        """Write the deployment JSON to ``path`` (parents created)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=2))
+        return path
+
+    # -- driving helpers, each mirrored in the reference
+
+    def feed_round(self, symbol: str) -> ref.FeedRound:
+        """The feed's latestRoundData as a reference FeedRound."""
+        r = self.feeds[symbol].latestRoundData()
+        return ref.FeedRound(int(r[0]), int(r[1]), int(r[3]), int(r[4]))
+
+    def push_price(self, symbol: str, usd: float, sender: Any | None = None) -> Any:
+        """Push ``usd`` (USD per whole token) into the feed of ``symbol`` at block time."""
+        answer = to_feed_answer(usd, P.FEED_DECIMALS)
+        return self.feeds[symbol].push(answer, 0, sender=sender or self.admin)
+
+    def poke(self, symbols: list[str] | None = None, sender: Any | None = None) -> Any:
+        """``oracle.poke_many`` for ``symbols`` (default: all), mirrored in the reference."""
+        symbols = symbols or self.symbols
+        rounds = {s: self.feed_round(s) for s in symbols}
+        receipt = self.oracle.poke_many([self.address(s) for s in symbols], sender=sender or self.admin)
+        for s in symbols:
+            self.oracle_ref.poke(self.address(s), rounds[s], receipt.timestamp)
+        return receipt
+
+
+def deploy_system(
+    project: Any,
+    admin: Any,
+    *,
+    start_prices: dict[str, float] | None = None,
+    specs: tuple[P.TokenSpec, ...] = P.TOKENS,
+    vault_params: tuple[int, ...] = P.VAULT,
+    lender: Any | None = None,
+    seed_liquidity: dict[str, int] | None = None,
+) -> System:
+    """Deploy tokens, feeds, oracle and vault; list the assets; seed liquidity.
+
+    Parameters
+    ----------
+    project, admin
+        Ape ``project`` and the deployer account (gets DEFAULT_ADMIN_ROLE).
+    start_prices
+        USD price per whole token for each feed's first round (default:
+        each spec's ``start_price_usd``).
+    specs, vault_params
+        Parameters (``volmargin.params``).
+    lender, seed_liquidity
+        If both are given, ``lender`` is minted and deposits
+        ``seed_liquidity[symbol]`` whole tokens of each asset.
+    """
+    start_prices = start_prices or {}
+    tokens: dict[str, Any] = {}
+    feeds: dict[str, Any] = {}
+    gas: dict[str, int] = {}
+    oracle = project.RiskOracle.deploy(P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY, sender=admin)
+    vault = project.MarginVault.deploy(oracle.address, list(vault_params), P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY, sender=admin)
+    oracle_ref = ref.OracleRef()
+    vault_ref = ref.VaultRef(oracle=oracle_ref, params=list(vault_params))
+    system = System(admin, tokens, feeds, oracle, vault, {s.symbol: s for s in specs}, oracle_ref, vault_ref, gas)
+    for spec in specs:
+        price = start_prices.get(spec.symbol, spec.start_price_usd)
+        tokens[spec.symbol] = project.MockERC20.deploy(spec.name, spec.symbol, spec.decimals, sender=admin)
+        feeds[spec.symbol] = project.MockAggregator.deploy(
+            P.FEED_DECIMALS, spec.feed_description, to_feed_answer(price, P.FEED_DECIMALS), 0, sender=admin
+        )
+        asset = system.address(spec.symbol)
+        rnd = system.feed_round(spec.symbol)
+        r = oracle.list_asset(asset, feeds[spec.symbol].address, spec.var_seed, list(spec.oracle), sender=admin)
+        oracle_ref.list_asset(asset, P.FEED_DECIMALS, rnd, spec.var_seed, list(spec.oracle), r.timestamp)
+        r = vault.list_asset(asset, list(spec.rates), sender=admin)
+        oracle_ref.poke(asset, rnd, r.timestamp)
+        vault_ref.list_asset(asset, spec.decimals, list(spec.rates), r.timestamp)
+    if lender is not None and seed_liquidity:
+        for symbol, whole in seed_liquidity.items():
+            amount = whole * 10 ** system.specs[symbol].decimals
+            fund(system, lender, symbol, amount)
+            r = vault.deposit(system.address(symbol), amount, sender=lender)
+            vault_ref.deposit(str(lender.address), system.address(symbol), amount, r.timestamp)
+    return system
+
+
+def fund(system: System, account: Any, symbol: str, amount: int) -> None:
+    """Mint ``amount`` (token decimals) of ``symbol`` to ``account`` and approve the vault for all."""
+    token = system.tokens[symbol]
+    token.mint(account.address, amount, sender=system.admin)
+    if token.allowance(account.address, system.vault.address) < 2**255:
+        token.approve(system.vault.address, 2**256 - 1, sender=account)
