@@ -419,45 +419,66 @@ def _set_balance(account: address, asset: address, m: Market, new_tokens: int256
 
 @internal
 @view
-def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS]):
+def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS], uint256[MAX_ASSETS]):
     """
-    @dev Risk views and accrued markets of the listed assets in `mask`.
-         Reverts "oracle: stale price" / "oracle: invalid price" when one
-         of them cannot be valued.
+    @dev Risk views, accrued markets and decimals of the listed assets in
+         `mask`. Reverts "oracle: stale price" / "oracle: invalid price"
+         when one of them cannot be valued.
     """
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
+    decimals: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
     i: uint256 = 0
     for asset: address in self.listed:
         if mask & (1 << i) != 0:
             reserve: uint256 = 0
             markets[i], reserve = self._accrued(asset)
             views[i] = staticcall self.oracle.risk(asset)
+            decimals[i] = self.asset_decimals[asset]
         i += 1
-    return views, markets
+    return views, markets, decimals
 
 
 @internal
 @view
+def _balances(
+    account: address, mask: uint256, listed_: DynArray[address, MAX_ASSETS], markets: Market[MAX_ASSETS]
+) -> int256[MAX_ASSETS]:
+    """
+    @dev Signed token balances of `account` in the assets of `mask`.
+    """
+    bals: int256[MAX_ASSETS] = empty(int256[MAX_ASSETS])
+    for i: uint256 in range(len(listed_), bound=MAX_ASSETS):
+        if mask & (1 << i) != 0:
+            bals[i] = self._tokens(self.scaled_balances[account][listed_[i]], markets[i])
+    return bals
+
+
+@internal
+@pure
 def _weigh(
-    account: address, mask: uint256, views: IRiskOracle.RiskView[MAX_ASSETS], markets: Market[MAX_ASSETS]
+    n: uint256,
+    mask: uint256,
+    bals: int256[MAX_ASSETS],
+    views: IRiskOracle.RiskView[MAX_ASSETS],
+    decimals: uint256[MAX_ASSETS],
+    caution_scale: uint256,
 ) -> Health:
     """
-    @dev Weighted sums over the assets in `mask` (DESIGN §4, §5), from
-         preloaded risk views and markets.
+    @dev Weighted sums over the assets in `mask` (DESIGN §4, §5):
+         deposits weigh v * (1 - h), borrows |v| * (1 + h); the initial
+         haircut adds the size term; CAUTION collateral counts at
+         `caution_scale` in initial health.
     """
     h: Health = empty(Health)
-    caution_scale: uint256 = self.params[P_CAUTION_SCALE]
-    i: uint256 = 0
-    for asset: address in self.listed:
+    for i: uint256 in range(n, bound=MAX_ASSETS):
         if mask & (1 << i) != 0:
             r: IRiskOracle.RiskView = views[i]
-            bal: int256 = self._tokens(self.scaled_balances[account][asset], markets[i])
+            bal: int256 = bals[i]
             if r.breaker == REDUCE_ONLY:
                 h.reduce_only = True
-            dec: uint256 = self.asset_decimals[asset]
             if bal > 0:
-                v: uint256 = risk_math._asset_value(convert(bal, uint256), r.price, dec)
+                v: uint256 = risk_math._asset_value(convert(bal, uint256), r.price, decimals[i])
                 h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v), WAD)
                 h.maint_assets += risk_math._weighted_asset(v, r.h_maint)
                 w: uint256 = risk_math._weighted_asset(v, h_init)
@@ -465,11 +486,10 @@ def _weigh(
                     w = w * caution_scale // WAD
                 h.init_assets += w
             elif bal < 0:
-                v: uint256 = risk_math._liability_value(convert(-bal, uint256), r.price, dec)
+                v: uint256 = risk_math._liability_value(convert(-bal, uint256), r.price, decimals[i])
                 h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v), WAD)
                 h.maint_liabilities += risk_math._weighted_liability(v, r.h_maint)
                 h.init_liabilities += risk_math._weighted_liability(v, h_init)
-        i += 1
     return h
 
 
@@ -481,8 +501,11 @@ def _health(account: address, mask: uint256) -> Health:
     """
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
-    views, markets = self._load(mask)
-    return self._weigh(account, mask, views, markets)
+    decimals: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
+    views, markets, decimals = self._load(mask)
+    listed_: DynArray[address, MAX_ASSETS] = self.listed
+    bals: int256[MAX_ASSETS] = self._balances(account, mask, listed_, markets)
+    return self._weigh(len(listed_), mask, bals, views, decimals, self.params[P_CAUTION_SCALE])
 
 
 @internal
@@ -562,22 +585,20 @@ def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[A
     @dev Prices every listed asset once; reverts "oracle: stale price" /
          "oracle: invalid price" if any listed asset cannot be valued.
     """
-    every: uint256 = (1 << len(self.listed)) - 1
+    listed_: DynArray[address, MAX_ASSETS] = self.listed
+    n: uint256 = len(listed_)
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
-    views, markets = self._load(every)
+    decimals: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
+    views, markets, decimals = self._load((1 << n) - 1)
+    caution_scale: uint256 = self.params[P_CAUTION_SCALE]
     out: DynArray[AccountView, MAX_LENS] = []
     for account: address in accounts:
-        v: AccountView = empty(AccountView)
-        v.account = account
         mask: uint256 = self.position_mask[account]
-        i: uint256 = 0
-        for asset: address in self.listed:
-            if mask & (1 << i) != 0:
-                v.balances[i] = self._tokens(self.scaled_balances[account][asset], markets[i])
-            i += 1
-        v.health = self._weigh(account, mask, views, markets)
-        out.append(v)
+        bals: int256[MAX_ASSETS] = self._balances(account, mask, listed_, markets)
+        out.append(
+            AccountView(account=account, balances=bals, health=self._weigh(n, mask, bals, views, decimals, caution_scale))
+        )
     return block.timestamp, out
 
 

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from volmargin.data import EPISODES, DataError, load_episode
 from volmargin.replay import run_replay, write_outputs
+from volmargin.system import skip_debug_log_tracing
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Replay a real price episode through the contracts")
@@ -30,7 +31,7 @@ from volmargin.replay import run_replay, write_outputs
 )
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for summary.json, steps.csv and report.md (created).")
-@click.option("--accounts", "n_accounts", type=click.IntRange(1, 200), default=60, show_default=True,
+@click.option("--accounts", "n_accounts", type=click.IntRange(1, 200), default=50, show_default=True,
               help="Number of leveraged accounts in the seeded population.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the population generator.")
 @click.option("--max-steps", type=click.IntRange(1), default=None,
@@ -41,6 +42,7 @@ def cli(episode: str, out_dir: Path, n_accounts: int, seed: int, max_steps: int 
     from ape.logging import logger
 
     logger.set_level("WARNING")
+    skip_debug_log_tracing()
     try:
         n_steps = len(next(iter(load_episode(episode).values()))) - 1
     except DataError as exc:

@@ -27,7 +27,7 @@ import numpy as np
 from . import params as P
 from . import reference as ref
 from .data import Bars, load_episode, EPISODES
-from .system import System, deploy_system, fund
+from .system import deploy_system, fund, read_accounts, read_assets
 
 WAD = ref.WAD
 
@@ -145,7 +145,7 @@ def run_replay(
     chain: Any,
     accounts: Any,
     episode: str,
-    n_accounts: int = 60,
+    n_accounts: int = 50,
     seed: int = 7,
     max_steps: int | None = None,
     progress: Callable[[int], Any] | None = None,
@@ -238,7 +238,7 @@ def run_replay(
         system.poke()
 
         # --- parity: assets
-        ts, snaps = system.oracle.snapshot([addr[s] for s in system.symbols])
+        ts, snaps = read_assets(system.oracle, [addr[s] for s in system.symbols])
         oref = system.oracle_ref
         for snap in snaps:
             a = str(snap.asset)
@@ -260,8 +260,7 @@ def run_replay(
             prev_breaker[s] = int(snap.breaker)
 
         # --- parity: accounts; find the liquidatable ones
-        ts, views = vault.accounts_view(borrower_addrs)
-        ts = int(ts)
+        ts, views = read_accounts(vault, borrower_addrs)
         unhealthy = []
         for v in views:
             a = str(v.account)

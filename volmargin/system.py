@@ -15,11 +15,63 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eth_abi import decode as abi_decode
+from eth_utils import to_checksum_address
+
 from . import params as P
 from . import reference as ref
 from .data import to_feed_answer
 
 DEPLOYMENTS_DIR = Path("deployments")
+
+_HEALTH = "(uint256,uint256,uint256,uint256,bool)"
+_ACCOUNTS_VIEW = ["uint256", f"(address,int256[8],{_HEALTH})[]"]
+_SNAPSHOT = ["uint256", "(address,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint8,bool)[]"]
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One account from ``MarginVault.accounts_view``.
+
+    ``balances``: signed token amounts (token decimals) in the vault's
+    ``listed`` order; ``health``: weighted sums, WAD USD.
+    """
+
+    account: str
+    balances: tuple[int, ...]
+    health: ref.Health
+
+
+@dataclass(frozen=True)
+class AssetRow:
+    """One asset from ``RiskOracle.snapshot`` (WAD; variances WAD/s; seconds)."""
+
+    asset: str
+    price: int
+    updated_at: int
+    var_fast: int
+    var_slow: int
+    sigma_annual: int
+    h_maint: int
+    h_target: int
+    h_init: int
+    breaker: int
+    invalid: bool
+
+
+def read_accounts(vault: Any, accounts: list[str]) -> tuple[int, list[AccountRow]]:
+    """``vault.accounts_view`` decoded with eth-abi (Ape's struct decoding is
+    the slow part of a large batched read). Returns (block time, rows)."""
+    raw = vault.accounts_view(accounts, decode=False)
+    ts, rows = abi_decode(_ACCOUNTS_VIEW, bytes(raw))
+    return int(ts), [AccountRow(to_checksum_address(a), tuple(b), ref.Health(*h)) for a, b, h in rows]
+
+
+def read_assets(oracle: Any, assets: list[str]) -> tuple[int, list[AssetRow]]:
+    """``oracle.snapshot`` decoded with eth-abi. Returns (block time, rows)."""
+    raw = oracle.snapshot(assets, decode=False)
+    ts, rows = abi_decode(_SNAPSHOT, bytes(raw))
+    return int(ts), [AssetRow(to_checksum_address(r[0]), *r[1:]) for r in rows]
 
 
 @dataclass
@@ -40,6 +92,7 @@ class System:
     oracle_ref: ref.OracleRef
     vault_ref: ref.VaultRef
     gas: dict[str, int] = field(default_factory=dict)
+    last_rounds: dict[str, ref.FeedRound] = field(default_factory=dict)
 
     @property
     def symbols(self) -> list[str]:
@@ -84,14 +137,23 @@ class System:
     # -- driving helpers, each mirrored in the reference
 
     def feed_round(self, symbol: str) -> ref.FeedRound:
-        """The feed's latestRoundData as a reference FeedRound."""
-        r = self.feeds[symbol].latestRoundData()
-        return ref.FeedRound(int(r[0]), int(r[1]), int(r[3]), int(r[4]))
+        """The feed's latestRoundData as a reference FeedRound (cached after a push)."""
+        if symbol not in self.last_rounds:
+            r = self.feeds[symbol].latestRoundData()
+            self.last_rounds[symbol] = ref.FeedRound(int(r[0]), int(r[1]), int(r[3]), int(r[4]))
+        return self.last_rounds[symbol]
 
     def push_price(self, symbol: str, usd: float, sender: Any | None = None) -> Any:
-        """Push ``usd`` (USD per whole token) into the feed of ``symbol`` at block time."""
+        """Push ``usd`` (USD per whole token) into the feed of ``symbol`` at block time.
+
+        The round is read back from the receipt's AnswerUpdated event.
+        """
         answer = to_feed_answer(usd, P.FEED_DECIMALS)
-        return self.feeds[symbol].push(answer, 0, sender=sender or self.admin)
+        receipt = self.feeds[symbol].push(answer, 0, sender=sender or self.admin)
+        ev = receipt.events[0]
+        round_id = int(ev.roundId)
+        self.last_rounds[symbol] = ref.FeedRound(round_id, int(ev.current), int(ev.updatedAt), round_id)
+        return receipt
 
     def poke(self, symbols: list[str] | None = None, sender: Any | None = None) -> Any:
         """``oracle.poke_many`` for ``symbols`` (default: all), mirrored in the reference."""
@@ -165,3 +227,16 @@ def fund(system: System, account: Any, symbol: str, amount: int) -> None:
     token.mint(account.address, amount, sender=system.admin)
     if token.allowance(account.address, system.vault.address) < 2**255:
         token.approve(system.vault.address, 2**256 - 1, sender=account)
+
+
+def skip_debug_log_tracing() -> None:
+    """Stop Ape from re-tracing every transaction to look for Vyper ``print`` output.
+
+    After each transaction to a contract, Ape 0.8 traces it to show debug
+    logs; on the embedded chain that costs about an eighth of a replay's time.
+    volmargin's contracts never ``print``, so scripts switch it off. Tests
+    leave it on.
+    """
+    from ape.api.transactions import ReceiptAPI
+
+    ReceiptAPI.show_debug_logs = lambda self: None  # type: ignore[method-assign]
