@@ -63,3 +63,64 @@ def bob(accounts):
 def harness(project, admin):
     """The batched risk-math harness (tests only)."""
     return project.RiskMathHarness.deploy(sender=admin)
+
+
+@pytest.fixture(scope="module")
+def system(project, admin, lender, guardian, risk_admin, alice, bob, liquidator):
+    """A full deployment with default parameters (volmargin.params): USD (6 dec),
+    WETH (18), WBTC (8) listed, 1M USD / 1,000 WETH / 50 WBTC of lender
+    liquidity, roles granted, and alice, bob and the liquidator funded and
+    approved. Each test runs isolated (ape's chain isolation per test)."""
+    from volmargin.system import deploy_system, fund
+
+    s = deploy_system(
+        project, admin, lender=lender, seed_liquidity={"USD": 1_000_000, "WETH": 1_000, "WBTC": 50}
+    )
+    s.vault.grantRole(s.vault.GUARDIAN_ROLE(), guardian, sender=admin)
+    s.vault.grantRole(s.vault.RISK_ADMIN_ROLE(), risk_admin, sender=admin)
+    s.oracle.grantRole(s.oracle.RISK_ADMIN_ROLE(), risk_admin, sender=admin)
+    for who in (alice, bob, liquidator):
+        for sym, whole in (("USD", 10_000_000), ("WETH", 10_000), ("WBTC", 1_000)):
+            fund(s, who, sym, whole * 10 ** s.specs[sym].decimals)
+    return s
+
+
+@pytest.fixture
+def usd(system):
+    return system.tokens["USD"]
+
+
+@pytest.fixture
+def weth(system):
+    return system.tokens["WETH"]
+
+
+@pytest.fixture
+def wbtc(system):
+    return system.tokens["WBTC"]
+
+
+@pytest.fixture
+def vault(system):
+    return system.vault
+
+
+@pytest.fixture
+def oracle(system):
+    return system.oracle
+
+
+@pytest.fixture(autouse=True)
+def _isolate_reference(request):
+    """Ape rolls the chain back after each test; roll the module's reference
+    mirrors (system.oracle_ref / system.vault_ref) back with it."""
+    if "system" not in request.fixturenames:
+        yield
+        return
+    import copy
+
+    s = request.getfixturevalue("system")
+    saved = copy.deepcopy((s.oracle_ref, s.vault_ref, s.last_rounds))
+    yield
+    s.oracle_ref, s.vault_ref, s.last_rounds = copy.deepcopy(saved)
+    s.vault_ref.oracle = s.oracle_ref

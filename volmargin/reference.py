@@ -98,7 +98,7 @@ def ewma_var(var: int, abs_r: int, dt: int, tau: int) -> int:
     lam = tau*1e18 // (tau+dt); var' = (lam*var + (1e18-lam) * (r*r//1e18) // dt) // 1e18.
     """
     lam = div(U(tau * WAD), U(tau + dt))
-    return div(U(U(lam * var) + div(U(U(WAD - lam) * div(U(abs_r * abs_r), WAD)), dt)), WAD)
+    return div(U(U(lam * var) + div(U(U(U(WAD - lam) * div(U(abs_r * abs_r), WAD))), dt)), WAD)
 
 
 def clamp(x: int, lo: int, hi: int) -> int:
@@ -210,7 +210,7 @@ def borrow_rate(u: int, base: int, slope1: int, slope2: int, kink: int) -> int:
     """Kinked rate model, WAD per year (DESIGN §2)."""
     rate = U(base + div(U(slope1 * min(u, kink)), kink))
     if u > kink:
-        rate = U(rate + div(U(slope2 * (u - kink)), WAD - kink))
+        rate = U(rate + div(U(slope2 * (u - kink)), U(WAD - kink)))
     return rate
 
 

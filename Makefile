@@ -1,0 +1,44 @@
+# volmargin: `make demo` (deploy + replay the March 2020 crash on the embedded
+# chain) and `make test` set everything up on a fresh clone: a Python venv
+# with the exact pins of pyproject.toml, and anvil from the npm registry.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | sha1sum | cut -c1-12)
+# ape-vyper uses the pip-installed vyper only when the venv's bin is on PATH;
+# ape-foundry finds anvil on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+EPISODE ?= eth-2020-03
+OUT ?= reports/$(EPISODE)
+FOUNDRY := --network ethereum:local:foundry
+
+.PHONY: setup demo test test-fast compile clean
+
+setup: $(STAMP) node_modules/.bin/anvil
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+node_modules/.bin/anvil: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	test -x $@ && touch $@
+
+compile: setup
+	ape compile
+
+## The main job: deploy and replay a real crash, writing $(OUT)/summary.json, steps.csv, report.md
+demo: compile
+	ape run replay --episode $(EPISODE) --out $(OUT)
+
+## Every test on the embedded chain, then the differential fuzz and the integration tests on anvil
+test: compile
+	ape test tests -q
+	ape test tests/fuzz tests/integration/test_foundry.py -q $(FOUNDRY)
+
+clean:
+	rm -rf .build reports deployments .hypothesis
