@@ -1,0 +1,74 @@
+"""ape run gas: measure the gas of every user action and write reports/bench/gas.json.
+
+Figures are receipts' gas_used, so they include the 21,000 transaction base
+(unlike `ape test --gas`, which leaves it out). Run on anvil for figures
+comparable with other protocols: `ape run gas --network ethereum:local:foundry`.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import click
+from ape.cli import ConnectedProviderCommand, network_option
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Gas of deposit, withdraw, borrow, repay, liquidate, poke")
+@network_option()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench/gas.json"),
+              show_default=True, help="Where to write the JSON.")
+def cli(network, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """Deploy a fresh system and measure each action once, in a realistic state."""
+    from ape import accounts, chain, project
+    from ape.logging import logger
+
+    from volmargin.system import deploy_system, fund, skip_debug_log_tracing
+
+    logger.set_level("WARNING")
+    skip_debug_log_tracing()
+    t = accounts.test_accounts
+    admin, lender, alice, bob, liq = t[0], t[1], t[2], t[3], t[4]
+    s = deploy_system(project, admin, lender=lender, seed_liquidity={"USD": 1_000_000, "WETH": 1_000, "WBTC": 50})
+    for who in (alice, bob, liq):
+        for sym, whole in (("USD", 10_000_000), ("WETH", 10_000), ("WBTC", 1_000)):
+            fund(s, who, sym, whole * 10 ** s.specs[sym].decimals)
+    v = s.vault
+    usd, weth, wbtc = (s.tokens[x] for x in ("USD", "WETH", "WBTC"))
+    g: dict[str, int] = {}
+    g["deposit_cold"] = v.deposit(weth, 10 * 10**18, sender=alice).gas_used
+    g["deposit_warm"] = v.deposit(weth, 10**18, sender=alice).gas_used
+    g["borrow_1_collateral"] = v.borrow(usd, 1_000 * 10**6, sender=alice).gas_used
+    g["repay"] = v.repay(usd, 500 * 10**6, sender=alice).gas_used
+    g["withdraw"] = v.withdraw(weth, 10**18, sender=alice).gas_used
+    v.deposit(weth, 5 * 10**18, sender=bob)
+    v.deposit(wbtc, 10**8, sender=bob)
+    g["borrow_2_collaterals"] = v.borrow(usd, 1_000 * 10**6, sender=bob).gas_used
+    # make alice liquidatable: borrow near the limit, then WETH -12 %
+    h = v.health(alice)
+    room = (h.init_assets - h.init_liabilities) // 10**12 * 95 // 100
+    v.borrow(usd, room // 102 * 100, sender=alice)
+    chain.pending_timestamp += 3600
+    for sym, price in (("USD", 1.0), ("WBTC", 30_000.0)):
+        s.push_price(sym, price)
+    s.push_price("WETH", 1760.0)
+    g["poke_one_asset"] = s.oracle.poke(weth, sender=liq).gas_used
+    s.oracle.poke_many([usd, wbtc], sender=liq)
+    g["liquidate_partial"] = v.liquidate(alice, usd, weth, 2**256 - 1, 0, sender=liq).gas_used
+    chain.pending_timestamp += 3600
+    for sym, price in (("USD", 1.0), ("WBTC", 30_000.0), ("WETH", 100.0)):
+        s.push_price(sym, price)
+    s.poke()
+    g["liquidate_full_bad_debt"] = v.liquidate(alice, usd, weth, 2**256 - 1, 0, sender=liq).gas_used
+    result = {
+        "network": f"{chain.provider.network.ecosystem.name}:{chain.provider.network.name}:{chain.provider.name}",
+        "includes_21000_base": True,
+        "gas": g,
+        "machine": platform.machine(),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    for k, x in g.items():
+        click.echo(f"{k:28s} {x:>9,}")
+    click.echo(f"wrote {out}")
