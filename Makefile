@@ -13,7 +13,7 @@ EPISODE ?= eth-2020-03
 OUT ?= reports/$(EPISODE)
 FOUNDRY := --network ethereum:local:foundry
 
-.PHONY: setup demo test test-fast compile clean
+.PHONY: setup demo test gas compile clean
 
 setup: $(STAMP) node_modules/.bin/anvil
 
@@ -39,6 +39,10 @@ demo: compile
 test: compile
 	ape test tests -q
 	ape test tests/fuzz tests/integration/test_foundry.py -q $(FOUNDRY)
+
+## Gas of every user action on anvil (receipts, 21,000 base included) -> reports/bench/gas.json
+gas: compile
+	ape run gas $(FOUNDRY)
 
 clean:
 	rm -rf .build reports deployments .hypothesis

@@ -1,0 +1,69 @@
+"""The main job on a short slice: the replay holds the chain to the reference,
+writes its outputs, and the CLI refuses bad input with a clear message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import ape
+import pytest
+
+from volmargin.data import DataError
+from volmargin.replay import make_population, run_replay, write_outputs
+
+
+def test_short_replay_has_parity(project, chain, tmp_path):
+    result = run_replay(project, chain, ape.accounts, "eth-2020-03", n_accounts=50, seed=7, max_steps=6)
+    s = result.summary
+    assert s["steps"] == 6 and len(result.steps) == 6
+    assert s["parity_mismatches"] == 0, s["parity_examples"]
+    # per step: 3 assets x 7 asset fields + 50 accounts x (3 balances + 4 health sums), plus liquidation checks
+    assert s["parity_checks"] >= 6 * (21 + 50 * 7)
+    assert s["accounts_opened"] == 50
+    for sym in ("USD", "WETH", "WBTC"):
+        a = s["assets"][sym]
+        assert 0 < a["haircut_maint_min"] <= a["haircut_maint_max"] <= 0.6
+    write_outputs(result, tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for key in ("episode", "steps", "accounts", "liquidations", "bad_debt_usd", "parity_checks",
+                "parity_mismatches", "breaker_trips"):
+        assert key in summary
+    assert (tmp_path / "steps.csv").read_text().count("\n") == 7
+    assert "parity" in (tmp_path / "report.md").read_text()
+
+
+def test_unknown_episode_is_a_data_error(project, chain):
+    with pytest.raises(DataError, match="unknown episode 'nope'; known: eth-2020-03"):
+        run_replay(project, chain, ape.accounts, "nope")
+
+
+def test_population_is_seeded_and_mixed():
+    prices = {"USD": 1.0, "WETH": 200.0, "WBTC": 8000.0}
+    a, b = make_population(200, 7, prices), make_population(200, 7, prices)
+    assert a == b
+    assert make_population(200, 8, prices) != a
+    assert {p.kind for p in a} == {"long_eth", "long_btc", "long_mix", "short_eth"}
+    assert all(0.55 <= p.leverage <= 0.99 for p in a)
+    with pytest.raises(ValueError, match="accounts must be >= 1"):
+        make_population(0, 1, prices)
+
+
+def _ape_run(*args: str) -> subprocess.CompletedProcess[str]:
+    ape_bin = Path(sys.executable).parent / "ape"
+    return subprocess.run([str(ape_bin), "run", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_rejects_unknown_episode(tmp_path):
+    r = _ape_run("replay", "--episode", "nope", "--out", str(tmp_path / "out"))
+    assert r.returncode == 2
+    assert "unknown episode 'nope'" in r.stderr and "--episode" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_rejects_zero_accounts(tmp_path):
+    r = _ape_run("replay", "--episode", "eth-2020-03", "--accounts", "0", "--out", str(tmp_path / "out"))
+    assert r.returncode == 2
+    assert "--accounts" in r.stderr
