@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -220,6 +221,7 @@ def run_replay(
     bad_debt_usd = 0.0
     trips = 0
     prev_breaker = {s: ref.NORMAL for s in system.symbols}
+    breaker_steps = {s: {name: 0 for name in ref.BREAKER_NAMES.values()} for s in system.symbols}
     sig_min = {s: float("inf") for s in system.symbols}
     sig_max = {s: 0.0 for s in system.symbols}
     hm_min = {s: float("inf") for s in system.symbols}
@@ -258,6 +260,7 @@ def run_replay(
             if int(snap.breaker) == ref.REDUCE_ONLY and prev_breaker[s] != ref.REDUCE_ONLY:
                 trips += 1
             prev_breaker[s] = int(snap.breaker)
+            breaker_steps[s][ref.BREAKER_NAMES[int(snap.breaker)]] += 1
 
         # --- parity: accounts; find the liquidatable ones
         ts, views = read_accounts(vault, borrower_addrs)
@@ -316,7 +319,12 @@ def run_replay(
         liquidations += step_liqs
         liq_volume_usd += step_volume
 
-        row: dict[str, Any] = {"step": i, "bar_time": int(times[i]), "chain_time": ts}
+        row: dict[str, Any] = {
+            "step": i,
+            "bar_time": int(times[i]),
+            "bar_utc": datetime.fromtimestamp(int(times[i]), tz=timezone.utc).strftime("%Y-%m-%d %H:%M"),
+            "chain_time": ts,
+        }
         for snap in snaps:
             s = sym_of[str(snap.asset)]
             row[f"{s}_price"] = _usd(int(snap.price))
@@ -357,6 +365,7 @@ def run_replay(
                 "sigma_annual_max": sig_max[s],
                 "haircut_maint_min": hm_min[s],
                 "haircut_maint_max": hm_max[s],
+                "steps_in_breaker_state": breaker_steps[s],
             }
             for s in system.symbols
         },
@@ -367,6 +376,7 @@ def run_replay(
             "stablecoin at 1.00 USD unless the episode has a stablecoin file",
         ],
         "wall_seconds": round(time.time() - started, 1),
+        "deployment": system.to_json(),
     }
     return ReplayResult(summary, steps)
 
@@ -432,8 +442,14 @@ def render_report(result: ReplayResult) -> str:
             f"| {sym} | {a['sigma_annual_min']:.1%} | {a['sigma_annual_max']:.1%} | "
             f"{a['haircut_maint_min']:.2%} | {a['haircut_maint_max']:.2%} |"
         )
+    lines += ["", "Steps in each circuit-breaker state:", "", "| asset | NORMAL | CAUTION | REDUCE_ONLY |", "|---|---|---|---|"]
+    for sym, a in s["assets"].items():
+        b = a["steps_in_breaker_state"]
+        lines.append(f"| {sym} | {b['NORMAL']} | {b['CAUTION']} | {b['REDUCE_ONLY']} |")
     lines += ["", "Simplifications of this replay (DESIGN §10):", ""]
     lines += [f"- {x}" for x in s["simplifications"]]
+    lines += ["", "Parameters (WAD = 1e18; variances WAD/s; times s) are in `summary.json` under `deployment`;",
+              "their defaults and sources are documented in `volmargin/params.py`."]
     if s["parity_examples"]:
         lines += ["", "First mismatches:", ""] + [f"- {x}" for x in s["parity_examples"]]
     return "\n".join(lines) + "\n"
