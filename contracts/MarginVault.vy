@@ -33,6 +33,8 @@ initializes: access_control
 exports: access_control.__interface__
 
 import interfaces.IRiskOracle as IRiskOracle
+import interfaces.IMarginVault as IMarginVault
+implements: IMarginVault
 from .modules import risk_math
 from .modules import rates
 from .modules import steward
@@ -90,20 +92,6 @@ struct Market:
     scaled_borrows: uint256  # sum of |negative scaled balances|
     last_accrual: uint256  # s
     insurance: uint256  # token decimals: insurance fund of this asset
-
-
-struct Health:
-    maint_assets: uint256  # WAD USD, sum v * (1 - h_maint) over deposits
-    maint_liabilities: uint256  # WAD USD, sum |v| * (1 + h_maint) over borrows
-    init_assets: uint256  # WAD USD, with h_init (+ size term, CAUTION scale)
-    init_liabilities: uint256  # WAD USD, with h_init (+ size term)
-    reduce_only: bool  # a REDUCE_ONLY asset is among those weighed
-
-
-struct AccountView:
-    account: address
-    balances: int256[MAX_ASSETS]  # token decimals, signed, in `listed` order
-    health: Health
 
 
 event AssetListed:
@@ -463,14 +451,14 @@ def _weigh(
     views: IRiskOracle.RiskView[MAX_ASSETS],
     decimals: uint256[MAX_ASSETS],
     caution_scale: uint256,
-) -> Health:
+) -> IMarginVault.Health:
     """
     @dev Weighted sums over the assets in `mask` (DESIGN §4, §5):
          deposits weigh v * (1 - h), borrows |v| * (1 + h); the initial
          haircut adds the size term; CAUTION collateral counts at
          `caution_scale` in initial health.
     """
-    h: Health = empty(Health)
+    h: IMarginVault.Health = empty(IMarginVault.Health)
     for i: uint256 in range(n, bound=MAX_ASSETS):
         if mask & (1 << i) != 0:
             r: IRiskOracle.RiskView = views[i]
@@ -495,7 +483,7 @@ def _weigh(
 
 @internal
 @view
-def _health(account: address, mask: uint256) -> Health:
+def _health(account: address, mask: uint256) -> IMarginVault.Health:
     """
     @dev Weighted sums of `account` over the assets in `mask`.
     """
@@ -515,14 +503,14 @@ def _check_risk_increase(account: address, asset: address):
     @dev After an action that lowers health: initial health >= 0 and no
          REDUCE_ONLY asset involved (DESIGN §5, §7).
     """
-    h: Health = self._health(account, self.position_mask[account] | (1 << (self.asset_slot[asset] - 1)))
+    h: IMarginVault.Health = self._health(account, self.position_mask[account] | (1 << (self.asset_slot[asset] - 1)))
     assert not h.reduce_only, "vault: asset reduce-only"
     assert h.init_assets >= h.init_liabilities, "vault: insufficient health"
 
 
 @external
 @view
-def health(account: address) -> Health:
+def health(account: address) -> IMarginVault.Health:
     """
     @notice Maintenance and initial weighted sums of an account, WAD USD.
     @dev health_maint = maint_assets - maint_liabilities; the account is
@@ -539,7 +527,7 @@ def health_factor(account: address) -> uint256:
     @notice Maintenance health factor, WAD (>= 1e18 safe; max uint256
             without debt).
     """
-    h: Health = self._health(account, self.position_mask[account])
+    h: IMarginVault.Health = self._health(account, self.position_mask[account])
     return risk_math._health_factor(h.maint_assets, h.maint_liabilities)
 
 
@@ -577,7 +565,7 @@ def market(asset: address) -> (uint256, uint256, uint256, uint256, uint256):
 
 @external
 @view
-def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[AccountView, MAX_LENS]):
+def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[IMarginVault.AccountView, MAX_LENS]):
     """
     @notice Lens: signed balances (token decimals, `listed` order) and
             weighted health sums (WAD USD) of up to 256 accounts in one
@@ -592,12 +580,12 @@ def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[A
     decimals: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
     views, markets, decimals = self._load((1 << n) - 1)
     caution_scale: uint256 = self.params[P_CAUTION_SCALE]
-    out: DynArray[AccountView, MAX_LENS] = []
+    out: DynArray[IMarginVault.AccountView, MAX_LENS] = []
     for account: address in accounts:
         mask: uint256 = self.position_mask[account]
         bals: int256[MAX_ASSETS] = self._balances(account, mask, listed_, markets)
         out.append(
-            AccountView(account=account, balances=bals, health=self._weigh(n, mask, bals, views, decimals, caution_scale))
+            IMarginVault.AccountView(account=account, balances=bals, health=self._weigh(n, mask, bals, views, decimals, caution_scale))
         )
     return block.timestamp, out
 
@@ -810,7 +798,7 @@ def liquidate(
     self._listed(collateral_asset)
     md: Market = self._accrue(debt_asset)
     mc: Market = self._accrue(collateral_asset)
-    h: Health = self._health(account, self.position_mask[account])
+    h: IMarginVault.Health = self._health(account, self.position_mask[account])
     assert h.maint_assets < h.maint_liabilities, "vault: account healthy"
     debt_bal: int256 = self._tokens(self.scaled_balances[account][debt_asset], md)
     col_bal: int256 = self._tokens(self.scaled_balances[account][collateral_asset], mc)

@@ -25,6 +25,8 @@ initializes: access_control
 exports: access_control.__interface__
 
 import interfaces.IAggregatorV3 as IAggregatorV3
+import interfaces.IRiskOracle as IRiskOracle
+implements: IRiskOracle
 from .modules import risk_math
 from .modules import steward
 initializes: steward[access_control := access_control]
@@ -93,29 +95,6 @@ struct AssetState:
     breaker: uint8
     tripped_at: uint256  # s, time of the last trip (0: never)
     invalid: bool  # the last poke saw a non-positive, incomplete or stale answer
-
-
-struct AssetSnapshot:
-    asset: address
-    price: uint256  # WAD USD
-    updated_at: uint256  # s
-    var_fast: uint256  # WAD per s
-    var_slow: uint256  # WAD per s
-    sigma_annual: uint256  # WAD
-    h_maint: uint256  # WAD, ramped to now
-    h_target: uint256  # WAD
-    h_init: uint256  # WAD, without the size term
-    breaker: uint8
-    invalid: bool
-
-
-struct RiskView:
-    price: uint256  # WAD USD
-    h_maint: uint256  # WAD, ramped maintenance haircut in force now
-    h_init: uint256  # WAD, initial haircut without the size term
-    kappa: uint256  # WAD
-    depth: uint256  # WAD USD
-    breaker: uint8
 
 
 event AssetListed:
@@ -336,7 +315,7 @@ def _h_init(asset: address, s: AssetState) -> uint256:
 
 @external
 @view
-def risk(asset: address) -> RiskView:
+def risk(asset: address) -> IRiskOracle.RiskView:
     """
     @notice Everything the vault needs to value one asset.
     @dev Reverts "oracle: asset not listed", "oracle: invalid price" (the
@@ -351,7 +330,7 @@ def risk(asset: address) -> RiskView:
     assert s.feed != empty(address), "oracle: asset not listed"
     assert not s.invalid, "oracle: invalid price"
     assert block.timestamp - s.updated_at <= self.params[asset][P_HEARTBEAT] + self.params[asset][P_GRACE], "oracle: stale price"
-    return RiskView(
+    return IRiskOracle.RiskView(
         price=s.price,
         h_maint=self._h_maint_now(asset, s),
         h_init=self._h_init(asset, s),
@@ -363,19 +342,19 @@ def risk(asset: address) -> RiskView:
 
 @external
 @view
-def snapshot(assets_: DynArray[address, MAX_BATCH]) -> (uint256, DynArray[AssetSnapshot, MAX_BATCH]):
+def snapshot(assets_: DynArray[address, MAX_BATCH]) -> (uint256, DynArray[IRiskOracle.AssetSnapshot, MAX_BATCH]):
     """
     @notice Lens: the risk state of up to 16 assets and the block time
             (seconds) the time-dependent fields were computed at. Never
             reverts on a bad price (display and parity checks).
     @dev Reverts "oracle: asset not listed".
     """
-    out: DynArray[AssetSnapshot, MAX_BATCH] = []
+    out: DynArray[IRiskOracle.AssetSnapshot, MAX_BATCH] = []
     for asset: address in assets_:
         s: AssetState = self.assets[asset]
         assert s.feed != empty(address), "oracle: asset not listed"
         out.append(
-            AssetSnapshot(
+            IRiskOracle.AssetSnapshot(
                 asset=asset,
                 price=s.price,
                 updated_at=s.updated_at,

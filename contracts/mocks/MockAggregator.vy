@@ -22,6 +22,9 @@ exports: access_control.__interface__
 import interfaces.IAggregatorV3 as IAggregatorV3
 implements: IAggregatorV3
 
+import interfaces.IMockAggregator as IMockAggregator
+implements: IMockAggregator
+
 REPORTER_ROLE: public(constant(bytes32)) = keccak256("REPORTER_ROLE")
 
 
