@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml package.json | sha1sum | 
 # ape-vyper uses the pip-installed vyper only when the venv's bin is on PATH;
 # ape-foundry finds anvil on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# Ape 0.8's settings model warns about itself at every start; the warning is not ours.
+export PYTHONWARNINGS := ignore:Field 'import_remapping' has an incomplete definition
 EPISODE ?= eth-2020-03
 OUT ?= reports/$(EPISODE)
 FOUNDRY := --network ethereum:local:foundry

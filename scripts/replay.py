@@ -37,7 +37,13 @@ from volmargin.system import skip_debug_log_tracing
 @click.option("--max-steps", type=click.IntRange(1), default=None,
               help="Replay only this many bars after the opening bar (default: all).")
 def cli(episode: str, out_dir: Path, n_accounts: int, seed: int, max_steps: int | None) -> None:
-    """Replay EPISODE's real prices (USD per token, one bar per step) through a fresh deployment."""
+    """Replay a real price episode through a fresh deployment on the connected network.
+
+    Each step is one bar (hourly for the shipped episodes): its close (USD per
+    whole token) is pushed into the feeds at the bar's time offset, the oracle
+    is poked, every asset and account is compared with volmargin.reference,
+    and a keeper liquidates. Exits 1 if any number differs from the reference.
+    """
     from ape import accounts, chain, project
     from ape.logging import logger
 
