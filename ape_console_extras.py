@@ -28,8 +28,13 @@ def ape_init_extras(**namespace: Any) -> dict[str, Any]:
 
     def bind(dep: Any) -> None:
         state["dep"] = dep
-        ns.update(vault=dep.vault, oracle=dep.oracle, feeds=dep.feeds, **{s.lower(): t for s, t in dep.tokens.items()})
-        namespace.update(ns)
+        names = dict(vault=dep.vault, oracle=dep.oracle, feeds=dep.feeds, **{s.lower(): t for s, t in dep.tokens.items()})
+        ns.update(names)
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:  # called from a running console: bind the names there too
+            shell.user_ns.update(names)
 
     def deploy() -> Any:
         """Deploy the full system with lender liquidity; write deployments/latest.json."""
