@@ -1,0 +1,373 @@
+"""Stateful differential test: the deployed vault and oracle against the reference.
+
+A hypothesis ``RuleBasedStateMachine`` drives deposits, withdrawals, borrows,
+repayments, price moves (including jumps), time warps (including stale gaps),
+pokes, liquidations, bad-debt settlement and pauses. Every rule runs on the
+contracts and on ``volmargin.reference``: the chain must revert iff the
+reference rejects, with the same reason, and return the same values. After
+every rule, all on-chain state (balances, health sums, indices, totals,
+insurance funds, oracle state, breaker states) must equal the reference's,
+and the invariants hold: token holdings cover net deposits, and a liquidator
+never receives more collateral than the bonus allows.
+
+The contracts run in titanoboa's in-process EVM (same sources, same compiler
+as Ape's build): Ape's per-transaction cost would allow a few steps per second.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from pathlib import Path
+
+import boa
+import pytest
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from volmargin import params as P
+from volmargin import reference as ref
+from volmargin.data import to_feed_answer
+
+ROOT = Path(__file__).resolve().parents[2]
+WAD = ref.WAD
+UMAX = 2**256 - 1
+USERS = ("alice", "bob", "carol")
+SYMBOLS = ("USD", "WETH", "WBTC")
+START = {"USD": 1.0, "WETH": 2_000.0, "WBTC": 30_000.0}
+# lender liquidity, whole tokens: small enough that utilization and liquidity limits are reachable
+LIQUIDITY = {"USD": 200_000, "WETH": 100, "WBTC": 5}
+
+
+@lru_cache(maxsize=None)
+def _deployer(name: str):  # type: ignore[no-untyped-def]
+    return boa.load_partial(str(ROOT / name))
+
+
+def _round(feed) -> ref.FeedRound:  # type: ignore[no-untyped-def]
+    r = feed.latestRoundData()
+    return ref.FeedRound(r[0], r[1], r[3], r[4])
+
+
+@lru_cache(maxsize=1)
+def world():  # type: ignore[no-untyped-def]
+    """Deploy once: tokens, feeds, oracle, vault, lender liquidity, funded users;
+    and the reference mirror of every step."""
+    admin = boa.env.generate_address("admin")
+    boa.env.eoa = admin
+    oracle = _deployer("contracts/RiskOracle.vy").deploy(P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY)
+    vault = _deployer("contracts/MarginVault.vy").deploy(oracle.address, list(P.VAULT), P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY)
+    guardian = boa.env.generate_address("guardian")
+    vault.grantRole(vault.GUARDIAN_ROLE(), guardian)
+    oref = ref.OracleRef()
+    vref = ref.VaultRef(oracle=oref, params=list(P.VAULT))
+    tokens, feeds = {}, {}
+    users = {u: boa.env.generate_address(u) for u in USERS}
+    liquidator = boa.env.generate_address("liquidator")
+    lender = boa.env.generate_address("lender")
+    for spec in P.TOKENS:
+        tok = _deployer("contracts/mocks/MockERC20.vy").deploy(spec.name, spec.symbol, spec.decimals)
+        feed = _deployer("contracts/mocks/MockAggregator.vy").deploy(
+            P.FEED_DECIMALS, spec.feed_description, to_feed_answer(START[spec.symbol]), 0
+        )
+        tokens[spec.symbol], feeds[spec.symbol] = tok, feed
+        now = boa.env.timestamp
+        oracle.list_asset(tok.address, feed.address, spec.var_seed, list(spec.oracle))
+        oref.list_asset(str(tok.address), P.FEED_DECIMALS, _round(feed), spec.var_seed, list(spec.oracle), now)
+        vault.list_asset(tok.address, list(spec.rates))
+        oref.poke(str(tok.address), _round(feed), now)
+        vref.list_asset(str(tok.address), spec.decimals, list(spec.rates), now)
+        for who in (*users.values(), liquidator, lender):
+            tok.mint(who, 10**30)
+            with boa.env.prank(who):
+                tok.approve(vault.address, UMAX)
+        amount = LIQUIDITY[spec.symbol] * 10**spec.decimals
+        with boa.env.prank(lender):
+            vault.deposit(tok.address, amount)
+        vref.deposit(str(lender), str(tok.address), amount, now)
+    return dict(
+        admin=admin, guardian=guardian, oracle=oracle, vault=vault, tokens=tokens, feeds=feeds, users=users,
+        liquidator=liquidator, lender=lender, oref=oref, vref=vref,
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _deployed_world():
+    """Deploy before the first example: titanoboa's pytest plugin rolls every
+    hypothesis example back, which would take a world deployed inside one with it."""
+    world()
+
+
+amounts = st.one_of(
+    st.sampled_from([0, 1]),
+    st.integers(1, 10**4),
+    st.floats(0.001, 2.0).map(lambda x: x),  # fraction of a "unit" position, scaled per asset below
+)
+UNIT = {"USD": 20_000 * 10**6, "WETH": 5 * 10**18, "WBTC": 10**7}
+
+
+def scaled(symbol: str, a: int | float) -> int:
+    """A token amount: raw wei for ints, a multiple of a unit position for floats."""
+    return int(a * UNIT[symbol]) if isinstance(a, float) else int(a)
+
+
+class VaultMachine(RuleBasedStateMachine):
+    """Chain and reference side by side; one instance per hypothesis example."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        w = world()
+        self.w = w
+        self.anchor = boa.env.anchor()
+        self.anchor.__enter__()
+        self.oref = copy.deepcopy(w["oref"])
+        self.vref = copy.deepcopy(w["vref"])
+        self.vref.oracle = self.oref
+        self.vault, self.oracle = w["vault"], w["oracle"]
+        self.addr = {s: str(w["tokens"][s].address) for s in SYMBOLS}
+        self.prices = dict(START)
+        self.steps = 0
+
+    def teardown(self) -> None:
+        self.anchor.__exit__(None, None, None)
+
+    # -- the differential harness
+
+    @property
+    def now(self) -> int:
+        return boa.env.timestamp
+
+    def mirror(self, what: str, reference_call, chain_call):  # type: ignore[no-untyped-def]
+        """Run both sides: the chain reverts (with the same reason) iff the reference rejects."""
+        self.steps += 1
+        try:
+            expected = reference_call()
+        except ref.Reject as exc:
+            event(f"{what}: {exc.reason}")
+            with boa.reverts(exc.reason):
+                chain_call()
+            return None
+        except ArithmeticError:
+            event(f"{what}: overflow")
+            with boa.reverts():
+                chain_call()
+            return None
+        event(f"{what}: ok")
+        got = chain_call()
+        return expected, got
+
+    # -- rules
+
+    @rule(user=st.sampled_from(USERS), sym=st.sampled_from(SYMBOLS), a=amounts)
+    def deposit(self, user: str, sym: str, a: int | float) -> None:
+        who, amount = self.w["users"][user], scaled(sym, a)
+        before = self.w["tokens"][sym].balanceOf(who)
+
+        def chain() -> None:
+            with boa.env.prank(who):
+                self.vault.deposit(self.addr[sym], amount)
+
+        if self.mirror("deposit", lambda: self.vref.deposit(str(who), self.addr[sym], amount, self.now), chain) is not None:
+            assert before - self.w["tokens"][sym].balanceOf(who) == amount
+
+    @rule(user=st.sampled_from(USERS), sym=st.sampled_from(SYMBOLS), a=amounts)
+    def withdraw(self, user: str, sym: str, a: int | float) -> None:
+        who, amount = self.w["users"][user], scaled(sym, a)
+
+        def chain() -> None:
+            with boa.env.prank(who):
+                self.vault.withdraw(self.addr[sym], amount)
+
+        self.mirror("withdraw", lambda: self.vref.withdraw(str(who), self.addr[sym], amount, self.now), chain)
+
+    @rule(user=st.sampled_from(USERS), sym=st.sampled_from(SYMBOLS), a=amounts)
+    def borrow(self, user: str, sym: str, a: int | float) -> None:
+        who, amount = self.w["users"][user], scaled(sym, a)
+
+        def chain() -> None:
+            with boa.env.prank(who):
+                self.vault.borrow(self.addr[sym], amount)
+
+        self.mirror("borrow", lambda: self.vref.borrow(str(who), self.addr[sym], amount, self.now), chain)
+
+    @rule(
+        user=st.sampled_from(USERS),
+        col=st.sampled_from(SYMBOLS),
+        debt=st.sampled_from(SYMBOLS),
+        size=st.floats(0.05, 2.0),
+        leverage=st.one_of(st.floats(0.5, 0.999), st.floats(0.9, 1.05)),
+    )
+    def open_position(self, user: str, col: str, debt: str, size: float, leverage: float) -> None:
+        """Deposit collateral, then borrow a fraction of the borrowing power the
+        reference reports (above 1: must be refused for insufficient health)."""
+        self.deposit(user, col, size)
+        who = str(self.w["users"][user])
+        try:
+            h = self.vref.health(who, self.now)
+            r = self.oref.risk(self.addr[debt], self.now)
+        except ref.Reject:
+            return
+        room = h.init_assets - h.init_liabilities
+        if room <= 0:
+            return
+        dec = self.vref.decimals[self.addr[debt]]
+        amount = int(room * leverage * 10**dec * WAD // (r.price * (WAD + r.h_init)))
+        self.borrow(user, debt, max(amount, 1))
+
+    @rule(user=st.sampled_from(USERS), sym=st.sampled_from(SYMBOLS), a=st.one_of(amounts, st.just(UMAX)))
+    def repay(self, user: str, sym: str, a: int | float) -> None:
+        who, amount = self.w["users"][user], scaled(sym, a) if a != UMAX else UMAX
+
+        def chain() -> int:
+            with boa.env.prank(who):
+                return self.vault.repay(self.addr[sym], amount)
+
+        out = self.mirror("repay", lambda: self.vref.repay(str(who), self.addr[sym], amount, self.now), chain)
+        if out is not None:
+            assert out[0] == out[1]
+
+    @rule(
+        sym=st.sampled_from(("WETH", "WBTC")),
+        move=st.one_of(
+            st.floats(0.9, 1.1), st.floats(0.4, 1.8), st.sampled_from([0.05, 0.5, 0.7, 0.8, 0.85, 0.9, 1.15, 1.3, 2.5])
+        ),
+        fault=st.integers(0, 15),
+        dt=st.integers(1, 3_600),
+    )
+    def move_price(self, sym: str, move: float, fault: int, dt: int) -> None:
+        """After dt seconds, push a new price (a jump when the move is large), now
+        and then a non-positive answer (fault 0: 0, fault 1: -1), and poke every asset."""
+        boa.env.time_travel(seconds=dt)
+        self.prices[sym] = max(self.prices[sym] * move, 1e-6)
+        answer = {0: 0, 1: -1}.get(fault, to_feed_answer(self.prices[sym]))
+        self.w["feeds"][sym].push(answer, 0)
+        self.poke_all()
+
+    @rule(sym=st.sampled_from(SYMBOLS))
+    def refresh_feed(self, sym: str) -> None:
+        """A heartbeat round at the same price."""
+        self.w["feeds"][sym].push(to_feed_answer(self.prices[sym]), 0)
+
+    @rule()
+    def poke_all(self) -> None:
+        rounds = {s: _round(self.w["feeds"][s]) for s in SYMBOLS}
+        self.oracle.poke_many([self.addr[s] for s in SYMBOLS])
+        for s in SYMBOLS:
+            self.oref.poke(self.addr[s], rounds[s], self.now)
+        self.steps += 1
+
+    @rule(seconds=st.one_of(st.integers(1, 3_600), st.sampled_from([4_201, 86_400, 3 * 86_400])))
+    def warp(self, seconds: int) -> None:
+        """Let time pass (beyond heartbeat + grace the prices go stale)."""
+        boa.env.time_travel(seconds=seconds)
+
+    @rule(
+        user=st.sampled_from(USERS),
+        pair=st.sampled_from([(d, c) for d in SYMBOLS for c in SYMBOLS if d != c] + [("USD", "USD")]),
+        a=st.one_of(st.just(UMAX), amounts),
+    )
+    def liquidate(self, user: str, pair: tuple[str, str], a: int | float) -> None:
+        self._liquidate(user, pair, a)
+
+    @rule(user=st.sampled_from(USERS))
+    def keeper(self, user: str) -> None:
+        """A keeper liquidates the account's largest debt against its largest collateral."""
+        who = str(self.w["users"][user])
+        best: dict[int, tuple[int, str]] = {}
+        for s in SYMBOLS:
+            bal = self.vref.balance(who, self.addr[s], self.now)
+            value = abs(bal) * self.oref.assets[self.addr[s]].price // 10 ** self.vref.decimals[self.addr[s]]
+            side = 1 if bal > 0 else -1 if bal < 0 else 0
+            if side and value > best.get(side, (-1, ""))[0]:
+                best[side] = (value, s)
+        if 1 in best and -1 in best:
+            self._liquidate(user, (best[-1][1], best[1][1]), UMAX)
+
+    def _liquidate(self, user: str, pair: tuple[str, str], a: int | float) -> None:
+        debt, col = pair
+        who, liq = self.w["users"][user], self.w["liquidator"]
+        max_repay = a if a == UMAX else scaled(debt, a)
+        tok_d, tok_c = self.w["tokens"][debt], self.w["tokens"][col]
+        before = (tok_d.balanceOf(liq), tok_c.balanceOf(liq))
+        p_debt = self.oref.assets[self.addr[debt]].price
+        p_col = self.oref.assets[self.addr[col]].price
+
+        def chain():  # type: ignore[no-untyped-def]
+            with boa.env.prank(liq):
+                return self.vault.liquidate(who, self.addr[debt], self.addr[col], max_repay, 0)
+
+        out = self.mirror(
+            "liquidate",
+            lambda: self.vref.liquidate(str(liq), str(who), self.addr[debt], self.addr[col], max_repay, 0, self.now),
+            chain,
+        )
+        if out is None:
+            return
+        (repaid, seized, _cut, settled), got = out
+        if settled:
+            event("liquidate: settled bad debt")
+        assert tuple(got) == (repaid, seized)
+        if debt != col:
+            assert before[0] - tok_d.balanceOf(liq) == repaid
+            assert tok_c.balanceOf(liq) - before[1] == seized
+        # a liquidator never gets more than the maximum bonus allows (value in USD, WAD)
+        bonus_max = self.vref.params[ref.V_BONUS_MAX]
+        repaid_value = repaid * p_debt // 10 ** self.vref.decimals[self.addr[debt]]
+        seized_value = seized * p_col // 10 ** self.vref.decimals[self.addr[col]]
+        assert seized_value <= repaid_value * (WAD + bonus_max) // WAD + 1
+
+    @rule(user=st.sampled_from(USERS))
+    def settle(self, user: str) -> None:
+        who = self.w["users"][user]
+        self.mirror("settle", lambda: self.vref.settle_bad_debt(str(who), self.now), lambda: self.vault.settle_bad_debt(who))
+
+    @rule(actions=st.sampled_from([1, 2, 4, 7]), mode=st.integers(0, 3))
+    def pause(self, actions: int, mode: int) -> None:
+        """Guardian pauses (mode 0) or admin unpauses (modes 1-3)."""
+        if mode:
+            self.vault.unpause(actions, sender=self.w["admin"])
+            self.vref.paused &= ~actions
+        else:
+            self.vault.pause(actions, sender=self.w["guardian"])
+            self.vref.paused |= actions
+
+    # -- state equality and invariants after every rule
+
+    @invariant()
+    def oracle_matches(self) -> None:
+        assert self.oracle.n_tripped() == self.oref.n_tripped
+        for s in SYMBOLS:
+            c = self.oracle.assets(self.addr[s])
+            r = self.oref.assets[self.addr[s]]
+            assert (c.price, c.updated_at, c.var_fast, c.var_slow) == (r.price, r.updated_at, r.var_fast, r.var_slow)
+            assert (c.h_maint, c.h_target, c.h_time) == (r.h_maint, r.h_target, r.h_time)
+            assert (c.breaker, c.tripped_at, c.invalid) == (r.breaker, r.tripped_at, r.invalid)
+
+    @invariant()
+    def vault_matches(self) -> None:
+        now = self.now
+        for s in SYMBOLS:
+            a = self.addr[s]
+            assert tuple(self.vault.market(a)) == self.vref.totals(a, now)
+            _di, _bi, deposits, borrows, insurance = self.vref.totals(a, now)
+            # token holdings cover deposits net of borrows plus the insurance fund
+            assert self.w["tokens"][s].balanceOf(self.vault.address) >= deposits - borrows + insurance
+        for user in USERS:
+            who = self.w["users"][user]
+            for s in SYMBOLS:
+                assert self.vault.balance_of(who, self.addr[s]) == self.vref.balance(str(who), self.addr[s], now)
+            try:
+                want = self.vref.health(str(who), now)
+            except ref.Reject as exc:
+                with boa.reverts(exc.reason):
+                    self.vault.health(who)
+                continue
+            assert tuple(self.vault.health(who)) == (
+                want.maint_assets, want.maint_liabilities, want.init_assets, want.init_liabilities, want.reduce_only
+            )
+
+
+TestVaultStateMachine = VaultMachine.TestCase
+# max_examples comes from the loaded hypothesis profile (tests/conftest.py: ci or deep)
+TestVaultStateMachine.settings = settings(stateful_step_count=40, deadline=None)
