@@ -1,0 +1,126 @@
+"""ape run mutate: plant bugs in the risk math and the vault, one at a time, and
+check that the differential suite kills each of them.
+
+Each mutant is one textual edit of a contract (flipped rounding, `<` for `<=`,
+a dropped ramp, a wrong decimals scaling, a missing breaker check, ...). For
+each, the contract is rewritten in place, the differential suite runs (the
+harness fuzz on anvil and the stateful test on titanoboa, first failure
+stops it), and the original source is restored, whatever happens. A mutant
+is killed when the suite fails. Prints a table and writes
+reports/bench/mutation.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """Replace the single occurrence of ``old`` by ``new`` in ``path``."""
+
+    name: str
+    path: str
+    old: str
+    new: str
+
+
+M, O, V = "contracts/modules/risk_math.vy", "contracts/RiskOracle.vy", "contracts/MarginVault.vy"
+R = "contracts/modules/rates.vy"
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant("haircut rounds down", M, "(z * sigma + WAD - 1) // WAD", "z * sigma // WAD"),
+    Mutant("liability value rounds down", M, "return (amount * price + unit - 1) // unit", "return amount * price // unit"),
+    Mutant("weighted liability rounds down", M, "return (val * (WAD + haircut) + WAD - 1) // WAD", "return val * (WAD + haircut) // WAD"),
+    Mutant("ewma weight flipped", M, "lam: uint256 = tau * WAD // (tau + dt)", "lam: uint256 = dt * WAD // (tau + dt)"),
+    Mutant("ewma drops the 1/dt", M, "(abs_r * abs_r // WAD) // dt) // WAD", "(abs_r * abs_r // WAD)) // WAD"),
+    Mutant("sigma ignores horizon", M, "return isqrt(var * horizon * WAD)", "return isqrt(var * WAD)"),
+    Mutant("ramp dropped (jumps to target)", M, "return min(target, current + up * elapsed)", "return target"),
+    Mutant("ramp-down unbounded", M, "if current - target <= step:", "if current - target <= step + WAD:"),
+    Mutant("size term dropped", M, "return (kappa * isqrt(val * WAD // depth) + WAD - 1) // WAD", "return 0"),
+    Mutant("asset value wrong decimals", M, "return amount * price // 10**decimals", "return amount * price // 10**(decimals + 1)"),
+    Mutant("bonus cap ignored", M, "return min(bonus_min + bonus_slope * shortfall // WAD, bonus_max)", "return bonus_min + bonus_slope * shortfall // WAD"),
+    Mutant("hf_full comparison flipped", M, "if health_factor < hf_full:", "if health_factor > hf_full:"),
+    Mutant("dust rule off", M, "< min_debt_value:", "< 0:"),
+    Mutant("seize ignores bonus", M, "return val * (WAD + bonus) // WAD * 10**col_decimals // col_price", "return val * 10**col_decimals // col_price"),
+    Mutant("borrow index rounds down", R, "return index + (index * rate_s * dt + WAD - 1) // WAD", "return index + index * rate_s * dt // WAD"),
+    Mutant("kink slope2 dropped", R, "rate += slope2 * (u - kink) // (WAD - kink)", "rate += 0"),
+    Mutant("jump check uses <", O, "jump = abs_r > self.params[asset][P_K_JUMP]", "jump = abs_r < self.params[asset][P_K_JUMP]"),
+    Mutant("stale check missing in risk()", O, '<= self.params[asset][P_HEARTBEAT] + self.params[asset][P_GRACE], "oracle: stale price"\n    return', '<= max_value(uint256), "oracle: stale price"\n    return'),
+    Mutant("negative answer accepted", O, "    if answer <= 0:\n        return 0, updated_at, REASON_NON_POSITIVE", "    if answer < 0:\n        return 0, updated_at, REASON_NON_POSITIVE"),
+    Mutant("slow variance not clamped", O, "risk_math._ewma_var(s.var_slow, abs_r, dt, self.params[asset][P_TAU_SLOW]), var_min, var_max", "risk_math._ewma_var(s.var_slow, abs_r, dt, self.params[asset][P_TAU_SLOW]), 0, max_value(uint256)"),
+    Mutant("cooldown ignored", O, "if s.breaker != REDUCE_ONLY or now >= s.tripped_at + cooldown:", "if True:"),
+    Mutant("liquidatable at zero health", V, "assert h.maint_assets < h.maint_liabilities, \"vault: account healthy\"", "assert h.maint_assets <= h.maint_liabilities, \"vault: account healthy\""),
+    Mutant("reduce-only not enforced", V, 'assert not h.reduce_only, "vault: asset reduce-only"', "pass"),
+    Mutant("initial health uses >", V, 'assert h.init_assets >= h.init_liabilities, "vault: insufficient health"', 'assert h.init_assets + 10**18 >= h.init_liabilities, "vault: insufficient health"'),
+    Mutant("deposit shares round up", V, "s: uint256 = convert(new_tokens, uint256) * WAD // m.deposit_index", "s: uint256 = (convert(new_tokens, uint256) * WAD + m.deposit_index - 1) // m.deposit_index"),
+    Mutant("reserve factor ignored", V, "reserve: uint256 = interest * a[A_RESERVE_FACTOR] // WAD", "reserve: uint256 = 0"),
+    Mutant("insurance not used for bad debt", V, "covered: uint256 = min(debt, m.insurance)", "covered: uint256 = 0"),
+    Mutant("caution scale ignored", V, "w = w * caution_scale // WAD", "w = w"),
+)
+
+SUITE = [
+    ["ape", "test", "tests/fuzz/test_risk_math_parity.py", "tests/integration/test_foundry.py", "-x", "-q", "-p", "no:cacheprovider",
+     "--network", "ethereum:local:foundry"],
+    [sys.executable, "-m", "pytest", "tests/stateful", "-x", "-q", "-p", "no:ape", "-p", "no:cacheprovider"],
+]
+
+
+def run_suite(timeout: int) -> tuple[bool, str]:
+    """Run the differential suite; (passed, last line of output)."""
+    env = dict(os.environ, HYPOTHESIS_PROFILE=os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+    for cmd in SUITE:
+        try:
+            p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False, f"timeout after {timeout}s"
+        lines = [ln for ln in (p.stdout + p.stderr).strip().splitlines() if ln.strip()]
+        if p.returncode != 0:
+            return False, lines[-1] if lines else f"exit {p.returncode}"
+    return True, "suite passed"
+
+
+@click.command(short_help="Plant bugs one at a time and check the differential suite kills each")
+@click.option("--only", default=None, help="Run only mutants whose name contains this text.")
+@click.option("--timeout", type=click.IntRange(10), default=900, show_default=True, help="Seconds per suite command.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=ROOT / "reports/bench/mutation.json",
+              show_default=True)
+def cli(only: str | None, timeout: int, out: Path) -> None:
+    """Apply each mutant, run the suite, restore the source; exit 1 if any survives."""
+    chosen = [m for m in MUTANTS if only is None or only in m.name]
+    if not chosen:
+        raise click.BadParameter(f"no mutant matches {only!r}", param_hint="--only")
+    clean, why = run_suite(timeout)
+    if not clean:
+        raise click.ClickException(f"the suite fails without mutants ({why}); fix that first")
+    rows = []
+    for m in chosen:
+        path = ROOT / m.path
+        original = path.read_text()
+        if original.count(m.old) != 1:
+            raise click.ClickException(f"mutant {m.name!r}: expected one occurrence in {m.path}, found {original.count(m.old)}")
+        started = time.time()
+        try:
+            path.write_text(original.replace(m.old, m.new))
+            passed, why = run_suite(timeout)
+        finally:
+            path.write_text(original)
+        rows.append({"mutant": m.name, "file": m.path, "killed": not passed, "by": why, "seconds": round(time.time() - started, 1)})
+        click.echo(f"{'KILLED ' if not passed else 'SURVIVED'} {m.name:38s} {rows[-1]['seconds']:>6}s  {why[:70]}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"mutants": rows, "killed": sum(r["killed"] for r in rows), "total": len(rows)}, indent=2))
+    survivors = [r["mutant"] for r in rows if not r["killed"]]
+    click.echo(f"{len(rows) - len(survivors)}/{len(rows)} mutants killed; wrote {out}")
+    if survivors:
+        click.echo(f"survivors (add a test): {', '.join(survivors)}", err=True)
+        sys.exit(1)
