@@ -30,8 +30,13 @@ node_modules/.bin/anvil: package.json
 	npm install --no-audit --no-fund --loglevel=error
 	test -x $@ && touch $@
 
-compile: setup
-	ape compile
+# ape's compile cache does not follow `import`ed modules: rebuild everything
+# whenever any contract, module or interface changed.
+SOURCES := $(shell find contracts interfaces -name '*.vy' -o -name '*.vyi')
+.build/__local__.json: $(SOURCES) ape-config.yaml | setup
+	ape compile --force
+
+compile: setup .build/__local__.json
 
 ## The main job: deploy and replay a real crash, writing $(OUT)/summary.json, steps.csv, report.md
 demo: compile

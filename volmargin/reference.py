@@ -127,10 +127,13 @@ def ramp(current: int, target: int, elapsed: int, up: int, down: int) -> int:
 
 
 def size_haircut(kappa: int, depth: int, val: int) -> int:
-    """ceil(kappa * isqrt(value*1e18/depth) / 1e18), WAD (DESIGN §4, Drift-style size term)."""
+    """ceil(kappa * isqrt(value*1e18/depth*1e18) / 1e18), WAD (DESIGN §4, Drift-style size term).
+
+    value/depth is a WAD number; one more 1e18 makes isqrt return sqrt(value/depth) in WAD.
+    """
     if kappa == 0 or depth == 0:
         return 0
-    return div(U(U(kappa * isqrt(div(U(val * WAD), depth))) + WAD - 1), WAD)
+    return div(U(U(kappa * isqrt(U(div(U(val * WAD), depth) * WAD))) + WAD - 1), WAD)
 
 
 def asset_value(amount: int, price: int, decimals: int) -> int:

@@ -118,6 +118,9 @@ def _size_haircut(kappa: uint256, depth: uint256, val: uint256) -> uint256:
     """
     @notice Size/liquidity add-on kappa * sqrt(value / depth) (DESIGN §4,
             Drift-style), rounded up.
+    @dev value / depth is taken in WAD and scaled by 1e18 once more before
+         the square root, so that isqrt returns sqrt(value / depth) in WAD
+         (DESIGN's isqrt(value * 1e18 / depth) alone would be 1e9 too small).
     @param kappa Size coefficient, WAD (0 disables the term).
     @param depth Market depth, WAD USD (0 disables the term).
     @param val Position value, WAD USD.
@@ -125,7 +128,7 @@ def _size_haircut(kappa: uint256, depth: uint256, val: uint256) -> uint256:
     """
     if kappa == 0 or depth == 0:
         return 0
-    return (kappa * isqrt(val * WAD // depth) + WAD - 1) // WAD
+    return (kappa * isqrt(val * WAD // depth * WAD) + WAD - 1) // WAD
 
 
 @internal
