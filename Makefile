@@ -15,7 +15,7 @@ EPISODE ?= eth-2020-03
 OUT ?= reports/$(EPISODE)
 FOUNDRY := --network ethereum:local:foundry
 
-.PHONY: setup demo test gas compile clean
+.PHONY: setup demo test gas bench compile clean
 
 setup: $(STAMP) node_modules/.bin/anvil
 
@@ -50,6 +50,10 @@ test: compile
 ## Gas of every user action on anvil (receipts, 21,000 base included) -> reports/bench/gas.json
 gas: compile
 	ape run gas $(FOUNDRY)
+
+## Parity throughput (pure checks on anvil, stateful steps, model account-steps) -> reports/bench/parity.json
+bench: compile
+	ape run bench $(FOUNDRY)
 
 clean:
 	rm -rf .build reports deployments .hypothesis

@@ -168,7 +168,10 @@ class VaultMachine(RuleBasedStateMachine):
             with boa.env.prank(who):
                 self.vault.deposit(self.addr[sym], amount)
 
-        if self.mirror("deposit", lambda: self.vref.deposit(str(who), self.addr[sym], amount, self.now), chain) is not None:
+        out = self.mirror("deposit", lambda: self.vref.deposit(str(who), self.addr[sym], amount, self.now), chain)
+        # deposits are never refused for a valid amount: not by price faults, breakers or pauses
+        assert (out is not None) == (amount > 0)
+        if out is not None:
             assert before - self.w["tokens"][sym].balanceOf(who) == amount
 
     @rule(user=st.sampled_from(USERS), sym=st.sampled_from(SYMBOLS), a=amounts)
@@ -223,9 +226,12 @@ class VaultMachine(RuleBasedStateMachine):
             with boa.env.prank(who):
                 return self.vault.repay(self.addr[sym], amount)
 
+        in_debt = self.vref.balance(str(who), self.addr[sym], self.now) < 0
         out = self.mirror("repay", lambda: self.vref.repay(str(who), self.addr[sym], amount, self.now), chain)
+        # repayments are never refused while there is debt
+        assert (out is not None) == (amount > 0 and in_debt)
         if out is not None:
-            assert out[0] == out[1]
+            assert out[0] == out[1]  # the amount repaid
 
     @rule(
         sym=st.sampled_from(("WETH", "WBTC")),

@@ -1,0 +1,130 @@
+"""ape run bench: throughput of the parity machinery; writes reports/bench/parity.json.
+
+- pure_checks_per_s: risk-math cases evaluated by the batched RiskMathHarness on
+  the connected chain (512 per call) and compared with volmargin.reference,
+  end to end (generation, RPC, decoding, reference, comparison);
+- stateful_steps_per_s: rules per second of the stateful differential test
+  (contracts on titanoboa, reference beside them, invariants after each rule);
+- model_account_steps_per_s: volmargin.model.health_paths on 10,000 accounts
+  x 3 assets.
+Run on anvil for the RPC figure: `ape run bench --network ethereum:local:foundry`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+from ape.cli import ConnectedProviderCommand, network_option
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pure(harness, seconds: float) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    from volmargin import reference as ref
+    from volmargin.harness import FUNCTIONS, chain_outcomes, reference_outcomes
+
+    rnd = random.Random(1)
+    names = sorted(FUNCTIONS)
+    checks, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        name = names[checks // 512 % len(names)]
+        arity = FUNCTIONS[name][1]
+        rows = [[rnd.choice((rnd.randrange(0, 2 * ref.WAD), rnd.randrange(0, 10**30), rnd.randrange(1, 10**8)))
+                 for _ in range(arity)] for _ in range(512)]
+        got, want = chain_outcomes(harness, name, rows), reference_outcomes(name, rows)
+        if got != want:
+            raise click.ClickException(f"parity failure in {name}")
+        checks += len(rows)
+    return checks, time.perf_counter() - started
+
+
+def _stateful(steps: int) -> tuple[int, float]:
+    sys.path.insert(0, str(ROOT / "tests" / "stateful"))
+    import hypothesis
+    import test_vault_state_machine as T  # type: ignore[import-not-found]
+    from hypothesis.stateful import run_state_machine_as_test
+
+    T.world()
+    count = {"n": 0}
+
+    class Counted(T.VaultMachine):
+        def teardown(self) -> None:
+            count["n"] += self.steps
+            super().teardown()
+
+    per_example = 40
+    started = time.perf_counter()
+    run_state_machine_as_test(
+        Counted,
+        settings=hypothesis.settings(
+            max_examples=max(1, steps // per_example), stateful_step_count=per_example, deadline=None, database=None,
+            phases=[hypothesis.Phase.generate],
+        ),
+    )
+    return count["n"], time.perf_counter() - started
+
+
+def _model(accounts: int, steps: int) -> tuple[int, float]:
+    from volmargin import model as M
+    from volmargin import params as P
+    from volmargin.sim import gbm_jump_path
+
+    specs = P.TOKENS
+    params = M.OracleParams.from_wad([s.oracle for s in specs])
+    seed = np.array([s.var_seed for s in specs]) / 1e18
+    prices = np.stack(
+        [np.ones(steps + 1)] + [gbm_jump_path(s.start_price_usd, steps, 3_600, 0.8, seed=k) for k, s in enumerate(specs[1:])],
+        axis=1,
+    )
+    rng = np.random.default_rng(0)
+    bal = np.column_stack([-rng.uniform(0, 5e4, accounts), rng.uniform(0, 20, accounts), rng.uniform(0, 1, accounts)])
+    M.health_paths(bal[:10], prices[:10], params, seed, 3_600.0)  # warm up
+    started = time.perf_counter()
+    out = M.health_paths(bal, prices, params, seed, 3_600.0)
+    elapsed = time.perf_counter() - started
+    assert out.shape == (steps + 1, accounts)
+    return accounts * (steps + 1), elapsed
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Parity throughput benchmark -> reports/bench/parity.json")
+@network_option()
+@click.option("--seconds", type=click.FloatRange(min=1), default=10.0, show_default=True, help="Time spent on pure checks.")
+@click.option("--stateful-steps", type=click.IntRange(40), default=800, show_default=True, help="Stateful rules to run.")
+@click.option("--model-steps", type=click.IntRange(1), default=2_000, show_default=True, help="Steps of the model run.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=ROOT / "reports/bench/parity.json",
+              show_default=True)
+def cli(network, seconds: float, stateful_steps: int, model_steps: int, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """Measure and print the three throughputs; write them with the machine's core count."""
+    from ape import accounts, chain, project
+    from ape.logging import logger
+
+    logger.set_level("WARNING")
+    harness = project.RiskMathHarness.deploy(sender=accounts.test_accounts[0])
+    n, t = _pure(harness, seconds)
+    pure = n / t
+    click.echo(f"pure differential checks: {n:,} in {t:.1f} s = {pure:,.0f}/s")
+    n, t = _stateful(stateful_steps)
+    stateful = n / t
+    click.echo(f"stateful steps:           {n:,} in {t:.1f} s = {stateful:,.1f}/s")
+    n, t = _model(10_000, model_steps)
+    model = n / t
+    click.echo(f"model account-steps:      {n:,} in {t:.2f} s = {model:,.3g}/s")
+    result = {
+        "pure_checks_per_s": round(pure, 1),
+        "stateful_steps_per_s": round(stateful, 1),
+        "model_account_steps_per_s": round(model, 1),
+        "cores": os.cpu_count(),
+        "network": f"{chain.provider.network.ecosystem.name}:{chain.provider.network.name}:{chain.provider.name}",
+        "machine": platform.machine(),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    click.echo(f"wrote {out}")
