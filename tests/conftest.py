@@ -20,6 +20,17 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Print how many differential checks this session made against the reference."""
+    from volmargin.harness import STATS
+
+    if STATS:
+        terminalreporter.write_line(
+            f"differential checks against volmargin.reference: {STATS['pure']:,} pure cases, "
+            f"{STATS['stateful']:,} stateful steps (hypothesis profile {settings._current_profile})"
+        )
+
+
 @pytest.fixture(scope="session")
 def admin(accounts):
     """DEFAULT_ADMIN_ROLE holder and deployer."""

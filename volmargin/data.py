@@ -2,7 +2,12 @@
 
 Files follow ``data/SOURCES.md``: header ``timestamp,open,high,low,close,volume``,
 ``timestamp`` = bar open time in Unix seconds (UTC), prices in USD per whole
-token; close-only files leave open/high/low/volume blank.
+token, rows strictly increasing; close-only files leave open/high/low/volume
+blank.
+
+Units everywhere in this module: times in Unix seconds (UTC), durations in
+seconds, prices in USD per whole token (float64), feed answers and WAD
+amounts as Python ``int`` fixed-point numbers.
 """
 
 from __future__ import annotations
@@ -11,15 +16,18 @@ import csv
 import math
 import os
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
+HEADER: list[str] = ["timestamp", "open", "high", "low", "close", "volume"]
 
 
 class DataError(ValueError):
-    """A price file or episode that cannot be used; the message names it."""
+    """A price file or episode that cannot be used; the message names it
+    (and, for a bad row, the file and line as ``path:line:``)."""
 
 
 def _data_dir() -> Path:
@@ -27,17 +35,31 @@ def _data_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent / "data" / "prices"
 
 
+#: Directory of the price files: ``<project>/data/prices``, or the directory in
+#: the environment variable ``VOLMARGIN_DATA_DIR`` (read once, at import).
 DATA_DIR: Path = _data_dir()
 
 
 @dataclass(frozen=True)
 class Bars:
-    """A price series.
+    """A price series of one asset, one row per bar.
 
-    ``timestamp``: int64 Unix seconds (bar open time), shape (n,);
-    ``open/high/low/close``: float64 USD per whole token, shape (n,) (NaN
-    where the file is close-only); ``volume``: float64 (NaN if blank);
-    ``resolution_s``: median bar spacing in seconds.
+    Attributes
+    ----------
+    timestamp : np.ndarray
+        int64, shape (n,): bar open time, Unix seconds (UTC), strictly increasing.
+    open, high, low, close : np.ndarray
+        float64, shape (n,): USD per whole token. ``open``, ``high`` and ``low``
+        are NaN for a close-only file.
+    volume : np.ndarray
+        float64, shape (n,): traded volume as published (see ``data/SOURCES.md``
+        for the unit of each file); NaN where blank.
+    close_only : bool
+        True when the file has no open/high/low (all NaN).
+    symbol : str
+        First component of the file name, e.g. ``"eth"``.
+    resolution_s : int
+        Median spacing of consecutive bars, seconds (0 for a single bar).
     """
 
     timestamp: np.ndarray
@@ -50,11 +72,18 @@ class Bars:
     symbol: str
     resolution_s: int
 
+    def __post_init__(self) -> None:
+        n = len(self.timestamp)
+        for name in ("open", "high", "low", "close", "volume"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"Bars.{name} has {len(getattr(self, name))} rows, timestamp has {n}")
+
     def __len__(self) -> int:
+        """Number of bars."""
         return len(self.timestamp)
 
-    def take(self, idx: np.ndarray) -> "Bars":
-        """The bars at integer or boolean index ``idx``."""
+    def take(self, idx: np.ndarray) -> Bars:
+        """The bars at integer or boolean index ``idx`` (same symbol and resolution)."""
         return Bars(
             self.timestamp[idx], self.open[idx], self.high[idx], self.low[idx], self.close[idx], self.volume[idx],
             self.close_only, self.symbol, self.resolution_s,
@@ -66,22 +95,43 @@ def _num(text: str) -> float:
 
 
 def load_csv(path: str | Path) -> Bars:
-    """Load one price file. Raises ``DataError`` naming the file and line for a
-    missing or wrong header, an empty file, a non-increasing timestamp, or a
-    non-numeric or non-positive close."""
+    """Load one price file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV file with header ``timestamp,open,high,low,close,volume``.
+        ``timestamp`` is an integer (Unix seconds); open/high/low/volume may be
+        blank (close-only rows); ``close`` is a positive finite USD price.
+
+    Returns
+    -------
+    Bars
+        ``symbol`` is the file name up to its first ``_``; ``resolution_s`` the
+        median timestamp difference in seconds.
+
+    Raises
+    ------
+    DataError
+        Naming the file (and line, as ``path:line:``) for: a missing file, an
+        empty file, a missing or wrong header, a header without rows, a row
+        without 6 fields, a non-numeric field, a timestamp not after the
+        previous one, or a close that is not a positive finite number.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such price file")
-    with path.open(newline="") as fh:
+    ts: list[int] = []
+    cols: list[list[float]] = [[], [], [], [], []]
+    with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
-        if header is None:
-            raise DataError(f"{path}: empty file")
+        if header is None or not any(h.strip() for h in header):
+            raise DataError(f"{path}: empty file (expected header {','.join(HEADER)})")
         if [h.strip() for h in header] != HEADER:
             raise DataError(f"{path}:1: header must be {','.join(HEADER)}, got {','.join(header)}")
-        ts: list[int] = []
-        cols: list[list[float]] = [[], [], [], [], []]
-        for lineno, row in enumerate(reader, start=2):
+        for row in reader:
+            lineno = reader.line_num
             if not row:
                 continue
             if len(row) != 6:
@@ -93,29 +143,49 @@ def load_csv(path: str | Path) -> Bars:
                 raise DataError(f"{path}:{lineno}: non-numeric field ({exc})") from None
             if ts and t <= ts[-1]:
                 raise DataError(f"{path}:{lineno}: timestamp {t} not after {ts[-1]}")
-            if not (values[3] > 0):
+            close = values[3]
+            if not (math.isfinite(close) and close > 0):
                 raise DataError(f"{path}:{lineno}: close must be a positive number, got {row[4]!r}")
             ts.append(t)
             for c, v in zip(cols, values):
                 c.append(v)
     if not ts:
-        raise DataError(f"{path}: no bars")
+        raise DataError(f"{path}: no bars after the header")
     t_arr = np.asarray(ts, dtype=np.int64)
     o, h, lo, c, v = (np.asarray(x, dtype=np.float64) for x in cols)
     resolution = int(np.median(np.diff(t_arr))) if len(t_arr) > 1 else 0
-    return Bars(t_arr, o, h, lo, c, v, bool(np.isnan(o).all()), path.name.split("_")[0], resolution)
+    close_only = bool(np.isnan(o).all() and np.isnan(h).all() and np.isnan(lo).all())
+    return Bars(t_arr, o, h, lo, c, v, close_only, path.name.split("_")[0], resolution)
 
 
 @dataclass(frozen=True)
 class Episode:
-    """A named market episode: symbol ("WETH", "WBTC", "USD") -> file in DATA_DIR.
+    """A named market episode.
 
-    Without a "USD" file the stablecoin feed holds 1.00 USD.
+    Attributes
+    ----------
+    name : str
+        Key in ``EPISODES``.
+    description : str
+        One line: dates (UTC), event, source.
+    files : dict[str, str]
+        Asset symbol (``"WETH"``, ``"WBTC"``, ``"USD"``) -> file name in ``DATA_DIR``.
+    stable_file : str or None
+        The stablecoin's price file, i.e. ``files["USD"]``; None when the episode
+        has none, in which case the stablecoin feed holds 1.00 USD.
     """
 
     name: str
     description: str
     files: dict[str, str] = field(default_factory=dict)
+    stable_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.files.get("USD") != self.stable_file:
+            raise ValueError(
+                f"episode {self.name!r}: stable_file={self.stable_file!r} must equal files['USD']="
+                f"{self.files.get('USD')!r}"
+            )
 
 
 EPISODES: dict[str, Episode] = {
@@ -123,30 +193,50 @@ EPISODES: dict[str, Episode] = {
         "eth-2020-03",
         "Black Thursday, 2020-03-05..2020-03-20: ETH 194.6 USD on 03-11, low 88.2 on 03-13 (Bitstamp, hourly OHLC).",
         {"WETH": "eth_usd_2020-03_1h.csv", "WBTC": "btc_usd_2020-03_1h.csv"},
+        None,
     ),
     "calm-2019-03": Episode(
         "calm-2019-03",
         "March 2019, the calmest month of 2019 (Bitstamp, hourly OHLC).",
         {"WETH": "eth_usd_calm-2019-03_1h.csv", "WBTC": "btc_usd_calm-2019-03_1h.csv"},
+        None,
     ),
     "luna-2022-05": Episode(
         "luna-2022-05",
-        "LUNA/UST collapse, 2022-05-07..2022-05-15 (hourly OHLC).",
+        "LUNA/UST collapse, 2022-05-07..2022-05-15 (ETH Bitfinex, BTC Bitstamp, hourly OHLC).",
         {"WETH": "eth_usd_2022-05_1h.csv", "WBTC": "btc_usd_2022-05_1h.csv"},
+        None,
     ),
 }
 
 
-def load_episode(name: str) -> dict[str, Bars]:
+def load_episode(name: str, data_dir: str | Path | None = None) -> dict[str, Bars]:
     """Load an episode's files aligned on their common timestamps.
 
-    Raises ``DataError`` for an unknown episode (listing the known ones) or
-    files without common bars.
+    Parameters
+    ----------
+    name : str
+        A key of ``EPISODES``.
+    data_dir : str or Path, optional
+        Directory of the files; ``DATA_DIR`` by default.
+
+    Returns
+    -------
+    dict[str, Bars]
+        Asset symbol -> bars, all with the same timestamps (the intersection of
+        the files' timestamps, Unix seconds).
+
+    Raises
+    ------
+    DataError
+        For an unknown episode (listing the known ones), a bad or missing file
+        (see ``load_csv``), or files without a common timestamp.
     """
     if name not in EPISODES:
         raise DataError(f"unknown episode {name!r}; known: {', '.join(EPISODES)}")
-    series = {sym: load_csv(DATA_DIR / f) for sym, f in EPISODES[name].files.items()}
-    common = None
+    root = Path(data_dir) if data_dir is not None else DATA_DIR
+    series = {sym: load_csv(root / f) for sym, f in EPISODES[name].files.items()}
+    common: np.ndarray | None = None
     for b in series.values():
         common = b.timestamp if common is None else np.intersect1d(common, b.timestamp)
     if common is None or len(common) == 0:
@@ -155,16 +245,31 @@ def load_episode(name: str) -> dict[str, Bars]:
 
 
 def resample(bars: Bars, resolution_s: int) -> Bars:
-    """Downsample to ``resolution_s`` seconds (open first, high max, low min,
-    close last, volume sum). ``ValueError`` unless it is a positive multiple
-    of the bar resolution."""
+    """Downsample to a coarser resolution.
+
+    Bars are grouped into buckets ``[k * resolution_s, (k + 1) * resolution_s)``
+    (Unix seconds); each bucket gives one bar stamped with the bucket start:
+    open = first open, high = max high, low = min low, close = last close,
+    volume = sum of volumes (NaN stays NaN).
+
+    Parameters
+    ----------
+    bars : Bars
+    resolution_s : int
+        New bar length, seconds; a positive multiple of ``bars.resolution_s``.
+
+    Raises
+    ------
+    ValueError
+        Unless ``resolution_s`` is a positive multiple of the bar resolution.
+    """
     if resolution_s <= 0 or bars.resolution_s <= 0 or resolution_s % bars.resolution_s:
         raise ValueError(f"resolution_s={resolution_s} is not a positive multiple of {bars.resolution_s}")
     bucket = bars.timestamp // resolution_s * resolution_s
     starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
     ends = np.r_[starts[1:], len(bucket)]
 
-    def agg(a: np.ndarray, fn) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def agg(a: np.ndarray, fn: Callable[[np.ndarray], float]) -> np.ndarray:
         return np.array([fn(a[s:e]) for s, e in zip(starts, ends)], dtype=np.float64)
 
     return Bars(
@@ -181,20 +286,38 @@ def resample(bars: Bars, resolution_s: int) -> Bars:
 
 
 def slice_time(bars: Bars, start: int, end: int) -> Bars:
-    """Bars with ``start <= timestamp < end`` (Unix seconds)."""
+    """The bars with ``start <= timestamp < end`` (Unix seconds)."""
     return bars.take((bars.timestamp >= start) & (bars.timestamp < end))
 
 
-def to_wad(x: float) -> int:
-    """USD price to WAD fixed point (1e18), rounded to nearest."""
-    return to_feed_answer(x, 18)
-
-
 def to_feed_answer(x: float, decimals: int = 8) -> int:
-    """USD price to a feed answer with ``decimals`` decimals, rounded to nearest.
+    """A USD price as a fixed-point integer with ``decimals`` decimals.
 
-    ``ValueError`` for a non-finite or negative price.
+    The price is taken at its shortest decimal representation (``repr``), so
+    ``to_feed_answer(194.57) == 19_457_000_000`` exactly, and rounded to the
+    nearest integer (ties to even).
+
+    Parameters
+    ----------
+    x : float
+        USD per whole token, finite and >= 0.
+    decimals : int
+        Decimals of the answer (8 for a Chainlink USD feed), >= 0.
+
+    Raises
+    ------
+    ValueError
+        For a non-finite or negative price, or negative ``decimals``.
     """
+    x = float(x)
     if not math.isfinite(x) or x < 0:
         raise ValueError(f"price must be a finite non-negative number, got {x!r}")
-    return int(round(x * 10**decimals))
+    if decimals < 0:
+        raise ValueError(f"decimals must be >= 0, got {decimals}")
+    return int((Decimal(repr(x)).scaleb(decimals)).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def to_wad(x: float) -> int:
+    """A USD price as an 18-decimal fixed-point integer (WAD, 1e18 = 1 USD),
+    rounded to nearest; ``ValueError`` for a non-finite or negative price."""
+    return to_feed_answer(x, 18)

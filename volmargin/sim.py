@@ -12,6 +12,8 @@ Years are 31_536_000 s, as everywhere in volmargin.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 SECONDS_PER_YEAR = 31_536_000
@@ -28,39 +30,62 @@ def gbm_jump_path(
     jump_std: float = 0.0,
     seed: int = 0,
 ) -> np.ndarray:
-    """A seeded Merton jump-diffusion price path.
+    """A seeded Merton (1976) jump-diffusion price path.
+
+    Each step of ``dt_s`` seconds (``dt = dt_s / 31_536_000`` years) adds the
+    log-return ``(mu - sigma^2/2 - lambda k) dt + sigma sqrt(dt) Z + sum of N
+    jumps``, with ``Z ~ N(0, 1)``, ``N ~ Poisson(lambda dt)``, each log jump
+    ``~ N(jump_mean, jump_std^2)`` and ``k = exp(jump_mean + jump_std^2 / 2) - 1``.
+    Random numbers come from ``numpy.random.Generator(PCG64(seed))``, so equal
+    arguments give equal paths.
 
     Parameters
     ----------
-    s0 : start price, USD (> 0).
-    n_steps : number of steps (>= 1).
-    dt_s : step length, seconds (> 0).
-    sigma_annual : diffusion volatility, annualized (>= 0; 0.8 = 80 %).
-    mu_annual : expected return, annualized.
-    jump_intensity_annual : expected number of jumps per year (>= 0).
-    jump_mean, jump_std : mean and standard deviation (>= 0) of the log jump size.
-    seed : seed of the PCG64 generator.
+    s0 : float
+        Start price, USD per whole token; > 0.
+    n_steps : int
+        Number of steps; >= 1.
+    dt_s : int
+        Step length, seconds; > 0.
+    sigma_annual : float
+        Diffusion volatility, annualized (31_536_000 s per year), >= 0; 0.8 = 80 %.
+    mu_annual : float
+        Expected return, annualized (continuously compounded drift of E[S]).
+    jump_intensity_annual : float
+        Expected number of jumps per year (lambda); >= 0.
+    jump_mean : float
+        Mean of the log jump size (e.g. -0.05 = about a 5 % drop).
+    jump_std : float
+        Standard deviation of the log jump size; >= 0.
+    seed : int
+        Seed of the PCG64 generator.
 
     Returns
     -------
-    float64 array of shape (n_steps + 1,): the path, starting at ``s0``.
+    np.ndarray
+        float64, shape (n_steps + 1,): prices in USD, ``path[0] == s0``.
 
     Raises
     ------
-    ValueError naming the offending argument.
+    ValueError
+        Naming the offending argument (``"<name> must be ..."``) for a
+        non-positive or non-finite ``s0``, ``n_steps < 1``, ``dt_s <= 0``, a
+        negative or non-finite ``sigma_annual``, ``jump_intensity_annual`` or
+        ``jump_std``, or a non-finite ``mu_annual`` or ``jump_mean``.
     """
-    if not s0 > 0:
-        raise ValueError(f"s0 must be > 0, got {s0}")
+    if not (math.isfinite(s0) and s0 > 0):
+        raise ValueError(f"s0 must be a finite number > 0, got {s0}")
     if n_steps < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")
     if dt_s <= 0:
         raise ValueError(f"dt_s must be > 0, got {dt_s}")
-    if sigma_annual < 0:
-        raise ValueError(f"sigma_annual must be >= 0, got {sigma_annual}")
-    if jump_intensity_annual < 0:
-        raise ValueError(f"jump_intensity_annual must be >= 0, got {jump_intensity_annual}")
-    if jump_std < 0:
-        raise ValueError(f"jump_std must be >= 0, got {jump_std}")
+    for name, value in (("sigma_annual", sigma_annual), ("jump_intensity_annual", jump_intensity_annual),
+                        ("jump_std", jump_std)):
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    for name, value in (("mu_annual", mu_annual), ("jump_mean", jump_mean)):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}")
     rng = np.random.Generator(np.random.PCG64(seed))
     dt = dt_s / SECONDS_PER_YEAR
     k = np.exp(jump_mean + 0.5 * jump_std**2) - 1.0

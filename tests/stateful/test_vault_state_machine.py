@@ -29,6 +29,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from volmargin import params as P
 from volmargin import reference as ref
 from volmargin.data import to_feed_answer
+from volmargin.harness import STATS
 
 ROOT = Path(__file__).resolve().parents[2]
 WAD = ref.WAD
@@ -130,6 +131,7 @@ class VaultMachine(RuleBasedStateMachine):
         self.steps = 0
 
     def teardown(self) -> None:
+        STATS["stateful"] += self.steps
         self.anchor.__exit__(None, None, None)
 
     # -- the differential harness
