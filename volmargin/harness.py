@@ -1,7 +1,7 @@
 """Function table of the RiskMathHarness test contract and its reference mirror.
 
 ``FUNCTIONS[name] = (fn_id, arity, reference_callable)``: the harness
-evaluates ``fn_id`` on uint256[6] argument rows (trailing ones ignored); the
+evaluates ``fn_id`` on uint256[8] argument rows (trailing ones ignored); the
 reference callable takes the first ``arity`` arguments. A case "rejects" in
 the reference when it raises ``ArithmeticError`` (Vyper's checked
 arithmetic), which the harness reports as ``ok = False``.
@@ -38,7 +38,13 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., int]]] = {
     "borrow_rate": (11, 5, ref.borrow_rate),
     "grow_index": (12, 3, ref.grow_index),
     "ewma_step": (13, 6, _ewma_step),
+    "health_factor": (14, 2, ref.health_factor),
+    "max_repay": (15, 7, ref.max_repay),
+    "seize_amount": (16, 6, ref.seize_amount),
+    "repay_for_seize": (17, 6, ref.repay_for_seize),
+    "utilization": (18, 2, ref.utilization),
 }
+N_ARGS = 8
 
 
 def reference_outcomes(name: str, rows: Sequence[Sequence[int]]) -> list[tuple[bool, int]]:
@@ -54,8 +60,8 @@ def reference_outcomes(name: str, rows: Sequence[Sequence[int]]) -> list[tuple[b
 
 
 def pad(row: Sequence[int]) -> list[int]:
-    """A uint256[6] argument row."""
-    return list(row) + [0] * (6 - len(row))
+    """A uint256[8] argument row."""
+    return list(row) + [0] * (N_ARGS - len(row))
 
 
 def chain_outcomes(harness: object, name: str, rows: Sequence[Sequence[int]]) -> list[tuple[bool, int]]:

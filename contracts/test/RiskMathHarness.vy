@@ -31,6 +31,12 @@ F_BONUS: constant(uint8) = 10  # (assets, liabilities, bonus_min, bonus_slope, b
 F_BORROW_RATE: constant(uint8) = 11  # (u, base, slope1, slope2, kink)
 F_GROW_INDEX: constant(uint8) = 12  # (index, rate_per_year, dt)
 F_EWMA_STEP: constant(uint8) = 13  # (var, p0, p, dt, tau, var_max): abs_return, ewma, clamp to [0, var_max]
+F_HEALTH_FACTOR: constant(uint8) = 14  # (assets, liabilities)
+F_MAX_REPAY: constant(uint8) = 15  # (debt, debt_price, debt_decimals, hf, close_factor, hf_full, min_debt_value)
+F_SEIZE_AMOUNT: constant(uint8) = 16  # (repay, debt_price, debt_decimals, col_price, col_decimals, bonus)
+F_REPAY_FOR_SEIZE: constant(uint8) = 17  # (seize, debt_price, debt_decimals, col_price, col_decimals, bonus)
+F_UTILIZATION: constant(uint8) = 18  # (deposits, borrows)
+N_ARGS: constant(uint256) = 8
 
 
 struct Outcome:
@@ -40,7 +46,7 @@ struct Outcome:
 
 @external
 @view
-def case(fn: uint8, a: uint256[6]) -> uint256:
+def case(fn: uint8, a: uint256[N_ARGS]) -> uint256:
     """
     @notice One evaluation of function `fn` on arguments `a` (unused
             trailing arguments are ignored). Reverts like the module does.
@@ -74,23 +80,33 @@ def case(fn: uint8, a: uint256[6]) -> uint256:
     if fn == F_EWMA_STEP:
         r: uint256 = risk_math._abs_return(a[1], a[2])
         return risk_math._clamp(risk_math._ewma_var(a[0], r, a[3], a[4]), 0, a[5])
+    if fn == F_HEALTH_FACTOR:
+        return risk_math._health_factor(a[0], a[1])
+    if fn == F_MAX_REPAY:
+        return risk_math._max_repay(a[0], a[1], a[2], a[3], a[4], a[5], a[6])
+    if fn == F_SEIZE_AMOUNT:
+        return risk_math._seize_amount(a[0], a[1], a[2], a[3], a[4], a[5])
+    if fn == F_REPAY_FOR_SEIZE:
+        return risk_math._repay_for_seize(a[0], a[1], a[2], a[3], a[4], a[5])
+    if fn == F_UTILIZATION:
+        return rates._utilization(a[0], a[1])
     raise "harness: unknown function"
 
 
 @external
 @view
-def batch(fn: uint8, inputs: DynArray[uint256[6], MAX_BATCH]) -> DynArray[Outcome, MAX_BATCH]:
+def batch(fn: uint8, inputs: DynArray[uint256[N_ARGS], MAX_BATCH]) -> DynArray[Outcome, MAX_BATCH]:
     """
     @notice `case(fn, a)` for every `a` in `inputs` (at most 512), each in
             its own static call: a reverting case gives ok = False.
     """
     out: DynArray[Outcome, MAX_BATCH] = []
-    for a: uint256[6] in inputs:
+    for a: uint256[N_ARGS] in inputs:
         ok: bool = False
         res: Bytes[32] = b""
         ok, res = raw_call(
             self,
-            abi_encode(fn, a, method_id=method_id("case(uint8,uint256[6])")),
+            abi_encode(fn, a, method_id=method_id("case(uint8,uint256[8])")),
             max_outsize=32,
             is_static_call=True,
             revert_on_failure=False,
