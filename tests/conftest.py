@@ -11,12 +11,12 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-settings.register_profile(
-    "deep", max_examples=5_000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+# Batches of hundreds of cases per example are the point of the harness tests:
+# hypothesis's size health checks would flag them.
+_SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.large_base_example, HealthCheck.data_too_large,
+             HealthCheck.too_slow]
+settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=_SUPPRESS)
+settings.register_profile("deep", max_examples=5_000, deadline=None, suppress_health_check=_SUPPRESS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
