@@ -207,6 +207,31 @@ EPISODES: dict[str, Episode] = {
         {"WETH": "eth_usd_2022-05_1h.csv", "WBTC": "btc_usd_2022-05_1h.csv"},
         None,
     ),
+    "crash-2021-05": Episode(
+        "crash-2021-05",
+        "China mining ban crash, 2021-05-12..2021-05-26: ETH 4,170 to a 1,900 low on 05-19 (Binance USDT, 5-minute OHLC).",
+        {"WETH": "eth_usdt_2021-05_5m.csv", "WBTC": "btc_usdt_2021-05_5m.csv"},
+        None,
+    ),
+    "ftx-2022-11": Episode(
+        "ftx-2022-11",
+        "FTX collapse, 2022-11-06..2022-11-14 (ETH Bitfinex hourly OHLC, BTC Binance USDT hourly closes).",
+        {"WETH": "eth_usd_2022-11_1h.csv", "WBTC": "btc_usdt_2022-11_1h.csv"},
+        None,
+    ),
+    "usdc-2023-03": Episode(
+        "usdc-2023-03",
+        "USDC depeg (SVB), 2023-03-09..2023-03-18: USDC 0.87 USD on 03-11 (USDC/USD 15-minute closes, irregular; "
+        "ETH, BTC Binance USDT hourly closes).",
+        {"USD": "usdc_usd_2023-03_15m.csv", "WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"},
+        "usdc_usd_2023-03_15m.csv",
+    ),
+    "crash-2024-08": Episode(
+        "crash-2024-08",
+        "Yen carry unwind, 2024-08-01..2024-08-09: BTC low 49,000 on 08-05 (Binance USDT, 5-minute OHLC).",
+        {"WETH": "eth_usdt_2024-08_5m.csv", "WBTC": "btc_usdt_2024-08_5m.csv"},
+        None,
+    ),
 }
 
 

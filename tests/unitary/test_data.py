@@ -160,7 +160,8 @@ def test_missing_file(tmp_path):
 
 
 def test_unknown_episode_lists_known():
-    with pytest.raises(DataError, match=r"^unknown episode 'x'; known: eth-2020-03, calm-2019-03, luna-2022-05$"):
+    with pytest.raises(DataError, match=r"^unknown episode 'x'; known: eth-2020-03, calm-2019-03, luna-2022-05, crash-2021-05, "
+                       r"ftx-2022-11, usdc-2023-03, crash-2024-08$"):
         load_episode("x")
 
 
