@@ -1,0 +1,808 @@
+"""Calibration and VaR backtest of the maintenance haircut; GARCH(1,1) paths for the stress lab.
+
+The maintenance haircut is a value-at-risk margin: an account sitting exactly
+at its maintenance threshold stays solvent over the liquidation horizon ``H``
+unless the collateral loses more than the haircut in force when the horizon
+began. This module measures how often that happened on the longest real
+hourly history in ``data/prices/`` and tests the exceedance sequence:
+
+* **Kupiec (1995)** proportion-of-failures test, "Techniques for verifying the
+  accuracy of risk measurement models", J. Derivatives 3(2): likelihood ratio
+  of the observed exceedance rate against the target rate, chi2(1).
+* **Christoffersen (1998)** independence test, "Evaluating interval
+  forecasts", International Economic Review 39(4): likelihood ratio of a
+  first-order Markov chain of hits against an i.i.d. Bernoulli sequence,
+  chi2(1).
+
+The haircuts are computed by ``volmargin.model.OracleModel`` (the float64
+mirror of ``RiskOracle``, held to the contracts by the differential tests),
+fed one hourly close per bar like the replay, so the calibration describes
+the deployed code and not a re-derivation of its formulas.
+
+Target level (``TARGET_LEVEL``): 99 % coverage of the one-horizon loss,
+i.e. an expected exceedance rate of 1 %; the confidence EU EMIR RTS
+153/2013 art. 24(1) asks of a CCP's initial margin for instruments other than
+OTC derivatives. Windows are non-overlapping (one per horizon, starting at
+multiples of ``H`` in Unix time, i.e. 00:00 UTC for a day) so that the hits are
+not mechanically autocorrelated, as both tests assume.
+
+GARCH(1,1) (Bollerslev 1986, "Generalized autoregressive conditional
+heteroskedasticity", J. Econometrics 31): ``r_t = mu + e_t``,
+``e_t = sqrt(h_t) z_t``, ``h_t = omega + alpha e_{t-1}^2 + beta h_{t-1}``,
+fitted with ``arch`` (Sheppard) by maximum likelihood, Student-t or normal
+``z_t`` of unit variance.
+
+Units: prices USD per whole token; times Unix seconds (UTC); horizons and
+time constants seconds; haircuts, losses and returns fractions (0.1 = 10 %);
+log returns per period; GARCH variances per period squared (fractions).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from scipy.special import xlogy
+from scipy.stats import chi2
+
+from . import model as M
+from . import params as P
+from . import reference as ref
+from .data import DATA_DIR, Bars, load_csv
+
+HOUR = 3_600
+DAY = 86_400
+
+#: Target coverage of the maintenance haircut over the liquidation horizon
+#: (EMIR RTS 153/2013 art. 24(1): 99 % for instruments other than OTC derivatives).
+TARGET_LEVEL = 0.99
+
+#: Test size of both likelihood-ratio tests: a calibration passes when each p-value >= 0.05.
+TEST_SIZE = 0.05
+
+#: Longest hourly history per asset: a USD market first, then a Binance USDT market spliced
+#: on after the USD file's last bar (file names in ``data/prices``; see ``data/SOURCES.md``).
+LONG_HISTORY: dict[str, tuple[str, ...]] = {
+    "WETH": ("eth_usd_2018-2023_1h.csv", "eth_usdt_2021-2025_1h.csv"),
+    "WBTC": ("btc_usd_2018-2022_1h.csv", "btc_usdt_2021-2025_1h.csv"),
+}
+
+#: Start of the held-out test period (Unix seconds, 2023-01-01 00:00 UTC). Everything
+#: before it is the training period; nothing after it informs the choice of parameters.
+TEST_START = 1_672_531_200
+
+#: Bars at the start of the history used only to warm up the EWMA variances (seconds):
+#: two slow time constants of the largest grid value (30 days each) plus margin.
+BURN_IN_S = 90 * DAY
+
+#: Default search grid: maintenance z-scores and EWMA time constants (seconds).
+DEFAULT_GRID: dict[str, tuple[float, ...]] = {
+    "z_maint": (1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 3.75, 4.0),
+    "tau_fast": (6 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR),
+    "tau_slow": (7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY),
+}
+
+#: The default grid plus the haircut's base ``h0`` and floor ``h_min`` (fractions): the floor
+#: binds in calm markets, so without it no z/tau choice can reach the target rate there.
+EXTENDED_GRID: dict[str, tuple[float, ...]] = {
+    **DEFAULT_GRID,
+    "z_maint": (1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5),
+    "h0": (0.0, 0.01, 0.02),
+    "h_min": (0.02, 0.05, 0.08, 0.10),
+}
+
+#: The grid of ``calibrate(quick=True)``: four candidates.
+QUICK_GRID: dict[str, tuple[float, ...]] = {
+    "z_maint": (2.0, 3.0),
+    "tau_fast": (12 * HOUR,),
+    "tau_slow": (7 * DAY, 30 * DAY),
+}
+
+#: ``quick=True`` window (Unix seconds): train 2019-07-01..2020-12-31, test 2021 (UTC).
+QUICK_WINDOW = (1_561_939_200, 1_609_459_200, 1_640_995_200)
+
+
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(int(t), tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+# ------------------------------------------------------------------ data
+
+
+def load_long_history(symbol: str, data_dir: str | Path | None = None) -> Bars:
+    """The longest hourly price history of ``symbol`` ("WETH" or "WBTC").
+
+    The files of ``LONG_HISTORY[symbol]`` are loaded with ``volmargin.data.load_csv``
+    and spliced: every bar of the first (USD market) file, then the bars of the
+    next (Binance USDT market) file strictly after the previous file's last bar.
+    WETH: Bitfinex ETH/USD 2018-05-15 06:00 .. 2023-01-16 23:00, then Binance
+    ETH/USDT to 2025-06-12 23:00 (62,040 bars); WBTC: Bitstamp BTC/USD
+    2018-05-15 06:00 .. 2022-08-19 23:00, then Binance BTC/USDT to 2025-06-12
+    23:00 (62,057 bars). On their overlap the USDT/USD log basis averages
+    -4 bp with a 10 bp standard deviation, so the junction adds one ordinary
+    hourly return.
+
+    Gaps (a few missing hours in each file, listed in ``data/SOURCES.md``) are
+    not filled: the oracle sees the longer interval as one round with a
+    longer ``dt``, as the contract would, and ``exceedances`` drops a horizon
+    window whose start or end price is staler than its ``max_stale_s``.
+
+    Returns
+    -------
+    Bars
+        Hourly bars, ``timestamp`` = bar open time (Unix seconds, UTC); ``close``
+        USD (USDT) per whole token. ``open``/``high``/``low``/``volume`` are the
+        USD file's where it has them and NaN in the USDT (close-only) part;
+        ``close_only`` is False; ``symbol`` is the file prefix ("eth", "btc").
+
+    Raises
+    ------
+    ValueError
+        For a symbol other than "WETH" or "WBTC".
+    volmargin.data.DataError
+        For a missing or malformed file (see ``load_csv``).
+    """
+    if symbol not in LONG_HISTORY:
+        raise ValueError(f"symbol must be one of {', '.join(LONG_HISTORY)}, got {symbol!r}")
+    root = Path(data_dir) if data_dir is not None else DATA_DIR
+    parts: list[Bars] = []
+    for name in LONG_HISTORY[symbol]:
+        b = load_csv(root / name)
+        if parts:
+            b = b.take(b.timestamp > parts[-1].timestamp[-1])
+        parts.append(b)
+    cat = {k: np.concatenate([getattr(b, k) for b in parts]) for k in ("timestamp", "open", "high", "low", "close", "volume")}
+    resolution = int(np.median(np.diff(cat["timestamp"])))
+    return Bars(
+        cat["timestamp"], cat["open"], cat["high"], cat["low"], cat["close"], cat["volume"],
+        False, parts[0].symbol, resolution,
+    )
+
+
+def history_sources(symbol: str, data_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """Which file supplies which bars of ``load_long_history(symbol)``: a list of
+    ``{"file", "first_bar_utc", "last_bar_utc", "bars"}``, in splice order."""
+    if symbol not in LONG_HISTORY:
+        raise ValueError(f"symbol must be one of {', '.join(LONG_HISTORY)}, got {symbol!r}")
+    root = Path(data_dir) if data_dir is not None else DATA_DIR
+    out: list[dict[str, Any]] = []
+    last = -1
+    for name in LONG_HISTORY[symbol]:
+        t = load_csv(root / name).timestamp
+        t = t[t > last]
+        out.append({"file": name, "first_bar_utc": _utc(t[0]), "last_bar_utc": _utc(t[-1]), "bars": int(len(t))})
+        last = int(t[-1])
+    return out
+
+
+# ------------------------------------------------------------------ tests
+
+
+def kupiec_pof(exceedances: int, observations: int, level: float) -> tuple[float, float]:
+    """Kupiec (1995) proportion-of-failures test.
+
+    With ``x`` exceedances in ``N`` observations and target exceedance rate
+    ``p = 1 - level``::
+
+        LR_POF = -2 ln[(1 - p)^(N - x) p^x] + 2 ln[(1 - x/N)^(N - x) (x/N)^x]  ~  chi2(1)
+
+    (``0 ln 0 = 0``). Two-sided: too few exceedances reject as well as too many.
+
+    Parameters
+    ----------
+    exceedances : int, 0 <= x <= N.
+    observations : int, N >= 1.
+    level : float, coverage in (0, 1), e.g. 0.99 (target exceedance rate 1 %).
+
+    Returns
+    -------
+    (LR, p-value) : the statistic and ``chi2(1).sf(LR)``.
+
+    Raises
+    ------
+    ValueError
+        For ``N < 1``, ``x`` outside ``[0, N]`` or ``level`` outside (0, 1).
+    """
+    x, n = int(exceedances), int(observations)
+    if n < 1:
+        raise ValueError(f"observations must be >= 1, got {observations}")
+    if not 0 <= x <= n:
+        raise ValueError(f"exceedances must be in [0, observations={n}], got {exceedances}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    p = 1.0 - level
+    phat = x / n
+    ll_null = xlogy(n - x, 1.0 - p) + xlogy(x, p)
+    ll_alt = xlogy(n - x, 1.0 - phat) + xlogy(x, phat)
+    lr = max(0.0, float(-2.0 * (ll_null - ll_alt)))
+    return lr, float(chi2.sf(lr, 1))
+
+
+def christoffersen_ind(hits: np.ndarray) -> tuple[float, float]:
+    """Christoffersen (1998) independence test of a hit sequence.
+
+    With ``n_ij`` the number of days in state ``j`` following a day in state
+    ``i`` (1 = exceedance), ``pi_01 = n01 / (n00 + n01)``,
+    ``pi_11 = n11 / (n10 + n11)``, ``pi = (n01 + n11) / (n00 + n01 + n10 + n11)``::
+
+        LR_IND = -2 ln[(1 - pi)^(n00 + n10) pi^(n01 + n11)]
+                 + 2 ln[(1 - pi_01)^n00 pi_01^n01 (1 - pi_11)^n10 pi_11^n11]  ~  chi2(1)
+
+    (``0 ln 0 = 0``; a transition count of zero contributes nothing).
+
+    Parameters
+    ----------
+    hits : array of shape (N,), bool or 0/1, in time order (N >= 2).
+
+    Returns
+    -------
+    (LR, p-value) : the statistic and ``chi2(1).sf(LR)``.
+
+    Raises
+    ------
+    ValueError
+        For a sequence that is not 1-D, shorter than 2, or has values other than 0/1.
+    """
+    h = np.asarray(hits)
+    if h.ndim != 1 or len(h) < 2:
+        raise ValueError(f"hits must be a 1-D sequence of at least 2 values, got shape {h.shape}")
+    if not np.isin(h, (0, 1)).all():
+        raise ValueError("hits must be 0/1 (or bool)")
+    h = h.astype(np.int64)
+    prev, cur = h[:-1], h[1:]
+    n00 = int(np.sum((prev == 0) & (cur == 0)))
+    n01 = int(np.sum((prev == 0) & (cur == 1)))
+    n10 = int(np.sum((prev == 1) & (cur == 0)))
+    n11 = int(np.sum((prev == 1) & (cur == 1)))
+    total = n00 + n01 + n10 + n11
+    pi = (n01 + n11) / total
+    pi01 = n01 / (n00 + n01) if n00 + n01 else 0.0
+    pi11 = n11 / (n10 + n11) if n10 + n11 else 0.0
+    ll_null = xlogy(n00 + n10, 1.0 - pi) + xlogy(n01 + n11, pi)
+    ll_alt = xlogy(n00, 1.0 - pi01) + xlogy(n01, pi01) + xlogy(n10, 1.0 - pi11) + xlogy(n11, pi11)
+    lr = max(0.0, float(-2.0 * (ll_null - ll_alt)))
+    return lr, float(chi2.sf(lr, 1))
+
+
+# ------------------------------------------------------------------ exceedances
+
+
+def _as_oracle_params(params: Any) -> M.OracleParams:
+    if isinstance(params, M.OracleParams):
+        return params
+    vec = [int(v) for v in params]
+    if len(vec) != len(ref.ORACLE_PARAM_NAMES):
+        raise ValueError(
+            f"params must be an OracleParams or a RiskOracle vector of {len(ref.ORACLE_PARAM_NAMES)} entries, "
+            f"got {len(vec)}"
+        )
+    return M.OracleParams.from_wad([vec])
+
+
+@dataclass
+class Windows:
+    """Non-overlapping horizon windows along a price series and the haircut in force
+    at each window's start.
+
+    Attributes (``W`` windows, ``K`` parameter sets)
+    ----------
+    start : (W,) int64, window start, Unix seconds (a multiple of the horizon).
+    p_start, p_end : (W,) float64, last price observed at or before the start / end (USD).
+    loss_long : (W,) float64, ``1 - p_end / p_start``: loss of a collateral holder.
+    loss_short : (W,) float64, ``p_end / p_start - 1``: loss of a short (borrowed asset).
+    h_maint : (K, W) float64, maintenance haircut in force at the start (fraction).
+    dropped : int, windows left out because a start or end price was staler than ``max_stale_s``.
+    """
+
+    start: np.ndarray
+    p_start: np.ndarray
+    p_end: np.ndarray
+    loss_long: np.ndarray
+    loss_short: np.ndarray
+    h_maint: np.ndarray
+    dropped: int
+
+
+def haircut_windows(
+    prices: np.ndarray,
+    times: np.ndarray,
+    params: Any,
+    horizon_s: int,
+    *,
+    var_seed: Any = None,
+    start: int | None = None,
+    end: int | None = None,
+    max_stale_s: int = 2 * HOUR,
+) -> Windows:
+    """Run ``OracleModel`` along ``prices`` and read the haircut in force at the start of
+    every non-overlapping horizon window.
+
+    Parameters
+    ----------
+    prices : (n,) USD feed answers, positive, in time order.
+    times : (n,) int, the answers' times (Unix seconds), strictly increasing; each
+        answer is poked at its own time (``OracleModel.step(p, t)``).
+    params : a RiskOracle parameter vector (20 WAD / seconds ints, ``P_*`` order), or a
+        ``model.OracleParams`` with ``K`` columns to evaluate ``K`` parameter sets in one
+        pass (each column is an independent "asset" fed the same prices).
+    horizon_s : window length = liquidation horizon, seconds (> 0).
+    var_seed : seed variance(s) per second at listing (scalar or (K,)); default the
+        model's ``var_min`` (the calmest the parameters allow).
+    start, end : windows ``[t, t + horizon_s)`` with ``start <= t`` and ``t + horizon_s <= end``,
+        ``t`` a multiple of ``horizon_s`` (Unix seconds); default the whole series.
+    max_stale_s : a window is dropped when the last price at or before its start or
+        end is older than this (a data gap), seconds.
+
+    Returns
+    -------
+    Windows (see its attributes). The haircut at a window start ``t`` is
+    ``OracleModel.h_maint_now(t)`` after every answer at or before ``t``: the
+    contract's ``h_maint`` in force at ``t``.
+
+    Raises
+    ------
+    ValueError
+        For mismatched or empty inputs, non-increasing times, non-positive prices,
+        a bad parameter vector, or ``horizon_s <= 0``.
+    """
+    prices = np.asarray(prices, dtype=np.float64)
+    times = np.asarray(times, dtype=np.int64)
+    if prices.ndim != 1 or prices.shape != times.shape or len(prices) < 2:
+        raise ValueError("prices and times must be 1-D of the same length >= 2")
+    if np.any(np.diff(times) <= 0):
+        raise ValueError("times must be strictly increasing")
+    if not np.all(np.isfinite(prices) & (prices > 0)):
+        raise ValueError("prices must be positive and finite")
+    if horizon_s <= 0:
+        raise ValueError(f"horizon_s must be > 0, got {horizon_s}")
+    op = _as_oracle_params(params)
+    k = op.n_assets
+    lo = int(times[0]) if start is None else int(start)
+    hi = int(times[-1]) if end is None else int(end)
+    first = -(-max(lo, int(times[0])) // horizon_s) * horizon_s
+    starts = np.arange(first, min(hi, int(times[-1])) - horizon_s + 1, horizon_s, dtype=np.int64)
+    if len(starts) == 0:
+        raise ValueError("no complete horizon window between start and end")
+    i0 = np.searchsorted(times, starts, side="right") - 1  # last answer at or before the start
+    i1 = np.searchsorted(times, starts + horizon_s, side="right") - 1
+    ok = (i0 >= 0) & (starts - times[np.maximum(i0, 0)] <= max_stale_s)
+    ok &= starts + horizon_s - times[i1] <= max_stale_s
+    starts, i0, i1 = starts[ok], i0[ok], i1[ok]
+    dropped = int((~ok).sum())
+
+    seed = op.var_min if var_seed is None else var_seed
+    oracle = M.OracleModel(op, np.full(k, prices[0]), seed, float(times[0]))
+    h = np.empty((k, len(starts)))
+    # step through the answers; after the last answer at or before each window start, read h_maint_now
+    w = 0  # next window to read; several windows share an answer index only across a gap
+    for i in range(1, len(prices) + 1):
+        while w < len(starts) and i0[w] == i - 1:
+            h[:, w] = oracle.h_maint_now(float(starts[w]))
+            w += 1
+        if w == len(starts):
+            break
+        if i < len(prices):
+            oracle.step(np.full(k, prices[i]), float(times[i]))
+    p0, p1 = prices[i0], prices[i1]
+    return Windows(starts, p0, p1, 1.0 - p1 / p0, p1 / p0 - 1.0, h, dropped)
+
+
+def exceedances(
+    prices: np.ndarray,
+    times: np.ndarray,
+    params: Any,
+    horizon_s: int,
+    *,
+    side: str = "long",
+    var_seed: Any = None,
+    start: int | None = None,
+    end: int | None = None,
+    max_stale_s: int = 2 * HOUR,
+) -> np.ndarray:
+    """Hit sequence of the maintenance haircut over non-overlapping horizon windows.
+
+    A hit is a window whose loss exceeds the haircut in force at its start:
+    ``side="long"``: ``1 - P(t+H)/P(t) > h_maint(t)`` (collateral);
+    ``side="short"``: ``P(t+H)/P(t) - 1 > h_maint(t)`` (borrowed asset).
+    See ``haircut_windows`` for every other argument, the window grid and gaps.
+
+    Returns
+    -------
+    bool array of shape (W,) for a single parameter vector, or (K, W) for an
+    ``OracleParams`` with K > 1 columns.
+
+    Raises
+    ------
+    ValueError
+        For ``side`` other than "long"/"short", and as ``haircut_windows``.
+    """
+    if side not in ("long", "short"):
+        raise ValueError(f"side must be 'long' or 'short', got {side!r}")
+    win = haircut_windows(
+        prices, times, params, horizon_s, var_seed=var_seed, start=start, end=end, max_stale_s=max_stale_s
+    )
+    loss = win.loss_long if side == "long" else win.loss_short
+    hits = loss[None, :] > win.h_maint
+    return hits[0] if hits.shape[0] == 1 else hits
+
+
+# ------------------------------------------------------------------ calibration
+
+
+@dataclass
+class CalibrationResult:
+    """The chosen calibration of one asset and its held-out backtest.
+
+    ``z_maint`` (dimensionless), ``tau_fast``/``tau_slow`` (seconds) are the chosen
+    values (None when no candidate passed on the training period); ``kupiec_p``,
+    ``christoffersen_p``, ``exceedances``, ``observations`` and ``mean_haircut``
+    (fraction) are measured on the held-out test period; ``target_level`` is the
+    coverage (0.99); ``train_period``/``test_period`` are (first window start,
+    last window end) as UTC strings. ``passed``: both p-values >= ``TEST_SIZE``.
+    ``h_min``, ``h0``: the floor and base of the choice (fractions; the asset's defaults
+    unless the grid varies them).
+    ``details``: training statistics of the choice, the defaults' backtest, the
+    short side, the number of candidates, data sources.
+    """
+
+    asset: str
+    z_maint: float | None
+    tau_fast: int | None
+    tau_slow: int | None
+    kupiec_p: float | None
+    christoffersen_p: float | None
+    exceedances: int | None
+    observations: int
+    target_level: float
+    train_period: tuple[str, str]
+    test_period: tuple[str, str]
+    mean_haircut: float | None
+    passed: bool = False
+    h_min: float | None = None
+    h0: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict of every field."""
+        d = asdict(self)
+        d["train_period"] = list(self.train_period)
+        d["test_period"] = list(self.test_period)
+        return d
+
+
+def _stats(hits: np.ndarray, h: np.ndarray, level: float) -> dict[str, Any]:
+    x, n = int(hits.sum()), int(len(hits))
+    lr_uc, p_uc = kupiec_pof(x, n, level)
+    lr_ind, p_ind = christoffersen_ind(hits)
+    return {
+        "exceedances": x,
+        "observations": n,
+        "rate": x / n,
+        "kupiec_lr": lr_uc,
+        "kupiec_p": p_uc,
+        "christoffersen_lr": lr_ind,
+        "christoffersen_p": p_ind,
+        "mean_haircut": float(h.mean()),
+        "passed": bool(p_uc >= TEST_SIZE and p_ind >= TEST_SIZE),
+    }
+
+
+def _grid_params(
+    base: Sequence[int], grid: dict[str, Sequence[float]]
+) -> tuple[list[tuple[float, int, int, float, float]], M.OracleParams]:
+    """Candidates (z_maint, tau_fast s, tau_slow s, h_min, h0) of ``grid`` and their oracle
+    parameters, one column each; ``h_min`` and ``h0`` are the base vector's unless the grid has them."""
+    floors = grid.get("h_min") or (base[ref.P_H_MIN] / 1e18,)
+    bases = grid.get("h0") or (base[ref.P_H0] / 1e18,)
+    cands = [
+        (float(z), int(tf), int(ts), float(hm), float(h0))
+        for h0 in bases
+        for hm in floors
+        for z in grid["z_maint"]
+        for tf in grid["tau_fast"]
+        for ts in grid["tau_slow"]
+        if int(tf) < int(ts)
+    ]
+    vecs = []
+    for z, tf, ts, hm, h0 in cands:
+        v = list(base)
+        v[ref.P_Z_MAINT] = int(round(z * 1e18))
+        v[ref.P_TAU_FAST] = tf
+        v[ref.P_TAU_SLOW] = ts
+        v[ref.P_H_MIN] = int(round(hm * 1e18))
+        v[ref.P_H0] = int(round(h0 * 1e18))
+        vecs.append(v)
+    return cands, M.OracleParams.from_wad(vecs)
+
+
+def calibrate(
+    symbol: str,
+    *,
+    grid: dict[str, Sequence[float]] | None = None,
+    quick: bool = False,
+    level: float = TARGET_LEVEL,
+    horizon_s: int | None = None,
+    data_dir: str | Path | None = None,
+) -> CalibrationResult:
+    """Choose ``z_maint``, ``tau_fast``, ``tau_slow`` on the training period and backtest the
+    choice on the held-out test period.
+
+    Every candidate of ``grid`` (keys ``z_maint``, ``tau_fast`` and ``tau_slow`` in
+    seconds, optionally ``h0`` and ``h_min`` as fractions; pairs with
+    ``tau_fast >= tau_slow`` skipped) is the asset's default oracle vector
+    (``volmargin.params.TOKENS``) with those entries replaced.
+    ``OracleModel`` runs every candidate along the whole history in one vectorized
+    pass (one hourly close per round, seeded with the default ``var_seed``); hits
+    are long-side exceedances over non-overlapping ``horizon_s`` windows (default
+    the parameters' horizon, 1 day). The first ``BURN_IN_S`` seconds only warm up the
+    variances. Training: windows before ``TEST_START`` (2023-01-01 UTC); test: the
+    rest. The choice is the candidate with the lowest mean haircut over the
+    training windows among those whose Kupiec and Christoffersen p-values are both
+    ``>= TEST_SIZE`` on training (ties: larger Kupiec p); its statistics on the
+    test windows are the result. The oracle's state runs on across the split, as
+    a deployed oracle would.
+
+    ``quick=True``: the WETH/WBTC history of ``QUICK_WINDOW`` only (train
+    2019-07..2020, test 2021) and ``QUICK_GRID`` (4 candidates), for tests.
+
+    Returns
+    -------
+    CalibrationResult (``z_maint`` etc. None and ``passed`` False when no candidate
+    passes on training).
+
+    Raises
+    ------
+    ValueError
+        For an unknown symbol, an empty or malformed grid, or ``level`` outside (0, 1).
+    """
+    if symbol not in LONG_HISTORY:
+        raise ValueError(f"symbol must be one of {', '.join(LONG_HISTORY)}, got {symbol!r}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    g = dict(QUICK_GRID if quick else DEFAULT_GRID) if grid is None else dict(grid)
+    for key in ("z_maint", "tau_fast", "tau_slow"):
+        if key not in g or len(g[key]) == 0:
+            raise ValueError(f"grid needs a non-empty {key!r} entry")
+    unknown = set(g) - {"z_maint", "tau_fast", "tau_slow", "h0", "h_min"}
+    if unknown:
+        raise ValueError(f"unknown grid keys {sorted(unknown)}; allowed: z_maint, tau_fast, tau_slow, h0, h_min")
+    for key, vals in g.items():
+        if any(not (math.isfinite(float(v)) and float(v) >= 0) for v in vals):
+            raise ValueError(f"grid {key!r} values must be finite and >= 0, got {list(vals)}")
+        if key in ("z_maint", "tau_fast", "tau_slow", "h_min") and any(float(v) <= 0 for v in vals):
+            raise ValueError(f"grid {key!r} values must be > 0, got {list(vals)}")
+    spec = next(t for t in P.TOKENS if t.symbol == symbol)
+    cands, op = _grid_params(spec.oracle, g)
+    if not cands:
+        raise ValueError("grid has no candidate with tau_fast < tau_slow")
+    H = int(spec.oracle[ref.P_HORIZON]) if horizon_s is None else int(horizon_s)
+
+    bars = load_long_history(symbol, data_dir)
+    times = bars.timestamp + bars.resolution_s  # a bar's close is observed at its end
+    if quick:
+        t_begin, split, t_end = QUICK_WINDOW
+        keep = (times >= t_begin - BURN_IN_S) & (times <= t_end)
+        prices, times = bars.close[keep], times[keep]
+    else:
+        split, t_end = TEST_START, int(times[-1])
+        prices = bars.close
+    t_begin = int(times[0]) + BURN_IN_S
+
+    var_seed = spec.var_seed / 1e18
+    win = haircut_windows(prices, times, op, H, var_seed=var_seed, start=t_begin, end=t_end)
+    hits = win.loss_long[None, :] > win.h_maint
+    hits_short = win.loss_short[None, :] > win.h_maint
+    train = win.start + H <= split
+    test = win.start >= split
+
+    table = []
+    for k, (z, tf, ts, hm, h0) in enumerate(cands):
+        s = _stats(hits[k, train], win.h_maint[k, train], level)
+        table.append({"z_maint": z, "tau_fast": tf, "tau_slow": ts, "h_min": hm, "h0": h0, **s})
+    passing = [k for k in range(len(cands)) if table[k]["passed"]]
+
+    def period(mask: np.ndarray) -> tuple[str, str]:
+        return _utc(win.start[mask][0]), _utc(win.start[mask][-1] + H)
+
+    details: dict[str, Any] = {
+        "horizon_s": H,
+        "side": "long",
+        "test_size": TEST_SIZE,
+        "burn_in_days": BURN_IN_S / DAY,
+        "windows_dropped_for_gaps": win.dropped,
+        "train_observations": int(train.sum()),
+        "candidates": len(cands),
+        "candidates_passing_train": len(passing),
+        "grid": {k: list(v) for k, v in g.items()},
+        "fixed_parameters": {
+            name: spec.oracle[i] for i, name in enumerate(ref.ORACLE_PARAM_NAMES)
+            if i not in (ref.P_Z_MAINT, ref.P_TAU_FAST, ref.P_TAU_SLOW)
+            and not (i == ref.P_H_MIN and "h_min" in g) and not (i == ref.P_H0 and "h0" in g)
+        },
+        "sources": history_sources(symbol, data_dir),
+        "quick": quick,
+    }
+    default = (
+        spec.oracle[ref.P_Z_MAINT] / 1e18, spec.oracle[ref.P_TAU_FAST], spec.oracle[ref.P_TAU_SLOW],
+        spec.oracle[ref.P_H_MIN] / 1e18, spec.oracle[ref.P_H0] / 1e18,
+    )
+    if default in cands:
+        k = cands.index(default)
+        details["defaults"] = {
+            "z_maint": default[0], "tau_fast": default[1], "tau_slow": default[2], "h_min": default[3], "h0": default[4],
+            "train": table[k],
+            "test": _stats(hits[k, test], win.h_maint[k, test], level),
+        }
+    details["train_table"] = table
+    # diagnostic only, never used for the choice: how many candidates would also pass on test
+    details["candidates_passing_train_and_test"] = sum(
+        1 for k in passing if _stats(hits[k, test], win.h_maint[k, test], level)["passed"]
+    )
+    if not passing:
+        return CalibrationResult(
+            symbol, None, None, None, None, None, None, int(test.sum()), level, period(train), period(test), None,
+            False, None, None, details,
+        )
+    best = min(passing, key=lambda k: (table[k]["mean_haircut"], -table[k]["kupiec_p"]))
+    s = _stats(hits[best, test], win.h_maint[best, test], level)
+    details["train"] = table[best]
+    details["test"] = s
+    details["test_short_side"] = _stats(hits_short[best, test], win.h_maint[best, test], level)
+    details["train_short_side"] = _stats(hits_short[best, train], win.h_maint[best, train], level)
+    z, tf, ts, hm, h0 = cands[best]
+    return CalibrationResult(
+        symbol, z, tf, ts, s["kupiec_p"], s["christoffersen_p"], s["exceedances"], s["observations"], level,
+        period(train), period(test), s["mean_haircut"], s["passed"], hm, h0, details,
+    )
+
+
+# ------------------------------------------------------------------ GARCH
+
+
+@dataclass
+class GarchFit:
+    """A fitted GARCH(1,1) (Bollerslev 1986) of log returns, in fractions per period.
+
+    ``r_t = mu + e_t``, ``e_t = sqrt(h_t) z_t``, ``h_t = omega + alpha e_{t-1}^2 + beta h_{t-1}``;
+    ``z_t`` standardized Student-t with ``nu`` degrees of freedom (unit variance), or
+    standard normal when ``nu`` is None. ``omega`` and ``last_variance`` are variances per
+    period (fraction^2), ``mu`` a log return per period; ``periods_per_year`` converts
+    (8,760 for hourly, 365 for daily). ``last_variance`` is the conditional variance of
+    the first period after the sample (the one-step forecast).
+    """
+
+    omega: float
+    alpha: float
+    beta: float
+    mu: float
+    nu: float | None
+    periods_per_year: float
+    last_variance: float
+
+    @property
+    def persistence(self) -> float:
+        """alpha + beta (< 1 for a covariance-stationary process)."""
+        return self.alpha + self.beta
+
+    @property
+    def unconditional_variance(self) -> float:
+        """omega / (1 - alpha - beta), per period (Bollerslev 1986, thm 1); inf if not stationary."""
+        return self.omega / (1.0 - self.persistence) if self.persistence < 1.0 else math.inf
+
+    @property
+    def annual_vol(self) -> float:
+        """sqrt(unconditional variance * periods_per_year): long-run annualized volatility."""
+        return math.sqrt(self.unconditional_variance * self.periods_per_year)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable fields plus ``persistence`` and ``annual_vol``."""
+        return {**asdict(self), "persistence": self.persistence, "annual_vol": self.annual_vol}
+
+
+def fit_garch(log_returns: np.ndarray, periods_per_year: float, dist: str = "t") -> GarchFit:
+    """Fit a constant-mean GARCH(1,1) by maximum likelihood with ``arch``.
+
+    The returns are multiplied by 100 (percent) before fitting, as ``arch`` recommends
+    for the optimizer's scaling, and the estimates converted back: ``mu / 100``,
+    ``omega / 100^2``, ``last_variance / 100^2``; ``alpha``, ``beta``, ``nu`` are scale-free.
+
+    Parameters
+    ----------
+    log_returns : (n,) log returns per period (fractions), finite, n >= 100.
+    periods_per_year : periods in a year (> 0), stored for annualization.
+    dist : "t" (standardized Student-t, default) or "normal".
+
+    Raises
+    ------
+    ValueError
+        For fewer than 100 returns, non-finite returns, ``periods_per_year <= 0`` or
+        an unknown ``dist``.
+    """
+    from arch import arch_model
+
+    r = np.asarray(log_returns, dtype=np.float64)
+    if r.ndim != 1 or len(r) < 100:
+        raise ValueError(f"log_returns must be 1-D with at least 100 values, got shape {r.shape}")
+    if not np.all(np.isfinite(r)):
+        raise ValueError("log_returns must be finite")
+    if not periods_per_year > 0:
+        raise ValueError(f"periods_per_year must be > 0, got {periods_per_year}")
+    if dist not in ("t", "normal"):
+        raise ValueError(f"dist must be 't' or 'normal', got {dist!r}")
+    scale = 100.0
+    am = arch_model(r * scale, mean="Constant", vol="GARCH", p=1, q=1, dist=dist, rescale=False)
+    res = am.fit(disp="off", show_warning=False)
+    prm = res.params
+    fc = float(res.forecast(horizon=1, reindex=False).variance.values[-1, 0])
+    return GarchFit(
+        omega=float(prm["omega"]) / scale**2,
+        alpha=float(prm["alpha[1]"]),
+        beta=float(prm["beta[1]"]),
+        mu=float(prm["mu"]) / scale,
+        nu=float(prm["nu"]) if dist == "t" else None,
+        periods_per_year=float(periods_per_year),
+        last_variance=fc / scale**2,
+    )
+
+
+def garch_paths(fit: GarchFit, s0: float, n_steps: int, n_paths: int, seed: int) -> np.ndarray:
+    """Simulate price paths from a GARCH(1,1) of log returns.
+
+    Column 0 is ``s0``; column ``k >= 1`` is ``s0 * exp(r_1 + ... + r_k)`` with
+    ``r_t = mu + sqrt(h_t) z_t``, ``h_1 = fit.last_variance`` and
+    ``h_t = omega + alpha (r_{t-1} - mu)^2 + beta h_{t-1}``. ``z_t`` is standard normal,
+    or Student-t with ``nu`` degrees of freedom scaled by ``sqrt((nu - 2) / nu)`` to unit
+    variance. One vectorized step per period across all paths; random numbers from
+    ``numpy.random.Generator(PCG64(seed))``, so equal arguments give equal paths.
+
+    Parameters
+    ----------
+    fit : GarchFit (per-period units).
+    s0 : start price, USD per whole token (> 0).
+    n_steps : columns of the result, >= 1 (``n_steps - 1`` simulated periods).
+    n_paths : rows, >= 1.
+    seed : int.
+
+    Returns
+    -------
+    float64 array of shape (n_paths, n_steps), prices.
+
+    Raises
+    ------
+    ValueError
+        For ``s0 <= 0``, ``n_steps < 1``, ``n_paths < 1``, negative GARCH
+        parameters, ``nu <= 2`` or a non-positive ``last_variance``.
+    """
+    if not (math.isfinite(s0) and s0 > 0):
+        raise ValueError(f"s0 must be a positive price, got {s0}")
+    if n_steps < 1 or n_paths < 1:
+        raise ValueError(f"n_steps and n_paths must be >= 1, got {n_steps}, {n_paths}")
+    if fit.omega < 0 or fit.alpha < 0 or fit.beta < 0:
+        raise ValueError("omega, alpha and beta must be >= 0")
+    if not fit.last_variance > 0:
+        raise ValueError(f"last_variance must be > 0, got {fit.last_variance}")
+    if fit.nu is not None and not fit.nu > 2:
+        raise ValueError(f"nu must be > 2 for a finite variance, got {fit.nu}")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    m = n_steps - 1
+    if fit.nu is None:
+        z = rng.standard_normal((m, n_paths))
+    else:
+        z = rng.standard_t(fit.nu, (m, n_paths)) * math.sqrt((fit.nu - 2.0) / fit.nu)
+    logp = np.empty((n_paths, n_steps))
+    logp[:, 0] = math.log(s0)
+    h = np.full(n_paths, fit.last_variance)
+    acc = np.zeros(n_paths)
+    for t in range(m):
+        e = np.sqrt(h) * z[t]
+        acc += fit.mu + e
+        logp[:, t + 1] = acc
+        h = fit.omega + fit.alpha * e * e + fit.beta * h
+    logp[:, 1:] += math.log(s0)
+    out = np.exp(logp)
+    out[:, 0] = s0
+    return out
