@@ -1,261 +1,716 @@
-"""MarginVault deposit / withdraw / borrow / repay: each success path and each
-named rejection, which leaves every balance, market and token holding as it was."""
+"""MarginVault deposit / withdraw / borrow / repay (DESIGN §2, §5, §7).
+
+Every success path and every named rejection. Each action is mirrored in
+``system.vault_ref`` at its block time, so after every step the chain's
+views (``balance_of``, ``market``) equal the reference's; a rejection must
+carry the named reason on chain *and* in the reference, and leave storage,
+token holdings and the oracle state exactly as they were ("a user who sends
+bad input gets a named error and loses nothing"). Where a number is simple,
+it is also computed by hand from the DESIGN formulas.
+"""
 
 from __future__ import annotations
+
+import copy
 
 import ape
 import pytest
 
+from volmargin import params as P
 from volmargin import reference as ref
 
 E6, E8, E18 = 10**6, 10**8, 10**18
+WAD = ref.WAD
 UMAX = 2**256 - 1
+YEAR = ref.SECONDS_PER_YEAR
+DEC = {"USD": 6, "WETH": 18, "WBTC": 8}
+ZERO = "0x" + "00" * 20
 
 
-def snapshot(vault, tokens, accounts_):
-    """Everything a rejected action must leave untouched: stored balances and
-    markets (not interest-accrued views, which move with the clock), token
-    holdings and position masks."""
-    return (
-        tuple(vault.scaled_balances(a, t) for a in accounts_ for t in tokens),
-        tuple(tuple(vault.markets(t)) for t in tokens),
-        tuple(t.balanceOf(a) for a in (*accounts_, vault) for t in tokens),
-        tuple(vault.position_mask(a) for a in accounts_),
-    )
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+class Book:
+    """Drives the vault and mirrors each action in ``system.vault_ref`` at the
+    receipt's block time; compares the chain with the mirror."""
+
+    def __init__(self, system, chain, accounts_):
+        self.s, self.v, self.chain = system, system.vault, chain
+        self.accounts = list(accounts_)
+        self.toks = [system.tokens[x] for x in DEC]
+
+    @property
+    def ref(self) -> ref.VaultRef:
+        return self.s.vault_ref
+
+    def a(self, sym: str) -> str:
+        return self.s.address(sym)
+
+    def now(self) -> int:
+        return self.chain.blocks.head.timestamp
+
+    # -- mirrored actions
+    def deposit(self, who, sym, amount, account=None):
+        account = account or who
+        r = self.v.deposit(self.s.tokens[sym], amount, account, sender=who)
+        self.ref.deposit(str(account.address), self.a(sym), amount, r.timestamp)
+        return r
+
+    def withdraw(self, who, sym, amount):
+        r = self.v.withdraw(self.s.tokens[sym], amount, sender=who)
+        self.ref.withdraw(str(who.address), self.a(sym), amount, r.timestamp)
+        return r
+
+    def borrow(self, who, sym, amount):
+        r = self.v.borrow(self.s.tokens[sym], amount, sender=who)
+        self.ref.borrow(str(who.address), self.a(sym), amount, r.timestamp)
+        return r
+
+    def repay(self, who, sym, amount, account=None):
+        account = account or who
+        r = self.v.repay(self.s.tokens[sym], amount, account, sender=who)
+        paid = self.ref.repay(str(account.address), self.a(sym), amount, r.timestamp)
+        (ev,) = r.events.filter(self.v.Repay)
+        assert ev.amount == paid
+        return r, paid
+
+    def set_asset_param(self, sym, param, value):
+        r = self.v.set_asset_param(self.s.tokens[sym], param, value, sender=self.s.admin)
+        self.ref._accrue(self.a(sym), r.timestamp)  # the contract accrues at the old rate first
+        self.ref.asset_params[self.a(sym)][param] = value
+        return r
+
+    # -- state
+    def stored(self, who):
+        """Raw storage of ``who`` and the markets, token holdings of ``who`` and
+        the vault, the oracle's stored asset states (snapshot less the ramped
+        h_maint, which is a function of time): none may move on a rejection."""
+        _, snap = self.s.oracle.snapshot(self.toks)
+        return (
+            tuple(self.v.scaled_balances(who, t) for t in self.toks),
+            tuple(tuple(self.v.markets(t)) for t in self.toks),
+            tuple(t.balanceOf(u) for u in (who, self.v) for t in self.toks),
+            tuple((x.price, x.updated_at, x.var_fast, x.var_slow, x.h_target, x.breaker, x.invalid) for x in snap),
+        )
+
+    def views(self, who):
+        """What the user sees: ``balance_of`` and ``market``, accrued to now."""
+        return (
+            tuple(self.v.balance_of(who, t) for t in self.toks),
+            tuple(tuple(self.v.market(t)) for t in self.toks),
+        )
+
+    def ref_views(self, who, now):
+        return (
+            tuple(self.ref.balance(str(who.address), self.a(x), now) for x in DEC),
+            tuple(self.ref.totals(self.a(x), now) for x in DEC),
+        )
+
+    def check(self, *who):
+        """Chain views and stored markets == the reference at the head block's time
+        (for ``who``, default the first account)."""
+        now = self.now()
+        for sym, t in zip(DEC, self.toks):
+            m = self.ref.markets[self.a(sym)]
+            assert tuple(self.v.markets(t)) == (
+                m.deposit_index, m.borrow_index, m.scaled_deposits, m.scaled_borrows, m.last_accrual, m.insurance
+            ), sym
+        for u in who or self.accounts[:1]:
+            assert self.views(u) == self.ref_views(u, now), u
+            assert self.v.position_mask(u) == self.ref.masks.get(str(u.address), 0)
+
+    def rejects(self, reason, chain_call, ref_call=None, who=None):
+        """``chain_call`` (sent by ``who``, default the first account) reverts with
+        ``reason``; the reference rejects with the same reason; nothing moved:
+        storage, token holdings and oracle state are identical, and the views are
+        the untouched reference's (identical to before when nothing accrues)."""
+        who = who or self.accounts[0]
+        before = self.stored(who)
+        no_interest = all(m[3] == 0 for m in before[1])
+        views_before = self.views(who) if no_interest else None
+        with ape.reverts(reason):
+            chain_call()
+        now = self.now()
+        if ref_call is not None:
+            with pytest.raises(ref.Reject) as e:
+                ref_call(now)
+            assert e.value.reason == reason
+        assert self.stored(who) == before
+        after = self.views(who)
+        assert after == self.ref_views(who, now)
+        if no_interest:
+            assert after == views_before
 
 
 @pytest.fixture
-def state(vault, usd, weth, wbtc, alice, bob):
-    return lambda: snapshot(vault, (usd, weth, wbtc), (alice, bob))
+def book(system, chain, alice, bob):
+    return Book(system, chain, (alice, bob))
 
 
-def test_deposit_credits_account_and_pulls_tokens(vault, weth, alice):
-    before = weth.balanceOf(alice)
-    r = vault.deposit(weth, 3 * E18, sender=alice)
+def test_reference_mirror_in_sync_after_deployment(book, lender, usd, weth, wbtc, vault):
+    book.check(book.accounts[0], book.accounts[1], lender)
+    assert [vault.balance_of(lender, t) for t in (usd, weth, wbtc)] == [1_000_000 * E6, 1_000 * E18, 50 * E8]
+
+
+def refresh(system, chain, seconds=3_600, **prices):
+    """Advance time, push every feed (default: unchanged prices) and poke all."""
+    chain.pending_timestamp += seconds
+    base = {"USD": 1.0, "WETH": 2_000.0, "WBTC": 30_000.0}
+    base.update(prices)
+    for sym, price in base.items():
+        system.push_price(sym, price)
+    return system.poke()
+
+
+def push_raw(system, sym, answer, incomplete=False):
+    """Push a raw answer (possibly invalid) and make system.poke read it back."""
+    feed = system.feeds[sym]
+    (feed.push_incomplete if incomplete else feed.push)(answer, 0, sender=system.admin)
+    system.last_rounds.pop(sym, None)
+
+
+# ------------------------------------------------------------------ deposit
+
+
+def test_deposit_credits_caller_pulls_tokens_and_logs(book, vault, weth, alice):
+    t_before, v_before = weth.balanceOf(alice), weth.balanceOf(vault)
+    r = book.deposit(alice, "WETH", 3 * E18)
     assert vault.balance_of(alice, weth) == 3 * E18
-    assert before - weth.balanceOf(alice) == 3 * E18
-    ev = r.events[-1]
-    assert ev.event_name == "Deposit" and ev.amount == 3 * E18 and ev.account == alice
-    assert vault.position_mask(alice) == 1 << 1  # WETH is listed second
+    assert vault.scaled_balances(alice, weth) == 3 * E18  # deposit index is still exactly 1.0
+    assert t_before - weth.balanceOf(alice) == 3 * E18
+    assert weth.balanceOf(vault) - v_before == 3 * E18
+    assert vault.market(weth)[2] == 1_003 * E18  # the lender's 1,000 WETH + 3
+    assert vault.position_mask(alice) == 0b010  # WETH is the second listed asset
+    (ev,) = r.events.filter(vault.Deposit)
+    assert (ev.account, ev.asset, ev.amount, ev.caller) == (alice.address, weth.address, 3 * E18, alice.address)
+    book.check()
 
 
-def test_deposit_on_behalf(vault, usd, alice, bob):
-    vault.deposit(usd, 100 * E6, bob, sender=alice)
+def test_deposit_on_behalf_credits_the_account_and_pulls_from_caller(book, vault, usd, alice, bob):
+    a_before, b_before = usd.balanceOf(alice), usd.balanceOf(bob)
+    r = book.deposit(alice, "USD", 100 * E6, account=bob)
     assert vault.balance_of(bob, usd) == 100 * E6
-    assert vault.balance_of(alice, usd) == 0
+    assert vault.balance_of(alice, usd) == 0 and vault.position_mask(alice) == 0
+    assert a_before - usd.balanceOf(alice) == 100 * E6 and usd.balanceOf(bob) == b_before
+    (ev,) = r.events.filter(vault.Deposit)
+    assert (ev.account, ev.caller, ev.amount) == (bob.address, alice.address, 100 * E6)
+    book.check(alice, bob)
 
 
-def test_deposit_first_repays_debt(vault, usd, weth, alice):
-    vault.deposit(weth, E18, sender=alice)
-    vault.borrow(usd, 500 * E6, sender=alice)
-    vault.deposit(usd, 700 * E6, sender=alice)
-    # 700 repays the 500 debt (plus a few units of interest accrued between the blocks)
-    assert 200 * E6 - 100 <= vault.balance_of(alice, usd) < 200 * E6
+def test_deposit_repays_existing_debt_first(book, system, vault, usd, alice, chain):
+    """alice owes 500 USD for 30 days, then deposits 700 USD: the deposit pays the
+    debt with its interest and only the rest becomes a deposit. By hand (DESIGN §2):
+    u = 500 / 1,000,000, rate = slope1 * u / kink, borrow index = 1 + rate_s * dt."""
+    book.deposit(alice, "WETH", E18)
+    r1 = book.borrow(alice, "USD", 500 * E6)
+    chain.pending_timestamp += 30 * 86_400  # deposits need no price: stale feeds do not matter
+    r2 = book.deposit(alice, "USD", 700 * E6)
+    dt = r2.timestamp - r1.timestamp
+    rates = P.TOKENS[0].rates
+    u = 500 * E6 * WAD // (1_000_000 * E6)
+    rate_s = (rates[ref.A_SLOPE1] * u // rates[ref.A_KINK]) // YEAR
+    debt = ceil_div(500 * E6 * (WAD + rate_s * dt), WAD)
+    assert debt > 500 * E6  # interest did accrue
+    reserve = (debt - 500 * E6) * rates[ref.A_RESERVE_FACTOR] // WAD
+    di = WAD + (debt - 500 * E6 - reserve) * WAD // (1_000_000 * E6)  # the lender earned the rest
+    # the 200-odd USD left become a deposit at index di (scaled down, rounded down)
+    left = 700 * E6 - debt
+    assert vault.balance_of(alice, usd) == (left * WAD // di) * di // WAD
+    assert left - 1 <= vault.balance_of(alice, usd) <= left
+    _, _, _, borrows, insurance = vault.market(usd)
+    assert borrows == 0 and vault.markets(usd).scaled_borrows == 0
+    assert insurance == reserve
+    assert vault.position_mask(alice) == 0b011  # USD deposit + WETH deposit
+    book.check()
 
 
-@pytest.mark.parametrize(
-    "call, reason",
-    [
-        (lambda v, t, a: v.deposit(t["usd"], 0, sender=a), "vault: zero amount"),
-        (lambda v, t, a: v.deposit(a, 1, sender=a), "vault: asset not listed"),
-        (lambda v, t, a: v.deposit(t["usd"], 1, "0x" + "00" * 20, sender=a), "vault: zero address"),
-        (lambda v, t, a: v.withdraw(t["usd"], 0, sender=a), "vault: zero amount"),
-        (lambda v, t, a: v.withdraw(a, 1, sender=a), "vault: asset not listed"),
-        (lambda v, t, a: v.withdraw(t["weth"], E18 + 1, sender=a), "vault: insufficient balance"),
-        (lambda v, t, a: v.borrow(t["usd"], 0, sender=a), "vault: zero amount"),
-        (lambda v, t, a: v.borrow(a, 1, sender=a), "vault: asset not listed"),
-        (lambda v, t, a: v.borrow(t["usd"], 2_000_000 * E6, sender=a), "vault: insufficient liquidity"),
-        (lambda v, t, a: v.borrow(t["usd"], 1_800 * E6, sender=a), "vault: insufficient health"),
-        (lambda v, t, a: v.repay(t["usd"], 0, sender=a), "vault: zero amount"),
-        (lambda v, t, a: v.repay(a, 1, sender=a), "vault: asset not listed"),
-        (lambda v, t, a: v.repay(t["weth"], 1, sender=a), "vault: no debt"),
-    ],
-)
-def test_bad_input_is_named_and_loses_nothing(vault, usd, weth, alice, state, call, reason):
-    vault.deposit(weth, E18, sender=alice)
-    before = state()
-    with ape.reverts(reason):
-        call(vault, {"usd": usd, "weth": weth}, alice)
-    assert state() == before
+def test_deposit_smaller_than_debt_leaves_a_smaller_debt(book, vault, usd, alice, bob):
+    book.deposit(alice, "WETH", E18)
+    book.borrow(alice, "USD", 500 * E6)
+    debt = -vault.balance_of(alice, usd)
+    r = book.deposit(bob, "USD", 200 * E6, account=alice)  # on behalf
+    assert -vault.balance_of(alice, usd) == pytest.approx(debt - 200 * E6, abs=2)
+    assert vault.balance_of(alice, usd) < 0 and vault.balance_of(bob, usd) == 0
+    (ev,) = r.events.filter(vault.Deposit)
+    assert (ev.account, ev.caller, ev.amount) == (alice.address, bob.address, 200 * E6)
+    book.check(alice, bob)
 
 
-def test_withdraw_returns_tokens(vault, weth, alice):
-    vault.deposit(weth, 2 * E18, sender=alice)
-    before = weth.balanceOf(alice)
-    r = vault.withdraw(weth, E18, sender=alice)
+# ------------------------------------------------------------------ withdraw
+
+
+def test_withdraw_returns_tokens_and_clears_position(book, vault, weth, alice):
+    book.deposit(alice, "WETH", 2 * E18)
+    t_before, v_before = weth.balanceOf(alice), weth.balanceOf(vault)
+    r = book.withdraw(alice, "WETH", E18)
     assert vault.balance_of(alice, weth) == E18
-    assert weth.balanceOf(alice) - before == E18
-    assert r.events[-1].event_name == "Withdraw"
-    vault.withdraw(weth, E18, sender=alice)
-    assert vault.position_mask(alice) == 0
+    assert weth.balanceOf(alice) - t_before == E18 and v_before - weth.balanceOf(vault) == E18
+    (ev,) = r.events.filter(vault.Withdraw)
+    assert (ev.account, ev.asset, ev.amount) == (alice.address, weth.address, E18)
+    book.withdraw(alice, "WETH", E18)
+    assert vault.balance_of(alice, weth) == 0 and vault.position_mask(alice) == 0
+    assert vault.market(weth)[2] == 1_000 * E18
+    book.check()
 
 
-def test_withdraw_limited_by_liquidity(vault, usd, wbtc, alice, bob, state):
-    vault.deposit(wbtc, 2 * E8, sender=alice)  # 52 WBTC deposited in all
-    vault.deposit(usd, 5_000_000 * E6, sender=bob)
-    vault.borrow(wbtc, 51 * E8, sender=bob)  # 1 WBTC left to lend
+def test_withdraw_limited_by_liquidity(book, vault, wbtc, alice, bob):
+    book.deposit(alice, "WBTC", 2 * E8)  # 52 WBTC deposited in all
+    book.deposit(bob, "USD", 5_000_000 * E6)
+    book.borrow(bob, "WBTC", 51 * E8)  # 1 WBTC left to lend
     _, _, deposits, borrows, _ = vault.market(wbtc)
     assert deposits - borrows < 2 * E8
-    before = state()
-    with ape.reverts("vault: insufficient liquidity"):
-        vault.withdraw(wbtc, 2 * E8, sender=alice)
-    assert state() == before
-    vault.withdraw(wbtc, E8 // 2, sender=alice)
+    book.rejects(
+        "vault: insufficient liquidity",
+        lambda: vault.withdraw(wbtc, 2 * E8, sender=alice),
+        lambda now: book.ref.withdraw(str(alice.address), book.a("WBTC"), 2 * E8, now),
+    )
+    book.withdraw(alice, "WBTC", E8 // 2)
+    book.check()
 
 
-def test_withdraw_checks_health(vault, usd, weth, alice):
-    vault.deposit(weth, E18, sender=alice)
-    vault.borrow(usd, 1_000 * E6, sender=alice)
-    with ape.reverts("vault: insufficient health"):
-        vault.withdraw(weth, E18 // 2, sender=alice)
-    vault.withdraw(weth, E18 // 100, sender=alice)
-
-
-def test_borrow_matches_reference_limit(system, vault, usd, weth, alice, chain):
-    """The largest borrow the reference allows succeeds on chain; one more unit fails."""
-    vault.deposit(weth, E18, sender=alice)
-    h = vault.health(alice)
-    r_usd = system.oracle.risk(usd)
-    # init_assets >= ceil(v * (1 + h_init)): v = amount * 1e12 (6 decimals at ~1 USD)
-    # search the boundary against the reference formulas
-    lo, hi = 0, h.init_assets // 10**12
+def _limit(book, method, account, sym, hi):
+    """Largest amount the reference accepts for ``method`` at the next block time."""
+    now = book.chain.pending_timestamp
+    lo = 0
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        v = ref.liability_value(mid, r_usd.price, 6)
-        hi_ = min(r_usd.h_init + ref.size_haircut(r_usd.kappa, r_usd.depth, v), ref.WAD)
-        lo, hi = (mid, hi) if ref.weighted_liability(v, hi_) <= h.init_assets else (lo, mid)
-    with ape.reverts("vault: insufficient health"):
-        vault.borrow(usd, lo + 1, sender=alice)
-    vault.borrow(usd, lo, sender=alice)
-    assert vault.balance_of(alice, usd) == -lo
+        trial = copy.deepcopy(book.ref)
+        try:
+            getattr(trial, method)(str(account.address), book.a(sym), mid, now)
+            lo = mid
+        except ref.Reject as e:
+            assert e.reason == "vault: insufficient health"
+            hi = mid
+    return lo
+
+
+def test_withdraw_up_to_the_health_limit(book, vault, weth, alice):
+    """The largest withdrawal the reference allows goes through; one wei more is
+    'vault: insufficient health' and changes nothing."""
+    book.deposit(alice, "WETH", E18)
+    book.borrow(alice, "USD", 1_000 * E6)
+    lim = _limit(book, "withdraw", alice, "WETH", E18)
+    assert 0 < lim < E18 // 2
+    book.rejects(
+        "vault: insufficient health",
+        lambda: vault.withdraw(weth, lim + 1, sender=alice),
+        lambda now: book.ref.withdraw(str(alice.address), book.a("WETH"), lim + 1, now),
+    )
+    lim = _limit(book, "withdraw", alice, "WETH", E18)  # one second later
+    book.withdraw(alice, "WETH", lim)
     h = vault.health(alice)
     assert h.init_assets >= h.init_liabilities
+    book.check()
 
 
-def test_short_volatile_asset_through_borrow(vault, usd, weth, alice):
-    """Borrowing WETH against USD is a short on the same code path."""
-    vault.deposit(usd, 10_000 * E6, sender=alice)
-    vault.borrow(weth, 2 * E18, sender=alice)
-    assert vault.balance_of(alice, weth) == -2 * E18
-    h = vault.health(alice)
-    assert h.maint_liabilities > 4_000 * E18  # 2 WETH at 2,000 USD, plus the haircut
+# ------------------------------------------------------------------ borrow
 
 
-def test_borrow_draws_down_own_deposit_first(vault, usd, weth, alice):
-    vault.deposit(usd, 1_000 * E6, sender=alice)
-    vault.deposit(weth, E18, sender=alice)
-    vault.borrow(usd, 1_500 * E6, sender=alice)
+def test_borrow_transfers_tokens_and_logs(book, vault, usd, alice):
+    book.deposit(alice, "WETH", E18)
+    t_before = usd.balanceOf(alice)
+    r = book.borrow(alice, "USD", 500 * E6)
     assert vault.balance_of(alice, usd) == -500 * E6
+    assert vault.scaled_balances(alice, usd) == -500 * E6
+    assert usd.balanceOf(alice) - t_before == 500 * E6
+    assert vault.market(usd)[3] == 500 * E6
+    assert vault.position_mask(alice) == 0b011
+    (ev,) = r.events.filter(vault.Borrow)
+    assert (ev.account, ev.asset, ev.amount) == (alice.address, usd.address, 500 * E6)
+    book.check()
 
 
-def test_borrow_rejects_non_borrowable_asset(vault, wbtc, usd, admin, alice, state):
-    vault.set_asset_param(wbtc, vault.A_BORROWABLE(), 0, sender=admin)
-    vault.deposit(usd, 100_000 * E6, sender=alice)
-    before = state()
-    with ape.reverts("vault: asset not borrowable"):
-        vault.borrow(wbtc, 1, sender=alice)
-    assert state() == before
+def test_borrow_up_to_the_health_limit(book, system, vault, usd, weth, alice):
+    """Hand-computed initial-health boundary (DESIGN §4-§5): one WETH weighs
+    v * (1 - h_init - size term); a USD debt weighs ceil(v * (1 + h_init_usd))."""
+    book.deposit(alice, "WETH", E18)
+    rw, ru = system.oracle.risk(weth), system.oracle.risk(usd)
+    v = 2_000 * WAD
+    h_w = rw.h_init + ceil_div(rw.kappa * ref.isqrt(v * WAD // rw.depth * WAD), WAD)
+    init_assets = v * (WAD - h_w) // WAD
+    assert vault.health(alice).init_assets == init_assets
+    assert ru.kappa == 0  # no size term on the stablecoin
+    # largest x (USD units) with ceil(ceil(x * 1e12) * (1 + h) / 1e18) <= init_assets
+    x = init_assets * WAD // (WAD + ru.h_init) // 10**12
+    while ceil_div(x * 10**12 * (WAD + ru.h_init), WAD) > init_assets:
+        x -= 1
+    while ceil_div((x + 1) * 10**12 * (WAD + ru.h_init), WAD) <= init_assets:
+        x += 1
+    assert x == _limit(book, "borrow", alice, "USD", 2_000 * E6)
+    book.rejects(
+        "vault: insufficient health",
+        lambda: vault.borrow(usd, x + 1, sender=alice),
+        lambda now: book.ref.borrow(str(alice.address), book.a("USD"), x + 1, now),
+    )
+    book.borrow(alice, "USD", x)
+    assert vault.balance_of(alice, usd) == -x
+    h = vault.health(alice)
+    assert 0 <= h.init_assets - h.init_liabilities < 2 * 10**12
+    book.check()
 
 
-def test_repay_caps_at_debt_and_max_repays_all(vault, usd, weth, alice, bob):
-    vault.deposit(weth, E18, sender=alice)
-    vault.borrow(usd, 300 * E6, sender=alice)
+def test_short_weth_against_usd(book, system, vault, usd, weth, alice, chain):
+    """Borrowing a volatile asset is a short on the same path; its liability
+    weighs (1 + h_maint) and grows when the price rises."""
+    book.deposit(alice, "USD", 10_000 * E6)
+    before = weth.balanceOf(alice)
+    r = book.borrow(alice, "WETH", 2 * E18)
+    assert [e.amount for e in r.events.filter(vault.Borrow)] == [2 * E18]
+    assert vault.balance_of(alice, weth) == -2 * E18
+    assert weth.balanceOf(alice) - before == 2 * E18
+    h = vault.health(alice)
+    hu, hw = system.oracle.risk(usd).h_maint, system.oracle.risk(weth).h_maint
+    assert h.maint_assets == 10_000 * WAD * (WAD - hu) // WAD
+    assert h.maint_liabilities == ceil_div(4_000 * WAD * (WAD + hw), WAD)
+    refresh(system, chain, WETH=2_100.0)  # +5 %: under the jump threshold
+    assert system.oracle.breaker(weth) != ref.REDUCE_ONLY
+    h2 = vault.health(alice)
+    hw2 = system.oracle.risk(weth).h_maint
+    debt = -vault.balance_of(alice, weth)
+    assert h2.maint_liabilities == ceil_div(ceil_div(debt * 2_100 * WAD, E18) * (WAD + hw2), WAD)
+    assert h2.maint_liabilities > h.maint_liabilities
+    book.check()
+
+
+def test_borrow_draws_down_own_deposit_first(book, vault, usd, alice):
+    book.deposit(alice, "USD", 1_000 * E6)
+    book.deposit(alice, "WETH", E18)
+    book.borrow(alice, "USD", 1_500 * E6)
+    assert vault.balance_of(alice, usd) == -500 * E6
+    assert vault.scaled_balances(alice, usd) == -500 * E6
+    book.check()
+
+
+def test_borrow_rejects_non_borrowable_asset(book, vault, wbtc, alice):
+    book.deposit(alice, "USD", 100_000 * E6)
+    book.set_asset_param("WBTC", vault.A_BORROWABLE(), 0)
+    book.rejects(
+        "vault: asset not borrowable",
+        lambda: vault.borrow(wbtc, 1, sender=alice),
+        lambda now: book.ref.borrow(str(alice.address), book.a("WBTC"), 1, now),
+    )
+    book.set_asset_param("WBTC", vault.A_BORROWABLE(), 1)
+    book.borrow(alice, "WBTC", E8)
+    assert vault.balance_of(alice, wbtc) == -E8
+    book.check()
+
+
+# ------------------------------------------------------------------ repay
+
+
+def test_repay_partial_then_capped_at_debt(book, vault, usd, alice):
+    book.deposit(alice, "WETH", E18)
+    book.borrow(alice, "USD", 300 * E6)
     before = usd.balanceOf(alice)
-    r = vault.repay(usd, 100 * E6, sender=alice)
-    assert [e.amount for e in r.events if e.event_name == "Repay"] == [100 * E6]
-    assert -200 * E6 - 100 <= vault.balance_of(alice, usd) <= -200 * E6  # plus seconds of interest
-    vault.repay(usd, UMAX, alice, sender=bob)  # on behalf, max repays all
-    assert vault.balance_of(alice, usd) == 0
-    assert before - usd.balanceOf(alice) == 100 * E6
-    assert vault.position_mask(alice) == 1 << 1
-
-
-def test_interest_accrual_matches_reference(system, vault, usd, weth, alice, bob, chain):
-    """Indices, totals and the insurance fund after 30 days equal the reference's accrual
-    (DESIGN §2 kinked rate, reserve factor to the insurance fund)."""
-    vault.deposit(weth, 100 * E18, sender=alice)
-    vault.borrow(usd, 100_000 * E6, sender=alice)
-    stored = ref.Market(*vault.markets(usd))
-    chain.pending_timestamp += 30 * 86_400
-    r = vault.deposit(usd, 1, sender=bob)  # any action accrues the market
-    mirror = ref.VaultRef(oracle=ref.OracleRef(), params=list(system.vault_ref.params))
-    a = str(usd.address)
-    mirror.asset_params[a] = list(system.specs["USD"].rates)
-    mirror.markets[a] = stored
-    want, reserve = mirror.accrued(a, r.timestamp)
-    got = ref.Market(*vault.markets(usd))
-    assert (got.deposit_index, got.borrow_index, got.insurance) == (want.deposit_index, want.borrow_index, want.insurance)
-    assert got.borrow_index > stored.borrow_index and got.deposit_index > stored.deposit_index
-    assert reserve > 0 and got.insurance == stored.insurance + reserve
-    ev = [e for e in r.events if e.event_name == "Accrued"][0]
-    assert ev.reserve == reserve
-    # the rate is below the kink (100k of 1.1M borrowed): about 4 % * 0.09 / 0.8 a year
+    r, paid = book.repay(alice, "USD", 100 * E6)
+    assert paid == 100 * E6
+    (ev,) = r.events.filter(vault.Repay)
+    assert (ev.account, ev.asset, ev.caller) == (alice.address, usd.address, alice.address)
     debt = -vault.balance_of(alice, usd)
-    assert 100_000 * E6 < debt < 100_000 * E6 * 1.001
+    assert 200 * E6 <= debt <= 200 * E6 + 10  # plus seconds of interest
+    r, paid = book.repay(alice, "USD", 1_000 * E6)  # more than the debt: pays the debt only
+    assert 200 * E6 <= paid <= 200 * E6 + 10
+    assert vault.balance_of(alice, usd) == 0 and vault.position_mask(alice) == 0b010
+    assert before - usd.balanceOf(alice) == 100 * E6 + paid
+    book.check()
 
 
-def test_stale_price_blocks_risk_but_not_deposit_or_repay(system, vault, usd, weth, alice, chain, state):
-    vault.deposit(weth, E18, sender=alice)
-    vault.borrow(usd, 100 * E6, sender=alice)
-    chain.pending_timestamp += 3_600 + 600 + 1
+def test_repay_max_uint_on_behalf_repays_all(book, vault, usd, alice, bob):
+    book.deposit(alice, "WETH", E18)
+    book.borrow(alice, "USD", 300 * E6)
+    a_before, b_before = usd.balanceOf(alice), usd.balanceOf(bob)
+    r, paid = book.repay(bob, "USD", UMAX, account=alice)
+    assert 300 * E6 <= paid <= 300 * E6 + 10
+    assert vault.balance_of(alice, usd) == 0 and vault.balance_of(bob, usd) == 0
+    assert usd.balanceOf(alice) == a_before and b_before - usd.balanceOf(bob) == paid
+    (ev,) = r.events.filter(vault.Repay)
+    assert (ev.account, ev.caller, ev.amount) == (alice.address, bob.address, paid)
+    assert vault.market(usd)[3] == 0
+    book.check(alice, bob)
+
+
+def test_repay_short_in_weth(book, vault, weth, alice):
+    book.deposit(alice, "USD", 10_000 * E6)
+    book.borrow(alice, "WETH", 2 * E18)
+    _, paid = book.repay(alice, "WETH", UMAX)
+    assert 2 * E18 <= paid < 2 * E18 + 10**12
+    assert vault.balance_of(alice, weth) == 0
+    book.check()
+
+
+# ------------------------------------------------------------------ bad input
+
+
+BAD_INPUT = {  # action: [(asset, amount, account, reason)]; alice holds 1 WETH
+    "deposit": [
+        ("USD", 0, None, "vault: zero amount"),
+        ("unlisted", 1, None, "vault: asset not listed"),  # alice's own address as the "token"
+        ("USD", 1, "zero", "vault: zero address"),
+    ],
+    "withdraw": [
+        ("USD", 0, None, "vault: zero amount"),
+        ("unlisted", 1, None, "vault: asset not listed"),
+        ("WETH", E18 + 1, None, "vault: insufficient balance"),
+        ("WBTC", 1, None, "vault: insufficient balance"),
+    ],
+    "borrow": [
+        ("USD", 0, None, "vault: zero amount"),
+        ("unlisted", 1, None, "vault: asset not listed"),
+        ("USD", 1_000_000 * E6 + 1, None, "vault: insufficient liquidity"),
+        ("USD", 1_800 * E6, None, "vault: insufficient health"),
+        ("WETH", E18 + E18 // 2, None, "vault: insufficient health"),  # draws the deposit down, then -0.5
+    ],
+    "repay": [
+        ("USD", 0, None, "vault: zero amount"),
+        ("unlisted", 1, None, "vault: asset not listed"),
+        ("WETH", 1, None, "vault: no debt"),  # a deposit is no debt
+        ("USD", 1, None, "vault: no debt"),
+        ("USD", 1, "zero", "vault: no debt"),
+    ],
+}
+
+
+@pytest.mark.parametrize("action", list(BAD_INPUT))
+def test_bad_input_is_named_and_loses_nothing(book, system, vault, alice, action):
+    """Every bad input of one action: the named reason on chain and in the
+    reference, and nothing moved (one test per action: each case is checked
+    in turn on the same state, which a rejection must leave untouched)."""
+    book.deposit(alice, "WETH", E18)
+    for sym, amount, account, reason in BAD_INPUT[action]:
+        token = alice if sym == "unlisted" else system.tokens[sym]
+        asset = str(alice.address) if sym == "unlisted" else book.a(sym)
+        extra = [ZERO] if account == "zero" else []
+        who = ZERO if account == "zero" else str(alice.address)
+        ref_call = None  # the reference keys accounts by address and has no zero-address check
+        if reason != "vault: zero address":
+            ref_call = lambda now, f=getattr(book.ref, action), w=who, a=asset, x=amount: f(w, a, x, now)  # noqa: E731
+        try:
+            book.rejects(reason, lambda: getattr(vault, action)(token, amount, *extra, sender=alice), ref_call)
+        except AssertionError as e:
+            raise AssertionError(f"{action}({sym}, {amount}, {account}): {e}") from e
+    book.check()
+
+
+def test_deposit_without_allowance_loses_nothing(book, system, vault, usd, accounts):
+    """A caller that never approved the vault gets the token's named error."""
+    carol = accounts[7]
+    system.tokens["USD"].mint(carol, 50 * E6, sender=system.admin)
+    book.rejects("erc20: insufficient allowance", lambda: vault.deposit(usd, 50 * E6, sender=carol), who=carol)
+    assert usd.balanceOf(carol) == 50 * E6
+
+
+# ------------------------------------------------------------------ oracle states
+
+
+def test_stale_price_blocks_withdraw_and_borrow_not_deposit_or_repay(book, system, vault, usd, weth, alice, chain):
+    book.deposit(alice, "WETH", E18)
+    book.borrow(alice, "USD", 100 * E6)
+    chain.pending_timestamp += 3_600 + 600 + 1  # WETH heartbeat + grace, nothing pushed
     chain.mine()
-    before = state()
-    with ape.reverts("oracle: stale price"):
-        vault.borrow(usd, E6, sender=alice)
-    with ape.reverts("oracle: stale price"):
-        vault.withdraw(weth, E6, sender=alice)
-    assert state() == before
-    vault.deposit(weth, E18, sender=alice)
-    vault.repay(usd, 50 * E6, sender=alice)
-    assert vault.balance_of(alice, usd) < -49 * E6
+    book.rejects(
+        "oracle: stale price",
+        lambda: vault.borrow(usd, E6, sender=alice),
+        lambda now: book.ref.borrow(str(alice.address), book.a("USD"), E6, now),
+    )
+    book.rejects(
+        "oracle: stale price",
+        lambda: vault.withdraw(weth, E6, sender=alice),
+        lambda now: book.ref.withdraw(str(alice.address), book.a("WETH"), E6, now),
+    )
+    book.deposit(alice, "WETH", E18)
+    _, paid = book.repay(alice, "USD", 50 * E6)
+    assert paid == 50 * E6
+    refresh(system, chain, seconds=1)  # a fresh round makes the price usable again
+    book.borrow(alice, "USD", E6)
+    book.check()
 
 
-def test_invalid_price_blocks_risk_but_not_deposit_or_repay(system, vault, usd, weth, alice, admin, chain, state):
-    vault.deposit(weth, E18, sender=alice)
-    vault.borrow(usd, 100 * E6, sender=alice)
+@pytest.mark.parametrize("answer", [0, -1])
+def test_invalid_price_blocks_withdraw_and_borrow_not_deposit_or_repay(book, system, vault, usd, weth, alice, chain, answer):
+    book.deposit(alice, "WETH", E18)
+    book.borrow(alice, "USD", 100 * E6)
     chain.pending_timestamp += 60
-    system.feeds["WETH"].push(-5, 0, sender=admin)
-    system.oracle.poke(weth, sender=alice)
-    assert system.oracle.breaker(weth) == ref.REDUCE_ONLY
-    before = state()
-    with ape.reverts("oracle: invalid price"):
-        vault.borrow(usd, E6, sender=alice)
-    assert state() == before
-    vault.deposit(weth, E18, sender=alice)
-    vault.repay(usd, UMAX, sender=alice)
+    push_raw(system, "WETH", answer)
+    r = system.poke(["WETH"])
+    assert system.oracle.breaker(weth) == ref.REDUCE_ONLY and system.oracle.assets(weth).invalid
+    assert [e.reason for e in r.events.filter(system.oracle.BreakerChanged)] == [ref.REASON_NON_POSITIVE]
+    book.rejects(
+        "oracle: invalid price",
+        lambda: vault.borrow(usd, E6, sender=alice),
+        lambda now: book.ref.borrow(str(alice.address), book.a("USD"), E6, now),
+    )
+    book.rejects(
+        "oracle: invalid price",
+        lambda: vault.withdraw(weth, E6, sender=alice),
+        lambda now: book.ref.withdraw(str(alice.address), book.a("WETH"), E6, now),
+    )
+    book.deposit(alice, "WETH", E18)
+    book.repay(alice, "USD", UMAX)
     assert vault.balance_of(alice, usd) == 0
+    book.check()
 
 
-def test_reduce_only_blocks_risk_increase(system, vault, usd, weth, alice, chain, state):
-    vault.deposit(weth, 10 * E18, sender=alice)
-    vault.borrow(usd, 1_000 * E6, sender=alice)
-    chain.pending_timestamp += 3_600
-    system.push_price("WETH", 1_500.0)  # -25 % in an hour: a jump
-    system.poke()
-    assert system.oracle.breaker(weth) == ref.REDUCE_ONLY
-    before = state()
-    with ape.reverts("vault: asset reduce-only"):
-        vault.borrow(usd, E6, sender=alice)
-    with ape.reverts("vault: asset reduce-only"):
-        vault.withdraw(weth, E6, sender=alice)
-    assert state() == before
-    vault.repay(usd, 10 * E6, sender=alice)
-    vault.deposit(weth, E18, sender=alice)
+def test_reduce_only_blocks_risk_increase_with_that_asset_only(book, system, vault, usd, weth, wbtc, alice, bob, chain):
+    book.deposit(alice, "WETH", 10 * E18)
+    book.borrow(alice, "USD", 1_000 * E6)
+    book.deposit(bob, "USD", 100_000 * E6)
+    refresh(system, chain, WETH=1_500.0)  # -25 % in an hour: a jump
+    assert system.oracle.breaker(weth) == ref.REDUCE_ONLY and not system.oracle.assets(weth).invalid
+    A, B = str(alice.address), str(bob.address)
+    book.rejects(
+        "vault: asset reduce-only",
+        lambda: vault.borrow(usd, 1, sender=alice),
+        lambda now: book.ref.borrow(A, book.a("USD"), 1, now),
+    )
+    book.rejects(
+        "vault: asset reduce-only",
+        lambda: vault.withdraw(weth, 1, sender=alice),
+        lambda now: book.ref.withdraw(A, book.a("WETH"), 1, now),
+    )
+    book.rejects(  # opening a WETH short touches the tripped asset too
+        "vault: asset reduce-only",
+        lambda: vault.borrow(weth, E18, sender=bob),
+        lambda now: book.ref.borrow(B, book.a("WETH"), E18, now),
+        who=bob,
+    )
+    book.borrow(bob, "WBTC", E8)  # an account without WETH is unaffected
+    book.withdraw(bob, "USD", 1_000 * E6)
+    book.deposit(alice, "WETH", E18)  # deposits and repayments always work
+    book.repay(alice, "USD", 10 * E6)
+    assert -E8 - 10 <= vault.balance_of(bob, wbtc) <= -E8  # plus seconds of interest
+    book.check(alice, bob)
+
+
+# ------------------------------------------------------------------ pauses
 
 
 @pytest.mark.parametrize(
-    "mask, reason",
-    [(1, "vault: withdraw paused"), (2, "vault: borrow paused")],
+    "mask, reason", [(1, "vault: withdraw paused"), (2, "vault: borrow paused"), (4, "vault: liquidate paused")]
 )
-def test_paused_actions_named_and_deposits_repays_still_work(vault, usd, weth, alice, guardian, admin, state, mask, reason):
-    vault.deposit(weth, E18, sender=alice)
-    vault.borrow(usd, 100 * E6, sender=alice)
-    vault.pause(mask, sender=guardian)
-    before = state()
-    with ape.reverts(reason):
-        (vault.withdraw(weth, E6, sender=alice) if mask == 1 else vault.borrow(usd, E6, sender=alice))
-    assert state() == before
-    vault.deposit(weth, E18, sender=alice)
-    vault.repay(usd, E6, sender=alice)
+def test_paused_action_is_named_while_deposit_and_repay_work(
+    book, vault, usd, weth, alice, liquidator, guardian, admin, mask, reason
+):
+    book.deposit(alice, "WETH", E18)
+    book.borrow(alice, "USD", 100 * E6)
+    r = vault.pause(mask, sender=guardian)
+    book.ref.paused = mask
+    (ev,) = r.events.filter(vault.PauseChanged)
+    assert (ev.old_mask, ev.new_mask, ev.caller) == (0, mask, guardian.address)
+    A = str(alice.address)
+    call, ref_call = {
+        1: (lambda: vault.withdraw(weth, E6, sender=alice), lambda now: book.ref.withdraw(A, book.a("WETH"), E6, now)),
+        2: (lambda: vault.borrow(usd, E6, sender=alice), lambda now: book.ref.borrow(A, book.a("USD"), E6, now)),
+        4: (
+            lambda: vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator),
+            lambda now: book.ref.liquidate(str(liquidator.address), A, book.a("USD"), book.a("WETH"), UMAX, 0, now),
+        ),
+    }[mask]
+    book.rejects(reason, call, ref_call)
+    # the other actions are not paused
+    book.deposit(alice, "WETH", E18)
+    book.repay(alice, "USD", E6)
+    if mask != 1:
+        book.withdraw(alice, "WETH", E6)
+    if mask != 2:
+        book.borrow(alice, "USD", E6)
     vault.unpause(mask, sender=admin)
-    vault.withdraw(weth, E6, sender=alice)
+    book.ref.paused = 0
+    if mask == 1:
+        book.withdraw(alice, "WETH", E6)
+    elif mask == 2:
+        book.borrow(alice, "USD", E6)
+    else:  # liquidation works again: the healthy account is now refused for its health
+        with ape.reverts("vault: account healthy"):
+            vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator)
+    book.check()
+
+
+def test_pause_all_still_allows_deposit_and_repay(book, vault, usd, weth, alice, bob, guardian):
+    book.deposit(alice, "WETH", E18)
+    book.borrow(alice, "USD", 100 * E6)
+    vault.pause(7, sender=guardian)
+    book.ref.paused = 7
+    book.rejects("vault: withdraw paused", lambda: vault.withdraw(weth, 0, sender=alice))  # pause is checked first
+    book.rejects("vault: borrow paused", lambda: vault.borrow(usd, 0, sender=alice))
+    book.deposit(bob, "USD", 10 * E6, account=alice)
+    book.repay(bob, "USD", UMAX, account=alice)
+    assert vault.balance_of(alice, usd) == 0
+    book.check()
+
+
+# ------------------------------------------------------------------ interest
+
+
+def test_interest_above_kink_by_hand_and_by_reference(book, system, vault, usd, alice, bob, lender, chain):
+    """900,000 of 1,000,000 USD borrowed (u = 0.9 > kink 0.8) for 30 days.
+    DESIGN §2 by hand: rate = slope1 + slope2 * (u - kink) / (1 - kink) = 41.5 %/yr,
+    borrow index = 1 + rate_s * dt (rounded up), reserve = 10 % of the interest
+    to the insurance fund, the rest raises the deposit index."""
+    book.deposit(alice, "WETH", 1_000 * E18)
+    r1 = book.borrow(alice, "USD", 900_000 * E6)
+    chain.pending_timestamp += 30 * 86_400
+    chain.mine()
+    dt = book.now() - r1.timestamp
+    a = P.TOKENS[0].rates
+    rate = a[ref.A_SLOPE1] + a[ref.A_SLOPE2] * (9 * WAD // 10 - a[ref.A_KINK]) // (WAD - a[ref.A_KINK])
+    assert rate == 415 * WAD // 1_000
+    assert rate == ref.borrow_rate(ref.utilization(1_000_000 * E6, 900_000 * E6), *a[:4])
+    bi = WAD + ceil_div(WAD * (rate // YEAR) * dt, WAD)
+    assert bi == ref.grow_index(WAD, rate, dt)
+    interest = ceil_div(900_000 * E6 * bi, WAD) - 900_000 * E6
+    reserve = interest * a[ref.A_RESERVE_FACTOR] // WAD
+    di = WAD + (interest - reserve) * WAD // (1_000_000 * E6)
+    # about 41.5 % * 30/365 of 900k = 30.7k USD of interest
+    assert 30_600 * E6 < interest < 30_800 * E6
+    assert tuple(vault.market(usd)) == (
+        di, bi, 1_000_000 * E6 * di // WAD, 900_000 * E6 + interest, reserve
+    )
+    assert vault.balance_of(alice, usd) == -(900_000 * E6 + interest)
+    assert vault.balance_of(lender, usd) == 1_000_000 * E6 * di // WAD  # the depositor earned
+    assert vault.balance_of(lender, usd) - 1_000_000 * E6 == pytest.approx(interest - reserve, abs=2)
+    book.check(alice, lender)
+    # the next action stores the accrual and logs it
+    r2 = book.deposit(bob, "USD", 1)
+    (ev,) = r2.events.filter(vault.Accrued)
+    m = vault.markets(usd)
+    assert (ev.borrow_index, ev.deposit_index) == (m.borrow_index, m.deposit_index)
+    assert ev.reserve == m.insurance > 0 and m.last_accrual == r2.timestamp
+    book.check()
+
+
+def test_interest_below_kink_and_idle_markets(book, vault, usd, wbtc, alice, bob, chain):
+    book.deposit(alice, "WETH", 100 * E18)
+    r1 = book.borrow(alice, "USD", 100_000 * E6)  # u = 0.1
+    chain.pending_timestamp += 365 * 86_400
+    r2 = book.deposit(bob, "WBTC", E8)  # accrues WBTC only: no borrows, no interest
+    assert not list(r2.events.filter(vault.Accrued))
+    m = vault.markets(wbtc)
+    assert (m.deposit_index, m.borrow_index, m.insurance, m.last_accrual) == (WAD, WAD, 0, r2.timestamp)
+    r3 = book.deposit(bob, "USD", 1)
+    a = P.TOKENS[0].rates
+    rate = a[ref.A_SLOPE1] * (WAD // 10) // a[ref.A_KINK]  # 0.5 %/yr below the kink
+    assert rate == 5 * WAD // 1_000
+    bi = WAD + (rate // YEAR) * (r3.timestamp - r1.timestamp)
+    assert vault.markets(usd).borrow_index == bi
+    assert -vault.balance_of(alice, usd) == pytest.approx(100_000 * E6 * 1.005, rel=1e-4)
+    book.check()
+
+
+def test_rate_change_accrues_at_the_old_rate_first(book, system, vault, usd, alice, chain):
+    book.deposit(alice, "WETH", 100 * E18)
+    r1 = book.borrow(alice, "USD", 100_000 * E6)
+    chain.pending_timestamp += 10 * 86_400
+    old = vault.asset_params(usd, ref.A_SLOPE1)
+    r2 = book.set_asset_param("USD", ref.A_SLOPE1, 2 * old)
+    (ev,) = r2.events.filter(vault.Accrued)
+    bi1 = WAD + (old * (WAD // 10) // P.TOKENS[0].rates[ref.A_KINK] // YEAR) * (r2.timestamp - r1.timestamp)
+    assert ev.borrow_index == bi1 == vault.markets(usd).borrow_index
+    chain.pending_timestamp += 10 * 86_400
+    chain.mine()
+    m = vault.markets(usd)
+    d = m.scaled_deposits * m.deposit_index // WAD
+    b = ceil_div(m.scaled_borrows * m.borrow_index, WAD)
+    rate2 = 2 * old * (b * WAD // d) // P.TOKENS[0].rates[ref.A_KINK]
+    assert vault.market(usd)[1] == bi1 + ceil_div(bi1 * (rate2 // YEAR) * (book.now() - r2.timestamp), WAD)
+    book.check()

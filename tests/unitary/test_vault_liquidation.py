@@ -1,226 +1,470 @@
-"""MarginVault.liquidate and settle_bad_debt: close factor, full liquidation
-below hf_full, dust rule, health-scaled bonus, insurance cut, collateral cap,
-atomic bad-debt settlement, the liquidation cap, and every named rejection.
-Amounts are checked against volmargin.reference's formulas (DESIGN §6)."""
+"""MarginVault.liquidate and settle_bad_debt (DESIGN §6, §7).
+
+Close factor, full liquidation below hf_full, the dust rule, the
+health-scaled bonus, the insurance cut, the collateral cap, atomic bad-debt
+settlement (insurance first, then socialized through the deposit index), the
+liquidation cap per window, and every named rejection. Every action is
+mirrored in ``system.vault_ref`` at its block time: each liquidation's
+(repaid, seized, cut, settled) must equal the reference's to the wei, the
+liquidator's token balances must move by exactly the returned amounts, and
+the simple numbers are also computed by hand from the DESIGN formulas.
+"""
 
 from __future__ import annotations
+
+import copy
 
 import ape
 import pytest
 
 from volmargin import reference as ref
 
-E6, E18 = 10**6, 10**18
-UMAX = 2**256 - 1
+E6, E8, E18 = 10**6, 10**8, 10**18
 WAD = ref.WAD
+UMAX = 2**256 - 1
+SYMS = ("USD", "WETH", "WBTC")
 
 
-def _stored(vault, tokens, accounts_):
-    return (
-        tuple(vault.scaled_balances(a, t) for a in accounts_ for t in tokens),
-        tuple(tuple(vault.markets(t)) for t in tokens),
-        tuple(t.balanceOf(a) for a in (*accounts_, vault) for t in tokens),
-    )
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
 
 
-def _liq(receipt):
-    """(repaid, seized to the liquidator) from the Liquidation event."""
-    ev = [e for e in receipt.events if e.event_name == "Liquidation"][0]
-    return ev.repaid, ev.seized
+class Book:
+    """Mirrored vault actions (chain + ``system.vault_ref`` at the receipt's time)."""
 
+    def __init__(self, system, chain):
+        self.s, self.v, self.chain = system, system.vault, chain
+        self.toks = [system.tokens[x] for x in SYMS]
+        self.p = system.vault_ref.params  # global parameters (P_* order)
 
-def _crash(system, chain, weth_price):
-    chain.pending_timestamp += 3_600
-    for sym, price in (("USD", 1.0), ("WBTC", 30_000.0), ("WETH", weth_price)):
-        system.push_price(sym, price)
-    system.poke()
+    @property
+    def ref(self) -> ref.VaultRef:
+        return self.s.vault_ref
+
+    def a(self, sym):
+        return self.s.address(sym)
+
+    def now(self):
+        return self.chain.blocks.head.timestamp
+
+    def deposit(self, who, sym, amount):
+        r = self.v.deposit(self.s.tokens[sym], amount, sender=who)
+        self.ref.deposit(str(who.address), self.a(sym), amount, r.timestamp)
+
+    def borrow(self, who, sym, amount):
+        r = self.v.borrow(self.s.tokens[sym], amount, sender=who)
+        self.ref.borrow(str(who.address), self.a(sym), amount, r.timestamp)
+
+    def set_param(self, param, value):
+        self.v.set_param(param, value, sender=self.s.admin)
+        self.ref.params[param] = value
+
+    def debt(self, who, sym, now):
+        return -self.ref.balance(str(who.address), self.a(sym), now)
+
+    def liquidate(self, liq, who, dsym, csym, max_repay=UMAX, min_seize=0):
+        """Liquidates on chain and in the reference; checks the static call's
+        return value, the event, the liquidator's token deltas and any
+        BadDebtSettled events against the reference. Returns a dict with the
+        reference's view of the pre-liquidation state at the block time."""
+        td, tc = self.s.tokens[dsym], self.s.tokens[csym]
+        args = (who, td, tc, max_repay, min_seize)
+        # the function's return value, by a static call at the head block, against the reference
+        static = self.v.liquidate.call(who, td, tc, max_repay, 0, sender=liq)
+        trial = copy.deepcopy(self.ref)
+        want = trial.liquidate(str(liq.address), str(who.address), self.a(dsym), self.a(csym), max_repay, 0, self.now())
+        assert tuple(static) == want[:2]
+        d0, c0 = td.balanceOf(liq), tc.balanceOf(liq)
+        r = self.v.liquidate(*args, sender=liq)
+        now = r.timestamp
+        h = self.ref.health(str(who.address), now)
+        pre = {
+            "health": h,
+            "debt": self.debt(who, dsym, now),
+            "col": self.ref.balance(str(who.address), self.a(csym), now),
+            "bonus": ref.bonus(h.maint_assets, h.maint_liabilities, self.p[ref.V_BONUS_MIN],
+                               self.p[ref.V_BONUS_SLOPE], self.p[ref.V_BONUS_MAX]),
+            "market_d": self.ref.accrued(self.a(dsym), now)[0],
+            "now": now,
+        }
+        repaid, seized, cut, settled = self.ref.liquidate(
+            str(liq.address), str(who.address), self.a(dsym), self.a(csym), max_repay, min_seize, now
+        )
+        (ev,) = r.events.filter(self.v.Liquidation)
+        assert (ev.account, ev.liquidator, ev.debt_asset, ev.collateral_asset) == (
+            who.address, liq.address, td.address, tc.address)
+        assert (ev.repaid, ev.seized, ev.insurance_cut, ev.bonus) == (repaid, seized, cut, pre["bonus"])
+        assert d0 - td.balanceOf(liq) == repaid and tc.balanceOf(liq) - c0 == seized
+        bad = [(e.asset, e.debt, e.covered_by_insurance, e.socialized) for e in r.events.filter(self.v.BadDebtSettled)]
+        assert bad == settled
+        pre.update(r=r, ev=ev, repaid=repaid, seized=seized, cut=cut, settled=settled)
+        return pre
+
+    def stored(self, who, liq=None):
+        """Raw storage of ``who`` and the markets, token holdings of ``who``, the
+        liquidator and the vault, the oracle's stored states, the cap window."""
+        _, snap = self.s.oracle.snapshot(self.toks)
+        return (
+            tuple(self.v.scaled_balances(who, t) for t in self.toks),
+            tuple(tuple(self.v.markets(t)) for t in self.toks),
+            tuple(t.balanceOf(u) for u in (who, liq, self.v) if u is not None for t in self.toks),
+            tuple((x.price, x.updated_at, x.breaker, x.invalid) for x in snap),
+            (self.v.liq_window_start(), self.v.liq_window_used()),
+        )
+
+    def check(self, *who):
+        now = self.now()
+        for sym, t in zip(SYMS, self.toks):
+            m = self.ref.markets[self.a(sym)]
+            assert tuple(self.v.markets(t)) == (
+                m.deposit_index, m.borrow_index, m.scaled_deposits, m.scaled_borrows, m.last_accrual, m.insurance)
+            assert tuple(self.v.market(t)) == self.ref.totals(self.a(sym), now)
+            for u in who:
+                assert self.v.balance_of(u, t) == self.ref.balance(str(u.address), self.a(sym), now)
+        for u in who:
+            assert self.v.position_mask(u) == self.ref.masks.get(str(u.address), 0)
+        assert (self.v.liq_window_start(), self.v.liq_window_used()) == (self.ref.liq_window_start, self.ref.liq_window_used)
+
+    def rejects(self, reason, liq, args, who):
+        """The liquidation reverts with ``reason`` on chain and in the reference;
+        storage, token holdings and oracle state are unchanged, and the views
+        are the untouched reference's."""
+        before = self.stored(who, liq)
+        with ape.reverts(reason):
+            self.v.liquidate(*args, sender=liq)
+        now = self.now()
+        ref_args = [str(x.address) if hasattr(x, "address") else x for x in args]
+        with pytest.raises(ref.Reject) as e:
+            self.ref.liquidate(str(liq.address), *ref_args, now)
+        assert e.value.reason == reason
+        assert self.stored(who, liq) == before
+        for sym, t in zip(SYMS, self.toks):
+            assert self.v.balance_of(who, t) == self.ref.balance(str(who.address), self.a(sym), now)
+            assert tuple(self.v.market(t)) == self.ref.totals(self.a(sym), now)
 
 
 @pytest.fixture
-def underwater(system, vault, usd, weth, alice, chain):
-    """alice: 10 WETH collateral, 15,000 USD debt; then WETH -12 % (to 1,760 USD)."""
-    vault.deposit(weth, 10 * E18, sender=alice)
-    vault.borrow(usd, 15_000 * E6, sender=alice)
-    _crash(system, chain, 1_760.0)
-    h = vault.health(alice)
+def book(system, chain):
+    b = Book(system, chain)
+    b.ref.liq_window_start = system.vault.liq_window_start()  # set at deployment
+    return b
+
+
+def move(system, chain, seconds=3_600, **prices):
+    """Advance time and push/poke every feed (unchanged prices unless given)."""
+    chain.pending_timestamp += seconds
+    base = {"USD": 1.0, "WETH": 2_000.0, "WBTC": 30_000.0}
+    base.update(prices)
+    for sym, price in base.items():
+        system.push_price(sym, price)
+    system.poke()
+
+
+def open_position(book, who, weth, usd_debt, wbtc=0):
+    book.deposit(who, "WETH", weth)
+    if wbtc:
+        book.deposit(who, "WBTC", wbtc)
+    book.borrow(who, "USD", usd_debt)
+
+
+@pytest.fixture
+def underwater(book, system, chain, alice, oracle, weth):
+    """alice: 10 WETH collateral, 15,000 USD debt; WETH then -12 % in an hour
+    (1,760 USD): a jump, so WETH is REDUCE_ONLY and the tripped cap applies."""
+    open_position(book, alice, 10 * E18, 15_000 * E6)
+    move(system, chain, WETH=1_760.0)
+    h = book.s.vault.health(alice)
     assert h.maint_assets < h.maint_liabilities
+    assert oracle.breaker(weth) == ref.REDUCE_ONLY and oracle.n_tripped() == 1
     return h
 
 
-def test_partial_liquidation_close_factor_and_bonus(system, vault, usd, weth, alice, liquidator, underwater):
-    h = underwater
-    hf = ref.health_factor(h.maint_assets, h.maint_liabilities)
-    assert hf >= system.vault_ref.params[ref.V_HF_FULL]  # mildly unhealthy: close factor applies
-    debt = -vault.balance_of(alice, usd)
-    col = vault.balance_of(alice, weth)
-    p = system.vault_ref.params
-    bonus = ref.bonus(h.maint_assets, h.maint_liabilities, p[ref.V_BONUS_MIN], p[ref.V_BONUS_SLOPE], p[ref.V_BONUS_MAX])
-    assert p[ref.V_BONUS_MIN] < bonus <= p[ref.V_BONUS_MAX]
-    ins_before = vault.markets(weth).insurance
-    usd_before, weth_before = usd.balanceOf(liquidator), weth.balanceOf(liquidator)
-    r = vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator)
-    repaid, seized = _liq(r)
-    # close factor 50 % of the debt (to the wei, with a few seconds of interest)
-    assert abs(repaid - debt // 2) <= 10
-    ev = [e for e in r.events if e.event_name == "Liquidation"][0]
-    # the bonus at the liquidation's block differs from the one a block earlier only
-    # through the seconds of haircut ramp in between
-    assert abs(ev.bonus - bonus) < 10**15
-    bonus = ev.bonus
-    weth_price = system.oracle.risk(weth).price
-    usd_price = system.oracle.risk(usd).price
-    seize = ref.seize_amount(repaid, usd_price, 6, weth_price, 18, bonus)
+# ------------------------------------------------------------------ amounts
+
+
+def test_partial_liquidation_close_factor_bonus_and_insurance_cut(book, system, vault, usd, weth, alice, liquidator, underwater):
+    out = book.liquidate(liquidator, alice, "USD", "WETH")
+    p = book.p
+    # by hand, from the oracle's haircuts at the liquidation's block (DESIGN §5-§6)
+    hw, hu = system.oracle.risk(weth).h_maint, system.oracle.risk(usd).h_maint
+    debt = out["debt"]
+    assets = 10 * 1_760 * WAD * (WAD - hw) // WAD
+    liabilities = ceil_div(debt * 10**12 * (WAD + hu), WAD)
+    assert (out["health"].maint_assets, out["health"].maint_liabilities) == (assets, liabilities)
+    hf = assets * WAD // liabilities
+    assert p[ref.V_HF_FULL] <= hf < WAD  # mildly unhealthy: the close factor applies
+    bonus = p[ref.V_BONUS_MIN] + p[ref.V_BONUS_SLOPE] * ((liabilities - assets) * WAD // liabilities) // WAD
+    assert p[ref.V_BONUS_MIN] < bonus < p[ref.V_BONUS_MAX]
+    assert out["ev"].bonus == bonus
+    repaid = debt * p[ref.V_CLOSE_FACTOR] // WAD  # 50 %
+    assert out["repaid"] == repaid
+    seize = repaid * 10**12 * (WAD + bonus) // WAD * E18 // (1_760 * WAD)
     cut = seize * bonus // (WAD + bonus) * p[ref.V_INSURANCE_SHARE] // WAD
-    assert seized == seize - cut and cut > 0
-    assert usd_before - usd.balanceOf(liquidator) == repaid
-    assert weth.balanceOf(liquidator) - weth_before == seized
-    assert vault.markets(weth).insurance == ins_before + cut
-    assert vault.balance_of(alice, weth) == col - seize
-    assert ev.insurance_cut == cut
-
-
-def test_full_liquidation_below_hf_full(system, vault, usd, weth, alice, liquidator, chain):
-    vault.deposit(weth, 10 * E18, sender=alice)
-    vault.borrow(usd, 15_000 * E6, sender=alice)
-    _crash(system, chain, 1_640.0)  # hf well below 0.95, collateral still covers debt + bonus
+    assert (out["seized"], out["cut"]) == (seize - cut, cut) and cut > 0
+    assert vault.market(weth)[4] == cut  # the WETH insurance fund was empty (no WETH borrows)
+    assert vault.balance_of(alice, weth) == 10 * E18 - seize
+    assert debt - repaid <= -vault.balance_of(alice, usd) <= debt - repaid + 1  # + rounding of the scaled debt
+    assert vault.liq_window_used() == repaid * 10**12  # repaid value, WAD USD
+    assert not out["settled"]
+    # the bonus leaves the account healthy again: a second liquidation is refused
     h = vault.health(alice)
-    assert ref.health_factor(h.maint_assets, h.maint_liabilities) < system.vault_ref.params[ref.V_HF_FULL]
-    debt = -vault.balance_of(alice, usd)
-    repaid, _ = _liq(vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator))
-    assert abs(repaid - debt) <= 10  # the whole debt (plus seconds of interest)
-    assert -10 <= vault.balance_of(alice, usd) <= 0
-    assert vault.balance_of(alice, weth) > 0  # collateral left, no bad debt
+    assert h.maint_assets > h.maint_liabilities
+    book.rejects("vault: account healthy", liquidator, (alice, usd, weth, UMAX, 0), alice)
+    book.check(alice, liquidator)
 
 
-def test_max_repay_limits_repayment(vault, usd, weth, alice, liquidator, underwater):
-    repaid, seized = _liq(vault.liquidate(alice, usd, weth, 1_000 * E6, 0, sender=liquidator))
-    assert repaid == 1_000 * E6 and seized > 0
+def test_max_repay_limits_the_repayment(book, alice, liquidator, underwater):
+    out = book.liquidate(liquidator, alice, "USD", "WETH", max_repay=1_000 * E6)
+    assert out["repaid"] == 1_000 * E6 < out["debt"] // 2
+    seize = 1_000 * WAD * (WAD + out["bonus"]) // WAD * E18 // (1_760 * WAD)
+    assert out["seized"] + out["cut"] == seize
+    book.check(alice, liquidator)
 
 
-def test_dust_rule_repays_everything():
-    """Below min_debt_value after a close-factor repayment, the whole debt may go."""
-    # 150 USD of debt at 1 USD: half would leave 75 < 100 USD
-    assert ref.max_repay(150 * E6, WAD, 6, WAD, WAD // 2, 95 * WAD // 100, 100 * WAD) == 150 * E6
-    assert ref.max_repay(1_000 * E6, WAD, 6, WAD, WAD // 2, 95 * WAD // 100, 100 * WAD) == 500 * E6
+def test_min_seize_is_a_slippage_guard_at_the_wei(book, system, usd, weth, alice, liquidator, underwater, chain):
+    # what the liquidation at the next block would pay out, from the reference
+    trial = copy.deepcopy(book.ref)
+    _, seized, _, _ = trial.liquidate(str(liquidator.address), str(alice.address), book.a("USD"), book.a("WETH"),
+                                      UMAX, 0, chain.pending_timestamp)
+    book.rejects("vault: seize below minimum", liquidator, (alice, usd, weth, UMAX, seized + 1), alice)
+    trial = copy.deepcopy(book.ref)
+    _, seized, _, _ = trial.liquidate(str(liquidator.address), str(alice.address), book.a("USD"), book.a("WETH"),
+                                      UMAX, 0, chain.pending_timestamp)
+    out = book.liquidate(liquidator, alice, "USD", "WETH", min_seize=seized)  # exactly the minimum: accepted
+    assert out["seized"] == seized
 
 
-def test_dust_rule_on_chain(system, vault, usd, weth, alice, liquidator, chain):
-    vault.deposit(weth, E18 // 10, sender=alice)  # 0.1 WETH = 200 USD
-    vault.borrow(usd, 150 * E6, sender=alice)
-    _crash(system, chain, 1_760.0)
-    h = vault.health(alice)
-    assert h.maint_assets < h.maint_liabilities
-    debt = -vault.balance_of(alice, usd)
-    repaid, _ = _liq(vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator))
-    assert abs(repaid - debt) <= 10  # not half: the rest would have been dust
-
-
-def test_bad_debt_settled_atomically(system, vault, usd, weth, alice, liquidator, lender, chain):
-    vault.deposit(weth, 10 * E18, sender=alice)
-    vault.borrow(usd, 15_000 * E6, sender=alice)
-    _crash(system, chain, 1_000.0)  # collateral 10,000 USD < debt 15,000 USD
-    di_before = vault.markets(usd).deposit_index
-    lender_before = vault.balance_of(lender, usd)
-    r = vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator)
-    assert vault.balance_of(alice, weth) == 0
-    assert vault.balance_of(alice, usd) == 0 and vault.position_mask(alice) == 0
-    ev = [e for e in r.events if e.event_name == "BadDebtSettled"]
-    assert len(ev) == 1 and ev[0].debt > 0
-    assert ev[0].covered_by_insurance + ev[0].socialized == ev[0].debt
-    assert ev[0].socialized > 0  # the insurance fund is nearly empty on a fresh vault
-    # socialized loss lowers the deposit index: lenders bear it, about loss / deposits
-    assert vault.markets(usd).deposit_index < di_before
-    assert vault.balance_of(lender, usd) < lender_before
-    with ape.reverts("vault: not bad debt"):
-        vault.settle_bad_debt(alice, sender=liquidator)
-
-
-def test_insurance_covers_bad_debt_first(system, vault, usd, weth, alice, bob, liquidator, admin, chain):
-    # fund the USD insurance fund through interest reserves: bob borrows a lot for a year
-    vault.deposit(weth, 1_000 * E18, sender=bob)
-    vault.borrow(usd, 800_000 * E6, sender=bob)
-    chain.pending_timestamp += 365 * 86_400
-    vault.deposit(usd, 1, sender=bob)
-    insurance = vault.markets(usd).insurance
-    assert insurance > 1_000 * E6
-    vault.deposit(weth, E18, sender=alice)
-    # prices are stale after a year: refresh them, then borrow and crash
-    _crash(system, chain, 2_000.0)
-    vault.borrow(usd, 1_500 * E6, sender=alice)
-    _crash(system, chain, 1_000.0)
-    di_before = vault.markets(usd).deposit_index
-    ins_before = vault.markets(usd).insurance
-    r = vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator)
-    ev = [e for e in r.events if e.event_name == "BadDebtSettled"][0]
-    assert ev.socialized == 0 and ev.covered_by_insurance == ev.debt > 0
-    # the fund pays the debt (this transaction's accrual adds a small reserve first)
-    ins_after = vault.markets(usd).insurance
-    assert ins_before - ev.debt <= ins_after <= ins_before - ev.debt + 50 * E6
-    assert vault.markets(usd).deposit_index >= di_before  # depositors lose nothing
-
-
-def test_settle_bad_debt_after_collateral_seized(system, vault, usd, weth, wbtc, alice, liquidator, chain):
-    """settle_bad_debt writes off an account with debt and no deposit left."""
-    vault.deposit(weth, E18, sender=alice)
-    vault.borrow(usd, 1_000 * E6, sender=alice)
-    vault.borrow(wbtc, 10**5, sender=alice)  # a second debt
-    _crash(system, chain, 300.0)
-    # the first liquidation takes all WETH against USD and settles both debts atomically
-    r = vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator)
-    settled = {e.asset for e in r.events if e.event_name == "BadDebtSettled"}
-    assert settled == {usd.address, wbtc.address}
-    assert vault.position_mask(alice) == 0
+def test_full_liquidation_below_hf_full_with_capped_bonus(book, system, vault, usd, weth, alice, liquidator, chain):
+    open_position(book, alice, 10 * E18, 15_000 * E6)
+    move(system, chain, WETH=1_640.0)
+    out = book.liquidate(liquidator, alice, "USD", "WETH")
+    h = out["health"]
+    assert h.maint_assets * WAD // h.maint_liabilities < book.p[ref.V_HF_FULL]
+    assert out["repaid"] == out["debt"]  # the whole debt
+    assert out["bonus"] == book.p[ref.V_BONUS_MAX]  # deep shortfall: the bonus is capped at 5 %
+    assert vault.balance_of(alice, usd) == 0
+    assert vault.balance_of(alice, weth) == out["col"] - (out["seized"] + out["cut"]) > 0  # no bad debt
+    assert not out["settled"] and vault.position_mask(alice) == 0b010
+    book.check(alice, liquidator)
 
 
 @pytest.mark.parametrize(
-    "args, reason",
-    [
-        (lambda t, a: (a, t["usd"], t["weth"], 0, 0), "vault: zero amount"),
-        (lambda t, a: (a, t["usd"], t["usd"], UMAX, 0), "vault: same asset"),
-        (lambda t, a: (a, a, t["weth"], UMAX, 0), "vault: asset not listed"),
-        (lambda t, a: (a, t["weth"], t["usd"], UMAX, 0), "vault: no debt in asset"),
-        (lambda t, a: (a, t["usd"], t["wbtc"], UMAX, 0), "vault: no collateral in asset"),
-        (lambda t, a: (a, t["usd"], t["weth"], UMAX, 10**30), "vault: seize below minimum"),
-    ],
+    "col, debt, full",
+    [(E18 // 10, 150 * E6, True), (134 * E18 // 1_000, 201 * E6, False)],
+    ids=["rest-below-min-debt-repays-all", "rest-above-min-debt-keeps-close-factor"],
 )
-def test_liquidation_rejections(vault, usd, weth, wbtc, alice, liquidator, underwater, args, reason):
-    t = {"usd": usd, "weth": weth, "wbtc": wbtc}
-    before = _stored(vault, (usd, weth, wbtc), (alice, liquidator))
-    with ape.reverts(reason):
-        vault.liquidate(*args(t, alice), sender=liquidator)
-    assert _stored(vault, (usd, weth, wbtc), (alice, liquidator)) == before
+def test_dust_rule(book, system, alice, liquidator, chain, col, debt, full):
+    """Close factor 50 %, unless the rest would be below min_debt_value (100 USD)."""
+    open_position(book, alice, col, debt)
+    move(system, chain, WETH=1_760.0)
+    out = book.liquidate(liquidator, alice, "USD", "WETH")
+    h = out["health"]
+    assert book.p[ref.V_HF_FULL] <= h.maint_assets * WAD // h.maint_liabilities < WAD  # not the hf_full rule
+    d = out["debt"]
+    rest = d - d * book.p[ref.V_CLOSE_FACTOR] // WAD
+    assert (rest * 10**12 < book.p[ref.V_MIN_DEBT_VALUE]) is full
+    assert out["repaid"] == (d if full else d // 2)
+    book.check(alice, liquidator)
 
 
-def test_healthy_account_and_self_liquidation(vault, usd, weth, alice, liquidator):
-    vault.deposit(weth, 10 * E18, sender=alice)
-    vault.borrow(usd, 1_000 * E6, sender=alice)
-    with ape.reverts("vault: account healthy"):
-        vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator)
-    with ape.reverts("vault: self-liquidation"):
-        vault.liquidate(alice, usd, weth, UMAX, 0, sender=alice)
+def test_seize_capped_by_collateral_without_bad_debt(book, system, vault, usd, weth, wbtc, alice, liquidator, chain):
+    """1 WETH + 0.5 WBTC against 13,100 USD: half the debt is worth more than the
+    WETH, so the seizure stops at 1 WETH and the repayment is cut to what 1 WETH
+    buys at the bonus; WBTC remains, so there is no bad debt."""
+    open_position(book, alice, E18, 13_100 * E6, wbtc=E8 // 2)
+    move(system, chain, WETH=1_760.0, WBTC=26_400.0)
+    out = book.liquidate(liquidator, alice, "USD", "WETH")
+    assert out["seized"] + out["cut"] == E18  # all of it
+    bonus = out["bonus"]
+    # repay_for_seize by hand: value / (1 + bonus), rounded up, in USD units
+    assert out["repaid"] == ceil_div(1_760 * WAD * WAD // (WAD + bonus) * E6, WAD)
+    assert out["repaid"] < out["debt"] // 2
+    assert vault.balance_of(alice, weth) == 0 and vault.balance_of(alice, wbtc) == E8 // 2
+    assert 0 <= -vault.balance_of(alice, usd) - (out["debt"] - out["repaid"]) <= 1
+    assert not out["settled"] and vault.position_mask(alice) == 0b101
+    book.check(alice, liquidator)
 
 
-def test_liquidation_paused(vault, usd, weth, alice, liquidator, guardian, admin, underwater):
-    vault.pause(4, sender=guardian)
-    with ape.reverts("vault: liquidate paused"):
-        vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator)
-    vault.unpause(4, sender=admin)
-    vault.liquidate(alice, usd, weth, UMAX, 0, sender=liquidator)
+def test_short_position_liquidated_against_usd(book, system, vault, usd, weth, alice, liquidator, chain):
+    """A WETH short (debt in WETH, 18 decimals) backed by USD (6 decimals): the
+    liquidator repays WETH and receives USD."""
+    book.deposit(alice, "USD", 10_000 * E6)
+    book.borrow(alice, "WETH", 4 * E18)
+    move(system, chain, WETH=2_300.0)  # +15 %: the short is under water
+    out = book.liquidate(liquidator, alice, "WETH", "USD")
+    h = out["health"]
+    assert h.maint_assets * WAD // h.maint_liabilities < book.p[ref.V_HF_FULL]
+    assert out["repaid"] == out["debt"] > 4 * E18  # all of it, interest included
+    # seize by hand: repaid value (2,300 USD per WETH) * (1 + bonus), in USD units
+    seize = out["repaid"] * 2_300 * WAD // E18 * (WAD + out["bonus"]) // WAD * E6 // WAD
+    assert out["seized"] + out["cut"] == seize
+    assert vault.market(usd)[4] >= out["cut"] > 0  # the cut is credited to the USD insurance fund
+    assert vault.balance_of(alice, weth) == 0 and vault.balance_of(alice, usd) == 10_000 * E6 - seize
+    book.check(alice, liquidator)
 
 
-def test_liquidation_cap_per_window(system, vault, usd, weth, alice, liquidator, admin, chain, underwater):
-    """The -12 % hour tripped WETH's breaker, so the lower cap is in force."""
+# ------------------------------------------------------------------ bad debt
+
+
+def test_bad_debt_settled_atomically_and_socialized(book, system, vault, usd, weth, alice, liquidator, lender, chain):
+    open_position(book, alice, 10 * E18, 15_000 * E6)
+    move(system, chain, WETH=1_000.0)  # collateral 10,000 USD < debt 15,000 USD
+    lender_before = vault.balance_of(lender, usd)
+    vault_usd_before = usd.balanceOf(vault)
+    out = book.liquidate(liquidator, alice, "USD", "WETH")
+    md = out["market_d"]  # the USD market accrued to the block, before the liquidation
+    # all collateral goes, the repayment buys it at the bonus, the rest is written off
+    assert out["seized"] + out["cut"] == 10 * E18
+    rest = out["debt"] - out["repaid"]
+    ((asset, debt, covered, socialized),) = out["settled"]
+    assert asset == usd.address and rest <= debt <= rest + 1  # + rounding of the scaled debt
+    assert covered == md.insurance > 0  # the insurance fund (interest reserves) pays first, all of it
+    assert socialized == debt - covered > 0
+    deposits = md.scaled_deposits * md.deposit_index // WAD
+    di = (deposits - socialized) * WAD // md.scaled_deposits  # DESIGN §6: lower the deposit index
+    m = vault.markets(usd)
+    assert (m.deposit_index, m.insurance, m.scaled_borrows) == (di, 0, 0)
+    assert vault.balance_of(alice, usd) == vault.balance_of(alice, weth) == 0
+    assert vault.position_mask(alice) == 0
+    # the lender (almost all of the USD deposits) bears the loss
+    assert lender_before - vault.balance_of(lender, usd) == pytest.approx(socialized, rel=1e-4)
+    assert usd.balanceOf(vault) - vault_usd_before == out["repaid"]
+    with ape.reverts("vault: not bad debt"):
+        vault.settle_bad_debt(alice, sender=liquidator)
+    book.check(alice, liquidator, lender)
+
+
+def test_insurance_covers_bad_debt_before_depositors(book, system, vault, usd, alice, bob, liquidator, chain):
+    # a year of 80 % utilization fills the USD insurance fund with 10 % of the interest
+    open_position(book, bob, 1_000 * E18, 800_000 * E6)
+    move(system, chain, seconds=365 * 86_400)
+    insurance = vault.market(usd)[4]
+    assert insurance > 3_000 * E6
+    open_position(book, alice, E18, 1_000 * E6)
+    move(system, chain, WETH=500.0)
+    out = book.liquidate(liquidator, alice, "USD", "WETH")
+    md = out["market_d"]
+    ((_, debt, covered, socialized),) = out["settled"]
+    assert debt > 0 and covered == debt and socialized == 0
+    m = vault.markets(usd)
+    assert m.insurance == md.insurance - debt
+    assert m.deposit_index == md.deposit_index  # depositors lose nothing
+    book.check(alice, liquidator, bob)
+
+
+def test_bad_debt_in_two_assets_settled_together(book, system, vault, usd, wbtc, alice, liquidator, chain):
+    book.deposit(alice, "WETH", E18)
+    book.borrow(alice, "USD", 1_000 * E6)
+    book.borrow(alice, "WBTC", 10**5)
+    move(system, chain, WETH=300.0)
+    out = book.liquidate(liquidator, alice, "USD", "WETH")
+    assert [s[0] for s in out["settled"]] == [usd.address, wbtc.address]
+    assert vault.position_mask(alice) == 0
+    book.check(alice, liquidator)
+
+
+@pytest.mark.parametrize("who", ["nobody", "healthy", "underwater"])
+def test_settle_bad_debt_rejects_accounts_with_collateral(book, system, vault, alice, bob, liquidator, chain, who):
+    """Only an account with debt and no deposit left may be written off."""
+    if who != "nobody":
+        open_position(book, alice, 10 * E18, 15_000 * E6)
+    if who == "underwater":
+        move(system, chain, WETH=1_000.0)  # deep underwater, but WETH is still held
+        assert vault.health(alice).maint_assets < vault.health(alice).maint_liabilities
+    target = bob if who == "nobody" else alice
+    before = book.stored(target)
+    with ape.reverts("vault: not bad debt"):
+        vault.settle_bad_debt(target, sender=liquidator)
+    with pytest.raises(ref.Reject, match="vault: not bad debt"):
+        book.ref.settle_bad_debt(str(target.address), book.now())
+    assert book.stored(target) == before
+
+
+# ------------------------------------------------------------------ rejections
+
+
+REJECTIONS = [  # (case, args from (tokens, account), reason): checked in this order
+    ("zero", lambda t, a: (a, t["USD"], t["WETH"], 0, 0), "vault: zero amount"),
+    ("same", lambda t, a: (a, t["USD"], t["USD"], UMAX, 0), "vault: same asset"),
+    ("debt-unlisted", lambda t, a: (a, a, t["WETH"], UMAX, 0), "vault: asset not listed"),
+    ("col-unlisted", lambda t, a: (a, t["USD"], a, UMAX, 0), "vault: asset not listed"),
+    ("no-debt-weth", lambda t, a: (a, t["WETH"], t["USD"], UMAX, 0), "vault: no debt in asset"),
+    ("no-debt-wbtc", lambda t, a: (a, t["WBTC"], t["WETH"], UMAX, 0), "vault: no debt in asset"),
+    ("no-col", lambda t, a: (a, t["USD"], t["WBTC"], UMAX, 0), "vault: no collateral in asset"),
+    ("min-seize", lambda t, a: (a, t["USD"], t["WETH"], UMAX, 10**30), "vault: seize below minimum"),
+]
+
+
+def test_liquidation_rejections_lose_nothing(book, system, alice, liquidator, underwater):
+    """Each bad liquidation of an unhealthy account is named and moves nothing
+    (one test for the table: the underwater setup is the slow part)."""
+    for case, args, reason in REJECTIONS:
+        try:
+            book.rejects(reason, liquidator, args(system.tokens, alice), alice)
+        except AssertionError as e:
+            raise AssertionError(f"case {case}: {e}") from e
+    book.liquidate(liquidator, alice, "USD", "WETH")  # and the valid one still goes through
+
+
+def test_healthy_account_and_self_liquidation(book, usd, weth, alice, liquidator):
+    open_position(book, alice, 10 * E18, 1_000 * E6)
+    book.rejects("vault: account healthy", liquidator, (alice, usd, weth, UMAX, 0), alice)
+    book.rejects("vault: self-liquidation", alice, (alice, usd, weth, UMAX, 0), alice)
+
+
+def test_self_liquidation_refused_even_when_unhealthy(book, usd, weth, alice, underwater):
+    book.rejects("vault: self-liquidation", alice, (alice, usd, weth, UMAX, 0), alice)
+
+
+def test_liquidation_paused_then_resumed(book, vault, usd, weth, alice, liquidator, guardian, admin, underwater):
+    vault.pause(vault.PAUSE_LIQUIDATE(), sender=guardian)
+    book.ref.paused = ref.PAUSE_LIQUIDATE
+    book.rejects("vault: liquidate paused", liquidator, (alice, usd, weth, UMAX, 0), alice)
+    vault.unpause(vault.PAUSE_LIQUIDATE(), sender=admin)
+    book.ref.paused = 0
+    assert book.liquidate(liquidator, alice, "USD", "WETH")["repaid"] > 0
+
+
+def test_stale_or_invalid_price_blocks_liquidation(book, system, usd, weth, alice, liquidator, chain, underwater):
+    chain.pending_timestamp += 3_600 + 600 + 1
+    chain.mine()
+    book.rejects("oracle: stale price", liquidator, (alice, usd, weth, UMAX, 0), alice)
+    system.feeds["WETH"].push(-1, 0, sender=system.admin)
+    system.last_rounds.pop("WETH", None)
+    system.poke(["WETH"])
+    book.rejects("oracle: invalid price", liquidator, (alice, usd, weth, UMAX, 0), alice)
+
+
+# ------------------------------------------------------------------ liquidation cap
+
+
+def test_liquidation_cap_while_tripped(book, system, vault, usd, weth, alice, liquidator, chain, underwater):
+    """WETH is REDUCE_ONLY, so P_LIQ_CAP_TRIPPED (lowered to 500 USD) is in force."""
+    book.set_param(ref.V_LIQ_CAP_TRIPPED, 500 * WAD)  # first: it must stay <= P_LIQ_CAP
+    book.set_param(ref.V_LIQ_CAP, 1_000 * WAD)
+    book.liquidate(liquidator, alice, "USD", "WETH", max_repay=400 * E6)
+    book.rejects("vault: liquidation cap reached", liquidator, (alice, usd, weth, 101 * E6, 0), alice)
+    book.liquidate(liquidator, alice, "USD", "WETH", max_repay=100 * E6)  # exactly up to the cap
+    assert vault.liq_window_used() == 500 * WAD
+    # a new window starts P_LIQ_WINDOW seconds later (prices refreshed; still tripped)
+    move(system, chain, seconds=3_601, WETH=1_760.0)
     assert system.oracle.n_tripped() == 1
-    vault.set_param(vault.P_LIQ_CAP_TRIPPED(), 500 * E18, sender=admin)
-    vault.set_param(vault.P_LIQ_CAP(), 1_000 * E18, sender=admin)
-    vault.liquidate(alice, usd, weth, 400 * E6, 0, sender=liquidator)
-    with ape.reverts("vault: liquidation cap reached"):
-        vault.liquidate(alice, usd, weth, 200 * E6, 0, sender=liquidator)
-    vault.liquidate(alice, usd, weth, 90 * E6, 0, sender=liquidator)
-    assert 490 * E18 <= vault.liq_window_used() <= 500 * E18
-    # a new window starts after P_LIQ_WINDOW seconds
-    chain.pending_timestamp += 3_601
-    for sym, price in (("USD", 1.0), ("WBTC", 30_000.0), ("WETH", 1_760.0)):
-        system.push_price(sym, price)
-    system.poke()
-    vault.liquidate(alice, usd, weth, 400 * E6, 0, sender=liquidator)
+    out = book.liquidate(liquidator, alice, "USD", "WETH", max_repay=400 * E6)
+    assert vault.liq_window_start() == out["now"] and vault.liq_window_used() == 400 * WAD
+    book.check(alice, liquidator)
+
+
+def test_liquidation_cap_when_nothing_is_tripped(book, system, vault, oracle, usd, weth, alice, liquidator, chain):
+    """A gradual fall (-7.5 %, then -7 %, each under the jump threshold) makes alice
+    unhealthy without tripping anything: the normal P_LIQ_CAP applies."""
+    open_position(book, alice, 10 * E18, 15_000 * E6)
+    move(system, chain, WETH=1_850.0)
+    move(system, chain, WETH=1_720.0)
+    assert oracle.n_tripped() == 0 and oracle.breaker(weth) == ref.CAUTION
+    book.set_param(ref.V_LIQ_CAP_TRIPPED, 500 * WAD)
+    book.set_param(ref.V_LIQ_CAP, 1_000 * WAD)
+    book.liquidate(liquidator, alice, "USD", "WETH", max_repay=600 * E6)  # above the tripped cap: fine
+    book.rejects("vault: liquidation cap reached", liquidator, (alice, usd, weth, 401 * E6, 0), alice)
+    book.liquidate(liquidator, alice, "USD", "WETH", max_repay=400 * E6)
+    assert vault.liq_window_used() == 1_000 * WAD
+    book.check(alice, liquidator)
