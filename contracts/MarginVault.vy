@@ -211,13 +211,34 @@ def _check_asset_params(a: uint256[N_ASSET_PARAMS]):
     assert a[A_BASE_RATE] + a[A_SLOPE1] + a[A_SLOPE2] <= 100 * WAD, "vault: bad params"
 
 
+@internal
+def _probe_transfer(asset: address, decimals: uint256):
+    """
+    @dev Listing-time fee-on-transfer check: pulls 10**decimals units
+         from the caller, requires the vault's balance to rise by exactly
+         that, and returns them. Reverts "vault: fee-on-transfer token",
+         "vault: transfer failed", or the token's own error.
+    """
+    probe: uint256 = 10**decimals
+    before: uint256 = staticcall IERC20(asset).balanceOf(self)
+    assert extcall IERC20(asset).transferFrom(msg.sender, self, probe, default_return_value=True), "vault: transfer failed"
+    assert staticcall IERC20(asset).balanceOf(self) == before + probe, "vault: fee-on-transfer token"
+    assert extcall IERC20(asset).transfer(msg.sender, probe, default_return_value=True), "vault: transfer failed"
+
+
 @external
 def list_asset(asset: address, asset_params_: uint256[N_ASSET_PARAMS]):
     """
     @notice Lists a token already listed on the oracle. DEFAULT_ADMIN_ROLE.
     @dev Reverts "vault: already listed", "vault: too many assets",
          "vault: bad params", "vault: decimals > 24", "oracle: ..." (the
-         oracle must value the asset).
+         oracle must value the asset), "vault: fee-on-transfer token".
+         Fee-on-transfer probe: pulls one whole token (10**decimals
+         units; 1 unit at 0 decimals) from the caller with
+         `transferFrom`, requires the vault's `balanceOf` to rise by
+         exactly that amount, and sends it back: the caller must hold
+         and approve the probe. Reverts "vault: transfer failed" if a
+         transfer returns false.
     @param asset ERC-20 token address (decimals read from the token).
     @param asset_params_ Rate model and borrowability, indexed by A_*.
     """
@@ -230,6 +251,7 @@ def list_asset(asset: address, asset_params_: uint256[N_ASSET_PARAMS]):
     extcall self.oracle.poke(asset)
     r: IRiskOracle.RiskView = staticcall self.oracle.risk(asset)
     assert r.price > 0, "oracle: invalid price"
+    self._probe_transfer(asset, decimals)
     self.listed.append(asset)
     self.asset_slot[asset] = len(self.listed)
     self.asset_decimals[asset] = decimals

@@ -209,6 +209,9 @@ def deploy_system(
         rnd = system.feed_round(spec.symbol)
         r = oracle.list_asset(asset, feeds[spec.symbol].address, spec.var_seed, list(spec.oracle), sender=admin)
         oracle_ref.list_asset(asset, P.FEED_DECIMALS, rnd, spec.var_seed, list(spec.oracle), r.timestamp)
+        # MarginVault.list_asset's fee-on-transfer probe: one whole token, pulled from the admin and returned
+        tokens[spec.symbol].mint(admin.address, 10**spec.decimals, sender=admin)
+        tokens[spec.symbol].approve(vault.address, 10**spec.decimals, sender=admin)
         r = vault.list_asset(asset, list(spec.rates), sender=admin)
         oracle_ref.poke(asset, rnd, r.timestamp)
         vault_ref.list_asset(asset, spec.decimals, list(spec.rates), r.timestamp)
