@@ -1,0 +1,297 @@
+"""volmargin.calibration: VaR backtests (Kupiec 1995, Christoffersen 1998), haircut
+exceedances along a constructed series, GARCH(1,1) fit and paths (Bollerslev 1986),
+and a quick calibration. Pure Python (no chain)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from arch.univariate import GARCH, ConstantMean, StudentsT
+
+from volmargin import calibration as C
+from volmargin import model as M
+from volmargin import params as P
+from volmargin import reference as ref
+
+HOUR, DAY = 3_600, 86_400
+T0 = 1_600_041_600  # 2020-09-14 00:00 UTC, a multiple of a day
+
+
+# ------------------------------------------------------------------ Kupiec
+
+
+def test_kupiec_hand_computed():
+    # x = 5 exceedances in N = 250 days at 99 %:
+    # LR = -2 [245 ln 0.99 + 5 ln 0.01] + 2 [245 ln 0.98 + 5 ln 0.02]
+    #    = -2 (-2.462333 - 23.025851) + 2 (-4.949663 - 19.560115) = 1.956810
+    lr, p = C.kupiec_pof(5, 250, 0.99)
+    assert lr == pytest.approx(1.956810, abs=1e-5)
+    assert p == pytest.approx(0.16185, abs=1e-4)  # chi2(1) tail at 1.956810
+    # no exceedance at all: LR = -2 N ln(1 - p) = -500 ln 0.99 = 5.025168 -> rejected at 5 %
+    lr0, p0 = C.kupiec_pof(0, 250, 0.99)
+    assert lr0 == pytest.approx(5.025168, abs=1e-5)
+    assert p0 < 0.05
+    # exactly the expected rate: LR = 0, p = 1
+    assert C.kupiec_pof(10, 1000, 0.99) == pytest.approx((0.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    "n, low, high",
+    [
+        # Kupiec (1995) non-rejection regions at a 5 % test size for p = 1 %, as tabulated in
+        # Jorion, Value at Risk (3rd ed.), table 6-3: T = 510: 1 < x < 11; T = 1000: 4 < x < 17
+        (510, 1, 11),
+        (1000, 4, 17),
+    ],
+)
+def test_kupiec_matches_jorion_nonrejection_regions(n, low, high):
+    assert C.kupiec_pof(low, n, 0.99)[1] < 0.05
+    assert C.kupiec_pof(low + 1, n, 0.99)[1] >= 0.05
+    assert C.kupiec_pof(high - 1, n, 0.99)[1] >= 0.05
+    assert C.kupiec_pof(high, n, 0.99)[1] < 0.05
+
+
+def test_kupiec_jorion_255_days_upper_bound():
+    # same table, T = 255: x < 7 (the upper bound; 6 passes, 7 is rejected)
+    assert C.kupiec_pof(6, 255, 0.99)[1] >= 0.05
+    assert C.kupiec_pof(7, 255, 0.99)[1] < 0.05
+
+
+@pytest.mark.parametrize("args", [(1, 0, 0.99), (-1, 10, 0.99), (11, 10, 0.99), (1, 10, 1.0), (1, 10, 0.0)])
+def test_kupiec_rejects_bad_input(args):
+    with pytest.raises(ValueError):
+        C.kupiec_pof(*args)
+
+
+# ------------------------------------------------------------------ Christoffersen
+
+
+def test_christoffersen_hand_computed():
+    # 0 0 0 0 1 1 1 0 0 0: n00 = 5, n01 = 1, n10 = 1, n11 = 2
+    # pi01 = 1/6, pi11 = 2/3, pi = 3/9
+    # ln L0 = 6 ln(2/3) + 3 ln(1/3) = -5.728627
+    # ln L1 = 5 ln(5/6) + ln(1/6) + ln(1/3) + 2 ln(2/3) = -4.612909
+    # LR = 2 (ln L1 - ln L0) = 2.231436
+    lr, p = C.christoffersen_ind(np.array([0, 0, 0, 0, 1, 1, 1, 0, 0, 0]))
+    assert lr == pytest.approx(2.231436, abs=1e-5)
+    assert p == pytest.approx(0.13523, abs=1e-4)
+
+
+def test_christoffersen_equal_transition_rates_give_zero():
+    # 0 0 1 1 0 0 0 1 0 0: n00 = 4, n01 = 2, n10 = 2, n11 = 1: pi01 = pi11 = pi = 1/3 -> LR = 0
+    lr, p = C.christoffersen_ind(np.array([0, 0, 1, 1, 0, 0, 0, 1, 0, 0], dtype=bool))
+    assert lr == pytest.approx(0.0, abs=1e-12) and p == pytest.approx(1.0)
+    # no hit at all: nothing to test
+    assert C.christoffersen_ind(np.zeros(100, dtype=bool)) == pytest.approx((0.0, 1.0))
+
+
+def test_christoffersen_rejects_clustered_hits_not_spread_ones():
+    clustered = np.zeros(1000, dtype=bool)
+    for k in (100, 300, 500, 700, 900):
+        clustered[k : k + 2] = True  # 5 pairs of consecutive hits
+    spread = np.zeros(1000, dtype=bool)
+    spread[::100] = True  # 10 isolated hits
+    assert C.christoffersen_ind(clustered)[1] < 0.01
+    assert C.christoffersen_ind(spread)[1] > 0.5
+
+
+@pytest.mark.parametrize("hits", [np.array([1]), np.array([0, 2, 1]), np.zeros((3, 3))])
+def test_christoffersen_rejects_bad_input(hits):
+    with pytest.raises(ValueError):
+        C.christoffersen_ind(hits)
+
+
+# ------------------------------------------------------------------ exceedances
+
+
+def _series(moves: dict[int, float], days: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Hourly prices from T0: 100 USD, times ``1 + moves[d]`` from hour 12 of day ``d`` on
+    (each move multiplies the price level from then on)."""
+    times = T0 + HOUR * np.arange(days * 24 + 1)
+    level = np.ones(len(times)) * 100.0
+    for d, m in moves.items():
+        level[d * 24 + 12 :] *= 1.0 + m
+    return level, times
+
+
+def test_exceedances_known_answer_at_the_floor():
+    # defaults: h0 2 %, z 3, h_min 10 %; a flat price keeps both variances at var_min
+    # (10 % a year), whose one-day sigma 0.52 % puts h0 + 3 sigma = 3.6 % under the floor:
+    # the haircut in force is exactly 10 % before each move
+    vec = P.oracle_params()
+    prices, times = _series({20: -0.15, 30: -0.05})
+    hits = C.exceedances(prices, times, vec, DAY)
+    assert hits.shape == (40,) and hits.dtype == bool
+    assert np.flatnonzero(hits).tolist() == [20]  # the 15 % loss; the 5 % loss is covered
+    win = C.haircut_windows(prices, times, vec, DAY)
+    assert win.h_maint[0, :20] == pytest.approx(0.10, abs=1e-12)
+    assert win.loss_long[20] == pytest.approx(0.15) and win.loss_long[30] == pytest.approx(0.05)
+    assert win.h_maint[0, 21] > 0.10  # the crash raised the haircut for the next day
+    assert win.start[0] == T0 and np.all(np.diff(win.start) == DAY) and win.dropped == 0
+
+
+def test_exceedances_known_answer_above_the_floor_and_short_side():
+    # floor 1 %: haircut = h0 + z sqrt(var_min * 1 day) = 0.02 + 3 sqrt(317097919e-18 * 86400)
+    #          = 0.02 + 3 * 0.0052342 = 0.035703 before any move
+    vec = P.oracle_params(h_min=0.01)
+    var_min = P.annual_vol_to_var(0.10) / 1e18
+    h_flat = 0.02 + 3.0 * math.sqrt(var_min * DAY)
+    assert h_flat == pytest.approx(0.035703, abs=1e-6)
+    for move, long_hit, short_hit in ((-0.04, True, False), (-0.03, False, False), (0.04, False, True)):
+        prices, times = _series({20: move}, days=25)
+        win = C.haircut_windows(prices, times, vec, DAY)
+        assert win.h_maint[0, 20] == pytest.approx(h_flat, abs=1e-9)
+        assert C.exceedances(prices, times, vec, DAY)[20] == long_hit
+        assert C.exceedances(prices, times, vec, DAY, side="short")[20] == short_hit
+        assert C.exceedances(prices, times, vec, DAY)[:20].sum() == 0
+
+
+def test_exceedances_batched_parameters_and_gaps():
+    prices, times = _series({10: -0.05, 20: -0.15})
+    op = M.OracleParams.from_wad([P.oracle_params(), P.oracle_params(h_min=0.03)])
+    hits = C.exceedances(prices, times, op, DAY)
+    assert hits.shape == (2, 40)
+    assert np.flatnonzero(hits[0]).tolist() == [20]
+    # at a 3 % floor the calm-market haircut is 3.6 % (see above): the 5 % loss is not covered
+    assert np.flatnonzero(hits[1]).tolist() == [10, 20]
+    # a 5-hour hole around the end of day 9 (= start of day 10): windows 9 and 10 are dropped
+    keep = (times < T0 + 10 * DAY - 2 * HOUR) | (times > T0 + 10 * DAY + 2 * HOUR)
+    win = C.haircut_windows(prices[keep], times[keep], P.oracle_params(), DAY)
+    assert win.dropped == 2 and len(win.start) == 38
+    assert T0 + 9 * DAY not in win.start and T0 + 10 * DAY not in win.start
+
+
+def test_exceedances_reject_bad_input():
+    prices, times = _series({}, days=3)
+    with pytest.raises(ValueError, match="side"):
+        C.exceedances(prices, times, P.oracle_params(), DAY, side="both")
+    with pytest.raises(ValueError, match="strictly increasing"):
+        C.exceedances(prices, times[::-1], P.oracle_params(), DAY)
+    with pytest.raises(ValueError, match="20 entries"):
+        C.exceedances(prices, times, (1, 2, 3), DAY)
+    with pytest.raises(ValueError, match="horizon_s"):
+        C.exceedances(prices, times, P.oracle_params(), 0)
+
+
+# ------------------------------------------------------------------ GARCH
+
+TRUE = {"mu": 5e-4, "omega": 2e-5, "alpha": 0.10, "beta": 0.85, "nu": 6.0}
+
+
+def test_fit_garch_recovers_known_parameters():
+    # simulated with arch's own simulator (percent units), an independent generator
+    am = ConstantMean(None)
+    am.volatility = GARCH(1, 0, 1)
+    am.distribution = StudentsT(seed=np.random.default_rng(2024))
+    sim = am.simulate([TRUE["mu"] * 100, TRUE["omega"] * 1e4, TRUE["alpha"], TRUE["beta"], TRUE["nu"]], 20_000, burn=500)
+    fit = C.fit_garch(sim["data"].to_numpy() / 100.0, 365.0)
+    assert fit.alpha == pytest.approx(TRUE["alpha"], abs=0.03)
+    assert fit.beta == pytest.approx(TRUE["beta"], abs=0.04)
+    assert fit.omega == pytest.approx(TRUE["omega"], rel=0.5)
+    assert fit.nu == pytest.approx(TRUE["nu"], abs=1.5)
+    assert fit.mu == pytest.approx(TRUE["mu"], abs=3e-4)
+    # unconditional variance omega / (1 - alpha - beta) = 4e-4 per day (Bollerslev 1986)
+    assert fit.unconditional_variance == pytest.approx(4e-4, rel=0.25)
+    assert fit.periods_per_year == 365.0 and fit.last_variance > 0
+
+
+def test_fit_garch_rejects_bad_input():
+    with pytest.raises(ValueError, match="at least 100"):
+        C.fit_garch(np.zeros(10), 365.0)
+    with pytest.raises(ValueError, match="finite"):
+        C.fit_garch(np.r_[np.zeros(200), np.nan], 365.0)
+    with pytest.raises(ValueError, match="periods_per_year"):
+        C.fit_garch(np.full(200, 0.01), 0.0)
+
+
+def _fit(nu: float | None, last_variance: float) -> C.GarchFit:
+    return C.GarchFit(omega=2e-5, alpha=0.05, beta=0.90, mu=0.0, nu=nu, periods_per_year=365.0,
+                      last_variance=last_variance)
+
+
+def test_garch_paths_shape_seed_and_start():
+    fit = _fit(6.0, 4e-4)
+    a = C.garch_paths(fit, 2_000.0, 50, 300, seed=7)
+    assert a.shape == (300, 50) and a.dtype == np.float64
+    assert np.all(a[:, 0] == 2_000.0) and np.all(a > 0)
+    assert np.array_equal(a, C.garch_paths(fit, 2_000.0, 50, 300, seed=7))
+    assert not np.array_equal(a, C.garch_paths(fit, 2_000.0, 50, 300, seed=8))
+    assert C.garch_paths(fit, 5.0, 1, 4, seed=0).tolist() == [[5.0]] * 4
+    with pytest.raises(ValueError):
+        C.garch_paths(fit, -1.0, 5, 5, seed=0)
+    with pytest.raises(ValueError):
+        C.garch_paths(_fit(2.0, 4e-4), 1.0, 5, 5, seed=0)
+
+
+@pytest.mark.parametrize("nu", [None, 8.0])
+def test_garch_paths_stationary_and_conditional_variance(nu):
+    # alpha + beta = 0.95: unconditional variance omega / (1 - alpha - beta) = 4e-4 per period
+    # (Bollerslev 1986); started there, every period's return variance stays 4e-4
+    fit = _fit(nu, 4e-4)
+    r = np.diff(np.log(C.garch_paths(fit, 100.0, 201, 5_000, seed=11)), axis=1)
+    assert r.var() == pytest.approx(4e-4, rel=0.05)
+    assert r[:, -20:].var() == pytest.approx(4e-4, rel=0.08)
+    # started at ten times that: E[r_1^2] = h_1 = 4e-3, E[r_2^2] = omega + (alpha + beta) h_1 = 3.82e-3
+    hot = np.diff(np.log(C.garch_paths(_fit(nu, 4e-3), 100.0, 3, 40_000, seed=12)), axis=1)
+    assert np.mean(hot[:, 0] ** 2) == pytest.approx(4e-3, rel=0.04)
+    assert np.mean(hot[:, 1] ** 2) == pytest.approx(3.82e-3, rel=0.06)
+
+
+# ------------------------------------------------------------------ calibrate
+
+
+def test_calibrate_quick_is_consistent():
+    res = C.calibrate("WETH", quick=True)
+    d = res.to_dict()
+    for key in ("asset", "z_maint", "tau_fast", "tau_slow", "kupiec_p", "christoffersen_p", "exceedances",
+                "observations", "target_level", "train_period", "test_period", "mean_haircut"):
+        assert key in d
+    assert res.asset == "WETH" and res.target_level == C.TARGET_LEVEL
+    assert res.details["candidates"] == 4
+    assert res.test_period == ("2021-01-01 00:00", "2022-01-01 00:00")
+    assert res.train_period[1] == "2021-01-01 00:00" and res.observations == 365
+    assert res.z_maint is not None  # on this window the candidates pass on training
+    assert res.z_maint in C.QUICK_GRID["z_maint"] and res.tau_slow in C.QUICK_GRID["tau_slow"]
+    assert res.details["train"]["passed"]
+    # the held-out figures are those of the tests on the chosen candidate's hits, recomputed here
+    spec = next(t for t in P.TOKENS if t.symbol == "WETH")
+    vec = list(spec.oracle)
+    vec[ref.P_Z_MAINT], vec[ref.P_TAU_FAST], vec[ref.P_TAU_SLOW] = int(res.z_maint * 1e18), res.tau_fast, res.tau_slow
+    bars = C.load_long_history("WETH")
+    t = bars.timestamp + HOUR
+    t_begin, split, t_end = C.QUICK_WINDOW
+    keep = (t >= t_begin - C.BURN_IN_S) & (t <= t_end)
+    hits = C.exceedances(bars.close[keep], t[keep], vec, DAY, var_seed=spec.var_seed / 1e18, start=split, end=t_end)
+    assert len(hits) == res.observations and int(hits.sum()) == res.exceedances
+    assert res.kupiec_p == pytest.approx(C.kupiec_pof(int(hits.sum()), len(hits), 0.99)[1])
+    assert res.christoffersen_p == pytest.approx(C.christoffersen_ind(hits)[1])
+    assert 0.10 <= res.mean_haircut <= 0.60
+    assert res.passed == (res.kupiec_p >= 0.05 and res.christoffersen_p >= 0.05)
+    # the choice is the cheapest passing candidate on training
+    passing = [r for r in res.details["train_table"] if r["passed"]]
+    assert res.details["train"]["mean_haircut"] == min(r["mean_haircut"] for r in passing)
+
+
+def test_calibrate_rejects_bad_input():
+    with pytest.raises(ValueError, match="symbol"):
+        C.calibrate("DOGE", quick=True)
+    with pytest.raises(ValueError, match="tau_slow"):
+        C.calibrate("WETH", grid={"z_maint": (3.0,), "tau_fast": (HOUR,)})
+    with pytest.raises(ValueError, match="unknown grid keys"):
+        C.calibrate("WETH", grid={**C.QUICK_GRID, "kappa": (0.1,)})
+
+
+def test_load_long_history_splices_usd_then_usdt():
+    b = C.load_long_history("WBTC")
+    assert np.all(np.diff(b.timestamp) > 0) and np.all(b.close > 0)
+    src = C.history_sources("WBTC")
+    assert [s["file"] for s in src] == list(C.LONG_HISTORY["WBTC"])
+    assert sum(s["bars"] for s in src) == len(b)
+    assert src[0]["last_bar_utc"] < src[1]["first_bar_utc"]
+    # OHLC where the USD file has it, NaN in the close-only USDT part
+    n0 = src[0]["bars"]
+    assert not np.isnan(b.high[:n0]).any() and np.isnan(b.high[n0:]).all()
+    with pytest.raises(ValueError, match="symbol"):
+        C.load_long_history("USD")
