@@ -1,0 +1,203 @@
+"""Risk policies compared by the stress lab: one vault, different parameter vectors.
+
+Every policy is a set of ``RiskOracle`` parameter vectors (one per asset, built with
+``volmargin.params.oracle_params``) plus one ``MarginVault`` vector (``vault_params``):
+the same contracts and the same ``volmargin.model`` code run all of them (issue #5 item 2).
+
+* ``static``: Aave-v3-like published parameters, held fixed. A loan-to-value ``LTV`` and a
+  liquidation threshold ``LT`` become ``h_init = 1 - LTV`` and ``h_maint = 1 - LT`` through
+  ``h0 = h_min = 1 - LT``, ``h_max = 1 - LTV``, ``z_maint = 0``, ``z_init = 100``: the
+  initial haircut ``clamp(h0 + 100 sigma_H, h_min, h_max)`` sits at ``h_max`` because the
+  variance floor ``var_min`` (10 % a year) keeps ``100 sigma_H >= 0.52 > LT - LTV``
+  (checked against ``volmargin.reference`` in ``tests/unitary/test_stress_policies.py``).
+  No size term (``kappa = 0``), breakers off (``k_jump`` 1e6, ``r_floor`` 1,000 %,
+  ``sigma_caution`` 1,000 %/yr, a ten-year ``heartbeat`` so a stale feed keeps valuing, as
+  Venus' LUNA market did), a flat 5 % bonus, no liquidation cap, CAUTION scale 1.
+  Stablecoin haircut 0 (debt weight 1). Sources: Aave v3 Ethereum market parameters
+  (WETH LTV 80 % / LT 82.5 % / bonus 5 %; WBTC 73 % / 78 % / 5 %); LUNA and FTT never had
+  an Aave market: 55 % / 60 % is Venus' LUNA collateral factor (May 2022), used for both.
+* ``dynamic``: the DESIGN §3-§7 defaults of ``volmargin.params.TOKENS`` / ``VAULT``; the
+  toxic assets (LUNA, FTT) get the same defaults with a 30 % floor ``h_min`` and a thin
+  governance depth (``TOXIC_DEPTH_USD``) so that the §4 size term bites.
+* ``dynamic-no-breakers``: ``dynamic`` with the §7 breakers off (as in ``static``).
+* ``dynamic-no-ramp``: ``dynamic`` with the §4 ramp off (``ramp_up = ramp_down`` =
+  1e6 per hour: the maintenance haircut jumps to its target).
+
+Units: WAD vectors as in ``volmargin.params``; ``VaultModel`` fields as fractions, USD and
+seconds (``volmargin.model`` units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .. import model as M
+from .. import params as P
+from .. import reference as ref
+
+WAD = ref.WAD
+TEN_YEARS = 10 * 365 * P.DAY
+
+#: Symbols the stress lab knows: the deployed three and the toxic collateral of 2022.
+SYMBOLS: tuple[str, ...] = ("USD", "WETH", "WBTC", "LUNA", "FTT")
+DECIMALS: dict[str, int] = {"USD": 6, "WETH": 18, "WBTC": 8, "LUNA": 6, "FTT": 18}
+TOXIC: frozenset[str] = frozenset({"LUNA", "FTT"})
+
+#: Static (published-like) parameters: symbol -> (LTV, LT), fractions.
+STATIC_LTV_LT: dict[str, tuple[float, float]] = {
+    "USD": (1.0, 1.0),
+    "WETH": (0.80, 0.825),
+    "WBTC": (0.73, 0.78),
+    "LUNA": (0.55, 0.60),
+    "FTT": (0.55, 0.60),
+}
+#: Static liquidation bonus (fraction), flat.
+STATIC_BONUS = 0.05
+
+#: Governance depth (USD) of the §4 size term for the toxic assets under the dynamic policies.
+TOXIC_DEPTH_USD: dict[str, float] = {"LUNA": 20e6, "FTT": 5e6}
+#: Floor of the toxic assets' haircut under the dynamic policies (fraction).
+TOXIC_H_MIN = 0.30
+
+POLICY_NAMES: tuple[str, ...] = ("static", "dynamic", "dynamic-no-breakers", "dynamic-no-ramp")
+
+_BREAKERS_OFF = {"k_jump": 1e6, "r_floor": 10.0, "sigma_caution": 10.0, "heartbeat": TEN_YEARS}
+
+
+@dataclass(frozen=True)
+class VaultModel:
+    """MarginVault global parameters in model units (fractions, USD, seconds)."""
+
+    close_factor: float
+    hf_full: float
+    min_debt_value: float
+    bonus_min: float
+    bonus_slope: float
+    bonus_max: float
+    insurance_share: float
+    liq_window: float
+    liq_cap: float
+    liq_cap_tripped: float
+    caution_scale: float
+
+    @classmethod
+    def from_wad(cls, v: tuple[int, ...]) -> VaultModel:
+        """From a ``volmargin.params.vault_params`` vector (WAD, seconds, WAD USD)."""
+        if len(v) != len(ref.VAULT_PARAM_NAMES):
+            raise ValueError(f"a vault vector has {len(ref.VAULT_PARAM_NAMES)} entries, got {len(v)}")
+        f = [x / WAD for x in v]
+        f[ref.V_LIQ_WINDOW] = float(v[ref.V_LIQ_WINDOW])
+        return cls(*f)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named parameter set: ``oracle[symbol]`` RiskOracle vectors, ``vault`` MarginVault vector."""
+
+    name: str
+    description: str
+    oracle: dict[str, tuple[int, ...]]
+    vault: tuple[int, ...]
+
+    def oracle_model(self, symbols: tuple[str, ...] | list[str], xp: Any = np) -> M.OracleParams:
+        """``OracleParams`` of ``symbols`` (in that order), arrays of shape (assets,).
+
+        Raises KeyError naming an unknown symbol."""
+        for s in symbols:
+            if s not in self.oracle:
+                raise KeyError(f"policy {self.name!r} has no parameters for {s!r}; known: {', '.join(self.oracle)}")
+        return M.OracleParams.from_wad([self.oracle[s] for s in symbols], xp)
+
+    def vault_model(self) -> VaultModel:
+        """The vault vector in model units."""
+        return VaultModel.from_wad(self.vault)
+
+    def token_specs(self, symbols: tuple[str, ...] = ("USD", "WETH", "WBTC")) -> tuple[P.TokenSpec, ...]:
+        """``volmargin.params.TokenSpec`` of the deployable symbols with this policy's oracle
+        vectors (for ``volmargin.system.deploy_system``); KeyError for a non-deployable one."""
+        base = {t.symbol: t for t in P.TOKENS}
+        return tuple(replace(base[s], oracle=self.oracle[s]) for s in symbols)
+
+    def summary(self, symbols: tuple[str, ...] | list[str] = ("USD", "WETH", "WBTC")) -> dict[str, Any]:
+        """Human-readable parameters (fractions, hours, annualized vols) for the report."""
+        out: dict[str, Any] = {"description": self.description, "assets": {}, "vault": {}}
+        for s in symbols:
+            if s not in self.oracle:
+                continue
+            p = self.oracle[s]
+            out["assets"][s] = {
+                "h0": p[ref.P_H0] / WAD, "h_min": p[ref.P_H_MIN] / WAD, "h_max": p[ref.P_H_MAX] / WAD,
+                "z_maint": p[ref.P_Z_MAINT] / WAD, "z_init": p[ref.P_Z_INIT] / WAD,
+                "tau_fast_h": p[ref.P_TAU_FAST] / 3600, "tau_slow_d": p[ref.P_TAU_SLOW] / 86400,
+                "horizon_h": p[ref.P_HORIZON] / 3600,
+                "ramp_up_per_h": p[ref.P_RAMP_UP] * 3600 / WAD, "ramp_down_per_h": p[ref.P_RAMP_DOWN] * 3600 / WAD,
+                "k_jump": p[ref.P_K_JUMP] / WAD, "r_floor": p[ref.P_R_FLOOR] / WAD,
+                "sigma_caution": p[ref.P_SIGMA_CAUTION] / WAD, "heartbeat_h": p[ref.P_HEARTBEAT] / 3600,
+                "kappa": p[ref.P_KAPPA] / WAD, "depth_usd": p[ref.P_DEPTH] / WAD,
+            }
+        v = self.vault_model()
+        out["vault"] = {k: getattr(v, k) for k in v.__dataclass_fields__}
+        return out
+
+
+def _dynamic_vectors() -> dict[str, tuple[int, ...]]:
+    out = {t.symbol: t.oracle for t in P.TOKENS}
+    for s in sorted(TOXIC):
+        out[s] = P.oracle_params(h_min=TOXIC_H_MIN, depth_usd=TOXIC_DEPTH_USD[s])
+    return out
+
+
+def _static_vector(ltv: float, lt: float) -> tuple[int, ...]:
+    hm, hi = 1.0 - lt, 1.0 - ltv
+    # the stablecoin keeps its tighter variance bounds so that sigma stays meaningful on display
+    return P.oracle_params(
+        h0=hm, h_min=hm, h_max=hi, z_maint=0.0, z_init=100.0, kappa=0.0, ramp_up=1e6, ramp_down=1e6,
+        **_BREAKERS_OFF,
+    )
+
+
+def _with(vectors: dict[str, tuple[int, ...]], **changes: float) -> dict[str, tuple[int, ...]]:
+    idx = {"k_jump": ref.P_K_JUMP, "r_floor": ref.P_R_FLOOR, "sigma_caution": ref.P_SIGMA_CAUTION,
+           "heartbeat": ref.P_HEARTBEAT, "ramp_up": ref.P_RAMP_UP, "ramp_down": ref.P_RAMP_DOWN}
+    out = {}
+    for s, v in vectors.items():
+        w = list(v)
+        for k, x in changes.items():
+            if k == "heartbeat":
+                w[idx[k]] = int(x)
+            elif k in ("ramp_up", "ramp_down"):
+                w[idx[k]] = P.per_hour(x)
+            else:
+                w[idx[k]] = int(x * WAD)
+        out[s] = tuple(w)
+    return out
+
+
+def make_policy(name: str) -> Policy:
+    """The policy called ``name`` (one of ``POLICY_NAMES``).
+
+    Raises
+    ------
+    KeyError
+        For an unknown name; the message lists the known ones.
+    """
+    dyn = _dynamic_vectors()
+    if name == "static":
+        vec = {s: _static_vector(*STATIC_LTV_LT[s]) for s in SYMBOLS}
+        vault = P.vault_params(
+            bonus_min=STATIC_BONUS, bonus_slope=0.0, bonus_max=STATIC_BONUS, liq_cap_usd=1e15,
+            liq_cap_tripped_usd=1e15, caution_scale=1.0,
+        )
+        return Policy(name, "Aave-v3-like fixed LTV / LT / 5 % bonus, no breakers, no cap", vec, vault)
+    if name == "dynamic":
+        return Policy(name, "DESIGN defaults: volatility haircuts, ramp, breakers, size term", dyn, P.VAULT)
+    if name == "dynamic-no-breakers":
+        return Policy(name, "dynamic with the circuit breakers off (stale feeds keep valuing)",
+                      _with(dyn, **_BREAKERS_OFF), P.VAULT)
+    if name == "dynamic-no-ramp":
+        return Policy(name, "dynamic with the maintenance ramp off (haircut jumps to target)",
+                      _with(dyn, ramp_up=1e6, ramp_down=1e6), P.VAULT)
+    raise KeyError(f"unknown policy {name!r}; known: {', '.join(POLICY_NAMES)}")
