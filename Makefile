@@ -15,7 +15,7 @@ EPISODE ?= eth-2020-03
 OUT ?= reports/$(EPISODE)
 FOUNDRY := --network ethereum:local:foundry
 
-.PHONY: setup demo test gas bench compile clean
+.PHONY: setup demo test gas bench compile clean deep
 
 setup: $(STAMP) node_modules/.bin/anvil
 
@@ -46,6 +46,12 @@ demo: compile
 test: compile
 	ape test tests -q
 	ape test tests/fuzz tests/integration/test_foundry.py -q $(FOUNDRY)
+
+## Long invariant run (outside CI): the stateful differential test under the `deep` hypothesis
+## profile (5,000 examples of up to 40 steps); prints the steps run and whether every invariant held
+deep: compile
+	HYPOTHESIS_PROFILE=deep ape test tests/stateful -q -s \
+	  && echo "deep run: every invariant held" || { echo "deep run: FAILED"; exit 1; }
 
 ## Gas of every user action on anvil (receipts, 21,000 base included) -> reports/bench/gas.json
 gas: compile
