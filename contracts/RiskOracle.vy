@@ -43,6 +43,13 @@ MAX_BATCH: constant(uint256) = 16
 # Upper bound for any variance, WAD per second: keeps sigma's isqrt
 # argument var * 31_536_000 * 1e18 far below 2**256.
 VAR_CAP: constant(uint256) = 10**36
+M8: constant(uint256) = 2**8 - 1
+M60: constant(uint256) = 2**60 - 1
+M64: constant(uint256) = 2**64 - 1
+M96: constant(uint256) = 2**96 - 1
+M128: constant(uint256) = 2**128 - 1
+M160: constant(uint256) = 2**160 - 1
+M192: constant(uint256) = 2**192 - 1
 
 RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN_ROLE")
 
@@ -120,8 +127,23 @@ event BreakerChanged:
     reason: uint8
 
 
-assets: public(HashMap[address, AssetState])
-params: public(HashMap[address, uint256[N_PARAMS]])
+# Packed per-asset state (read with `assets`, layout in `_load_state`):
+#   word 0: feed (bits 0-159) | feed_scale exponent 18 - feed decimals
+#           (160-167) | breaker (168-175) | invalid (176-183) |
+#           tripped_at (184-247)
+#   word 1: price (0-191, < 2**192, "oracle: price out of range") |
+#           updated_at (192-255)
+#   word 2: var_fast (0-127) | var_slow (128-255)   (<= VAR_CAP < 2**120)
+#   word 3: h_maint (0-59) | h_target (60-119) | h_init (120-179) |
+#           h_time (180-243)   (haircuts <= h_max <= WAD < 2**60)
+# h_init (without the size term) is a cache of
+# haircut(h0, z_init, sigma(max(var_fast, var_slow), horizon), h_min, h_max):
+# it is recomputed whenever a variance or one of those parameters changes
+# (list_asset, poke, set_param), so it always equals the live formula.
+_state: HashMap[address, uint256[4]]
+# Packed parameter vector (read with `params`, layout in `_load_params`);
+# `_check_params` bounds every field to its width.
+_params: HashMap[address, uint256[8]]
 listed: public(DynArray[address, 64])
 n_tripped: public(uint256)
 
@@ -146,6 +168,128 @@ def _check_params(p: uint256[N_PARAMS]):
     assert p[P_Z_MAINT] <= p[P_Z_INIT], "oracle: bad params"
     assert p[P_VAR_MIN] <= p[P_VAR_MAX] and p[P_VAR_MAX] <= VAR_CAP, "oracle: bad params"
     assert p[P_HORIZON] <= SECONDS_PER_YEAR and p[P_Z_INIT] <= 100 * WAD, "oracle: bad params"
+    # packing widths (see `_store_params`)
+    assert max(max(p[P_HEARTBEAT], p[P_GRACE]), max(p[P_RAMP_UP], p[P_RAMP_DOWN])) < 2**64, "oracle: bad params"
+    assert max(max(p[P_TAU_FAST], p[P_TAU_SLOW]), p[P_COOLDOWN]) < 2**64, "oracle: bad params"
+    assert p[P_KAPPA] < 2**96 and p[P_DEPTH] < 2**160, "oracle: bad params"
+    assert p[P_K_JUMP] < 2**128 and p[P_R_FLOOR] < 2**128, "oracle: bad params"
+
+
+@internal
+@view
+def _load_params(asset: address) -> uint256[N_PARAMS]:
+    """
+    @dev Unpacks the parameter vector of `asset` (8 storage words):
+         0: heartbeat | grace | ramp_up | ramp_down (64 bits each);
+         1: kappa (96) | depth (160); 2: tau_fast | tau_slow | horizon |
+         cooldown (64 each); 3: h0 | h_min | h_max (64 each);
+         4: z_maint | z_init (128 each); 5: var_min | var_max (128 each);
+         6: k_jump | r_floor (128 each); 7: sigma_caution (256).
+    """
+    w: uint256[8] = self._params[asset]
+    p: uint256[N_PARAMS] = empty(uint256[N_PARAMS])
+    p[P_HEARTBEAT] = w[0] & M64
+    p[P_GRACE] = (w[0] >> 64) & M64
+    p[P_RAMP_UP] = (w[0] >> 128) & M64
+    p[P_RAMP_DOWN] = w[0] >> 192
+    p[P_KAPPA] = w[1] & M96
+    p[P_DEPTH] = w[1] >> 96
+    p[P_TAU_FAST] = w[2] & M64
+    p[P_TAU_SLOW] = (w[2] >> 64) & M64
+    p[P_HORIZON] = (w[2] >> 128) & M64
+    p[P_COOLDOWN] = w[2] >> 192
+    p[P_H0] = w[3] & M64
+    p[P_H_MIN] = (w[3] >> 64) & M64
+    p[P_H_MAX] = (w[3] >> 128) & M64
+    p[P_Z_MAINT] = w[4] & M128
+    p[P_Z_INIT] = w[4] >> 128
+    p[P_VAR_MIN] = w[5] & M128
+    p[P_VAR_MAX] = w[5] >> 128
+    p[P_K_JUMP] = w[6] & M128
+    p[P_R_FLOOR] = w[6] >> 128
+    p[P_SIGMA_CAUTION] = w[7]
+    return p
+
+
+@internal
+def _store_params(asset: address, p: uint256[N_PARAMS]):
+    """
+    @dev Packs a parameter vector already bounded by `_check_params`
+         (layout in `_load_params`).
+    """
+    self._params[asset] = [
+        p[P_HEARTBEAT] | (p[P_GRACE] << 64) | (p[P_RAMP_UP] << 128) | (p[P_RAMP_DOWN] << 192),
+        p[P_KAPPA] | (p[P_DEPTH] << 96),
+        p[P_TAU_FAST] | (p[P_TAU_SLOW] << 64) | (p[P_HORIZON] << 128) | (p[P_COOLDOWN] << 192),
+        p[P_H0] | (p[P_H_MIN] << 64) | (p[P_H_MAX] << 128),
+        p[P_Z_MAINT] | (p[P_Z_INIT] << 128),
+        p[P_VAR_MIN] | (p[P_VAR_MAX] << 128),
+        p[P_K_JUMP] | (p[P_R_FLOOR] << 128),
+        p[P_SIGMA_CAUTION],
+    ]
+
+
+@internal
+@view
+def _load_state(asset: address) -> (AssetState, uint256):
+    """
+    @dev Unpacks the state of `asset` and its cached h_init (layout in
+         the storage comment above `_state`).
+    """
+    w: uint256[4] = self._state[asset]
+    s: AssetState = AssetState(
+        feed=convert(convert(w[0] & M160, uint160), address),
+        feed_scale=10 ** ((w[0] >> 160) & M8),
+        price=w[1] & M192,
+        updated_at=w[1] >> 192,
+        var_fast=w[2] & M128,
+        var_slow=w[2] >> 128,
+        h_maint=w[3] & M60,
+        h_target=(w[3] >> 60) & M60,
+        h_time=(w[3] >> 180) & M64,
+        breaker=convert((w[0] >> 168) & M8, uint8),
+        tripped_at=(w[0] >> 184) & M64,
+        invalid=(w[0] >> 176) & M8 != 0,
+    )
+    return s, (w[3] >> 120) & M60
+
+
+@internal
+def _store_state(asset: address, s: AssetState, h_init: uint256):
+    """
+    @dev Packs the state of `asset`. Haircuts are <= WAD, variances
+         <= VAR_CAP and times are block times or feed times not after
+         them, so only the price needs a range check.
+    """
+    assert s.price < 2**192, "oracle: price out of range"
+    exp: uint256 = 0
+    scale: uint256 = s.feed_scale
+    for i: uint256 in range(18):
+        if scale == 1:
+            break
+        scale //= 10
+        exp += 1
+    flag: uint256 = 0
+    if s.invalid:
+        flag = 1
+    self._state[asset] = [
+        convert(convert(s.feed, uint160), uint256) | (exp << 160) | (convert(s.breaker, uint256) << 168) | (flag << 176)
+        | (s.tripped_at << 184),
+        s.price | (s.updated_at << 192),
+        s.var_fast | (s.var_slow << 128),
+        s.h_maint | (s.h_target << 60) | (h_init << 120) | (s.h_time << 180),
+    ]
+
+
+@internal
+@view
+def _h_init_of(s: AssetState, p: uint256[N_PARAMS]) -> uint256:
+    """
+    @dev Initial haircut without the size term (DESIGN §4) from the
+         state's variances and the parameters: the value cached in the
+         state's word 3.
+    """
+    return risk_math._haircut(p[P_H0], p[P_Z_INIT], risk_math._sigma(self._var(s), p[P_HORIZON]), p[P_H_MIN], p[P_H_MAX])
 
 
 @internal
@@ -200,18 +344,21 @@ def _trip(asset: address, s: AssetState, reason: uint8) -> AssetState:
 
 @internal
 def _poke(asset: address):
-    s: AssetState = self.assets[asset]
+    s: AssetState = empty(AssetState)
+    h_init: uint256 = 0
+    s, h_init = self._load_state(asset)
     assert s.feed != empty(address), "oracle: asset not listed"
+    p: uint256[N_PARAMS] = self._load_params(asset)
     now: uint256 = block.timestamp
     price: uint256 = 0
     updated_at: uint256 = 0
     reason: uint8 = 0
     price, updated_at, reason = self._read_feed(s.feed, s.feed_scale)
-    if reason == 0 and now - updated_at > self.params[asset][P_HEARTBEAT] + self.params[asset][P_GRACE]:
+    if reason == 0 and now - updated_at > p[P_HEARTBEAT] + p[P_GRACE]:
         reason = REASON_STALE
     if reason != 0:
         s.invalid = True
-        self.assets[asset] = self._trip(asset, s, reason)
+        self._store_state(asset, self._trip(asset, s, reason), h_init)
         return
 
     jump: bool = False
@@ -220,48 +367,41 @@ def _poke(asset: address):
         dt: uint256 = updated_at - s.updated_at
         abs_r: uint256 = risk_math._abs_return(s.price, price)
         sigma_dt: uint256 = risk_math._sigma(self._var(s), dt)
-        jump = abs_r > self.params[asset][P_K_JUMP] * sigma_dt // WAD + self.params[asset][P_R_FLOOR]
-        var_min: uint256 = self.params[asset][P_VAR_MIN]
-        var_max: uint256 = self.params[asset][P_VAR_MAX]
+        jump = abs_r > p[P_K_JUMP] * sigma_dt // WAD + p[P_R_FLOOR]
+        var_min: uint256 = p[P_VAR_MIN]
+        var_max: uint256 = p[P_VAR_MAX]
         s.var_fast = risk_math._clamp(
-            risk_math._ewma_var(s.var_fast, abs_r, dt, self.params[asset][P_TAU_FAST]), var_min, var_max
+            risk_math._ewma_var(s.var_fast, abs_r, dt, p[P_TAU_FAST]), var_min, var_max
         )
         s.var_slow = risk_math._clamp(
-            risk_math._ewma_var(s.var_slow, abs_r, dt, self.params[asset][P_TAU_SLOW]), var_min, var_max
+            risk_math._ewma_var(s.var_slow, abs_r, dt, p[P_TAU_SLOW]), var_min, var_max
         )
         s.price = price
         s.updated_at = updated_at
     s.invalid = False
 
     # Bring the haircut in force to now under the old target, then retarget.
-    s.h_maint = risk_math._ramp(
-        s.h_maint, s.h_target, now - s.h_time, self.params[asset][P_RAMP_UP], self.params[asset][P_RAMP_DOWN]
-    )
+    s.h_maint = risk_math._ramp(s.h_maint, s.h_target, now - s.h_time, p[P_RAMP_UP], p[P_RAMP_DOWN])
     s.h_time = now
     var: uint256 = self._var(s)
-    s.h_target = risk_math._haircut(
-        self.params[asset][P_H0],
-        self.params[asset][P_Z_MAINT],
-        risk_math._sigma(var, self.params[asset][P_HORIZON]),
-        self.params[asset][P_H_MIN],
-        self.params[asset][P_H_MAX],
-    )
+    s.h_target = risk_math._haircut(p[P_H0], p[P_Z_MAINT], risk_math._sigma(var, p[P_HORIZON]), p[P_H_MIN], p[P_H_MAX])
     if accepted:
+        h_init = self._h_init_of(s, p)
         log PriceAccepted(
             asset=asset, price=price, updated_at=updated_at, var_fast=s.var_fast, var_slow=s.var_slow, h_target=s.h_target
         )
     if jump:
         s = self._trip(asset, s, REASON_JUMP)
     else:
-        cooldown: uint256 = self.params[asset][P_COOLDOWN]
+        cooldown: uint256 = p[P_COOLDOWN]
         if s.breaker != REDUCE_ONLY or now >= s.tripped_at + cooldown:
-            hot: bool = risk_math._sigma(var, SECONDS_PER_YEAR) > self.params[asset][P_SIGMA_CAUTION]
+            hot: bool = risk_math._sigma(var, SECONDS_PER_YEAR) > p[P_SIGMA_CAUTION]
             cooling: bool = s.tripped_at != 0 and now < s.tripped_at + 2 * cooldown
             if hot or cooling:
                 s = self._set_breaker(asset, s, CAUTION, REASON_VOLATILITY)
             else:
                 s = self._set_breaker(asset, s, NORMAL, REASON_VOLATILITY)
-    self.assets[asset] = s
+    self._store_state(asset, s, h_init)
 
 
 @external
@@ -291,25 +431,33 @@ def poke_many(assets_: DynArray[address, MAX_BATCH]):
 
 @internal
 @view
-def _h_maint_now(asset: address, s: AssetState) -> uint256:
-    return risk_math._ramp(
-        s.h_maint,
-        s.h_target,
-        block.timestamp - s.h_time,
-        self.params[asset][P_RAMP_UP],
-        self.params[asset][P_RAMP_DOWN],
-    )
+def _h_maint_now(s: AssetState, ramp_up: uint256, ramp_down: uint256) -> uint256:
+    return risk_math._ramp(s.h_maint, s.h_target, block.timestamp - s.h_time, ramp_up, ramp_down)
 
 
 @internal
 @view
-def _h_init(asset: address, s: AssetState) -> uint256:
-    return risk_math._haircut(
-        self.params[asset][P_H0],
-        self.params[asset][P_Z_INIT],
-        risk_math._sigma(self._var(s), self.params[asset][P_HORIZON]),
-        self.params[asset][P_H_MIN],
-        self.params[asset][P_H_MAX],
+def _risk(asset: address) -> IRiskOracle.RiskView:
+    """
+    @dev `risk` from three packed words: the state (4 words) and
+         parameter words 0 (heartbeat, grace, ramp speeds) and 1
+         (kappa, depth).
+    """
+    s: AssetState = empty(AssetState)
+    h_init: uint256 = 0
+    s, h_init = self._load_state(asset)
+    assert s.feed != empty(address), "oracle: asset not listed"
+    assert not s.invalid, "oracle: invalid price"
+    w0: uint256 = self._params[asset][0]
+    w1: uint256 = self._params[asset][1]
+    assert block.timestamp - s.updated_at <= (w0 & M64) + ((w0 >> 64) & M64), "oracle: stale price"
+    return IRiskOracle.RiskView(
+        price=s.price,
+        h_maint=self._h_maint_now(s, (w0 >> 128) & M64, w0 >> 192),
+        h_init=h_init,
+        kappa=w1 & M96,
+        depth=w1 >> 96,
+        breaker=s.breaker,
     )
 
 
@@ -326,18 +474,49 @@ def risk(asset: address) -> IRiskOracle.RiskView:
     @return price (WAD USD), h_maint (WAD, ramped to now), h_init (WAD,
             without the size term), kappa (WAD), depth (WAD USD), breaker.
     """
-    s: AssetState = self.assets[asset]
-    assert s.feed != empty(address), "oracle: asset not listed"
-    assert not s.invalid, "oracle: invalid price"
-    assert block.timestamp - s.updated_at <= self.params[asset][P_HEARTBEAT] + self.params[asset][P_GRACE], "oracle: stale price"
-    return IRiskOracle.RiskView(
-        price=s.price,
-        h_maint=self._h_maint_now(asset, s),
-        h_init=self._h_init(asset, s),
-        kappa=self.params[asset][P_KAPPA],
-        depth=self.params[asset][P_DEPTH],
-        breaker=s.breaker,
-    )
+    return self._risk(asset)
+
+
+@external
+@view
+def risk_many(assets_: DynArray[address, MAX_BATCH]) -> DynArray[IRiskOracle.RiskView, MAX_BATCH]:
+    """
+    @notice `risk` of up to 16 assets in one call (the vault's health check).
+    @dev Reverts as `risk` on the first asset that cannot be valued.
+    @param assets_ Listed token addresses.
+    @return One RiskView per asset, in order.
+    """
+    out: DynArray[IRiskOracle.RiskView, MAX_BATCH] = []
+    for asset: address in assets_:
+        out.append(self._risk(asset))
+    return out
+
+
+@external
+@view
+def assets(asset: address) -> AssetState:
+    """
+    @notice The unpacked state of an asset (all zero if not listed).
+    @return feed, feed_scale (10**(18 - feed decimals)), price (WAD USD),
+            updated_at (s), var_fast and var_slow (WAD per s), h_maint
+            (WAD, at h_time), h_target (WAD), h_time (s), breaker,
+            tripped_at (s, 0: never), invalid.
+    """
+    s: AssetState = empty(AssetState)
+    h_init: uint256 = 0
+    s, h_init = self._load_state(asset)
+    if s.feed == empty(address):
+        return empty(AssetState)
+    return s
+
+
+@external
+@view
+def params(asset: address, i: uint256) -> uint256:
+    """
+    @notice One risk parameter of an asset (P_* index; 0 if not listed).
+    """
+    return self._load_params(asset)[i]
 
 
 @external
@@ -351,8 +530,11 @@ def snapshot(assets_: DynArray[address, MAX_BATCH]) -> (uint256, DynArray[IRiskO
     """
     out: DynArray[IRiskOracle.AssetSnapshot, MAX_BATCH] = []
     for asset: address in assets_:
-        s: AssetState = self.assets[asset]
+        s: AssetState = empty(AssetState)
+        h_init: uint256 = 0
+        s, h_init = self._load_state(asset)
         assert s.feed != empty(address), "oracle: asset not listed"
+        w0: uint256 = self._params[asset][0]
         out.append(
             IRiskOracle.AssetSnapshot(
                 asset=asset,
@@ -361,9 +543,9 @@ def snapshot(assets_: DynArray[address, MAX_BATCH]) -> (uint256, DynArray[IRiskO
                 var_fast=s.var_fast,
                 var_slow=s.var_slow,
                 sigma_annual=risk_math._sigma(self._var(s), SECONDS_PER_YEAR),
-                h_maint=self._h_maint_now(asset, s),
+                h_maint=self._h_maint_now(s, (w0 >> 128) & M64, w0 >> 192),
                 h_target=s.h_target,
-                h_init=self._h_init(asset, s),
+                h_init=h_init,
                 breaker=s.breaker,
                 invalid=s.invalid,
             )
@@ -378,9 +560,12 @@ def haircuts(asset: address) -> (uint256, uint256):
     @notice Haircuts in force now, without price checks (display).
     @return (h_maint ramped to now, h_init without size term), WAD.
     """
-    s: AssetState = self.assets[asset]
+    s: AssetState = empty(AssetState)
+    h_init: uint256 = 0
+    s, h_init = self._load_state(asset)
     assert s.feed != empty(address), "oracle: asset not listed"
-    return self._h_maint_now(asset, s), self._h_init(asset, s)
+    w0: uint256 = self._params[asset][0]
+    return self._h_maint_now(s, (w0 >> 128) & M64, w0 >> 192), h_init
 
 
 @external
@@ -391,7 +576,9 @@ def sigma(asset: address, horizon: uint256) -> uint256:
     @param horizon Seconds (31_536_000 for the annualized sigma).
     @return Sigma, WAD.
     """
-    s: AssetState = self.assets[asset]
+    s: AssetState = empty(AssetState)
+    h_init: uint256 = 0
+    s, h_init = self._load_state(asset)
     assert s.feed != empty(address), "oracle: asset not listed"
     return risk_math._sigma(self._var(s), horizon)
 
@@ -402,7 +589,7 @@ def breaker(asset: address) -> uint8:
     """
     @notice Circuit-breaker state: 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY.
     """
-    return self.assets[asset].breaker
+    return convert((self._state[asset][0] >> 168) & M8, uint8)
 
 
 @external
@@ -429,7 +616,7 @@ def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint25
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     assert asset != empty(address) and feed != empty(address), "oracle: zero address"
-    assert self.assets[asset].feed == empty(address), "oracle: already listed"
+    assert self._state[asset][0] == 0, "oracle: already listed"
     self._check_params(params_)
     decimals: uint256 = convert(staticcall IAggregatorV3(feed).decimals(), uint256)
     assert decimals <= 18, "oracle: feed decimals > 18"
@@ -444,8 +631,8 @@ def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint25
     h: uint256 = risk_math._haircut(
         params_[P_H0], params_[P_Z_MAINT], risk_math._sigma(var, params_[P_HORIZON]), params_[P_H_MIN], params_[P_H_MAX]
     )
-    self.params[asset] = params_
-    self.assets[asset] = AssetState(
+    self._store_params(asset, params_)
+    st: AssetState = AssetState(
         feed=feed,
         feed_scale=scale,
         price=price,
@@ -459,6 +646,7 @@ def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint25
         tripped_at=0,
         invalid=False,
     )
+    self._store_state(asset, st, self._h_init_of(st, params_))
     self.listed.append(asset)
     log AssetListed(asset=asset, feed=feed, price=price, var_seed=var)
 
@@ -478,11 +666,16 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     @param param Index into the parameter vector (P_* constants).
     @param new_value New value, in the parameter's unit.
     """
-    assert self.assets[asset].feed != empty(address), "oracle: asset not listed"
+    assert self._state[asset][0] != 0, "oracle: asset not listed"
     assert param < N_PARAMS, "oracle: unknown param"
-    old: uint256 = self.params[asset][param]
+    p: uint256[N_PARAMS] = self._load_params(asset)
+    old: uint256 = p[param]
     steward._authorize_change(asset, param, old, new_value)
-    p: uint256[N_PARAMS] = self.params[asset]
     p[param] = new_value
     self._check_params(p)
-    self.params[asset][param] = new_value
+    self._store_params(asset, p)
+    # keep the cached h_init equal to the live formula
+    s: AssetState = empty(AssetState)
+    h_init: uint256 = 0
+    s, h_init = self._load_state(asset)
+    self._store_state(asset, s, self._h_init_of(s, p))

@@ -29,6 +29,9 @@ UINT256_MAX = 2**256 - 1
 INT256_MAX = 2**255 - 1
 INT256_MIN = -(2**255)
 VAR_CAP = 10**36
+# RiskOracle stores an accepted price in 192 bits (WAD USD, about 6.3e39 USD
+# per whole token): a larger one is refused with "oracle: price out of range".
+MAX_PRICE = 2**192
 
 NORMAL, CAUTION, REDUCE_ONLY = 0, 1, 2
 REASON_VOLATILITY, REASON_NON_POSITIVE, REASON_INCOMPLETE, REASON_STALE, REASON_JUMP = 0, 1, 2, 3, 4
@@ -301,6 +304,11 @@ def check_oracle_params(p: list[int]) -> None:
     require(p[P_Z_MAINT] <= p[P_Z_INIT], "oracle: bad params")
     require(p[P_VAR_MIN] <= p[P_VAR_MAX] and p[P_VAR_MAX] <= VAR_CAP, "oracle: bad params")
     require(p[P_HORIZON] <= SECONDS_PER_YEAR and p[P_Z_INIT] <= 100 * WAD, "oracle: bad params")
+    # the contract's storage packing widths
+    require(max(p[P_HEARTBEAT], p[P_GRACE], p[P_RAMP_UP], p[P_RAMP_DOWN]) < 2**64, "oracle: bad params")
+    require(max(p[P_TAU_FAST], p[P_TAU_SLOW], p[P_COOLDOWN]) < 2**64, "oracle: bad params")
+    require(p[P_KAPPA] < 2**96 and p[P_DEPTH] < 2**160, "oracle: bad params")
+    require(p[P_K_JUMP] < 2**128 and p[P_R_FLOOR] < 2**128, "oracle: bad params")
 
 
 @dataclass
@@ -320,6 +328,7 @@ class OracleRef:
         price, updated_at, reason = self._read_feed(rnd, scale, now)
         require(reason == 0, "oracle: invalid price")
         require(U(now - updated_at) <= params[P_HEARTBEAT] + params[P_GRACE], "oracle: stale price")
+        require(price < MAX_PRICE, "oracle: price out of range")
         var = clamp(var_seed, params[P_VAR_MIN], params[P_VAR_MAX])
         h = haircut(params[P_H0], params[P_Z_MAINT], sigma(var, params[P_HORIZON]), params[P_H_MIN], params[P_H_MAX])
         self.params[asset] = list(params)
@@ -382,6 +391,7 @@ class OracleRef:
                 hot = sigma(var, SECONDS_PER_YEAR) > p[P_SIGMA_CAUTION]
                 cooling = s.tripped_at != 0 and now < s.tripped_at + 2 * cooldown
                 self._set_breaker(s, CAUTION if (hot or cooling) else NORMAL)
+        require(s.price < MAX_PRICE, "oracle: price out of range")  # the contract's storage width
         self.assets[asset] = s
 
     def h_maint_now(self, asset: str, now: int) -> int:
