@@ -50,6 +50,9 @@ WAD: constant(uint256) = 10**18
 MAX_ASSETS: constant(uint256) = 8
 MAX_LENS: constant(uint256) = 256
 REDUCE_ONLY: constant(uint8) = 2
+M8: constant(uint256) = 2**8 - 1
+M64: constant(uint256) = 2**64 - 1
+M80: constant(uint256) = 2**80 - 1
 CAUTION: constant(uint8) = 1
 
 RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN_ROLE")
@@ -160,10 +163,18 @@ event PauseChanged:
 
 oracle: public(IRiskOracle)
 listed: public(DynArray[address, MAX_ASSETS])
-asset_slot: public(HashMap[address, uint256])  # 1-based position in `listed` (0: not listed)
-asset_decimals: public(HashMap[address, uint256])
-asset_params: public(HashMap[address, uint256[N_ASSET_PARAMS]])
-markets: public(HashMap[address, Market])
+# Packed per-asset configuration (getters `asset_slot`, `asset_decimals`,
+# `asset_params`), bounded by `_check_asset_params` and the listing checks:
+#   word 0: slot, 1-based position in `listed`, 0 if not listed (bits 0-7) |
+#           decimals (8-15) | borrowable (16-23) | kink (24-87, < WAD) |
+#           reserve_factor (88-151, <= WAD)
+#   word 1: base_rate (0-79) | slope1 (80-159) | slope2 (160-239)
+#           (their sum is <= 100 WAD < 2**67)
+_cfg: HashMap[address, uint256[2]]
+# Packed markets (getter `markets`): words 0-3 deposit_index,
+# borrow_index, scaled_deposits, scaled_borrows; word 4: last_accrual
+# (bits 0-63) | insurance (64-255, < 2**192, "vault: insurance out of range").
+_markets: HashMap[address, uint256[5]]
 params: public(uint256[N_PARAMS])
 # account => asset => signed scaled balance (deposit index scale if > 0, borrow index scale if < 0)
 scaled_balances: public(HashMap[address, HashMap[address, int256]])
@@ -212,6 +223,24 @@ def _check_asset_params(a: uint256[N_ASSET_PARAMS]):
 
 
 @internal
+def _pull(asset: address, amount: uint256):
+    """
+    @dev Pulls `amount` of `asset` from the caller. Reverts "vault:
+         transfer failed" if the token returns false.
+    """
+    assert extcall IERC20(asset).transferFrom(msg.sender, self, amount, default_return_value=True), "vault: transfer failed"
+
+
+@internal
+def _send(asset: address, amount: uint256):
+    """
+    @dev Sends `amount` of `asset` to the caller. Reverts "vault:
+         transfer failed" if the token returns false.
+    """
+    assert extcall IERC20(asset).transfer(msg.sender, amount, default_return_value=True), "vault: transfer failed"
+
+
+@internal
 def _probe_transfer(asset: address, decimals: uint256):
     """
     @dev Listing-time fee-on-transfer check: pulls 10**decimals units
@@ -221,9 +250,104 @@ def _probe_transfer(asset: address, decimals: uint256):
     """
     probe: uint256 = 10**decimals
     before: uint256 = staticcall IERC20(asset).balanceOf(self)
-    assert extcall IERC20(asset).transferFrom(msg.sender, self, probe, default_return_value=True), "vault: transfer failed"
+    self._pull(asset, probe)
     assert staticcall IERC20(asset).balanceOf(self) == before + probe, "vault: fee-on-transfer token"
-    assert extcall IERC20(asset).transfer(msg.sender, probe, default_return_value=True), "vault: transfer failed"
+    self._send(asset, probe)
+
+
+@internal
+@view
+def _slot(asset: address) -> uint256:
+    return self._cfg[asset][0] & M8
+
+
+@internal
+@view
+def _decimals(asset: address) -> uint256:
+    return (self._cfg[asset][0] >> 8) & M8
+
+
+@internal
+@view
+def _load_asset_params(asset: address) -> uint256[N_ASSET_PARAMS]:
+    """
+    @dev Unpacks the rate model and borrowability (layout above `_cfg`).
+    """
+    w0: uint256 = self._cfg[asset][0]
+    w1: uint256 = self._cfg[asset][1]
+    a: uint256[N_ASSET_PARAMS] = empty(uint256[N_ASSET_PARAMS])
+    a[A_BASE_RATE] = w1 & M80
+    a[A_SLOPE1] = (w1 >> 80) & M80
+    a[A_SLOPE2] = w1 >> 160
+    a[A_KINK] = (w0 >> 24) & M64
+    a[A_RESERVE_FACTOR] = w0 >> 88
+    a[A_BORROWABLE] = (w0 >> 16) & M8
+    return a
+
+
+@internal
+def _store_cfg(asset: address, slot: uint256, decimals: uint256, a: uint256[N_ASSET_PARAMS]):
+    """
+    @dev Packs the configuration of an asset whose parameters passed
+         `_check_asset_params` (layout above `_cfg`).
+    """
+    self._cfg[asset] = [
+        slot | (decimals << 8) | (a[A_BORROWABLE] << 16) | (a[A_KINK] << 24) | (a[A_RESERVE_FACTOR] << 88),
+        a[A_BASE_RATE] | (a[A_SLOPE1] << 80) | (a[A_SLOPE2] << 160),
+    ]
+
+
+@internal
+@view
+def _load_market(asset: address) -> Market:
+    w: uint256[5] = self._markets[asset]
+    return Market(
+        deposit_index=w[0], borrow_index=w[1], scaled_deposits=w[2], scaled_borrows=w[3], last_accrual=w[4] & M64, insurance=w[4] >> 64
+    )
+
+
+@internal
+def _store_market(asset: address, m: Market):
+    assert m.insurance < 2**192, "vault: insurance out of range"
+    self._markets[asset] = [m.deposit_index, m.borrow_index, m.scaled_deposits, m.scaled_borrows, m.last_accrual | (m.insurance << 64)]
+
+
+@external
+@view
+def asset_slot(asset: address) -> uint256:
+    """
+    @notice 1-based position of `asset` in `listed` (0: not listed).
+    """
+    return self._slot(asset)
+
+
+@external
+@view
+def asset_decimals(asset: address) -> uint256:
+    """
+    @notice Token decimals of a listed asset (0 if not listed).
+    """
+    return self._decimals(asset)
+
+
+@external
+@view
+def asset_params(asset: address, i: uint256) -> uint256:
+    """
+    @notice One per-asset parameter (A_* index; 0 if not listed).
+    """
+    return self._load_asset_params(asset)[i]
+
+
+@external
+@view
+def markets(asset: address) -> Market:
+    """
+    @notice The stored market of an asset (indices WAD, scaled totals,
+            last accrual s, insurance fund token decimals), not accrued
+            to now (see `market`).
+    """
+    return self._load_market(asset)
 
 
 @external
@@ -243,7 +367,7 @@ def list_asset(asset: address, asset_params_: uint256[N_ASSET_PARAMS]):
     @param asset_params_ Rate model and borrowability, indexed by A_*.
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    assert self.asset_slot[asset] == 0, "vault: already listed"
+    assert self._slot(asset) == 0, "vault: already listed"
     assert len(self.listed) < MAX_ASSETS, "vault: too many assets"
     self._check_asset_params(asset_params_)
     decimals: uint256 = convert(staticcall IERC20Detailed(asset).decimals(), uint256)
@@ -253,11 +377,10 @@ def list_asset(asset: address, asset_params_: uint256[N_ASSET_PARAMS]):
     assert r.price > 0, "oracle: invalid price"
     self._probe_transfer(asset, decimals)
     self.listed.append(asset)
-    self.asset_slot[asset] = len(self.listed)
-    self.asset_decimals[asset] = decimals
-    self.asset_params[asset] = asset_params_
-    self.markets[asset] = Market(
-        deposit_index=WAD, borrow_index=WAD, scaled_deposits=0, scaled_borrows=0, last_accrual=block.timestamp, insurance=0
+    self._store_cfg(asset, len(self.listed), decimals, asset_params_)
+    self._store_market(
+        asset,
+        Market(deposit_index=WAD, borrow_index=WAD, scaled_deposits=0, scaled_borrows=0, last_accrual=block.timestamp, insurance=0),
     )
     log AssetListed(asset=asset, decimals=decimals, borrowable=asset_params_[A_BORROWABLE] == 1)
 
@@ -288,14 +411,14 @@ def set_asset_param(asset: address, param: uint256, new_value: uint256):
             so that the old rate applies up to now.
     @dev As `set_param`; also "vault: asset not listed".
     """
-    assert self.asset_slot[asset] != 0, "vault: asset not listed"
+    assert self._slot(asset) != 0, "vault: asset not listed"
     assert param < N_ASSET_PARAMS, "vault: unknown param"
-    a: uint256[N_ASSET_PARAMS] = self.asset_params[asset]
+    a: uint256[N_ASSET_PARAMS] = self._load_asset_params(asset)
     steward._authorize_change(asset, param, a[param], new_value)
     a[param] = new_value
     self._check_asset_params(a)
     self._accrue(asset)
-    self.asset_params[asset][param] = new_value
+    self._store_cfg(asset, self._slot(asset), self._decimals(asset), a)
 
 
 @external
@@ -340,14 +463,14 @@ def _accrued(asset: address) -> (Market, uint256):
     @dev The market with interest accrued to now, and the reserve added
          to the insurance fund by this accrual (DESIGN §2).
     """
-    m: Market = self.markets[asset]
+    m: Market = self._load_market(asset)
     dt: uint256 = block.timestamp - m.last_accrual
     if dt == 0:
         return m, 0
     m.last_accrual = block.timestamp
     if m.scaled_borrows == 0:
         return m, 0
-    a: uint256[N_ASSET_PARAMS] = self.asset_params[asset]
+    a: uint256[N_ASSET_PARAMS] = self._load_asset_params(asset)
     deposits: uint256 = m.scaled_deposits * m.deposit_index // WAD
     borrows: uint256 = (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD
     rate: uint256 = rates._borrow_rate(
@@ -368,11 +491,12 @@ def _accrued(asset: address) -> (Market, uint256):
 def _accrue(asset: address) -> Market:
     m: Market = empty(Market)
     reserve: uint256 = 0
+    old_index: uint256 = self._markets[asset][1]
+    old_time: uint256 = self._markets[asset][4] & M64
     m, reserve = self._accrued(asset)
-    old: Market = self.markets[asset]
-    if m.last_accrual != old.last_accrual:
-        self.markets[asset] = m
-        if m.borrow_index != old.borrow_index:
+    if m.last_accrual != old_time:
+        self._store_market(asset, m)
+        if m.borrow_index != old_index:
             log Accrued(asset=asset, borrow_index=m.borrow_index, deposit_index=m.deposit_index, reserve=reserve)
     return m
 
@@ -413,14 +537,14 @@ def _set_balance(account: address, asset: address, m: Market, new_tokens: int256
         out.scaled_borrows += s
         new = -convert(s, int256)
     self.scaled_balances[account][asset] = new
-    bit: uint256 = 1 << (self.asset_slot[asset] - 1)
+    bit: uint256 = 1 << (self._slot(asset) - 1)
     mask: uint256 = self.position_mask[account]
     if new == 0:
         mask = mask & ~bit
     else:
         mask = mask | bit
     self.position_mask[account] = mask
-    self.markets[asset] = out
+    self._store_market(asset, out)
     return out
 
 
@@ -438,14 +562,26 @@ def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
     decimals: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
+    held: DynArray[address, MAX_ASSETS] = []
     i: uint256 = 0
     for asset: address in self.listed:
         if mask & (1 << i) != 0:
             reserve: uint256 = 0
             markets[i], reserve = self._accrued(asset)
-            views[i] = staticcall self.oracle.risk(asset)
-            decimals[i] = self.asset_decimals[asset]
+            decimals[i] = self._decimals(asset)
+            held.append(asset)
         i += 1
+    if len(held) == 0:
+        return views, markets, decimals
+    # one oracle call for every held asset
+    got: DynArray[IRiskOracle.RiskView, 16] = staticcall self.oracle.risk_many(held)
+    j: uint256 = 0
+    for k: uint256 in range(MAX_ASSETS):
+        if k == i:
+            break
+        if mask & (1 << k) != 0:
+            views[k] = got[j]
+            j += 1
     return views, markets, decimals
 
 
@@ -505,9 +641,10 @@ def _weigh(
 
 @internal
 @view
-def _health(account: address, mask: uint256) -> IMarginVault.Health:
+def _health_views(account: address, mask: uint256) -> (IMarginVault.Health, IRiskOracle.RiskView[MAX_ASSETS]):
     """
-    @dev Weighted sums of `account` over the assets in `mask`.
+    @dev Weighted sums of `account` over the assets in `mask`, and the
+         risk views they used (by slot; empty outside `mask`).
     """
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
@@ -515,7 +652,19 @@ def _health(account: address, mask: uint256) -> IMarginVault.Health:
     views, markets, decimals = self._load(mask)
     listed_: DynArray[address, MAX_ASSETS] = self.listed
     bals: int256[MAX_ASSETS] = self._balances(account, mask, listed_, markets)
-    return self._weigh(len(listed_), mask, bals, views, decimals, self.params[P_CAUTION_SCALE])
+    return self._weigh(len(listed_), mask, bals, views, decimals, self.params[P_CAUTION_SCALE]), views
+
+
+@internal
+@view
+def _health(account: address, mask: uint256) -> IMarginVault.Health:
+    """
+    @dev Weighted sums of `account` over the assets in `mask`.
+    """
+    h: IMarginVault.Health = empty(IMarginVault.Health)
+    views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
+    h, views = self._health_views(account, mask)
+    return h
 
 
 @internal
@@ -525,7 +674,7 @@ def _check_risk_increase(account: address, asset: address):
     @dev After an action that lowers health: initial health >= 0 and no
          REDUCE_ONLY asset involved (DESIGN §5, §7).
     """
-    h: IMarginVault.Health = self._health(account, self.position_mask[account] | (1 << (self.asset_slot[asset] - 1)))
+    h: IMarginVault.Health = self._health(account, self.position_mask[account] | (1 << (self._slot(asset) - 1)))
     assert not h.reduce_only, "vault: asset reduce-only"
     assert h.init_assets >= h.init_liabilities, "vault: insufficient health"
 
@@ -618,7 +767,7 @@ def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[I
 @internal
 @view
 def _listed(asset: address):
-    assert self.asset_slot[asset] != 0, "vault: asset not listed"
+    assert self._slot(asset) != 0, "vault: asset not listed"
 
 
 @internal
@@ -649,7 +798,7 @@ def deposit(asset: address, amount: uint256, account: address = msg.sender):
     m: Market = self._accrue(asset)
     bal: int256 = self._tokens(self.scaled_balances[account][asset], m)
     self._set_balance(account, asset, m, bal + convert(amount, int256))
-    assert extcall IERC20(asset).transferFrom(msg.sender, self, amount, default_return_value=True), "vault: transfer failed"
+    self._pull(asset, amount)
     log Deposit(account=account, asset=asset, amount=amount, caller=msg.sender)
 
 
@@ -675,7 +824,7 @@ def withdraw(asset: address, amount: uint256):
     assert amount <= self._available(m), "vault: insufficient liquidity"
     self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
     self._check_risk_increase(msg.sender, asset)
-    assert extcall IERC20(asset).transfer(msg.sender, amount, default_return_value=True), "vault: transfer failed"
+    self._send(asset, amount)
     log Withdraw(account=msg.sender, asset=asset, amount=amount)
 
 
@@ -697,13 +846,13 @@ def borrow(asset: address, amount: uint256):
     assert self.paused & PAUSE_BORROW == 0, "vault: borrow paused"
     assert amount > 0, "vault: zero amount"
     self._listed(asset)
-    assert self.asset_params[asset][A_BORROWABLE] == 1, "vault: asset not borrowable"
+    assert (self._cfg[asset][0] >> 16) & M8 == 1, "vault: asset not borrowable"
     m: Market = self._accrue(asset)
     bal: int256 = self._tokens(self.scaled_balances[msg.sender][asset], m)
     assert amount <= self._available(m), "vault: insufficient liquidity"
     self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
     self._check_risk_increase(msg.sender, asset)
-    assert extcall IERC20(asset).transfer(msg.sender, amount, default_return_value=True), "vault: transfer failed"
+    self._send(asset, amount)
     log Borrow(account=msg.sender, asset=asset, amount=amount)
 
 
@@ -727,7 +876,7 @@ def repay(asset: address, amount: uint256, account: address = msg.sender) -> uin
     assert bal < 0, "vault: no debt"
     paid: uint256 = min(amount, convert(-bal, uint256))
     self._set_balance(account, asset, m, bal + convert(paid, int256))
-    assert extcall IERC20(asset).transferFrom(msg.sender, self, paid, default_return_value=True), "vault: transfer failed"
+    self._pull(asset, paid)
     log Repay(account=account, asset=asset, amount=paid, caller=msg.sender)
     return paid
 
@@ -776,7 +925,7 @@ def _settle_if_bankrupt(account: address) -> bool:
             if loss > 0 and m.scaled_deposits > 0:
                 deposits: uint256 = m.scaled_deposits * m.deposit_index // WAD
                 m.deposit_index = (deposits - min(loss, deposits)) * WAD // m.scaled_deposits
-            self.markets[asset] = m
+            self._store_market(asset, m)
             log BadDebtSettled(account=account, asset=asset, debt=debt, covered_by_insurance=covered, socialized=loss)
         i += 1
     return True
@@ -820,16 +969,19 @@ def liquidate(
     self._listed(collateral_asset)
     md: Market = self._accrue(debt_asset)
     mc: Market = self._accrue(collateral_asset)
-    h: IMarginVault.Health = self._health(account, self.position_mask[account])
+    h: IMarginVault.Health = empty(IMarginVault.Health)
+    views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
+    h, views = self._health_views(account, self.position_mask[account])
     assert h.maint_assets < h.maint_liabilities, "vault: account healthy"
     debt_bal: int256 = self._tokens(self.scaled_balances[account][debt_asset], md)
     col_bal: int256 = self._tokens(self.scaled_balances[account][collateral_asset], mc)
     assert debt_bal < 0, "vault: no debt in asset"
     assert col_bal > 0, "vault: no collateral in asset"
-    rd: IRiskOracle.RiskView = staticcall self.oracle.risk(debt_asset)
-    rc: IRiskOracle.RiskView = staticcall self.oracle.risk(collateral_asset)
-    dd: uint256 = self.asset_decimals[debt_asset]
-    dc: uint256 = self.asset_decimals[collateral_asset]
+    # both are held (non-zero balances), so the health check priced them
+    rd: IRiskOracle.RiskView = views[self._slot(debt_asset) - 1]
+    rc: IRiskOracle.RiskView = views[self._slot(collateral_asset) - 1]
+    dd: uint256 = self._decimals(debt_asset)
+    dc: uint256 = self._decimals(collateral_asset)
     p: uint256[N_PARAMS] = self.params
 
     debt: uint256 = convert(-debt_bal, uint256)
@@ -857,11 +1009,11 @@ def liquidate(
     self._set_balance(account, debt_asset, md, debt_bal + convert(repay, int256))
     mc = self._set_balance(account, collateral_asset, mc, col_bal - convert(seize, int256))
     mc.insurance += cut
-    self.markets[collateral_asset] = mc
+    self._store_market(collateral_asset, mc)
     self._settle_if_bankrupt(account)
 
-    assert extcall IERC20(debt_asset).transferFrom(msg.sender, self, repay, default_return_value=True), "vault: transfer failed"
-    assert extcall IERC20(collateral_asset).transfer(msg.sender, seize - cut, default_return_value=True), "vault: transfer failed"
+    self._pull(debt_asset, repay)
+    self._send(collateral_asset, seize - cut)
     log Liquidation(
         account=account,
         liquidator=msg.sender,
