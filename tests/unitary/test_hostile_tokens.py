@@ -154,6 +154,20 @@ def test_returns_false_after_listing_is_refused_per_action(project, system, admi
         assert storage_roots(chain, [vault, system.oracle, tok]) == before
 
 
+def test_fee_switched_on_after_listing_is_not_detected(project, system, admin, alice):
+    """What a dormant fee switch does (the probe only runs at listing): the vault
+    credits the 100 tokens asked while 99 arrive, so its holdings fall short of
+    what it owes by exactly the fee. A known limitation (README "Hardening"):
+    the vault does not measure what arrives on deposit or repay."""
+    vault = system.vault
+    tok = deploy_hostile(project, system, admin)
+    fund(tok, admin, vault, alice, amount=100 * E18)
+    tok.set_mode(FEE, 100, sender=admin)
+    vault.deposit(tok, 100 * E18, sender=alice)
+    assert vault.balance_of(alice, tok) == 100 * E18
+    assert tok.balanceOf(vault) == 99 * E18  # shortfall: 1 token, the 1 % fee
+
+
 # ------------------------------------------------------------------ rebasing
 
 
