@@ -6,9 +6,10 @@ For each asset, ``volmargin.calibration.calibrate`` runs the float model of the 
 counts the days whose loss exceeded the maintenance haircut in force at the day's start
 (non-overlapping 1-day windows, target coverage 99 %), picks on 2018-08 .. 2022 the
 cheapest candidate (lowest mean haircut) passing both tests at 5 %, and reports both
-tests' p-values on 2023-01 .. 2025-06. Two grids: ``zt`` varies z_maint, tau_fast and
+tests' p-values on 2023-01 .. 2025-06. Three grids: ``zt`` varies z_maint, tau_fast and
 tau_slow with every other parameter at its ``volmargin.params`` default; ``extended``
-also varies the haircut's base h0 and floor h_min. Also fits a GARCH(1,1) (Bollerslev
+also varies the haircut's base h0 and floor h_min; ``low-floor`` holds the floor at 2 %.
+Also fits a GARCH(1,1) (Bollerslev
 1986, Student-t) to the daily and hourly log returns for the Monte Carlo.
 
 Writes OUT/calibration.json and OUT/candidates_<ASSET>_<GRID>.csv (every candidate's
@@ -26,13 +27,13 @@ from typing import Any
 import click
 import numpy as np
 
-GRIDS = ("zt", "extended")
+GRIDS = ("zt", "extended", "low-floor")
 
 
 def _grid(name: str) -> dict[str, Any]:
     from volmargin import calibration as C
 
-    return {"zt": C.DEFAULT_GRID, "extended": C.EXTENDED_GRID}[name]
+    return {"zt": C.DEFAULT_GRID, "extended": C.EXTENDED_GRID, "low-floor": C.LOW_FLOOR_GRID}[name]
 
 
 def _garch(symbol: str) -> dict[str, Any]:
@@ -56,9 +57,10 @@ def _fmt(x: Any, spec: str) -> str:
               help="Directory for calibration.json and the candidate tables (created).")
 @click.option("--asset", type=click.Choice(["WETH", "WBTC", "all"]), default="all", show_default=True,
               help="Asset to calibrate.")
-@click.option("--grid", "grids", type=click.Choice([*GRIDS, "both"]), default="both", show_default=True,
-              help="zt: z_maint (1.5-4, dimensionless) x tau_fast (6-48 h) x tau_slow (7-60 days); "
-                   "extended: also h0 (0-2 %) and h_min (2-10 %), as fractions of the collateral value.")
+@click.option("--grid", "grids", type=click.Choice([*GRIDS, "all"]), default="all", show_default=True,
+              help="zt: z_maint (1.5-4, dimensionless) x tau_fast (6-48 h) x tau_slow (7-60 days), the rest at "
+                   "the params.py defaults; extended: also h0 (0-2 %) and h_min (2-10 %), as fractions of the "
+                   "collateral value; low-floor: extended with h_min held at 2 %.")
 @click.option("--quick", is_flag=True,
               help="Short run for a smoke test: train 2019-07..2020, test 2021, 4 candidates, no GARCH.")
 @click.option("--level", type=click.FloatRange(0.5, 0.9999), default=0.99, show_default=True,
@@ -80,7 +82,7 @@ def cli(out_dir: Path, asset: str, grids: str, quick: bool, level: float, garch:
     if out_dir.exists() and not out_dir.is_dir():
         raise click.BadParameter(f"{out_dir} exists and is not a directory", param_hint="--out")
     assets = ["WETH", "WBTC"] if asset == "all" else [asset]
-    names = list(GRIDS) if grids == "both" else [grids]
+    names = list(GRIDS) if grids == "all" else [grids]
     out_dir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "target_level": level,
@@ -120,13 +122,13 @@ def cli(out_dir: Path, asset: str, grids: str, quick: bool, level: float, garch:
         report["assets"][sym] = entry
     (out_dir / "calibration.json").write_text(json.dumps(report, indent=2))
 
-    head = (f"{'asset':5} {'grid':8} {'z':>5} {'tau_f':>6} {'tau_s':>6} {'h0':>5} {'h_min':>5} "
+    head = (f"{'asset':5} {'grid':9} {'z':>5} {'tau_f':>6} {'tau_s':>6} {'h0':>5} {'h_min':>5} "
             f"{'train x/N':>10} {'test x/N':>9} {'kupiec_p':>8} {'chr_p':>6} {'mean_h':>6}  result")
     click.echo(head)
     for sym, name, r in rows:
         tr = r.details.get("train", {})
         click.echo(
-            f"{sym:5} {name:8} {_fmt(r.z_maint, '5.2f')} "
+            f"{sym:5} {name:9} {_fmt(r.z_maint, '5.2f')} "
             f"{_fmt(None if r.tau_fast is None else r.tau_fast / 3600, '5.0f')}h "
             f"{_fmt(None if r.tau_slow is None else r.tau_slow / 86400, '5.0f')}d "
             f"{_fmt(r.h0, '5.2f')} {_fmt(r.h_min, '5.2f')} "

@@ -95,6 +95,10 @@ EXTENDED_GRID: dict[str, tuple[float, ...]] = {
     "h_min": (0.02, 0.05, 0.08, 0.10),
 }
 
+#: The extended grid with the floor held at 2 % (under h0 + z sigma in all but the calmest
+#: markets): calibrates the volatility-scaled part alone and leaves the floor to policy.
+LOW_FLOOR_GRID: dict[str, tuple[float, ...]] = {**EXTENDED_GRID, "h_min": (0.02,)}
+
 #: The grid of ``calibrate(quick=True)``: four candidates.
 QUICK_GRID: dict[str, tuple[float, ...]] = {
     "z_maint": (2.0, 3.0),
@@ -703,12 +707,20 @@ class GarchFit:
         return {**asdict(self), "persistence": self.persistence, "annual_vol": self.annual_vol}
 
 
+#: Extra (alpha, beta) starting points of ``fit_garch``'s multi-start maximum likelihood.
+_GARCH_STARTS = ((0.05, 0.93), (0.10, 0.85), (0.15, 0.80))
+
+
 def fit_garch(log_returns: np.ndarray, periods_per_year: float, dist: str = "t") -> GarchFit:
     """Fit a constant-mean GARCH(1,1) by maximum likelihood with ``arch``.
 
     The returns are multiplied by 100 (percent) before fitting, as ``arch`` recommends
     for the optimizer's scaling, and the estimates converted back: ``mu / 100``,
     ``omega / 100^2``, ``last_variance / 100^2``; ``alpha``, ``beta``, ``nu`` are scale-free.
+    The optimizer starts from ``arch``'s default and from ``_GARCH_STARTS``; the converged
+    fit with the largest log-likelihood is kept. Crypto returns often give
+    ``alpha + beta`` at or just above 1 (integrated GARCH): then ``unconditional_variance``
+    is infinite and simulated variance does not revert.
 
     Parameters
     ----------
@@ -734,8 +746,16 @@ def fit_garch(log_returns: np.ndarray, periods_per_year: float, dist: str = "t")
     if dist not in ("t", "normal"):
         raise ValueError(f"dist must be 't' or 'normal', got {dist!r}")
     scale = 100.0
-    am = arch_model(r * scale, mean="Constant", vol="GARCH", p=1, q=1, dist=dist, rescale=False)
-    res = am.fit(disp="off", show_warning=False)
+    x = r * scale
+    am = arch_model(x, mean="Constant", vol="GARCH", p=1, q=1, dist=dist, rescale=False)
+    # arch's SLSQP can stop at its starting point on long, heavy-tailed series (seen on the
+    # hourly BTC history): start also from a few (alpha, beta) and keep the best likelihood
+    fits = [am.fit(disp="off", show_warning=False)]
+    for a, b in _GARCH_STARTS:
+        start = [x.mean(), x.var() * (1.0 - a - b), a, b] + ([6.0] if dist == "t" else [])
+        fits.append(am.fit(disp="off", show_warning=False, starting_values=np.array(start)))
+    ok = [f for f in fits if f.convergence_flag == 0 and np.isfinite(f.loglikelihood)] or fits
+    res = max(ok, key=lambda f: f.loglikelihood)
     prm = res.params
     fc = float(res.forecast(horizon=1, reindex=False).variance.values[-1, 0])
     return GarchFit(
