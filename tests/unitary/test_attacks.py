@@ -21,7 +21,7 @@ import pytest
 from volmargin import params as P
 from volmargin.data import to_feed_answer
 
-E6, E8, E18 = 10**6, 10**8, 10**18
+E6, E18 = 10**6, 10**18
 WAD = 10**18
 UMAX = 2**256 - 1
 HOUR = 3_600
