@@ -671,11 +671,16 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     p: uint256[N_PARAMS] = self._load_params(asset)
     old: uint256 = p[param]
     steward._authorize_change(asset, param, old, new_value)
+    s: AssetState = empty(AssetState)
+    h_init: uint256 = 0
+    s, h_init = self._load_state(asset)
+    # Bring the haircut in force to now under the old ramp speeds, so that a
+    # new speed applies from now on only and never retroactively (DESIGN §4:
+    # the maintenance haircut moves at bounded speed).
+    s.h_maint = risk_math._ramp(s.h_maint, s.h_target, block.timestamp - s.h_time, p[P_RAMP_UP], p[P_RAMP_DOWN])
+    s.h_time = block.timestamp
     p[param] = new_value
     self._check_params(p)
     self._store_params(asset, p)
     # keep the cached h_init equal to the live formula
-    s: AssetState = empty(AssetState)
-    h_init: uint256 = 0
-    s, h_init = self._load_state(asset)
     self._store_state(asset, s, self._h_init_of(s, p))

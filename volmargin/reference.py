@@ -394,6 +394,24 @@ class OracleRef:
         require(s.price < MAX_PRICE, "oracle: price out of range")  # the contract's storage width
         self.assets[asset] = s
 
+    def set_param(self, asset: str, param: int, new_value: int, now: int) -> None:
+        """RiskOracle.set_param after the steward's checks (role, bound and delay
+        are the contract's): brings the ramped maintenance haircut to ``now``
+        under the old ramp speeds, then sets the parameter (DESIGN §4, §8).
+
+        Raises Reject "oracle: asset not listed", "oracle: unknown param",
+        "oracle: bad params"; the state is untouched on a rejection."""
+        require(asset in self.assets, "oracle: asset not listed")
+        require(0 <= param < len(self.params[asset]), "oracle: unknown param")
+        p = list(self.params[asset])
+        p[param] = new_value
+        check_oracle_params(p)
+        s = replace(self.assets[asset])
+        s.h_maint = self.h_maint_now(asset, now)
+        s.h_time = now
+        self.assets[asset] = s
+        self.params[asset] = p
+
     def h_maint_now(self, asset: str, now: int) -> int:
         """Maintenance haircut in force at ``now`` (ramped lazily), WAD."""
         s, p = self.assets[asset], self.params[asset]

@@ -202,26 +202,30 @@ def test_maintenance_haircut_loosens_at_ramp_down(system, oracle, weth, admin, c
 
 
 def test_ramp_parameter_change_does_not_move_the_haircut_in_force(system, oracle, weth, risk_admin, chain):
-    """KNOWN CONTRACT BUG (reported, deliberately failing): RiskOracle.set_param
-    does not bring the ramped maintenance haircut to now before changing
-    P_RAMP_UP, so the new speed applies retroactively to every second since the
-    last poke and the haircut in force jumps in one block. MarginVault.set_asset_param
-    accrues first for exactly this reason; DESIGN §4 bounds the haircut's speed.
-    Here an in-bounds +25 % change by the risk steward, one hour after a
-    volatility spike, moves h_maint by 0.5 % (in one block) instead of <= ramp_up * 1 s."""
+    """A new ramp speed applies from the change on, never retroactively: set_param
+    first brings the haircut in force to now under the old speed (DESIGN §4). Here
+    an in-bounds +25 % ramp_up change by the risk steward, one hour after a
+    volatility spike, moves h_maint by at most the old speed times the seconds
+    since the last read (it once jumped by 0.5 % in one block), and afterwards
+    the haircut climbs at the new speed, exactly as the reference says."""
     step(system, chain, WETH=1_500.0)  # target far above the haircut in force
     chain.pending_timestamp += 3_600
     chain.mine()
     before = oracle.haircuts(weth)[0]
     t0 = chain.blocks.head.timestamp
     up = oracle.params(weth, ref.P_RAMP_UP)
+    assert oracle.assets(weth).h_target - before > 100 * up  # still ramping toward a far target
     r = oracle.set_param(weth, ref.P_RAMP_UP, up * 125 // 100, sender=risk_admin)
-    after = oracle.haircuts(weth)[0]
-    step_allowed = up * 125 // 100 * (r.timestamp - t0)
-    assert after - before <= step_allowed, (
-        f"CONTRACT BUG: h_maint jumped by {after - before} wei ({(after - before) / WAD:.4%}) in one block "
-        f"after a ramp_up change; at most {step_allowed} allowed"
-    )
+    s = oracle.assets(weth)
+    assert s.h_time == r.timestamp
+    assert s.h_maint == before + up * (r.timestamp - t0)  # old speed up to the change, to the wei
+    system.oracle_ref.set_param(weth.address, ref.P_RAMP_UP, up * 125 // 100, r.timestamp)
+    assert system.oracle_ref.assets[weth.address].h_maint == s.h_maint
+    chain.pending_timestamp = r.timestamp + 600
+    chain.mine()
+    now = chain.blocks.head.timestamp
+    assert oracle.haircuts(weth)[0] == s.h_maint + up * 125 // 100 * (now - r.timestamp)
+    assert oracle.haircuts(weth)[0] == system.oracle_ref.h_maint_now(weth.address, now)
 
 
 # ------------------------------------------------------------------ jump breaker

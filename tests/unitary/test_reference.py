@@ -569,3 +569,33 @@ def test_reduce_only_blocks_new_risk_but_not_repayment():
     assert v.repay("alice", "USD", 100 * 10**6, T0 + HOUR) == 100 * 10**6
     v.deposit("alice", "WETH", 10**17, T0 + HOUR)
     assert v.balance("alice", "WETH", T0 + HOUR) == 11 * 10**17
+
+
+def test_set_param_freezes_the_ramp_at_the_old_speed_then_applies_the_new_one():
+    """OracleRef.set_param mirrors the contract: the haircut in force is brought
+    to the change's time at the old ramp speed; the new speed counts from then."""
+    o, p = _weth_oracle()
+    h0 = o.assets["WETH"].h_maint
+    o.poke("WETH", ref.FeedRound(2, 1_600 * 10**8, T0 + HOUR, 2), T0 + HOUR)  # target jumps to h_max
+    up = p[ref.P_RAMP_UP]
+    o.set_param("WETH", ref.P_RAMP_UP, 2 * up, T0 + 2 * HOUR)
+    s = o.assets["WETH"]
+    assert (s.h_maint, s.h_time) == (h0 + HOUR * up, T0 + 2 * HOUR)  # one hour at the old speed
+    assert o.h_maint_now("WETH", T0 + 3 * HOUR) == h0 + HOUR * up + HOUR * 2 * up  # then the new one
+
+
+@pytest.mark.parametrize(
+    "asset, param, value, reason",
+    [
+        ("WBTC", ref.P_Z_MAINT, 1, "oracle: asset not listed"),
+        ("WETH", 20, 1, "oracle: unknown param"),
+        ("WETH", ref.P_HEARTBEAT, 0, "oracle: bad params"),
+        ("WETH", ref.P_H_MIN, 2 * WAD, "oracle: bad params"),
+    ],
+)
+def test_set_param_rejections_leave_the_oracle_untouched(asset, param, value, reason):
+    o, p = _weth_oracle()
+    before = (astuple(o.assets["WETH"]), list(o.params["WETH"]))
+    with pytest.raises(ref.Reject, match=reason):
+        o.set_param(asset, param, value, T0 + HOUR)
+    assert (astuple(o.assets["WETH"]), list(o.params["WETH"])) == before
