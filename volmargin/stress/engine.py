@@ -231,6 +231,8 @@ class VaultSim:
         self.answer, self.updated = ans0.copy(), upd0.copy()
         self.paused = np.zeros((B, A), dtype=bool)
         self.oracle = M.OracleModel(oracle_params, ans0, var_seed, now0)
+        if feed is not None:  # the feeds' own updatedAt (listing may follow the answer by seconds)
+            self.oracle.updated_at = np.array(upd0, dtype=np.float64)
         self.k = 0
         # series
         self.s_price = np.empty((B, S, A))
@@ -392,22 +394,9 @@ class VaultSim:
         P, Ng = self.pos[bi, ni].astype(np.float64), self.neg[bi, ni].astype(np.float64)
         pk = o.price[bi]
         hmk = o.h_maint[bi]
-        mak = (P * pk * np.maximum(1.0 - hmk, 0.0)).sum(axis=1)
-        mlk = (Ng * pk * (1.0 + hmk)).sum(axis=1)
-        d = np.argmax(Ng * pk, axis=1)
-        c = np.argmax(P * pk, axis=1)
+        d, c, repay, seize, bon = liquidation_amounts(P, Ng, pk, hmk, v)
         debt, col = Ng[rows, d], P[rows, c]
         pd, pc = pk[rows, d], pk[rows, c]
-        hf = mak / mlk
-        cap = debt * v.close_factor
-        full = (hf < v.hf_full) | ((debt - cap) * pd < v.min_debt_value)
-        repay = np.where(full, debt, cap)
-        short = np.where(mlk > mak, (mlk - mak) / mlk, 0.0)
-        bon = np.minimum(v.bonus_min + v.bonus_slope * short, v.bonus_max)
-        seize = repay * pd * (1.0 + bon) / pc
-        capped = seize > col
-        seize = np.where(capped, col, seize)
-        repay = np.where(capped, np.minimum(repay, col * pc / (1.0 + bon) / pd), repay)
         ok = (repay > 0) & (col > 0) & (debt > 0) & (c != d)
         frac = np.where(ok, 1.0, 0.0)
         mk = self.market[bi, k]
@@ -500,6 +489,47 @@ class VaultSim:
             skipped_capacity=self.skip_cap.copy(), skipped_frozen=self.skip_frozen.copy(),
             balances_end=self.pos - self.neg, health_log=self.health_log,
         )
+
+
+def liquidation_amounts(
+    deposits: np.ndarray, borrows: np.ndarray, price: np.ndarray, h_maint: np.ndarray, vault: VaultModel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The keeper's choice and the contract's maximum liquidation for K accounts (DESIGN §6,
+    ``VaultRef._liquidate`` in model units).
+
+    Parameters
+    ----------
+    deposits, borrows : (K, A) whole tokens (>= 0).
+    price, h_maint : (K, A) oracle price (USD) and maintenance haircut in force.
+    vault : ``VaultModel``.
+
+    Returns
+    -------
+    (debt_col, collateral_col, repay, seize, bonus), each (K,): the debt with the largest
+    value is repaid against the collateral with the largest value; ``repay`` in debt tokens
+    (close factor, or all below ``hf_full`` or when the rest is dust), ``seize`` in
+    collateral tokens including the insurance cut (capped by the collateral held, the
+    repayment then reduced to what it buys), ``bonus`` a fraction.
+    """
+    K = deposits.shape[0]
+    rows = np.arange(K)
+    ma = (deposits * price * np.maximum(1.0 - h_maint, 0.0)).sum(axis=1)
+    ml = (borrows * price * (1.0 + h_maint)).sum(axis=1)
+    d = np.argmax(borrows * price, axis=1)
+    c = np.argmax(deposits * price, axis=1)
+    debt, col = borrows[rows, d], deposits[rows, c]
+    pd, pc = price[rows, d], price[rows, c]
+    hf = ma / np.where(ml > 0, ml, 1.0)
+    cap = debt * vault.close_factor
+    full = (hf < vault.hf_full) | ((debt - cap) * pd < vault.min_debt_value)
+    repay = np.where(full, debt, cap)
+    short = np.where(ml > ma, (ml - ma) / np.where(ml > 0, ml, 1.0), 0.0)
+    bon = np.minimum(vault.bonus_min + vault.bonus_slope * short, vault.bonus_max)
+    seize = repay * pd * (1.0 + bon) / pc
+    capped = seize > col
+    seize = np.where(capped, col, seize)
+    repay = np.where(capped, np.minimum(repay, col * pc / (1.0 + bon) / pd), repay)
+    return d, c, repay, seize, bon
 
 
 def _group_cumsum(key: np.ndarray, x: np.ndarray) -> np.ndarray:

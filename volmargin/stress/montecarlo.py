@@ -285,5 +285,6 @@ def run_monte_carlo(
                 "liquidations_mean": float(liq.mean()),
                 "borrows_open_usd_mean": float(borrows.mean()),
                 "samples_usd": bad,
+                "samples_pct": pct,
             }
     return out

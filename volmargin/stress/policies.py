@@ -21,7 +21,8 @@ the same contracts and the same ``volmargin.model`` code run all of them (issue 
   governance depth (``TOXIC_DEPTH_USD``) so that the §4 size term bites.
 * ``dynamic-no-breakers``: ``dynamic`` with the §7 breakers off (as in ``static``).
 * ``dynamic-no-ramp``: ``dynamic`` with the §4 ramp off (``ramp_up = ramp_down`` =
-  1e6 per hour: the maintenance haircut jumps to its target).
+  1,000 per hour, within the packing width of the contract: the maintenance haircut
+  reaches its target within seconds).
 
 Units: WAD vectors as in ``volmargin.params``; ``VaultModel`` fields as fractions, USD and
 seconds (``volmargin.model`` units).
@@ -154,7 +155,7 @@ def _static_vector(ltv: float, lt: float) -> tuple[int, ...]:
     hm, hi = 1.0 - lt, 1.0 - ltv
     # the stablecoin keeps its tighter variance bounds so that sigma stays meaningful on display
     return P.oracle_params(
-        h0=hm, h_min=hm, h_max=hi, z_maint=0.0, z_init=100.0, kappa=0.0, ramp_up=1e6, ramp_down=1e6,
+        h0=hm, h_min=hm, h_max=hi, z_maint=0.0, z_init=100.0, kappa=0.0, ramp_up=1e3, ramp_down=1e3,
         **_BREAKERS_OFF,
     )
 
@@ -199,5 +200,5 @@ def make_policy(name: str) -> Policy:
                       _with(dyn, **_BREAKERS_OFF), P.VAULT)
     if name == "dynamic-no-ramp":
         return Policy(name, "dynamic with the maintenance ramp off (haircut jumps to target)",
-                      _with(dyn, ramp_up=1e6, ramp_down=1e6), P.VAULT)
+                      _with(dyn, ramp_up=1e3, ramp_down=1e3), P.VAULT)
     raise KeyError(f"unknown policy {name!r}; known: {', '.join(POLICY_NAMES)}")
