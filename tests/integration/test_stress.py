@@ -1,0 +1,74 @@
+"""ape run stress --quick end to end on the embedded chain (outputs, on-chain parity), and the
+CLI's answers to bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from volmargin.stress.policies import POLICY_NAMES
+from volmargin.stress.scenarios import STRESS_EPISODES
+
+PLOTS = ("price.png", "sigma.png", "haircut.png", "health.png", "liquidations.png", "bad_debt.png")
+
+
+def _ape_run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    ape_bin = Path(sys.executable).parent / "ape"
+    return subprocess.run([str(ape_bin), "run", "stress", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_quick_run_writes_the_report_and_holds_parity(tmp_path):
+    out = tmp_path / "stress"
+    r = _ape_run("--out", str(out), "--quick", "--workers", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    s = json.loads((out / "summary.json").read_text())
+    assert set(s["episodes"]) == set(STRESS_EPISODES)
+    for name, e in s["episodes"].items():
+        assert set(e["policies"]) == set(POLICY_NAMES)
+        for pol, x in e["policies"].items():
+            assert x["bad_debt_usd"] >= 0 and x["liquidations"] >= 0
+            assert 0 < x["calm_borrowing_power"] < 1, (name, pol)
+            assert 0 <= x["kupiec_p"] <= 1 and 0 <= x["christoffersen_p"] <= 1
+        assert set(e["by_mode"]) == {"identical", "fraction"}
+    # identical opening: the same borrows under every policy
+    for e in s["episodes"].values():
+        borrows = {round(x["borrows_open_usd"], 6) for x in e["by_mode"]["identical"].values()}
+        assert len(borrows) == 1
+    # static: fixed LTV 80 % on WETH collateral, so a dollar of collateral borrows about 0.8 in every calm window
+    assert s["episodes"]["calm-2019-03"]["policies"]["static"]["calm_borrowing_power"] == pytest.approx(0.8, abs=0.03)
+    cal = s["calibration"]
+    assert cal["available"] and set(cal["assets"]) == {"WETH", "WBTC"}
+    for model in ("gbm-jump", "garch"):
+        for pol in POLICY_NAMES:
+            st = s["monte_carlo"]["results"][model][pol]["bad_debt_usd"]
+            assert st["n"] == 50 and st["mean"] <= st["es99"] + 1e-9
+    for pol in ("static", "dynamic"):
+        oc = s["onchain"][pol]
+        assert oc["mismatches"] == 0, oc["examples"]
+        assert oc["checks"] > 100 and oc["opened"] >= 6
+    report = (out / "report.md").read_text()
+    for section in ("## Findings", "## Episodes", "## Monte Carlo", "## Calibration", "## On-chain subset",
+                    "## Assumptions", "## Closing note"):
+        assert section in report
+    for f in PLOTS:
+        assert (out / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f
+    assert "wrote" in r.stdout
+
+
+@pytest.mark.parametrize("args, param, message", [
+    (["--episodes", "eth-2020-03,nope"], "--episodes", "unknown episode 'nope'"),
+    (["--policies", "static,greedy"], "--policies", "unknown policy 'greedy'"),
+    (["--paths", "0"], "--paths", "0"),
+    (["--accounts", "-5"], "--accounts", "-5"),
+    (["--seed", "x"], "--seed", "'x'"),
+])
+def test_cli_rejects_bad_input(tmp_path, args, param, message):
+    out = tmp_path / "out"
+    r = _ape_run("--out", str(out), *args, timeout=120)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert param in r.stderr and message in r.stderr
+    assert not out.exists()

@@ -1,0 +1,146 @@
+"""Stress-lab scenarios, populations, metrics and Monte Carlo pieces. Pure Python."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from volmargin.data import Bars, DataError
+from volmargin.stress.engine import Frictions
+from volmargin.stress.metrics import tail_stats
+from volmargin.stress.montecarlo import MCConfig, PathModels, JumpFit, fit_jumps, gbm_jump_paths, run_monte_carlo
+from volmargin.stress.population import borrowing_power, make_population, open_balances
+from volmargin.stress.scenarios import STRESS_EPISODES, bar_points, load_market, utc
+
+
+def _bars(o, h, lo, c, res=3600):
+    n = len(c)
+    f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
+    return Bars(np.arange(n, dtype=np.int64) * res, f(o), f(h), f(lo), f(c), np.ones(n), False, "x", res)
+
+
+def test_intrabar_path_visits_extremes_in_the_bar_direction():
+    b = _bars([100, 100], [110, 105], [95, 80], [108, 90])
+    t, p = bar_points(b)
+    # up bar: open, low, high, close; down bar: high, low, close
+    assert p.tolist() == [100, 95, 110, 108, 105, 80, 90]
+    assert t.tolist() == [0, 1200, 2400, 3600, 4800, 6000, 7200]
+    short = _bars([1], [2], [0.5], [1.5], res=60)
+    assert bar_points(short)[1].tolist() == [1, 1.5]
+
+
+def test_luna_episode_lists_luna_and_pauses_its_feed():
+    m = load_market("luna-2022-05")
+    assert m.symbols == ("USD", "WETH", "WBTC", "LUNA")
+    assert STRESS_EPISODES["luna-2022-05"].pause_below == {"LUNA": 0.107}
+    j = m.symbols.index("LUNA")
+    assert m.prices[:, j].max() > 60 and m.prices[-1, j] < 0.001
+    assert m.close_only["LUNA"] and not m.close_only["WETH"]
+    assert np.all(m.prices[:, 0] == 1.0)
+    assert m.times[m.open_step] >= STRESS_EPISODES["luna-2022-05"].open_at
+
+
+def test_finer_files_replace_the_coarse_points_in_their_span():
+    m = load_market("ftx-2022-11")
+    assert m.symbols[-1] == "FTT" and m.resolution == {"WETH": 60, "WBTC": 60, "FTT": 60, "USD": 0}
+    dt = np.diff(m.times)
+    inside = (m.times[1:] > utc("2022-11-09 00:00")) & (m.times[1:] < utc("2022-11-09 12:00"))
+    outside = m.times[1:] < utc("2022-11-08 12:00")
+    assert dt[inside].max() <= 60 and dt[outside].min() >= 1200 - 1e-9
+
+
+def test_usdc_episode_has_the_stablecoin_leg():
+    m = load_market("usdc-2023-03")
+    assert m.prices[:, 0].min() < 0.92 and m.prices[0, 0] == pytest.approx(1.0, abs=0.01)
+
+
+def test_unknown_episode_and_quick_window():
+    with pytest.raises(DataError, match="unknown episode 'nope'; known: calm-2019-03"):
+        load_market("nope")
+    m = load_market("eth-2020-03", max_hours=5)
+    assert m.times[-1] <= STRESS_EPISODES["eth-2020-03"].open_at + 5 * 3600
+
+
+def test_population_is_seeded_with_the_stated_shares():
+    syms = ("USD", "WETH", "WBTC", "FTT")
+    a, b = make_population(5000, 3, syms, "FTT"), make_population(5000, 3, syms, "FTT")
+    assert np.array_equal(a.collateral_usd, b.collateral_usd) and np.array_equal(a.leverage, b.leverage)
+    share = np.bincount(a.kind, minlength=5) / 5000
+    assert share == pytest.approx([0.315, 0.225, 0.225, 0.135, 0.10], abs=0.02)
+    assert a.leverage.min() >= 0.55 and a.leverage.max() <= 0.99
+    shorts = a.kind == 3
+    assert np.all(a.debt_asset[shorts] == 1) and np.all(a.debt_asset[~shorts] == 0)
+    with pytest.raises(ValueError, match="accounts must be >= 1"):
+        make_population(0, 1, syms)
+    with pytest.raises(ValueError, match="must contain 'LUNA'"):
+        make_population(5, 1, syms, "LUNA")
+
+
+def test_borrowing_power_by_hand():
+    prices = np.array([1.0, 2000.0, 30000.0])
+    h = np.array([0.0, 0.2, 0.25])
+    kappa = np.zeros(3)
+    depth = np.ones(3)
+    col = np.array([[0.0, 0.5, 0.0], [0.0, 0.5, 1 / 30]])  # 1,000 USD of WETH; 1,000 of WETH + 1,000 of WBTC
+    bp = borrowing_power(col, np.array([0, 0]), prices, h, kappa, depth)
+    assert bp == pytest.approx([800.0, 800.0 + 750.0])
+    # a WETH debt weighs 1 + h: 1,000 USD of USD collateral (h 0) borrows 1000 / 1.2 USD of WETH
+    bp = borrowing_power(np.array([[1000.0, 0, 0]]), np.array([1]), prices, h, kappa, depth)
+    assert bp * 2000.0 == pytest.approx([1000.0 / 1.2])
+    # CAUTION halves the deposit's weight
+    bp = borrowing_power(col[:1], np.array([0]), prices, h, kappa, depth, np.array([0, 1, 0]), 0.5)
+    assert bp == pytest.approx([400.0])
+    pop = make_population(3, 1, ("USD", "WETH", "WBTC"))
+    bal = open_balances(pop, prices, np.array([1.0, 2.0, 3.0]))
+    assert bal[np.arange(3), pop.debt_asset] == pytest.approx(pop.collateral_usd[np.arange(3), pop.debt_asset] / prices[pop.debt_asset] - [1.0, 2.0, 3.0])
+
+
+def test_tail_stats_by_hand():
+    x = np.r_[np.zeros(98), 10.0, 20.0]
+    s = tail_stats(x)
+    assert s["mean"] == pytest.approx(0.3) and s["p_positive"] == pytest.approx(0.02)
+    assert s["q99"] == pytest.approx(10.1)  # linear interpolation between 10 and 20
+    assert s["es99"] == pytest.approx(20.0) and s["max"] == 20.0
+    with pytest.raises(ValueError, match="empty"):
+        tail_stats(np.array([]))
+
+
+def test_jump_fit_recovers_a_known_process():
+    rng = np.random.Generator(np.random.PCG64(1))
+    n = 200_000
+    r = rng.standard_normal(n) * 0.005
+    jumps = rng.random(n) < 0.002
+    r[jumps] += rng.normal(-0.05, 0.02, jumps.sum())
+    f = fit_jumps(r, 8760.0)
+    assert f.sigma == pytest.approx(0.005 * np.sqrt(8760), rel=0.03)
+    assert f.intensity == pytest.approx(0.002 * 8760, rel=0.1)
+    assert f.jump_mean == pytest.approx(-0.05, abs=0.005)
+    with pytest.raises(ValueError, match="at least 100"):
+        fit_jumps(np.zeros(10))
+
+
+def _models():
+    j = JumpFit(sigma=0.8, intensity=50.0, jump_mean=-0.03, jump_std=0.03)
+    return PathModels({"WETH": j, "WBTC": j}, {"WETH": None, "WBTC": None}, 0.8, {"test": True})
+
+
+def test_gbm_jump_paths_are_seeded_and_correlated():
+    a = gbm_jump_paths(_models(), 500, 200, seed=4)
+    assert a.shape == (200, 501, 3) and np.array_equal(a, gbm_jump_paths(_models(), 500, 200, seed=4))
+    assert np.all(a[:, :, 0] == 1.0) and np.all(a[:, 0, 1] == 2000.0)
+    r = np.diff(np.log(a[:, :, 1:]), axis=1).reshape(-1, 2)
+    assert np.corrcoef(r.T)[0, 1] > 0.7
+
+
+def test_monte_carlo_through_dask_is_scheduler_independent():
+    cfg = MCConfig(n_paths=6, n_accounts=200, horizon_h=24, batch=4, seed=2)
+    kw = dict(cfg=cfg, policies=("static", "dynamic"), models=_models(), frictions=Frictions(), which=("gbm-jump",),
+              progress=False)
+    a = run_monte_carlo(scheduler="synchronous", **kw)
+    b = run_monte_carlo(scheduler="threads", workers=2, **kw)
+    for pol in ("static", "dynamic"):
+        assert a["gbm-jump"][pol]["bad_debt_usd"]["n"] == 6
+        assert np.array_equal(a["gbm-jump"][pol]["samples_usd"], b["gbm-jump"][pol]["samples_usd"])
+        assert a["gbm-jump"][pol]["liquidations_mean"] >= 0
+    with pytest.raises(ValueError, match="n_paths must be >= 1"):
+        MCConfig(n_paths=0)
