@@ -61,5 +61,10 @@ gas: compile
 bench: compile
 	ape run bench $(FOUNDRY)
 
+## Stress lab: every policy through the real crashes, Monte Carlo (dask), on-chain parity subset -> reports/stress
+.PHONY: stress
+stress: compile
+	ape run stress --out reports/stress
+
 clean:
 	rm -rf .build reports deployments .hypothesis
