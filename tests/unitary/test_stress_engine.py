@@ -161,3 +161,27 @@ def test_bad_arguments():
     sim = _sim("static", _crash())
     with pytest.raises(RuntimeError, match="open"):
         sim.step()
+
+
+def test_screening_gives_the_same_result_as_evaluating_every_account():
+    rng = np.random.Generator(np.random.PCG64(5))
+    n, steps, B = 400, 60, 3
+    lr = rng.normal(0, 0.02, (B, steps, 2)).cumsum(axis=1)
+    lr[:, 30:, 0] -= 0.25  # a crash halfway
+    p = np.ones((B, steps, 3))
+    p[..., 1], p[..., 2] = 1000.0 * np.exp(lr[..., 0]), 30000.0 * np.exp(lr[..., 1])
+    bal = np.zeros((n, 3))
+    bal[:, 1] = rng.uniform(0.5, 5.0, n)
+    bal[:, 2] = rng.uniform(0.0, 0.1, n)
+    bal[:, 0] = -(bal[:, 1] * 1000 + bal[:, 2] * 30000) * rng.uniform(0.3, 0.82, n)
+    pol = make_policy("dynamic")
+    out = []
+    for screen in (False, True):
+        sim = VaultSim(SYMS, pol.oracle_model(SYMS), pol.vault_model(), Frictions(), p, np.arange(steps) * 3600.0,
+                       VAR, screen=screen, track_bp=False)
+        sim.open(bal)
+        out.append(sim.run())
+    a, b = out
+    assert a.liq_count.sum() > 50
+    assert np.array_equal(a.liq_count, b.liq_count) and np.array_equal(a.balances_end, b.balances_end)
+    assert np.array_equal(a.bad_debt_usd, b.bad_debt_usd)

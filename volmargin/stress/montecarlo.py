@@ -216,7 +216,7 @@ def simulate_batch(
     for name in policies:
         pol = make_policy(name)
         sim = VaultSim(MC_SYMBOLS, pol.oracle_model(MC_SYMBOLS), pol.vault_model(), frictions, paths, times, var0,
-                       track_bp=False, dtype=np.float32)
+                       track_bp=False, dtype=np.float32, screen=True)
         v = sim.view()
         bp = borrowing_power(tokens, pop.debt_asset, v["price"][0], v["h_init"][0], v["kappa"][0], v["depth"][0],
                              v["breaker"][0], pol.vault_model().caution_scale)
@@ -227,22 +227,11 @@ def simulate_batch(
     return out
 
 
-def run_monte_carlo(
-    cfg: MCConfig,
-    policies: tuple[str, ...],
-    models: PathModels,
-    frictions: Frictions,
+def mc_tasks(
+    cfg: MCConfig, policies: tuple[str, ...], models: PathModels, frictions: Frictions,
     which: tuple[str, ...] = MODELS,
-    scheduler: str | None = None,
-    workers: int | None = None,
-    progress: bool = True,
-) -> dict[str, dict[str, Any]]:
-    """Every (model, batch) as a dask task; returns model -> policy -> statistics and samples.
-
-    ``scheduler``: None = local processes (``workers`` of them, default the CPU count), "threads"
-    or "synchronous" = those local schedulers, anything else = a ``dask.distributed`` scheduler
-    address. Statistics: ``tail_stats`` of the bad debt in USD and in percent of the opening
-    borrows, mean liquidations per path."""
+) -> tuple[list[Any], list[str]]:
+    """The dask tasks of a Monte Carlo (one per model and batch) and the model of each."""
     import dask
 
     tasks, keys = [], []
@@ -251,27 +240,14 @@ def run_monte_carlo(
             size = min(cfg.batch, cfg.n_paths - start)
             tasks.append(dask.delayed(simulate_batch)(model, tuple(policies), i, size, cfg, models, frictions))
             keys.append(model)
-    if scheduler in (None, "processes", "threads", "synchronous"):
-        kw: dict[str, Any] = {"scheduler": scheduler or "processes"}
-        if kw["scheduler"] != "synchronous":
-            kw["num_workers"] = workers
-        if progress:
-            from dask.diagnostics import ProgressBar
+    return tasks, keys
 
-            with ProgressBar():
-                parts = dask.compute(*tasks, **kw)
-        else:
-            parts = dask.compute(*tasks, **kw)
-    else:
-        from distributed import Client, progress as dprogress
 
-        with Client(scheduler) as client:
-            futures = client.compute(tasks)
-            if progress:
-                dprogress(futures)
-            parts = client.gather(futures)
+def mc_collect(parts: list[Any], keys: list[str], policies: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """model -> policy -> statistics (``tail_stats`` of the bad debt in USD and in percent of the
+    opening borrows, mean liquidations per path) and the samples, from the tasks' results."""
     out: dict[str, dict[str, Any]] = {}
-    for model in which:
+    for model in dict.fromkeys(keys):
         mine = [p for p, k in zip(parts, keys) if k == model]
         out[model] = {}
         for name in policies:
@@ -288,3 +264,43 @@ def run_monte_carlo(
                 "samples_pct": pct,
             }
     return out
+
+
+def compute(tasks: list[Any], scheduler: str | None = None, workers: int | None = None, progress: bool = True) -> list[Any]:
+    """Compute dask ``tasks``: None = local processes (``workers``, default one per CPU),
+    "threads" / "synchronous" = those local schedulers, anything else = the address of a
+    ``dask.distributed`` scheduler. Shows a progress bar unless ``progress`` is False."""
+    import dask
+
+    if scheduler in (None, "processes", "threads", "synchronous"):
+        kw: dict[str, Any] = {"scheduler": scheduler or "processes"}
+        if kw["scheduler"] != "synchronous":
+            kw["num_workers"] = workers
+        if progress:
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar():
+                return list(dask.compute(*tasks, **kw))
+        return list(dask.compute(*tasks, **kw))
+    from distributed import Client, progress as dprogress
+
+    with Client(scheduler) as client:
+        futures = client.compute(tasks)
+        if progress:
+            dprogress(futures)
+        return list(client.gather(futures))
+
+
+def run_monte_carlo(
+    cfg: MCConfig,
+    policies: tuple[str, ...],
+    models: PathModels,
+    frictions: Frictions,
+    which: tuple[str, ...] = MODELS,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Every (model, batch) as a dask task (``compute``); returns ``mc_collect``'s dict."""
+    tasks, keys = mc_tasks(cfg, policies, models, frictions, which)
+    return mc_collect(compute(tasks, scheduler, workers, progress), keys, tuple(policies))

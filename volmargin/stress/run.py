@@ -20,7 +20,8 @@ import numpy as np
 
 from .engine import Frictions
 from .episodes import EpisodeRun, run_episode
-from .montecarlo import MCConfig, MODELS, fit_models, run_monte_carlo
+from ..data import DataError
+from .montecarlo import MCConfig, MODELS, compute, fit_models, mc_collect, mc_tasks
 from .policies import POLICY_NAMES, make_policy
 from .population import BASE_SHARES, COLLATERAL_USD, KIND_NAMES, LEVERAGE, TOXIC_COLLATERAL_USD, TOXIC_SHARE
 from .report import verdict, write_report
@@ -122,7 +123,6 @@ def run_stress(
 
     ``onchain_fn(policy, steps, accounts)`` runs the on-chain subset (None: skipped)."""
     import dask
-    from dask.diagnostics import ProgressBar
 
     t_all = time.time()
     walls: dict[str, float] = {}
@@ -131,7 +131,9 @@ def run_stress(
     hours = QUICK["hours"] if cfg.quick else None
     notes: list[str] = []
 
-    # ---- episodes, calibration and policy backtests: local dask processes
+    # ---- every independent piece as a dask task: episodes, calibrations, policy backtests and
+    # (unless a distributed scheduler takes them) the Monte Carlo batches, in one local graph so
+    # that no worker idles while another finishes a long episode
     t = time.time()
     tasks = [dask.delayed(_episode_task)(e, cfg.policies, cfg.accounts, cfg.seed, fr, hours) for e in cfg.episodes]
     cal_tasks: list[Any] = []
@@ -144,17 +146,52 @@ def run_stress(
             cal_tasks.append(dask.delayed(_backtest_task)(s, cfg.policies, cfg.quick))
     except ImportError as exc:
         cal_ok, cal_reason = False, f"volmargin.calibration is not importable ({exc})"
+
+    mc: dict[str, Any] | None = None
+    mc_summary: dict[str, Any] = {}
+    n_paths = QUICK["paths"] if cfg.quick else cfg.paths
+    n_acc = QUICK["mc_accounts"] if cfg.quick else cfg.mc_accounts
+    mcc = MCConfig(n_paths=n_paths, n_accounts=n_acc, horizon_h=cfg.horizon_h, seed=cfg.seed, batch=min(25, n_paths))
+    mc_list: list[Any] = []
+    mc_keys: list[str] = []
+    models = None
+    try:
+        models = fit_models(quick=cfg.quick, garch=cal_ok)
+        which = MODELS if cal_ok else ("gbm-jump",)
+        if not cal_ok:
+            notes.append("GARCH Monte Carlo skipped: volmargin.calibration unavailable.")
+        mc_list, mc_keys = mc_tasks(mcc, tuple(cfg.policies), models, fr, which)
+    except (ImportError, DataError) as exc:
+        notes.append(f"Monte Carlo skipped: {exc}")
+    walls["model_fits"] = time.time() - t
+    remote = cfg.scheduler not in (None, "processes", "threads", "synchronous")
+    local_tasks = tasks + cal_tasks + ([] if remote else mc_list)
     echo(f"episodes ({len(cfg.episodes)}) x policies ({len(cfg.policies)}) x 2 openings"
-         + (", calibration and policy backtests" if cal_ok else "") + ":")
-    local = "synchronous" if cfg.scheduler == "synchronous" else ("threads" if cfg.scheduler == "threads" else "processes")
-    kw: dict[str, Any] = {"scheduler": local}
-    if local != "synchronous":
-        kw["num_workers"] = cfg.workers
-    with ProgressBar():
-        done = dask.compute(*(tasks + cal_tasks), **kw)
+         + (", calibration and policy backtests" if cal_ok else "")
+         + (f", Monte Carlo {n_paths} paths x {n_acc} accounts x {len(set(mc_keys))} models in {len(mc_list)} tasks"
+            if mc_list and not remote else "") + ":")
+    t = time.time()
+    done = compute(local_tasks, None if remote else cfg.scheduler, cfg.workers)
     runs: list[EpisodeRun] = list(done[: len(tasks)])
-    cal_out = done[len(tasks):]
-    walls["episodes_and_calibration"] = time.time() - t
+    cal_out = done[len(tasks): len(tasks) + len(cal_tasks)]
+    mc_parts = done[len(tasks) + len(cal_tasks):]
+    walls["dask_local"] = time.time() - t
+    if remote and mc_list:
+        t = time.time()
+        echo(f"Monte Carlo on {cfg.scheduler}: {len(mc_list)} tasks")
+        mc_parts = compute(mc_list, cfg.scheduler, cfg.workers)
+        walls["dask_remote"] = time.time() - t
+    if mc_list and models is not None:
+        mc = mc_collect(list(mc_parts), mc_keys, tuple(cfg.policies))
+        mc_summary = {
+            "config": asdict(mcc),
+            "scheduler": cfg.scheduler or f"local dask processes ({cfg.workers or 'one per CPU'})",
+            "models": models.describe(),
+            "results": {m: {p: {k: v for k, v in x.items() if not k.startswith("samples")} for p, x in r.items()}
+                        for m, r in mc.items()},
+        }
+        mc_summary["models"]["source"] = ("the last 2,000 hourly returns of each long history (--quick)" if cfg.quick
+                                          else "the whole long hourly histories (2018-05 .. 2025-06)")
 
     calibration: dict[str, Any] = {"available": cal_ok}
     backtest: dict[str, dict[str, Any]] = {p: {} for p in cfg.policies}
@@ -167,36 +204,6 @@ def run_stress(
         calibration["quick"] = cfg.quick
     else:
         calibration["reason"] = cal_reason
-
-    # ---- Monte Carlo
-    t = time.time()
-    mc: dict[str, Any] | None = None
-    mc_summary: dict[str, Any] = {}
-    n_paths = QUICK["paths"] if cfg.quick else cfg.paths
-    n_acc = QUICK["mc_accounts"] if cfg.quick else cfg.mc_accounts
-    try:
-        models = fit_models(quick=cfg.quick, garch=cal_ok)
-        which = MODELS if cal_ok else ("gbm-jump",)
-        if not cal_ok:
-            notes.append("GARCH Monte Carlo skipped: volmargin.calibration unavailable.")
-        mcc = MCConfig(n_paths=n_paths, n_accounts=n_acc, horizon_h=cfg.horizon_h, seed=cfg.seed,
-                       batch=min(25, n_paths))
-        echo(f"Monte Carlo: {n_paths} paths x {n_acc} accounts x {len(which)} models x {len(cfg.policies)} policies:")
-        mc = run_monte_carlo(mcc, tuple(cfg.policies), models, fr, which, cfg.scheduler, cfg.workers)
-        mc_summary = {
-            "config": asdict(mcc),
-            "scheduler": cfg.scheduler or f"local dask processes ({cfg.workers or 'all'} workers)",
-            "models": models.describe(),
-            "results": {m: {p: {k: v for k, v in x.items() if not k.startswith("samples")} for p, x in r.items()}
-                        for m, r in mc.items()},
-        }
-        if cfg.quick:
-            mc_summary["models"]["source"] = "the last 2,000 hourly returns of each long history (--quick)"
-        else:
-            mc_summary["models"]["source"] = "the whole long hourly histories (2018-05 .. 2025-06)"
-    except ImportError as exc:
-        notes.append(f"Monte Carlo skipped: {exc}")
-    walls["monte_carlo"] = time.time() - t
 
     # ---- on-chain subset
     t = time.time()
