@@ -202,7 +202,7 @@ def replay_subset(
             chk.close(f"bar {k} account {n} maint assets", "health", c_ma, float(ma[n]), tol)
             chk.close(f"bar {k} account {n} maint liabilities", "health", c_ml, float(ml[n]), tol)
             chain_liq = r.health.maint_assets < r.health.maint_liabilities
-            if abs(float(ma[n] - ml[n])) <= 2 * tol:
+            if gross[n] > 0 and abs(float(ma[n] - ml[n])) <= 2 * tol:
                 knife += 1
             else:
                 chk.equal(f"bar {k} account {n} liquidatable", chain_liq, bool(ma[n] < ml[n]))

@@ -239,8 +239,11 @@ def write_report(summary: dict[str, Any], runs: list[EpisodeRun], mc: dict[str, 
         for model, r in mc.items():
             if "static" in r and "dynamic" in r:
                 s, d = r["static"]["bad_debt_pct_of_borrows"], r["dynamic"]["bad_debt_pct_of_borrows"]
-                L.append(f"- **Monte Carlo ({model})**: mean bad debt {d['mean']:.4f} % of borrows under `dynamic` vs "
-                         f"{s['mean']:.4f} % under `static`; 99 % expected shortfall {d['es99']:.4f} % vs {s['es99']:.4f} %.")
+                su, du = r["static"]["bad_debt_usd"], r["dynamic"]["bad_debt_usd"]
+                L.append(f"- **Monte Carlo ({model})**: mean bad debt {du['mean']:,.0f} USD ({d['mean']:.3g} % of "
+                         f"borrows) under `dynamic` vs {su['mean']:,.0f} USD ({s['mean']:.3g} %) under `static`; 99 % "
+                         f"expected shortfall {du['es99']:,.0f} vs {su['es99']:,.0f} USD; paths with any bad debt "
+                         f"{100 * du['p_positive']:.1f} % vs {100 * su['p_positive']:.1f} %.")
     oc = summary.get("onchain") or {}
     for pol, r in oc.items():
         if "checks" in r:
@@ -406,7 +409,23 @@ def closing_note(summary: dict[str, Any]) -> list[str]:
     nb = [n for n, e in eps.items() if e["by_mode"]["fraction"].get("dynamic-no-breakers", {}).get("bad_debt_usd", 0)
           > e["by_mode"]["fraction"].get("dynamic", {}).get("bad_debt_usd", 0)]
     if nb:
-        out.append(f"- The breakers pay for themselves in {', '.join(nb)}: without them `dynamic` loses more.")
+        parts = []
+        for n in nb:
+            d, x = eps[n]["by_mode"]["fraction"]["dynamic"], eps[n]["by_mode"]["fraction"]["dynamic-no-breakers"]
+            caution = max(t.get("CAUTION", 0.0) for t in d["breaker_time"].values())
+            parts.append(f"{n}: {d['bad_debt_usd']:,.0f} vs {x['bad_debt_usd']:,.0f} USD; opening borrows "
+                         f"{d['borrows_open_usd'] / 1e6:,.1f} vs {x['borrows_open_usd'] / 1e6:,.1f} M USD; REDUCE_ONLY "
+                         f"trips {sum(d['trips'].values())}; up to {100 * caution:.0f} % of the time in CAUTION")
+        out.append("- The breakers pay for themselves where `dynamic` without them loses more ("
+                   + "; ".join(parts) + "). Where there were no trips, the gain comes from CAUTION, which counts "
+                   "deposits of a volatile asset at half weight for new borrowing, not from REDUCE_ONLY.")
+    no_trip = [n for n, e in eps.items() if e.get("toxic")
+               and sum(e["by_mode"]["fraction"].get("dynamic", {}).get("trips", {}).values()) == 0]
+    if no_trip:
+        out.append(f"- The jump breaker never tripped in {', '.join(no_trip)} although the toxic asset lost most of "
+                   "its value: with a feed updating every 0.5 % the collapse arrives as many small rounds, each under "
+                   "k_jump sigma_dt + r_floor. Proposed change: also trip on the drawdown over a window (e.g. 20 % "
+                   "in an hour), which a deviation-triggered feed cannot slice away.")
     nr = [n for n, e in eps.items() if e["by_mode"]["fraction"].get("dynamic-no-ramp", {}).get("max_step_liquidation_usd", 0)
           > e["by_mode"]["fraction"].get("dynamic", {}).get("max_step_liquidation_usd", 0)]
     if nr:
