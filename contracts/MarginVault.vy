@@ -47,6 +47,8 @@ exports: (
 )
 
 WAD: constant(uint256) = 10**18
+# Largest amount one deposit may credit, token decimals (a signed balance is int256).
+MAX_AMOUNT: constant(uint256) = 2**255 - 1
 MAX_ASSETS: constant(uint256) = 8
 MAX_LENS: constant(uint256) = 256
 REDUCE_ONLY: constant(uint8) = 2
@@ -786,13 +788,15 @@ def deposit(asset: address, amount: uint256, account: address = msg.sender):
     """
     @notice Deposits `amount` of `asset` into `account` (repaying its debt
             in that asset first, if any). Never paused.
-    @dev Reverts "vault: zero amount", "vault: asset not listed",
-         "vault: zero address", or the token's transfer error.
+    @dev Reverts "vault: zero amount", "vault: amount too large" (over
+         2**255 - 1), "vault: asset not listed", "vault: zero address",
+         or the token's transfer error.
     @param asset Listed token.
     @param amount Token decimals, > 0; pulled from the caller.
     @param account Credited account (default: the caller).
     """
     assert amount > 0, "vault: zero amount"
+    assert amount <= MAX_AMOUNT, "vault: amount too large"
     assert account != empty(address), "vault: zero address"
     self._listed(asset)
     m: Market = self._accrue(asset)
@@ -820,7 +824,7 @@ def withdraw(asset: address, amount: uint256):
     self._listed(asset)
     m: Market = self._accrue(asset)
     bal: int256 = self._tokens(self.scaled_balances[msg.sender][asset], m)
-    assert bal >= convert(amount, int256), "vault: insufficient balance"
+    assert bal > 0 and convert(bal, uint256) >= amount, "vault: insufficient balance"
     assert amount <= self._available(m), "vault: insufficient liquidity"
     self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
     self._check_risk_increase(msg.sender, asset)
@@ -950,7 +954,8 @@ def liquidate(
          "vault: zero amount", "vault: self-liquidation",
          "vault: same asset", "vault: asset not listed",
          "vault: account healthy", "vault: no debt in asset",
-         "vault: no collateral in asset", "vault: seize below minimum",
+         "vault: no collateral in asset", "vault: dust left" (a max_repay
+         that would leave a debt below min_debt_value), "vault: seize below minimum",
          "vault: liquidation cap reached", "oracle: stale price",
          "oracle: invalid price".
     @param account The unhealthy account.
@@ -997,6 +1002,9 @@ def liquidate(
             p[P_MIN_DEBT_VALUE],
         ),
     )
+    if repay < debt:
+        # a liquidator-chosen repayment must not leave dust behind (DESIGN §6)
+        assert risk_math._liability_value(debt - repay, rd.price, dd) >= p[P_MIN_DEBT_VALUE], "vault: dust left"
     bonus: uint256 = risk_math._bonus(h.maint_assets, h.maint_liabilities, p[P_BONUS_MIN], p[P_BONUS_SLOPE], p[P_BONUS_MAX])
     seize: uint256 = risk_math._seize_amount(repay, rd.price, dd, rc.price, dc, bonus)
     if seize > convert(col_bal, uint256):

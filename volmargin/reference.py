@@ -699,6 +699,7 @@ class VaultRef:
 
     def _deposit(self, account: str, asset: str, amount: int, now: int) -> None:
         require(amount > 0, "vault: zero amount")
+        require(amount <= 2**255 - 1, "vault: amount too large")
         self._listed(asset)
         m = self._accrue(asset, now)
         bal = tokens(self.scaled.get((account, asset), 0), m)
@@ -830,6 +831,8 @@ class VaultRef:
                 p[V_MIN_DEBT_VALUE],
             ),
         )
+        if repay < debt:  # a liquidator-chosen repayment must not leave dust behind (DESIGN §6)
+            require(liability_value(debt - repay, rd.price, dd) >= p[V_MIN_DEBT_VALUE], "vault: dust left")
         bon = bonus(h.maint_assets, h.maint_liabilities, p[V_BONUS_MIN], p[V_BONUS_SLOPE], p[V_BONUS_MAX])
         seize = seize_amount(repay, rd.price, dd, rc.price, dc, bon)
         if seize > col_bal:
