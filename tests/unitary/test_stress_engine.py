@@ -185,3 +185,22 @@ def test_screening_gives_the_same_result_as_evaluating_every_account():
     assert a.liq_count.sum() > 50
     assert np.array_equal(a.liq_count, b.liq_count) and np.array_equal(a.balances_end, b.balances_end)
     assert np.array_equal(a.bad_debt_usd, b.bad_debt_usd)
+
+
+def test_partial_liquidation_never_leaves_dust():
+    # 1 WETH against 790 USD, price 940: hf = 0.825 * 940 / 790 = 0.98; with min_debt_value 1e6 the maximum is the
+    # whole debt (dust rule). Selling its ~825 USD of seized WETH costs 28 * sqrt(825 / 9.4e7) = 8.3 % slippage:
+    # unprofitable; a quarter (4.1 %) or an eighth (2.9 %) would pay, but would leave dust: nothing is taken.
+    p = _crash(to=940.0)
+    pol = make_policy("static")
+    base = pol.vault_model()
+    times = np.arange(6) * 3600.0
+    counts = []
+    for min_debt in (1e6, 0.0):
+        v = type(base)(**{**base.__dict__, "min_debt_value": min_debt})
+        sim = VaultSim(SYMS, pol.oracle_model(SYMS), v, Frictions(latency_steps=0, gas_usd=0.0, impact=28.0),
+                       p, times, VAR)
+        sim.open(np.array([[-790.0, 1.0, 0.0]]))
+        counts.append(sim.run().liq_count.sum())
+    # without a dust floor the partial liquidations are taken
+    assert counts[0] == 0 and counts[1] > 0

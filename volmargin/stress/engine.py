@@ -26,7 +26,8 @@ Each step, in order:
    bonus, insurance cut, seizure capped by the collateral held. The liquidator takes it only
    if selling the seized collateral at the *market* price, less square-root slippage
    ``impact * sqrt(volume / depth)``, covers the repayment bought at market plus
-   ``gas_usd``; otherwise it tries ``fractions`` of the maximum. Volume sold per step and
+   ``gas_usd``; otherwise it tries ``fractions`` of the maximum (never one that leaves a debt
+   worth less than ``min_debt_value``: the vault refuses it with "vault: dust left"). Volume sold per step and
    asset is capped at ``capacity_per_hour * depth * step_hours`` (first come, first served in
    account order), and the vault's own per-window cap applies (lower while any asset is
    REDUCE_ONLY). ``frictionless=True`` (parity mode) takes every liquidation at its maximum.
@@ -457,7 +458,9 @@ class VaultSim:
                 vol = net * mc
                 slip = fr.impact * np.sqrt(vol / depth_c)
                 profit = vol * (1.0 - slip) - repay * f * md - fr.gas_usd
-                frac = np.where((frac == 0) & ok & (profit > 0), f, frac)
+                # a chosen repayment below the maximum must not leave dust ("vault: dust left")
+                no_dust = (f == 1.0) | ((debt - repay * f) * pd >= v.min_debt_value)
+                frac = np.where((frac == 0) & ok & no_dust & (profit > 0), f, frac)
             self.skip_unprof += np.bincount(bi[ok & (frac == 0)], minlength=self.B)
         take = frac > 0
         repay, seize = repay * frac, np.where(frac == 1.0, seize, seize * frac)
