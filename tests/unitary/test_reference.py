@@ -549,8 +549,10 @@ def test_rejected_actions_leave_state_unchanged():
         v.repay("lender", "USD", 1, later)
     with pytest.raises(ref.Reject, match="vault: account healthy"):
         v.liquidate("bob", "alice", "USD", "WETH", 10**6, 0, later)
+    with pytest.raises(ref.Reject, match="vault: amount too large"):
+        v.deposit("alice", "WETH", 2**255, later)  # no longer fits a signed balance
     with pytest.raises(ArithmeticError):
-        v.deposit("alice", "WETH", 2**255, later)  # int256 overflow of the balance
+        v.deposit("alice", "WETH", 2**255 - 1, later)  # fits alone, but alice's deposit + it overflows int256
     assert _state(v) == before
     # a successful action at the same time does accrue
     v.repay("alice", "USD", 1, later)
