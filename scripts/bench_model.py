@@ -170,29 +170,11 @@ def _sweep_functions(n: int, seed: int) -> dict[str, float]:
                                 np.array([v.breaker for v in views]), 0.5)
         gross = np.abs(bal) @ col("price")
         for i, row in enumerate(book):
-            want = _ref_sums(row, views, decs, W // 2)
+            h = ref.health_sums(row, views, decs, W // 2)
+            want = (h.maint_assets, h.maint_liabilities, h.init_assets, h.init_liabilities)
             for g_, w_ in zip(got, want):
                 see("weighted_health_rel_gross", abs(float(g_[i]) - w_ / F) / gross[i])
     return worst
-
-
-def _ref_sums(row: list[int], views: list, decs: list[int], caution_scale: int) -> tuple[int, int, int, int]:
-    """VaultRef.health's four sums for one row of balances and given oracle views."""
-    W = ref.WAD
-    ma = ml = ia = il = 0
-    for b, r, d in zip(row, views, decs):
-        if b > 0:
-            v = ref.asset_value(b, r.price, d)
-            hi = min(r.h_init + ref.size_haircut(r.kappa, r.depth, v), W)
-            ma += ref.weighted_asset(v, r.h_maint)
-            w = ref.weighted_asset(v, hi)
-            ia += w * caution_scale // W if r.breaker == ref.CAUTION else w
-        elif b < 0:
-            v = ref.liability_value(-b, r.price, d)
-            hi = min(r.h_init + ref.size_haircut(r.kappa, r.depth, v), W)
-            ml += ref.weighted_liability(v, r.h_maint)
-            il += ref.weighted_liability(v, hi)
-    return ma, ml, ia, il
 
 
 def _sweep_paths(n_paths: int, steps: int, rng: np.random.Generator, accounts: int = 30) -> dict[str, float]:

@@ -518,6 +518,36 @@ def tokens(scaled: int, m: Market) -> int:
     return -((-scaled * m.borrow_index + WAD - 1) // WAD)
 
 
+def health_sums(balances: list[int], views: list[RiskView], decimals: list[int], caution_scale: int) -> Health:
+    """MarginVault._weigh: the four weighted sums of DESIGN §5, WAD USD.
+
+    ``balances[i]`` is a signed balance in token decimals ``decimals[i]``, valued
+    with the oracle view ``views[i]`` (price WAD USD, haircuts WAD, size term
+    kappa/depth). Deposits weigh ``1 - h`` (rounded down), debts ``1 + h``
+    (rounded up); the initial haircut adds the size term and is capped at 1;
+    CAUTION collateral counts ``caution_scale`` (WAD) in the initial sum.
+    ``reduce_only`` is set when any given view is REDUCE_ONLY."""
+    ma = ml = ia = il = 0
+    reduce_only = False
+    for bal, r, dec in zip(balances, views, decimals):
+        if r.breaker == REDUCE_ONLY:
+            reduce_only = True
+        if bal > 0:
+            v = asset_value(bal, r.price, dec)
+            hi = min(r.h_init + size_haircut(r.kappa, r.depth, v), WAD)
+            ma += weighted_asset(v, r.h_maint)
+            w = weighted_asset(v, hi)
+            if r.breaker == CAUTION:
+                w = w * caution_scale // WAD
+            ia += w
+        elif bal < 0:
+            v = liability_value(-bal, r.price, dec)
+            hi = min(r.h_init + size_haircut(r.kappa, r.depth, v), WAD)
+            ml += weighted_liability(v, r.h_maint)
+            il += weighted_liability(v, hi)
+    return Health(ma, ml, ia, il, reduce_only)
+
+
 @dataclass
 class VaultRef:
     """Mirror of MarginVault.vy on top of an ``OracleRef``.
@@ -640,32 +670,17 @@ class VaultRef:
         """MarginVault._health over ``mask`` (default: the account's positions)."""
         if mask is None:
             mask = self.masks.get(account, 0)
-        ma = ml = ia = il = 0
-        reduce_only = False
-        caution_scale = self.params[V_CAUTION_SCALE]
+        bals: list[int] = []
+        views: list[RiskView] = []
+        decs: list[int] = []
         for i, asset in enumerate(self.listed):
             if not mask & (1 << i):
                 continue
             m, _ = self.accrued(asset, now)
-            bal = tokens(self.scaled.get((account, asset), 0), m)
-            r = self.oracle.risk(asset, now)
-            if r.breaker == REDUCE_ONLY:
-                reduce_only = True
-            dec = self.decimals[asset]
-            if bal > 0:
-                v = asset_value(bal, r.price, dec)
-                hi = min(r.h_init + size_haircut(r.kappa, r.depth, v), WAD)
-                ma += weighted_asset(v, r.h_maint)
-                w = weighted_asset(v, hi)
-                if r.breaker == CAUTION:
-                    w = w * caution_scale // WAD
-                ia += w
-            elif bal < 0:
-                v = liability_value(-bal, r.price, dec)
-                hi = min(r.h_init + size_haircut(r.kappa, r.depth, v), WAD)
-                ml += weighted_liability(v, r.h_maint)
-                il += weighted_liability(v, hi)
-        return Health(ma, ml, ia, il, reduce_only)
+            bals.append(tokens(self.scaled.get((account, asset), 0), m))
+            views.append(self.oracle.risk(asset, now))
+            decs.append(self.decimals[asset])
+        return health_sums(bals, views, decs, self.params[V_CAUTION_SCALE])
 
     def health_factor(self, account: str, now: int) -> int:
         """Maintenance health factor, WAD."""

@@ -139,24 +139,6 @@ def test_rates_agree(d, b, base, s1, s2, kink, index, dt):
 # ----------------------------------------------------- weighted health sums
 
 
-def _ref_sums(bal: list[int], views: list[ref.RiskView], decs: list[int], caution_scale: int) -> ref.Health:
-    """VaultRef.health for one row of balances and given oracle views."""
-    ma = ml = ia = il = 0
-    for b, r, dec in zip(bal, views, decs):
-        if b > 0:
-            v = ref.asset_value(b, r.price, dec)
-            hi = min(r.h_init + ref.size_haircut(r.kappa, r.depth, v), WAD)
-            ma += ref.weighted_asset(v, r.h_maint)
-            w = ref.weighted_asset(v, hi)
-            ia += w * caution_scale // WAD if r.breaker == ref.CAUTION else w
-        elif b < 0:
-            v = ref.liability_value(-b, r.price, dec)
-            hi = min(r.h_init + ref.size_haircut(r.kappa, r.depth, v), WAD)
-            ml += ref.weighted_liability(v, r.h_maint)
-            il += ref.weighted_liability(v, hi)
-    return ref.Health(ma, ml, ia, il)
-
-
 def _assert_sums(got: tuple, hs: list[ref.Health], gross: np.ndarray, rel: float, abs_usd: float) -> None:
     for i, h in enumerate(hs):
         for g, w in zip(got, (h.maint_assets, h.maint_liabilities, h.init_assets, h.init_liabilities)):
@@ -186,7 +168,7 @@ def test_weighted_health_agrees_with_reference_sums(seed, n_assets, caution_scal
     bal = [
         [int(rng.uniform(-1e6, 1e6) * 10**d) * int(rng.integers(0, 3) > 0) for d in decs] for _ in range(accounts)
     ]
-    want = [_ref_sums(row, views, decs, caution_scale) for row in bal]
+    want = [ref.health_sums(row, views, decs, caution_scale) for row in bal]
     b = np.array([[x / 10**d for x, d in zip(row, decs)] for row in bal])
     col = lambda k: np.array([getattr(r, k) / F for r in views])  # noqa: E731
     got = M.weighted_health(b, col("price"), col("h_maint"), col("h_init"), col("kappa"), col("depth"),
@@ -458,7 +440,7 @@ def test_health_paths_agree_with_reference_along_a_path(seed, vols):
         views = [o.risk(s, now) for s in SYMS]
         prices = np.array([r.price / F for r in views])
         for i, row in enumerate(book):
-            h = _ref_sums(row, views, decs, 0)
+            h = ref.health_sums(row, views, decs, 0)
             gross = float(np.abs(bal[i]) @ prices)
             err = abs(got[t, i] - h.maint / F)
             worst = max(worst, err / max(gross, 1e-300))
