@@ -20,6 +20,7 @@ import pytest
 
 from volmargin import params as P
 from volmargin.data import to_feed_answer
+from market import refresh as move
 
 E6, E18 = 10**6, 10**18
 WAD = 10**18
@@ -28,14 +29,6 @@ HOUR = 3_600
 MIN_DEBT_VALUE = P.VAULT[2]  # WAD USD
 
 
-def move(system, chain, seconds=HOUR, **prices):
-    """Advance time, push every feed (unchanged unless given) and poke all."""
-    chain.pending_timestamp += seconds
-    base = {"USD": 1.0, "WETH": 2_000.0, "WBTC": 30_000.0}
-    base.update(prices)
-    for sym, price in base.items():
-        system.push_price(sym, price)
-    system.poke()
 
 
 def test_donation_does_not_inflate_a_fresh_market(project, system, admin, alice, bob):

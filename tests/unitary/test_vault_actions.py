@@ -18,6 +18,7 @@ import pytest
 
 from volmargin import params as P
 from volmargin import reference as ref
+from market import refresh
 
 E6, E8, E18 = 10**6, 10**8, 10**18
 WAD = ref.WAD
@@ -153,14 +154,6 @@ def test_reference_mirror_in_sync_after_deployment(book, lender, usd, weth, wbtc
     assert [vault.balance_of(lender, t) for t in (usd, weth, wbtc)] == [1_000_000 * E6, 1_000 * E18, 50 * E8]
 
 
-def refresh(system, chain, seconds=3_600, **prices):
-    """Advance time, push every feed (default: unchanged prices) and poke all."""
-    chain.pending_timestamp += seconds
-    base = {"USD": 1.0, "WETH": 2_000.0, "WBTC": 30_000.0}
-    base.update(prices)
-    for sym, price in base.items():
-        system.push_price(sym, price)
-    return system.poke()
 
 
 def push_raw(system, sym, answer, incomplete=False):

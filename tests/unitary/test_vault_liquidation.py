@@ -18,6 +18,7 @@ import ape
 import pytest
 
 from volmargin import reference as ref
+from market import refresh as move
 
 E6, E8, E18 = 10**6, 10**8, 10**18
 WAD = ref.WAD
@@ -150,14 +151,6 @@ def book(system, chain):
     return b
 
 
-def move(system, chain, seconds=3_600, **prices):
-    """Advance time and push/poke every feed (unchanged prices unless given)."""
-    chain.pending_timestamp += seconds
-    base = {"USD": 1.0, "WETH": 2_000.0, "WBTC": 30_000.0}
-    base.update(prices)
-    for sym, price in base.items():
-        system.push_price(sym, price)
-    system.poke()
 
 
 def open_position(book, who, weth, usd_debt, wbtc=0):
