@@ -12,8 +12,17 @@ also varies the haircut's base h0 and floor h_min; ``low-floor`` holds the floor
 Also fits a GARCH(1,1) (Bollerslev
 1986, Student-t) to the daily and hourly log returns for the Monte Carlo.
 
+``--protocol v2`` runs the pre-registered protocol of ``docs/calibration-protocol.md``
+(``volmargin.calibration.calibrate_v2``): the volatility model (h_min = 0) on the ``zt``
+grid, the stressed floor h_min = the training 99 % loss quantile rounded up to a whole
+percent, z_init = z_maint + 1, the primary held-out test (hourly 2023-01 .. 2025-06), the
+confirmatory test of the WBTC choice on daily BTC/USD 2014-01 .. 2018-05-14, and the
+deployed haircut max(h_min, model) with a one-sided Kupiec test and the Basel traffic light.
+
 Writes OUT/calibration.json and OUT/candidates_<ASSET>_<GRID>.csv (every candidate's
-training statistics) and prints a table. Needs no chain.
+training statistics; ``<GRID>`` = ``v2`` for protocol v2) and prints a table. v1 writes the
+top-level keys of calibration.json, v2 its ``protocol_v2`` key; each run keeps the other
+protocol's part of an existing file. Needs no chain.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import click
 import numpy as np
 
 GRIDS = ("zt", "extended", "low-floor")
+PROTOCOLS = ("v1", "v2")
 
 
 def _grid(name: str) -> dict[str, Any]:
@@ -67,8 +77,15 @@ def _fmt(x: Any, spec: str) -> str:
               help="Target coverage of the one-day loss (0.99 = 1 % expected exceedance rate).")
 @click.option("--garch/--no-garch", default=True, show_default=True,
               help="Also fit GARCH(1,1) to daily and hourly log returns (per-period units) and write it.")
-@click.option("--strict", is_flag=True, help="Exit 1 when a chosen calibration fails a held-out test.")
-def cli(out_dir: Path, asset: str, grids: str, quick: bool, level: float, garch: bool, strict: bool) -> None:
+@click.option("--strict", is_flag=True, help="Exit 1 when a chosen calibration fails a held-out test "
+              "(v2: the primary test of the model haircut).")
+@click.option("--protocol", type=click.Choice(PROTOCOLS), default="v1", show_default=True,
+              help="v1: the three grids above (floor included in the backtest); v2: the pre-registered protocol "
+                   "of docs/calibration-protocol.md (model backtest at 99 %, stressed floor, confirmatory BTC daily "
+                   "test; --grid, --level and --garch do not apply).")
+@click.pass_context
+def cli(ctx: click.Context, out_dir: Path, asset: str, grids: str, quick: bool, level: float, garch: bool,
+        strict: bool, protocol: str) -> None:
     """Calibrate the maintenance haircut and backtest it on held-out data.
 
     Units: z_maint dimensionless; tau_fast, tau_slow and the 1-day horizon in seconds in
@@ -82,6 +99,16 @@ def cli(out_dir: Path, asset: str, grids: str, quick: bool, level: float, garch:
     if out_dir.exists() and not out_dir.is_dir():
         raise click.BadParameter(f"{out_dir} exists and is not a directory", param_hint="--out")
     assets = ["WETH", "WBTC"] if asset == "all" else [asset]
+    if protocol == "v2":
+        given = [f"--{name}" for name in ("grid", "level", "garch")
+                 if ctx.get_parameter_source(name if name != "grid" else "grids")
+                 not in (click.core.ParameterSource.DEFAULT, None)]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to "
+                                   "--protocol v2, which fixes the zt grid, "
+                                   "the 99 % level and no GARCH fit (docs/calibration-protocol.md)", ctx=ctx)
+        _run_v2(out_dir, assets, quick, strict)
+        return
     names = list(GRIDS) if grids == "all" else [grids]
     out_dir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
@@ -120,6 +147,9 @@ def cli(out_dir: Path, asset: str, grids: str, quick: bool, level: float, garch:
         if garch and not quick:
             entry["garch"] = _garch(sym)
         report["assets"][sym] = entry
+    previous = _read_json(out_dir / "calibration.json")
+    if "protocol_v2" in previous:
+        report["protocol_v2"] = previous["protocol_v2"]
     (out_dir / "calibration.json").write_text(json.dumps(report, indent=2))
 
     head = (f"{'asset':5} {'grid':9} {'z':>5} {'tau_f':>6} {'tau_s':>6} {'h0':>5} {'h_min':>5} "
@@ -140,4 +170,94 @@ def cli(out_dir: Path, asset: str, grids: str, quick: bool, level: float, garch:
     click.echo(f"train {rows[0][2].train_period[0]} .. {rows[0][2].train_period[1]}, "
                f"test {rows[0][2].test_period[0]} .. {rows[0][2].test_period[1]} (UTC); wrote {out_dir / 'calibration.json'}")
     if strict and not all_passed:
+        raise SystemExit(1)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """An existing calibration.json, or {} when there is none or it is not a JSON object."""
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _xn(s: dict[str, Any] | None) -> str:
+    return "-" if not s else f"{s['exceedances']}/{s['observations']}"
+
+
+def _run_v2(out_dir: Path, assets: list[str], quick: bool, strict: bool) -> None:
+    """Protocol v2 for ``assets``: writes OUT/calibration.json's ``protocol_v2`` key (keeping the
+    rest of an existing file) and OUT/candidates_<ASSET>_v2.csv; prints two tables."""
+    from volmargin import calibration as C
+    from volmargin.data import DataError
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    section: dict[str, Any] = {
+        "protocol": "docs/calibration-protocol.md (pre-registered)",
+        "run_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "target_level": C.TARGET_LEVEL,
+        "test_size": C.TEST_SIZE,
+        "horizon_s": C.DAY,
+        "model": "h0 + z_maint sigma_H with var = max(var_fast, var_slow) and the ramp, clamped to [0, h_max] "
+                 "(RiskOracle at h_min = 0)",
+        "windows": "non-overlapping 1-day windows starting 00:00 UTC; loss = 1 - P(end)/P(start) of the collateral",
+        "selection": "lowest training mean haircut among candidates with Kupiec and Christoffersen p >= 0.05 on "
+                     "training; ties to the larger z_maint, then the larger tau_slow",
+        "floor": "h_min = empirical 99 % quantile of the training 1-day losses, rounded up to a whole percent",
+        "z_init": "z_maint + 1",
+        "deployed": "max(h_min, model); one-sided Kupiec (under-coverage), Basel (1996) traffic light",
+        "quick": quick,
+        "assets": {},
+    }
+    results = []
+    for sym in assets:
+        t0 = time.time()
+        try:
+            res = C.calibrate_v2(sym, quick=quick)
+        except DataError as exc:
+            raise click.ClickException(f"price data for {sym}: {exc}") from exc
+        d = res.to_dict()
+        table = d["details"].pop("train_table")
+        path = out_dir / f"candidates_{sym}_v2.csv"
+        with path.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(table[0]))
+            w.writeheader()
+            w.writerows(table)
+        d["details"]["candidates_csv"] = path.name
+        d["details"]["seconds"] = round(time.time() - t0, 1)
+        d["oracle_vector"] = list(res.oracle_vector())
+        section["assets"][sym] = d
+        results.append(res)
+    report = _read_json(out_dir / "calibration.json")
+    report["protocol_v2"] = section
+    (out_dir / "calibration.json").write_text(json.dumps(report, indent=2))
+
+    def tests(s: dict[str, Any] | None) -> str:
+        return "-" if not s else f"{_xn(s):>11} {s['kupiec_p']:8.4f} {s['christoffersen_p']:6.3f}"
+
+    click.echo("protocol v2: model haircut (h_min = 0), two-sided Kupiec and Christoffersen p at 99 %")
+    click.echo(f"{'asset':5} {'z':>5} {'z_init':>6} {'tau_f':>6} {'tau_s':>6} {'h0':>5} {'h_min':>5} "
+               f"{'train x/N kupiec_p  chr_p':>24} {'primary x/N kupiec_p  chr_p':>28} "
+               f"{'confirm x/N kupiec_p  chr_p':>28}  "
+               f"result")
+    for r in results:
+        verdict = ("PASS" if r.primary_passed else "FAIL on primary held-out") if r.selected else \
+            "no candidate passes training: DESIGN defaults kept"
+        click.echo(f"{r.asset:5} {r.z_maint:5.2f} {r.z_init:6.2f} {r.tau_fast / 3600:5.0f}h {r.tau_slow / 86400:5.0f}d "
+                   f"{r.h0:5.2f} {r.h_min:5.2f} {tests(r.train):>24} {tests(r.primary):>28} "
+                   f"{tests(r.confirmatory):>28}  {verdict}")
+    click.echo("deployed haircut max(h_min, model): exceedances, one-sided Kupiec p, Basel zone (whole set; "
+               "per 250-day block)")
+    for r in results:
+        for name, x in r.deployed.items():
+            blocks = " ".join(b["zone"][0].upper() for b in x["traffic_light_blocks"])
+            click.echo(f"{r.asset:5} {name:12} {_xn(x):>9} {x['kupiec_one_sided_p']:8.4f} "
+                       f"{x['traffic_light']['zone']:6} ({x['traffic_light']['per_250_days']:.2f} per 250 days; "
+                       f"blocks {blocks})")
+    r0 = results[0]
+    click.echo(f"train {r0.details['train_period'][0]} .. {r0.details['train_period'][1]}, primary "
+               f"{r0.details['test_period'][0]} .. {r0.details['test_period'][1]} (UTC); wrote "
+               f"{out_dir / 'calibration.json'} (protocol_v2)")
+    if strict and not all(r.selected and r.primary_passed for r in results):
         raise SystemExit(1)

@@ -26,6 +26,14 @@ OTC derivatives. Windows are non-overlapping (one per horizon, starting at
 multiples of ``H`` in Unix time, i.e. 00:00 UTC for a day) so that the hits are
 not mechanically autocorrelated, as both tests assume.
 
+Protocol v2 (``calibrate_v2``, ``docs/calibration-protocol.md``, pre-registered) backtests
+the volatility model alone (``h_min`` = 0) and sets the stressed floor ``h_min`` by its
+DESIGN §3 definition; the deployed haircut ``max(h_min, model)`` is reported with a
+one-sided Kupiec test and the Basel Committee (1996) traffic light ("Supervisory
+framework for the use of 'backtesting' in conjunction with the internal models approach
+to market risk capital requirements"). Its confirmatory set is the daily BTC/USD file
+``btc_usd_2011-2025_1d.csv`` (2014-01-01 .. 2018-05-14).
+
 GARCH(1,1) (Bollerslev 1986, "Generalized autoregressive conditional
 heteroskedasticity", J. Econometrics 31): ``r_t = mu + e_t``,
 ``e_t = sqrt(h_t) z_t``, ``h_t = omega + alpha e_{t-1}^2 + beta h_{t-1}``,
@@ -47,7 +55,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from scipy.special import xlogy
-from scipy.stats import chi2
+from scipy.stats import binom, chi2, norm
 
 from . import model as M
 from . import params as P
@@ -662,6 +670,481 @@ def calibrate(
         symbol, z, tf, ts, s["kupiec_p"], s["christoffersen_p"], s["exceedances"], s["observations"], level,
         period(train), period(test), s["mean_haircut"], s["passed"], hm, h0, details,
     )
+
+
+# ------------------------------------------------------------------ protocol v2
+#
+# docs/calibration-protocol.md (pre-registered, committed before any run): backtest the
+# volatility *model* (h_min = 0) at 99 %, set the stressed floor h_min by its DESIGN §3
+# definition (empirical 99 % quantile of the training 1-day losses, rounded up to a whole
+# percent), z_init = z_maint + 1; primary held-out test on the hourly 2023-01-01 ..
+# 2025-06-12 windows, confirmatory test of the WBTC choice on the unseen BTC/USD daily
+# closes 2014-01-01 .. 2018-05-14; the deployed haircut max(h_min, model) is reported with
+# a one-sided Kupiec test and the Basel (1996) traffic light.
+
+#: Protocol v2's grid: v1's ``zt`` values (z_maint 1.5..4 by 0.25; tau_fast 6, 12, 24, 48 h;
+#: tau_slow 7, 14, 30, 60 days, in seconds).
+V2_GRID: dict[str, tuple[float, ...]] = DEFAULT_GRID
+
+#: Base of the model haircut (fraction): the DESIGN default 2 %.
+V2_H0 = 0.02
+
+#: Floor of the *model* haircut in the backtest (fraction): 0, the model alone.
+V2_MODEL_H_MIN = 0.0
+
+#: Level of the empirical quantile that defines the stressed floor (DESIGN §3).
+V2_FLOOR_LEVEL = 0.99
+
+#: Opening buffer: ``z_init = z_maint + V2_Z_GAP`` (the DESIGN defaults' one-sigma gap, 3 and 4).
+V2_Z_GAP = 1.0
+
+#: DESIGN defaults kept when no candidate passes on training: (z_maint, tau_fast s, tau_slow s).
+V2_FALLBACK: tuple[float, int, int] = (3.0, 12 * HOUR, 30 * DAY)
+
+#: Confirmatory set (protocol v2): BTC/USD daily OHLC, Bitstamp to 2015-07-21 then Coinbase
+#: (``data/SOURCES.md``), for the WBTC choice only.
+CONFIRM_FILE = "btc_usd_2011-2025_1d.csv"
+CONFIRM_ASSET = "WBTC"
+#: Listing of the oracle on the daily closes = start of the burn-in, 2013-10-03 00:00 UTC
+#: (the close of the 2013-10-02 bar), Unix seconds; 90 days before the test.
+CONFIRM_LISTING = 1_380_758_400
+#: First confirmatory window, 2014-01-01 00:00 UTC.
+CONFIRM_START = 1_388_534_400
+#: End of the last confirmatory window, 2018-05-15 00:00 UTC: the last window is the day
+#: 2018-05-14, the day before the hourly history starts.
+CONFIRM_END = 1_526_342_400
+
+#: Basel Committee on Banking Supervision (1996), "Supervisory framework for the use of
+#: 'backtesting' in conjunction with the internal models approach to market risk capital
+#: requirements", Table 1-2: zones by the binomial probability of observing that many
+#: exceptions or fewer at 99 % coverage: green below 95 %, yellow below 99.99 %, red from
+#: 99.99 % (at 250 days: green 0-4, yellow 5-9, red 10 or more).
+BASEL_DAYS = 250
+TRAFFIC_LIGHT_BOUNDS: tuple[float, float] = (0.95, 0.9999)
+
+
+def stressed_floor(losses: np.ndarray, level: float = V2_FLOOR_LEVEL) -> tuple[float, float]:
+    """The stressed floor ``h_min`` of DESIGN §3 from a sample of one-horizon losses.
+
+    ``q`` is the empirical ``level`` quantile of ``losses``: the smallest sample value
+    ``x`` with at least ``level`` of the sample at or below it (the inverse of the
+    empirical CDF, ``numpy.quantile(..., method="inverted_cdf")``, Hyndman-Fan type 1).
+    The floor is ``q`` rounded *up* to a whole percent (``ceil(100 q) / 100``; a ``q``
+    that is a whole percent up to 1e-9 stays where it is), and at least 0.
+
+    Parameters
+    ----------
+    losses : (n,) long-side losses ``1 - P(end)/P(start)`` (fractions), finite, n >= 1.
+    level : quantile level in (0, 1), default 0.99.
+
+    Returns
+    -------
+    (floor, q) : fractions (floor a multiple of 0.01).
+
+    Raises
+    ------
+    ValueError
+        For an empty, non-1-D or non-finite sample, or ``level`` outside (0, 1).
+    """
+    x = np.asarray(losses, dtype=np.float64)
+    if x.ndim != 1 or len(x) == 0 or not np.all(np.isfinite(x)):
+        raise ValueError("losses must be a non-empty 1-D array of finite values")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    q = float(np.quantile(x, level, method="inverted_cdf"))
+    floor = math.ceil(round(q * 100.0, 9)) / 100.0
+    return max(floor, 0.0), q
+
+
+def select_v2(table: Sequence[dict[str, Any]]) -> tuple[int | None, bool]:
+    """Protocol v2's selection rule over training statistics.
+
+    Among the rows with ``passed`` true (Kupiec and Christoffersen p >= ``TEST_SIZE``),
+    the one with the lowest ``mean_haircut``; a tie (equal mean haircut) goes to the
+    larger ``z_maint``, then to the larger ``tau_slow``. The protocol names no further
+    tie-break: should rows still tie, the larger ``tau_fast`` is taken and the second
+    value returned is True so that the caller reports it.
+
+    Parameters
+    ----------
+    table : rows with keys ``passed``, ``mean_haircut`` (fraction), ``z_maint``,
+        ``tau_fast`` and ``tau_slow`` (seconds).
+
+    Returns
+    -------
+    (index or None when no row passes, unresolved_tie)
+    """
+    passing = [k for k, r in enumerate(table) if r["passed"]]
+    if not passing:
+        return None, False
+
+    def key(k: int) -> tuple[float, float, float]:
+        r = table[k]
+        return (float(r["mean_haircut"]), -float(r["z_maint"]), -float(r["tau_slow"]))
+
+    best = min(passing, key=key)
+    tied = [k for k in passing if key(k) == key(best)]
+    if len(tied) > 1:
+        best = max(tied, key=lambda k: float(table[k]["tau_fast"]))
+    return best, len(tied) > 1
+
+
+def kupiec_pof_one_sided(exceedances: int, observations: int, level: float) -> tuple[float, float]:
+    """Kupiec's (1995) proportion-of-failures test against under-coverage only.
+
+    ``LR`` is ``kupiec_pof``'s statistic; its signed root
+    ``r = sign(x/N - p) sqrt(LR)`` is asymptotically standard normal under the null
+    exceedance rate ``p = 1 - level``, and the p-value is ``P(Z >= r)``: small only when
+    there are *more* exceedances than the target rate implies (``= chi2(1).sf(LR) / 2``
+    then); ``>= 0.5`` when there are fewer or as many.
+
+    Returns
+    -------
+    (LR, p-value). Raises ValueError as ``kupiec_pof``.
+    """
+    lr, _ = kupiec_pof(exceedances, observations, level)
+    excess = int(exceedances) / int(observations) - (1.0 - level)
+    r = math.sqrt(lr) if excess > 0 else -math.sqrt(lr)
+    return lr, float(norm.sf(r))
+
+
+def traffic_light(exceedances: int, observations: int, level: float = TARGET_LEVEL) -> dict[str, Any]:
+    """Basel (1996) traffic-light zone of ``exceedances`` in ``observations`` days.
+
+    With ``X ~ Binomial(N, 1 - level)``, ``c = P(X <= x)``; the zone is green for
+    ``c < 0.95``, yellow for ``0.95 <= c < 0.9999``, red for ``c >= 0.9999``
+    (``TRAFFIC_LIGHT_BOUNDS``). At N = 250 and 99 % this is Basel's green 0-4, yellow
+    5-9, red 10+; for other N the same cumulative probabilities scale the zones, as the
+    Basel framework does for samples other than 250 days.
+
+    Returns
+    -------
+    dict: ``exceedances``, ``observations``, ``per_250_days`` (x scaled to 250 days),
+    ``cumulative_probability`` (c) and ``zone`` ("green", "yellow" or "red").
+
+    Raises
+    ------
+    ValueError
+        For ``N < 1``, ``x`` outside ``[0, N]`` or ``level`` outside (0, 1).
+    """
+    x, n = int(exceedances), int(observations)
+    if n < 1 or not 0 <= x <= n:
+        raise ValueError(f"need 0 <= exceedances <= observations and observations >= 1, got {x}, {n}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    c = float(binom.cdf(x, n, 1.0 - level))
+    green, yellow = TRAFFIC_LIGHT_BOUNDS
+    zone = "green" if c < green else ("yellow" if c < yellow else "red")
+    return {"exceedances": x, "observations": n, "per_250_days": BASEL_DAYS * x / n,
+            "cumulative_probability": c, "zone": zone}
+
+
+def traffic_light_blocks(hits: np.ndarray, starts: np.ndarray, level: float = TARGET_LEVEL,
+                         block: int = BASEL_DAYS) -> list[dict[str, Any]]:
+    """``traffic_light`` of consecutive blocks of ``block`` windows (the last one possibly
+    shorter, zoned at its own length), each with its first and last window (UTC)."""
+    h = np.asarray(hits, dtype=bool)
+    out = []
+    for i in range(0, len(h), block):
+        part = h[i : i + block]
+        tl = traffic_light(int(part.sum()), len(part), level)
+        tl["first_window_utc"] = _utc(starts[i])
+        tl["last_window_utc"] = _utc(starts[i + len(part) - 1])
+        out.append(tl)
+    return out
+
+
+def _deployed_stats(hits: np.ndarray, h: np.ndarray, starts: np.ndarray, level: float) -> dict[str, Any]:
+    x, n = int(hits.sum()), int(len(hits))
+    lr, p1 = kupiec_pof_one_sided(x, n, level)
+    return {
+        "exceedances": x,
+        "observations": n,
+        "rate": x / n,
+        "kupiec_one_sided_lr": lr,
+        "kupiec_one_sided_p": p1,
+        "binomial_tail_p": float(binom.sf(x - 1, n, 1.0 - level)),
+        "mean_haircut": float(h.mean()),
+        "traffic_light": traffic_light(x, n, level),
+        "traffic_light_blocks": traffic_light_blocks(hits, starts, level),
+    }
+
+
+@dataclass
+class V2Result:
+    """Protocol v2's outcome for one asset (``docs/calibration-protocol.md``).
+
+    Parameters chosen: ``z_maint``, ``z_init = z_maint + 1`` (dimensionless),
+    ``tau_fast``/``tau_slow`` (seconds), ``h0`` (fraction, 2 %), ``h_min`` (the stressed
+    floor, fraction, a whole percent) and ``h_min_quantile`` (the raw empirical 99 %
+    quantile it rounds up). ``selected``: a candidate passed both tests on training
+    (False: the DESIGN defaults were kept); ``unresolved_tie``: the protocol's
+    tie-breaks did not decide (see ``select_v2``).
+
+    Statistics (dicts as ``_stats``: exceedances, observations, rate, Kupiec and
+    Christoffersen LR and p, mean haircut, passed): ``train`` (model haircut, training
+    windows), ``primary`` (model haircut, hourly held-out windows; None when run with
+    ``held_out=False``), ``confirmatory`` (WBTC only: model haircut on the daily BTC/USD
+    closes 2014-01-01 .. 2018-05-14; None otherwise). ``primary_passed``: both primary
+    tests >= ``TEST_SIZE`` (the protocol's pass criterion). ``deployed``: for each held-out
+    set, ``max(h_min, model)``'s exceedances, one-sided Kupiec p, exact binomial tail
+    and Basel traffic light (whole set and per 250-day block); ``deployed_in_oracle``: the
+    same for the haircut the oracle computes with ``h_min`` in its vector (ramped towards
+    the floored target; never below ``max(h_min, model)``), a diagnostic.
+    ``details``: periods, counts, the candidate table size, the DESIGN defaults' model
+    statistics, the short side, data sources.
+    """
+
+    asset: str
+    selected: bool
+    z_maint: float
+    z_init: float
+    tau_fast: int
+    tau_slow: int
+    h0: float
+    h_min: float
+    h_min_quantile: float
+    train: dict[str, Any]
+    primary: dict[str, Any] | None
+    primary_passed: bool | None
+    confirmatory: dict[str, Any] | None
+    deployed: dict[str, Any]
+    deployed_in_oracle: dict[str, Any]
+    unresolved_tie: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def oracle_vector(self) -> tuple[int, ...]:
+        """The RiskOracle vector of the choice: ``volmargin.params.oracle_params`` defaults
+        with z_maint, z_init, tau_fast, tau_slow, h0 and the stressed floor h_min."""
+        return P.oracle_params(z_maint=self.z_maint, z_init=self.z_init, tau_fast=self.tau_fast,
+                               tau_slow=self.tau_slow, h0=self.h0, h_min=self.h_min)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict of every field."""
+        return asdict(self)
+
+
+def _v2_vector(base: Sequence[int], z: float, tf: int, ts: int, h_min: float) -> list[int]:
+    v = list(base)
+    v[ref.P_Z_MAINT] = int(round(z * 1e18))
+    v[ref.P_TAU_FAST] = int(tf)
+    v[ref.P_TAU_SLOW] = int(ts)
+    v[ref.P_H0] = int(round(V2_H0 * 1e18))
+    v[ref.P_H_MIN] = int(round(h_min * 1e18))
+    return v
+
+
+def load_confirmatory(data_dir: str | Path | None = None) -> Bars:
+    """The daily BTC/USD bars of ``CONFIRM_FILE`` (``timestamp`` = day open, UTC; ``close``
+    USD per BTC). Raises ``volmargin.data.DataError`` for a missing or malformed file."""
+    root = Path(data_dir) if data_dir is not None else DATA_DIR
+    return load_csv(root / CONFIRM_FILE)
+
+
+def calibrate_v2(
+    symbol: str,
+    *,
+    quick: bool = False,
+    held_out: bool = True,
+    data_dir: str | Path | None = None,
+) -> V2Result:
+    """Calibration protocol v2 (``docs/calibration-protocol.md``) for ``symbol``.
+
+    1. **Model grid on training.** Every ``V2_GRID`` candidate (z_maint, tau_fast,
+       tau_slow) is the asset's ``volmargin.params`` oracle vector with those entries,
+       ``h0`` = 2 % and ``h_min`` = 0: the haircut ``clamp(h0 + z_maint sigma_H, 0, h_max)``
+       with ``var = max(var_fast, var_slow)`` and the ramp, exactly what ``RiskOracle``
+       sets at ``h_min`` = 0. ``OracleModel`` runs all candidates along
+       ``load_long_history(symbol)`` (one hourly close per bar, listed with the asset's
+       ``var_seed``); windows and losses as ``calibrate``: non-overlapping 1-day windows
+       from 00:00 UTC, long-side loss ``1 - P(end)/P(start)`` against the haircut in force
+       at the window's start, the first ``BURN_IN_S`` (90 days) as burn-in. Training:
+       windows ending by 2023-01-01 00:00 UTC (2018-08-14 .. 2022-12-31).
+    2. **Selection** (``select_v2``): lowest training mean haircut among candidates whose
+       training Kupiec (two-sided) and Christoffersen p-values are both >= 0.05; ties to
+       the larger z_maint, then the larger tau_slow. None passes: the DESIGN defaults
+       ``V2_FALLBACK`` are kept and ``selected`` is False.
+    3. **Floor**: ``h_min = stressed_floor(training losses)`` (99 % empirical quantile
+       rounded up to a whole percent). **Opening buffer**: ``z_init = z_maint + 1``.
+    4. **Primary held-out test** (``held_out``): the chosen model haircut on the windows
+       from 2023-01-01 00:00 UTC to the end of the history (2025-06-12); the oracle's
+       state runs on across the split. Both tests must pass (``primary_passed``).
+    5. **Confirmatory test** (WBTC only): the WBTC choice, unchanged, on ``CONFIRM_FILE``
+       fed one close per day (a day's close observed at the next 00:00 UTC), listed at
+       ``CONFIRM_LISTING`` with WBTC's ``var_seed`` (burn-in 2013-10-03 .. 2013-12-31),
+       windows 2014-01-01 .. 2018-05-14 (``CONFIRM_START`` .. ``CONFIRM_END``).
+    6. **Deployed haircut** ``max(h_min, model)`` on both held-out sets: exceedances,
+       one-sided Kupiec p (``kupiec_pof_one_sided``), Basel traffic light
+       (``traffic_light``, whole set and per 250 days). Not a pass criterion.
+
+    ``quick=True``: ``QUICK_WINDOW`` (train 2019-07..2020, test 2021) and ``QUICK_GRID``
+    (4 candidates), for tests and smoke runs; the confirmatory set is *not* run (it stays
+    unseen by anything but the protocol's own run). ``held_out=False``:
+    training only (steps 1-3; the price series is cut at the split, which leaves every
+    training statistic unchanged because the oracle is causal); ``primary``,
+    ``confirmatory``, ``deployed`` are then None / empty.
+
+    Units: haircuts, losses, h0, h_min fractions; tau and horizons seconds; periods UTC.
+
+    Raises
+    ------
+    ValueError
+        For a symbol other than "WETH" or "WBTC".
+    volmargin.data.DataError
+        For a missing or malformed price file.
+    """
+    if symbol not in LONG_HISTORY:
+        raise ValueError(f"symbol must be one of {', '.join(LONG_HISTORY)}, got {symbol!r}")
+    level = TARGET_LEVEL
+    spec = next(t for t in P.TOKENS if t.symbol == symbol)
+    g = {**(QUICK_GRID if quick else V2_GRID), "h0": (V2_H0,), "h_min": (V2_MODEL_H_MIN,)}
+    cands, op = _grid_params(spec.oracle, g)
+    H = int(spec.oracle[ref.P_HORIZON])
+    var_seed = spec.var_seed / 1e18
+
+    bars = load_long_history(symbol, data_dir)
+    times = bars.timestamp + bars.resolution_s  # a bar's close is observed at its end
+    prices = bars.close
+    if quick:
+        t_first, split, t_end = QUICK_WINDOW
+        keep = (times >= t_first - BURN_IN_S) & (times <= t_end)
+        prices, times = prices[keep], times[keep]
+    else:
+        split, t_end = TEST_START, int(times[-1])
+    if not held_out:
+        keep = times <= split
+        prices, times, t_end = prices[keep], times[keep], split
+    t_begin = int(times[0]) + BURN_IN_S
+
+    win = haircut_windows(prices, times, op, H, var_seed=var_seed, start=t_begin, end=t_end)
+    train = win.start + H <= split
+    test = win.start >= split
+    hits = win.loss_long[None, :] > win.h_maint
+    table = [
+        {"z_maint": z, "tau_fast": tf, "tau_slow": ts, "h0": h0, "h_min": hm,
+         **_stats(hits[k, train], win.h_maint[k, train], level)}
+        for k, (z, tf, ts, hm, h0) in enumerate(cands)
+    ]
+    best, tie = select_v2(table)
+    selected = best is not None
+    if best is None:
+        best = next(k for k, c in enumerate(cands) if c[:3] == V2_FALLBACK)
+    z, tf, ts, _, h0 = cands[best]
+    floor, q = stressed_floor(win.loss_long[train])
+
+    def period(mask: np.ndarray, starts: np.ndarray = win.start) -> list[str]:
+        return [_utc(starts[mask][0]), _utc(starts[mask][-1] + H)]
+
+    details: dict[str, Any] = {
+        "protocol": "v2 (docs/calibration-protocol.md)",
+        "horizon_s": H,
+        "side": "long",
+        "target_level": level,
+        "test_size": TEST_SIZE,
+        "burn_in_days": BURN_IN_S / DAY,
+        "quick": quick,
+        "grid": {k: list(v) for k, v in g.items()},
+        "candidates": len(cands),
+        "candidates_passing_train": sum(1 for r in table if r["passed"]),
+        "train_period": period(train),
+        "train_observations": int(train.sum()),
+        "windows_dropped_for_gaps": win.dropped,
+        "floor_level": V2_FLOOR_LEVEL,
+        "floor_quantile_method": "inverse empirical CDF (numpy 'inverted_cdf'), rounded up to a whole percent",
+        "sources": history_sources(symbol, data_dir),
+        "train_table": table,
+    }
+    k_def = next((k for k, c in enumerate(cands) if c[:3] == V2_FALLBACK), None)
+    if k_def is not None:
+        details["design_defaults_model"] = {"z_maint": V2_FALLBACK[0], "tau_fast": V2_FALLBACK[1],
+                                            "tau_slow": V2_FALLBACK[2], "train": table[k_def]}
+    res = V2Result(
+        asset=symbol, selected=selected, z_maint=z, z_init=z + V2_Z_GAP, tau_fast=tf, tau_slow=ts, h0=h0,
+        h_min=floor, h_min_quantile=q, train=table[best], primary=None, primary_passed=None, confirmatory=None,
+        deployed={}, deployed_in_oracle={}, unresolved_tie=tie, details=details,
+    )
+    if not held_out:
+        return res
+
+    # ---- primary held-out: the model haircut, and the deployed one
+    model = win.h_maint[best]
+    res.primary = _stats(hits[best, test], model[test], level)
+    res.primary_passed = bool(res.primary["passed"])
+    details["test_period"] = period(test)
+    short = win.loss_short[test] > model[test]
+    details["primary_short_side"] = _stats(short, model[test], level)
+    if k_def is not None:
+        details["design_defaults_model"]["primary"] = _stats(hits[k_def, test], win.h_maint[k_def, test], level)
+    dep = np.maximum(floor, model)
+    res.deployed["primary"] = _deployed_stats(win.loss_long[test] > dep[test], dep[test], win.start[test], level)
+    floored = haircut_windows(prices, times, M.OracleParams.from_wad([_v2_vector(spec.oracle, z, tf, ts, floor)]), H, var_seed=var_seed,
+                              start=t_begin, end=t_end)
+    assert np.array_equal(floored.start, win.start)
+    h_in = floored.h_maint[0]
+    res.deployed_in_oracle["primary"] = _deployed_stats(
+        win.loss_long[test] > h_in[test], h_in[test], win.start[test], level)
+
+    # ---- confirmatory: the WBTC choice on the unseen daily BTC/USD closes (never in quick mode)
+    if symbol == CONFIRM_ASSET and not quick:
+        c = confirmatory_backtest(z, tf, ts, floor, data_dir=data_dir)
+        res.confirmatory = c["model"]
+        res.deployed["confirmatory"] = c["deployed"]
+        res.deployed_in_oracle["confirmatory"] = c["deployed_in_oracle"]
+        details["confirmatory"] = c["details"]
+    return res
+
+
+def confirmatory_backtest(
+    z_maint: float, tau_fast: int, tau_slow: int, h_min: float, *, data_dir: str | Path | None = None,
+    listing: int = CONFIRM_LISTING, start: int = CONFIRM_START, end: int = CONFIRM_END,
+) -> dict[str, Any]:
+    """Protocol v2's confirmatory test of a WBTC choice on daily BTC/USD closes.
+
+    The WBTC vector with ``z_maint``, ``tau_fast``, ``tau_slow`` (seconds), ``h0`` = 2 % and
+    ``h_min`` = 0 (the model) runs on ``CONFIRM_FILE`` fed one close per day, a day's close
+    observed at the next 00:00 UTC, listed at ``listing`` with WBTC's ``var_seed``; windows
+    are the 1-day windows from ``start`` to ``end`` (Unix seconds, UTC; by default
+    2014-01-01 .. 2018-05-14 after the 2013-10-03 .. 2013-12-31 burn-in). ``h_min``
+    (fraction) is the stressed floor of the deployed haircut ``max(h_min, model)``.
+
+    Returns
+    -------
+    dict: ``model`` (``_stats`` of the model haircut: both tests), ``deployed`` and
+    ``deployed_in_oracle`` (one-sided Kupiec, binomial tail, Basel traffic light), and
+    ``details`` (file, market, listing, closes fed, period, gaps, short side).
+
+    Raises
+    ------
+    volmargin.data.DataError
+        For a missing or malformed ``CONFIRM_FILE``; ValueError when no window fits.
+    """
+    level = TARGET_LEVEL
+    spec = next(t for t in P.TOKENS if t.symbol == CONFIRM_ASSET)
+    H = int(spec.oracle[ref.P_HORIZON])
+    daily = load_confirmatory(data_dir)
+    t_d = daily.timestamp + DAY  # a day's close is observed at the next 00:00 UTC
+    keep = (t_d >= listing) & (t_d <= end)
+    p_d, t_d = daily.close[keep], t_d[keep]
+    vecs = [_v2_vector(spec.oracle, z_maint, tau_fast, tau_slow, V2_MODEL_H_MIN),
+            _v2_vector(spec.oracle, z_maint, tau_fast, tau_slow, h_min)]
+    cw = haircut_windows(p_d, t_d, M.OracleParams.from_wad(vecs), H, var_seed=spec.var_seed / 1e18,
+                         start=start, end=end)
+    hits = cw.loss_long[None, :] > cw.h_maint
+    dep = np.maximum(h_min, cw.h_maint[0])
+    return {
+        "model": _stats(hits[0], cw.h_maint[0], level),
+        "deployed": _deployed_stats(cw.loss_long > dep, dep, cw.start, level),
+        "deployed_in_oracle": _deployed_stats(hits[1], cw.h_maint[1], cw.start, level),
+        "details": {
+            "file": CONFIRM_FILE,
+            "market": "Bitstamp BTC/USD to 2015-07-21, Coinbase BTC-USD after (data/SOURCES.md)",
+            "listing_utc": _utc(t_d[0]),
+            "closes_fed": int(len(p_d)),
+            "test_period": [_utc(cw.start[0]), _utc(cw.start[-1] + H)],
+            "windows_dropped_for_gaps": cw.dropped,
+            "short_side": _stats(cw.loss_short > cw.h_maint[0], cw.h_maint[0], level),
+        },
+    }
 
 
 # ------------------------------------------------------------------ GARCH

@@ -295,3 +295,228 @@ def test_load_long_history_splices_usd_then_usdt():
     assert not np.isnan(b.high[:n0]).any() and np.isnan(b.high[n0:]).all()
     with pytest.raises(ValueError, match="symbol"):
         C.load_long_history("USD")
+
+
+# ------------------------------------------------------------------ protocol v2 (docs/calibration-protocol.md)
+
+
+def _order_statistic_floor(losses: np.ndarray, level: float) -> float:
+    """Independent floor: the ceil(level * n)-th smallest loss (inverse empirical CDF), rounded
+    up to a whole percent in exact rational arithmetic."""
+    from fractions import Fraction
+
+    x = sorted(float(v) for v in losses)
+    k = math.ceil(Fraction(level).limit_denominator(10**6) * len(x))
+    return max(0, math.ceil(Fraction(x[k - 1]) * 100)) / 100
+
+
+def test_stressed_floor_is_the_99_quantile_rounded_up():
+    # 0.001 .. 0.100 in random order: 99 of the 100 values are <= 0.099 -> q = 0.099 -> 10 %
+    rng = np.random.default_rng(5)
+    losses = rng.permutation(np.arange(1, 101) / 1000)
+    floor, q = C.stressed_floor(losses)
+    assert q == pytest.approx(0.099) and floor == pytest.approx(0.10)
+    # a quantile that is a whole percent stays there; a hair above goes to the next percent
+    assert C.stressed_floor(np.r_[np.zeros(98), 0.07, 0.5])[0] == pytest.approx(0.07)
+    assert C.stressed_floor(np.r_[np.zeros(98), 0.0701, 0.5])[0] == pytest.approx(0.08)
+    # rounding is up, never to nearest: 0.0601 -> 7 %
+    assert C.stressed_floor(np.r_[np.zeros(98), 0.0601, 0.5])[0] == pytest.approx(0.07)
+    # only gains: the floor is 0
+    assert C.stressed_floor(-np.linspace(0.01, 0.1, 50))[0] == 0.0
+    # heavy-tailed samples of several sizes against the order statistic computed here
+    for n in (100, 250, 1601, 3000):
+        x = rng.standard_t(3, n) * 0.03
+        floor, q = C.stressed_floor(x)
+        assert floor == pytest.approx(_order_statistic_floor(x, 0.99))
+        assert floor >= q and floor - q < 0.01 + 1e-12
+        assert np.mean(x <= q) >= 0.99 and np.mean(x < q) < 0.99
+
+
+@pytest.mark.parametrize("bad", [np.array([]), np.array([0.1, np.nan]), np.zeros((3, 3))])
+def test_stressed_floor_rejects_bad_input(bad):
+    with pytest.raises(ValueError):
+        C.stressed_floor(bad)
+
+
+def _row(name, passed, mean, z, tf_h, ts_d):
+    return {"name": name, "passed": passed, "mean_haircut": mean, "z_maint": z, "tau_fast": tf_h * HOUR,
+            "tau_slow": ts_d * DAY}
+
+
+def test_select_v2_cheapest_passing_then_larger_z_then_larger_tau_slow():
+    rows = [
+        _row("fails-cheapest", False, 0.010, 1.5, 6, 7),
+        _row("dearer", True, 0.050, 4.0, 48, 60),
+        _row("tie-small-z", True, 0.040, 2.0, 48, 60),
+        _row("tie-big-z-short-slow", True, 0.040, 2.5, 12, 7),
+        _row("tie-big-z-long-slow", True, 0.040, 2.5, 6, 30),
+    ]
+    rng = np.random.default_rng(1)
+    for _ in range(10):  # the answer does not depend on the order of the table
+        perm = rng.permutation(len(rows))
+        table = [rows[i] for i in perm]
+        k, tie = C.select_v2(table)
+        assert table[k]["name"] == "tie-big-z-long-slow" and tie is False
+    # without the tie the cheapest passing row wins whatever its z and tau
+    k, _ = C.select_v2([rows[1], {**rows[2], "mean_haircut": 0.039}, rows[3]])
+    assert k == 1
+    # nothing passes
+    assert C.select_v2([rows[0], {**rows[1], "passed": False}]) == (None, False)
+    # a tie the protocol's rules do not break is flagged (and goes to the larger tau_fast)
+    twin = {**rows[4], "name": "twin", "tau_fast": 24 * HOUR}
+    k, tie = C.select_v2([rows[4], twin])
+    assert tie is True and k == 1
+
+
+@pytest.mark.parametrize("x, n", [(0, 894), (3, 894), (9, 894), (15, 894), (25, 894), (5, 250), (12, 250),
+                                  (30, 1595), (1, 100)])
+def test_kupiec_one_sided_against_the_binomial_likelihood(x, n):
+    from scipy.stats import binom, norm
+
+    p = 0.01
+    # LR from scipy's binomial log-pmf (the binomial coefficient cancels), signed by the direction
+    lr = 2.0 * (binom.logpmf(x, n, x / n) - binom.logpmf(x, n, p))
+    r = np.sign(x / n - p) * np.sqrt(max(lr, 0.0))
+    lr_c, p_c = C.kupiec_pof_one_sided(x, n, 0.99)
+    assert lr_c == pytest.approx(lr, rel=1e-9, abs=1e-9)
+    assert p_c == pytest.approx(norm.sf(r), rel=1e-9, abs=1e-12)
+    two_sided = C.kupiec_pof(x, n, 0.99)[1]
+    if x / n > p:  # too many exceedances: half the two-sided tail
+        assert p_c == pytest.approx(two_sided / 2, rel=1e-9)
+    else:  # too few (or as many): never evidence of under-coverage
+        assert p_c >= 0.5
+
+
+def test_kupiec_one_sided_rejects_only_under_coverage():
+    n = 894
+    ps = [C.kupiec_pof_one_sided(x, n, 0.99)[1] for x in range(0, 30)]
+    assert all(a >= b for a, b in zip(ps, ps[1:]))  # more exceedances, smaller p
+    assert C.kupiec_pof_one_sided(0, n, 0.99)[1] > 0.5  # the two-sided test rejects 0 / 894 ...
+    assert C.kupiec_pof(0, n, 0.99)[1] < 0.05  # ... the one-sided one does not
+    assert C.kupiec_pof_one_sided(20, n, 0.99)[1] < 0.05  # 20 / 894 = 2.2 %: under-covering
+
+
+def test_traffic_light_is_basel_1996_at_250_days():
+    from scipy.stats import binom
+
+    zones = [C.traffic_light(x, 250)["zone"] for x in range(0, 16)]
+    # Basel Committee (1996), backtesting framework, Table 2: green 0-4, yellow 5-9, red 10+
+    assert zones == ["green"] * 5 + ["yellow"] * 5 + ["red"] * 6
+    # its Table 1 cumulative probabilities (%, two decimals) at 250 observations, 99 % coverage
+    for x, pct in ((4, 89.22), (5, 95.88), (9, 99.97), (10, 99.99)):
+        assert 100 * C.traffic_light(x, 250)["cumulative_probability"] == pytest.approx(pct, abs=0.006)
+        assert C.traffic_light(x, 250)["cumulative_probability"] == pytest.approx(binom.cdf(x, 250, 0.01))
+    assert C.traffic_light(5, 250)["per_250_days"] == 5.0
+
+
+@pytest.mark.parametrize("n", [95, 144, 500, 894, 1595])
+def test_traffic_light_scales_with_the_number_of_days(n):
+    from scipy.stats import binom
+
+    cdf = [binom.cdf(x, n, 0.01) for x in range(n + 1)]
+    green_max = max(x for x in range(n + 1) if cdf[x] < 0.95)
+    yellow_max = max(x for x in range(n + 1) if cdf[x] < 0.9999)
+    for x in range(0, yellow_max + 3):
+        want = "green" if x <= green_max else ("yellow" if x <= yellow_max else "red")
+        assert C.traffic_light(x, n)["zone"] == want, (x, n)
+    assert C.traffic_light(3, n)["per_250_days"] == pytest.approx(750 / n)
+
+
+def test_traffic_light_blocks_and_bad_input():
+    from scipy.stats import binom
+
+    hits = np.zeros(600, dtype=bool)
+    hits[[3, 10, 20, 30, 40, 50]] = True  # 6 in the first 250 days -> yellow
+    hits[[300, 400]] = True  # 2 in the second -> green
+    hits[[510, 520, 530]] = True  # 3 in the last 100 days
+    starts = T0 + DAY * np.arange(600)
+    blocks = C.traffic_light_blocks(hits, starts)
+    assert [(b["exceedances"], b["observations"]) for b in blocks] == [(6, 250), (2, 250), (3, 100)]
+    assert [b["zone"] for b in blocks[:2]] == ["yellow", "green"]
+    assert blocks[2]["zone"] == ("green" if binom.cdf(3, 100, 0.01) < 0.95 else
+                                 "yellow" if binom.cdf(3, 100, 0.01) < 0.9999 else "red")
+    assert blocks[1]["first_window_utc"] == "2021-05-22 00:00" and blocks[2]["last_window_utc"] == "2022-05-06 00:00"
+    for args in ((1, 0), (-1, 10), (11, 10)):
+        with pytest.raises(ValueError):
+            C.traffic_light(*args)
+
+
+def test_calibrate_v2_quick_follows_the_protocol():
+    res = C.calibrate_v2("WBTC", quick=True)
+    table = res.details["train_table"]
+    assert len(table) == 4 and all(r["h_min"] == 0.0 and r["h0"] == 0.02 for r in table)
+    # the rule, restated: cheapest passing candidate on training
+    passing = [r for r in table if r["passed"]]
+    assert res.selected == bool(passing)
+    if passing:
+        cheapest = min(r["mean_haircut"] for r in passing)
+        assert res.train["mean_haircut"] == cheapest
+        assert (res.z_maint, res.tau_fast, res.tau_slow) == (res.train["z_maint"], res.train["tau_fast"],
+                                                            res.train["tau_slow"])
+    assert res.z_init == res.z_maint + 1.0 and res.h0 == 0.02
+    # recompute the windows of the chosen model (h_min = 0) independently of calibrate_v2
+    spec = next(t for t in P.TOKENS if t.symbol == "WBTC")
+    vec = P.oracle_params(z_maint=res.z_maint, tau_fast=res.tau_fast, tau_slow=res.tau_slow, h0=0.02, h_min=0.0)
+    bars = C.load_long_history("WBTC")
+    t = bars.timestamp + HOUR
+    t_begin, split, t_end = C.QUICK_WINDOW
+    keep = (t >= t_begin - C.BURN_IN_S) & (t <= t_end)
+    win = C.haircut_windows(bars.close[keep], t[keep], vec, DAY, var_seed=spec.var_seed / 1e18,
+                            start=int(t[keep][0]) + C.BURN_IN_S, end=t_end)
+    train, test = win.start + DAY <= split, win.start >= split
+    model = win.h_maint[0]
+    # floor: the ceil(0.99 n)-th smallest training loss, rounded up to a whole percent
+    assert res.h_min == pytest.approx(_order_statistic_floor(win.loss_long[train], 0.99))
+    assert res.train["observations"] == int(train.sum())
+    assert res.train["exceedances"] == int((win.loss_long[train] > model[train]).sum())
+    hits = win.loss_long[test] > model[test]
+    assert res.primary["exceedances"] == int(hits.sum()) and res.primary["observations"] == 365
+    assert res.primary["kupiec_p"] == pytest.approx(C.kupiec_pof(int(hits.sum()), 365, 0.99)[1])
+    assert res.primary["christoffersen_p"] == pytest.approx(C.christoffersen_ind(hits)[1])
+    assert res.primary_passed == (res.primary["kupiec_p"] >= 0.05 and res.primary["christoffersen_p"] >= 0.05)
+    # deployed = max(floor, model); the oracle with the floor in its vector is never lower
+    dep = res.deployed["primary"]
+    assert dep["exceedances"] == int((win.loss_long[test] > np.maximum(res.h_min, model[test])).sum())
+    assert dep["exceedances"] <= res.primary["exceedances"]
+    assert res.deployed_in_oracle["primary"]["exceedances"] <= dep["exceedances"]
+    assert res.deployed_in_oracle["primary"]["mean_haircut"] >= dep["mean_haircut"] - 1e-12
+    assert dep["traffic_light"] == C.traffic_light(dep["exceedances"], 365)
+    # quick mode never opens the confirmatory set
+    assert res.confirmatory is None and "confirmatory" not in res.deployed
+    # training only: the same choice, floor and training statistics
+    tr = C.calibrate_v2("WBTC", quick=True, held_out=False)
+    assert (tr.z_maint, tr.tau_fast, tr.tau_slow, tr.h_min) == (res.z_maint, res.tau_fast, res.tau_slow, res.h_min)
+    assert tr.train == res.train and tr.primary is None and tr.deployed == {}
+    # the vector for the oracle carries the floor and the opening buffer
+    v = res.oracle_vector()
+    assert v[ref.P_H_MIN] == int(res.h_min * 1e18) and v[ref.P_Z_INIT] == int(res.z_init * 1e18)
+    assert v[ref.P_TAU_FAST] == res.tau_fast and v[ref.P_H0] == int(0.02 * 1e18)
+
+
+def test_confirmatory_backtest_on_a_synthetic_daily_file(tmp_path):
+    # daily closes at 100 USD, then -15 % on one day and -2 % on a later one (bar open times, UTC)
+    day0 = 1_500_000_000 // DAY * DAY
+    n = 200
+    closes = np.full(n, 100.0)
+    closes[120:] *= 0.85
+    closes[170:] *= 0.98
+    lines = ["timestamp,open,high,low,close,volume"]
+    lines += [f"{day0 + i * DAY},{c},{c},{c},{c},1" for i, c in enumerate(closes)]
+    (tmp_path / C.CONFIRM_FILE).write_text("\n".join(lines) + "\n")
+    listing, start, end = day0 + DAY, day0 + 91 * DAY, day0 + n * DAY
+    z = 2.0
+    out = C.confirmatory_backtest(z, 12 * HOUR, 30 * DAY, 0.20, data_dir=tmp_path, listing=listing, start=start,
+                                  end=end)
+    m = out["model"]
+    # windows from day 91 to the last full day: [day0 + k DAY, day0 + (k+1) DAY) for k = 91 .. n - 1
+    assert m["observations"] == n - 91
+    # before the drop both variances sit at var_min (10 %/yr): h = 0.02 + 2 sqrt(var_min * 1 day) < 15 %
+    var_min = P.annual_vol_to_var(0.10) / 1e18
+    assert 0.02 + z * math.sqrt(var_min * DAY) < 0.15
+    assert m["exceedances"] == 1  # the 15 % day; the 2 % day is covered by the raised haircut
+    # bar i's close is observed at day0 + (i + 1) DAY: all n fall in [listing, end]
+    assert out["details"]["closes_fed"] == n and out["details"]["listing_utc"] == C._utc(listing)
+    assert out["details"]["test_period"] == [C._utc(start), C._utc(end)]
+    # a 20 % floor covers both drops, whether applied as max(h_min, model) or inside the oracle
+    assert out["deployed"]["exceedances"] == 0 and out["deployed_in_oracle"]["exceedances"] == 0
+    assert out["deployed"]["mean_haircut"] >= 0.20
