@@ -185,5 +185,32 @@ TOKENS: tuple[TokenSpec, ...] = (
 
 VAULT: tuple[int, ...] = vault_params()
 
+#: Calibration protocol v2 (``docs/calibration-protocol.md``) of the WETH and WBTC oracles, as
+#: chosen by ``ape run calibrate --protocol v2 --out reports/calibration`` on 2026-11-23 18:23 UTC
+#: (``reports/calibration/calibration.json``, key ``protocol_v2``; ``volmargin.calibration.calibrate_v2``).
+#: z_maint (dimensionless), tau_fast and tau_slow (seconds): the cheapest volatility model (h_min 0)
+#: passing Kupiec and Christoffersen at 5 % on the 2018-08-14 .. 2022-12-31 daily windows (64 of 176
+#: candidates passed for WETH, 75 for WBTC); h_min (fraction): the training 99 % one-day loss quantile
+#: rounded up to a whole percent (WETH 13.67 % -> 14 %, WBTC 10.43 % -> 11 %); z_init = z_maint + 1;
+#: h0 = 2 %. Held-out results are in the report, not here. Re-derived from the data by
+#: ``tests/unitary/test_calibration.py::test_calibrated_v2_literals_rederive``.
+CALIBRATED_V2: dict[str, dict[str, float]] = {
+    "WETH": {"z_maint": 2.0, "z_init": 3.0, "tau_fast": 48 * HOUR, "tau_slow": 14 * DAY, "h0": 0.02, "h_min": 0.14},
+    "WBTC": {"z_maint": 1.75, "z_init": 2.75, "tau_fast": 48 * HOUR, "tau_slow": 30 * DAY, "h0": 0.02, "h_min": 0.11},
+}
+
+
+def calibrated_oracle(symbol: str) -> tuple[int, ...]:
+    """RiskOracle vector of ``symbol`` ("WETH" or "WBTC") under ``CALIBRATED_V2``: z_maint, z_init,
+    tau_fast, tau_slow, h0 and h_min replaced, every other entry at its ``oracle_params`` default.
+
+    Raises KeyError naming the known symbols for any other symbol."""
+    if symbol not in CALIBRATED_V2:
+        raise KeyError(f"no protocol v2 calibration for {symbol!r}; known: {', '.join(CALIBRATED_V2)}")
+    c = CALIBRATED_V2[symbol]
+    return oracle_params(z_maint=c["z_maint"], z_init=c["z_init"], tau_fast=int(c["tau_fast"]),
+                         tau_slow=int(c["tau_slow"]), h0=c["h0"], h_min=c["h_min"])
+
+
 #: Lender liquidity seeded at deployment, in whole tokens.
 SEED_LIQUIDITY = {"USD": 50_000_000, "WETH": 20_000, "WBTC": 1_000}

@@ -520,3 +520,19 @@ def test_confirmatory_backtest_on_a_synthetic_daily_file(tmp_path):
     # a 20 % floor covers both drops, whether applied as max(h_min, model) or inside the oracle
     assert out["deployed"]["exceedances"] == 0 and out["deployed_in_oracle"]["exceedances"] == 0
     assert out["deployed"]["mean_haircut"] >= 0.20
+
+
+@pytest.mark.parametrize("symbol", ["WETH", "WBTC"])
+def test_calibrated_v2_literals_rederive(symbol):
+    # params.CALIBRATED_V2 holds the figures of the protocol v2 run; re-run the protocol's
+    # training steps (grid, selection, floor, z_init) on the shipped data and compare
+    res = C.calibrate_v2(symbol, held_out=False)
+    lit = P.CALIBRATED_V2[symbol]
+    assert res.selected and not res.unresolved_tie
+    got = {"z_maint": res.z_maint, "z_init": res.z_init, "tau_fast": res.tau_fast, "tau_slow": res.tau_slow,
+           "h0": res.h0, "h_min": res.h_min}
+    assert got == pytest.approx(lit, abs=1e-12)
+    assert P.calibrated_oracle(symbol) == res.oracle_vector()
+    assert res.details["train_period"] == ["2018-08-14 00:00", "2023-01-01 00:00"]
+    with pytest.raises(KeyError, match="USD"):
+        P.calibrated_oracle("USD")
