@@ -4,7 +4,9 @@
   the connected chain (512 per call) and compared with volmargin.reference,
   end to end (generation, RPC, decoding, reference, comparison);
 - stateful_steps_per_s: rules per second of the stateful differential test
-  (contracts on titanoboa, reference beside them, invariants after each rule);
+  (contracts on titanoboa, reference beside them, invariants after each rule),
+  run in one process per core (``--workers``): the examples are independent, so
+  the machine's throughput is the sum; the per-worker rates are written too;
 - model_account_steps_per_s: volmargin.model.health_paths on 10,000 accounts
   x 3 assets.
 Run on anvil for the RPC figure: `ape run bench --network ethereum:local:foundry`.
@@ -46,30 +48,33 @@ def _pure(harness, seconds: float) -> tuple[int, float]:  # type: ignore[no-unty
     return checks, time.perf_counter() - started
 
 
-def _stateful(steps: int) -> tuple[int, float]:
+def _stateful(steps: int, workers: int) -> tuple[int, float, list[float]]:
+    """Run the stateful differential test in ``workers`` processes at once (each deploys
+    its own contracts on its own titanoboa EVM, hypothesis draws its own examples).
+
+    Returns (rules run in all, wall seconds from the common start to the last worker's
+    end, rules per second of each worker). Deployment is not timed.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # the worker lives in tests/stateful (spawned children inherit this sys.path)
     sys.path.insert(0, str(ROOT / "tests" / "stateful"))
-    import hypothesis
-    import test_vault_state_machine as T  # type: ignore[import-not-found]
-    from hypothesis.stateful import run_state_machine_as_test
+    from throughput import run_steps  # type: ignore[import-not-found]
 
-    T.world()
-    count = {"n": 0}
-
-    class Counted(T.VaultMachine):
-        def teardown(self) -> None:
-            count["n"] += max(self.steps - 1, 0)  # rules run (invariants also run after __init__)
-            super().teardown()
-
-    per_example = 40
-    started = time.perf_counter()
-    run_state_machine_as_test(
-        Counted,
-        settings=hypothesis.settings(
-            max_examples=max(1, steps // per_example), stateful_step_count=per_example, deadline=None, database=None,
-            phases=[hypothesis.Phase.generate],
-        ),
-    )
-    return count["n"], time.perf_counter() - started
+    ctx = mp.get_context("spawn")  # no fork of the process holding the provider connection
+    manager = ctx.Manager()
+    ready, go = manager.Semaphore(0), manager.Event()
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        futures = [pool.submit(run_steps, steps // workers, 40, ready, go) for _ in range(workers)]
+        for _ in range(workers):
+            ready.acquire()
+        started = time.perf_counter()
+        go.set()
+        results = [f.result() for f in futures]
+        wall = time.perf_counter() - started
+    manager.shutdown()
+    return sum(n for n, _ in results), wall, [n / t for n, t in results]
 
 
 def _model(accounts: int, steps: int) -> tuple[int, float]:
@@ -98,10 +103,12 @@ def _model(accounts: int, steps: int) -> tuple[int, float]:
 @network_option()
 @click.option("--seconds", type=click.FloatRange(min=1), default=10.0, show_default=True, help="Time spent on pure checks.")
 @click.option("--stateful-steps", type=click.IntRange(40), default=800, show_default=True, help="Stateful rules to run.")
+@click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="the core count",
+              help="Processes running the stateful test at once (each on its own in-process EVM).")
 @click.option("--model-steps", type=click.IntRange(1), default=2_000, show_default=True, help="Steps of the model run.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=ROOT / "reports/bench/parity.json",
               show_default=True)
-def cli(network, seconds: float, stateful_steps: int, model_steps: int, out: Path) -> None:  # type: ignore[no-untyped-def]
+def cli(network, seconds: float, stateful_steps: int, workers: int, model_steps: int, out: Path) -> None:  # type: ignore[no-untyped-def]
     """Measure and print the three throughputs; write them with the machine's core count."""
     from ape import accounts, chain, project
     from ape.logging import logger
@@ -111,15 +118,20 @@ def cli(network, seconds: float, stateful_steps: int, model_steps: int, out: Pat
     n, t = _pure(harness, seconds)
     pure = n / t
     click.echo(f"pure differential checks: {n:,} in {t:.1f} s = {pure:,.0f}/s")
-    n, t = _stateful(stateful_steps)
+    n, t, per_worker = _stateful(stateful_steps, workers)
     stateful = n / t
-    click.echo(f"stateful steps:           {n:,} in {t:.1f} s = {stateful:,.1f}/s")
+    click.echo(
+        f"stateful steps:           {n:,} in {t:.1f} s = {stateful:,.1f}/s "
+        f"({workers} worker process(es): {', '.join(f'{r:.1f}' for r in per_worker)}/s each)"
+    )
     n, t = _model(10_000, model_steps)
     model = n / t
     click.echo(f"model account-steps:      {n:,} in {t:.2f} s = {model:,.3g}/s")
     result = {
         "pure_checks_per_s": round(pure, 1),
         "stateful_steps_per_s": round(stateful, 1),
+        "stateful_workers": workers,
+        "stateful_steps_per_s_per_worker": [round(r, 1) for r in per_worker],
         "model_account_steps_per_s": round(model, 1),
         "cores": os.cpu_count(),
         "network": f"{chain.provider.network.ecosystem.name}:{chain.provider.network.name}:{chain.provider.name}",
