@@ -4,8 +4,8 @@ check that the differential suite kills each of them.
 Each mutant is one textual edit of a contract (flipped rounding, `<` for `<=`,
 a dropped ramp, a wrong decimals scaling, a missing breaker check, ...). For
 each, the contract is rewritten in place, the differential suite runs (the
-harness fuzz on anvil and the stateful test on titanoboa, first failure
-stops it), and the original source is restored, whatever happens. A mutant
+stateful test on titanoboa first, then the harness fuzz on anvil; the first
+failure stops it), and the original source is restored, whatever happens. A mutant
 is killed when the suite fails. Prints a table and writes
 reports/bench/mutation.json.
 """
@@ -69,25 +69,28 @@ MUTANTS: tuple[Mutant, ...] = (
 )
 
 SUITE = [
+    # cheapest first: the stateful test compiles the sources itself (titanoboa), so a
+    # mutant it kills costs no Ape build and no anvil start
+    [sys.executable, "-m", "pytest", "tests/stateful", "-x", "-q", "-p", "no:ape", "-p", "no:cacheprovider"],
     # ape's compile cache does not follow imported modules: force the rebuild
     ["ape", "compile", "--force"],
     ["ape", "test", "tests/fuzz/test_risk_math_parity.py", "tests/integration/test_foundry.py", "-x", "-q", "-p", "no:cacheprovider",
      "--network", "ethereum:local:foundry"],
-    [sys.executable, "-m", "pytest", "tests/stateful", "-x", "-q", "-p", "no:ape", "-p", "no:cacheprovider"],
 ]
+STAGES = ("stateful", "compile", "fuzz")
 
 
 def run_suite(timeout: int) -> tuple[bool, str]:
     """Run the differential suite; (passed, last line of output)."""
     env = dict(os.environ, HYPOTHESIS_PROFILE=os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-    for cmd in SUITE:
+    for stage, cmd in zip(STAGES, SUITE):
         try:
             p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            return False, f"timeout after {timeout}s"
+            return False, f"{stage}: timeout after {timeout}s"
         lines = [ln for ln in (p.stdout + p.stderr).strip().splitlines() if ln.strip()]
         if p.returncode != 0:
-            return False, lines[-1] if lines else f"exit {p.returncode}"
+            return False, f"{stage}: " + (lines[-1] if lines else f"exit {p.returncode}")
     return True, "suite passed"
 
 
@@ -117,7 +120,9 @@ def cli(only: str | None, timeout: int, out: Path) -> None:
         finally:
             path.write_text(original)
         rows.append({"mutant": m.name, "file": m.path, "killed": not passed, "by": why, "seconds": round(time.time() - started, 1)})
-        click.echo(f"{'KILLED ' if not passed else 'SURVIVED'} {m.name:38s} {rows[-1]['seconds']:>6}s  {why[:70]}")
+        click.echo(f"{'KILLED ' if not passed else 'SURVIVED'} {m.name:38s} {rows[-1]['seconds']:>6}s  {why[:80]}")
+    # leave the build matching the restored sources
+    subprocess.run(SUITE[1], cwd=ROOT, capture_output=True, check=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"mutants": rows, "killed": sum(r["killed"] for r in rows), "total": len(rows)}, indent=2))
     survivors = [r["mutant"] for r in rows if not r["killed"]]
