@@ -8,10 +8,12 @@ from typing import Any
 BASE_PRICES = {"USD": 1.0, "WETH": 2_000.0, "WBTC": 30_000.0}
 
 
-def refresh(system: Any, chain: Any, seconds: int = 3_600, **prices: float) -> Any:
-    """Advance ``seconds``, push every feed (the base price unless given, USD) and
-    poke every asset; returns the poke's receipt."""
+def refresh(system: Any, chain: Any, seconds: int = 3_600, symbols: tuple[str, ...] | None = None,
+            **prices: float) -> Any:
+    """Advance ``seconds``, push the feeds of ``symbols`` (default: every asset) at the
+    base price unless given (USD per token), and poke those assets; returns the poke's
+    receipt. Assets left out keep their last round and are not poked."""
     chain.pending_timestamp += seconds
-    for sym, price in {**BASE_PRICES, **prices}.items():
-        system.push_price(sym, price)
-    return system.poke()
+    for sym in symbols or tuple(BASE_PRICES):
+        system.push_price(sym, {**BASE_PRICES, **prices}[sym])
+    return system.poke(list(symbols) if symbols else None)

@@ -19,6 +19,8 @@ import pytest
 from volmargin import params as P
 from volmargin import reference as ref
 
+from market import refresh as step  # advance time, push feeds, poke
+
 WAD = ref.WAD
 YEAR = ref.SECONDS_PER_YEAR
 SYMS = ("USD", "WETH", "WBTC")
@@ -49,16 +51,6 @@ def synced(system, chain):
         ), sym
         assert tuple(o.haircuts(system.tokens[sym])) == (r.h_maint_now(a, now), r.h_init(a)), sym
     assert o.n_tripped() == r.n_tripped
-
-
-def step(system, chain, seconds=3_600, syms=SYMS, **prices):
-    """Advance time, push the given prices (others unchanged) for ``syms`` and poke them."""
-    chain.pending_timestamp += seconds
-    base = {"USD": 1.0, "WETH": 2_000.0, "WBTC": 30_000.0}
-    base.update(prices)
-    for sym in syms:
-        system.push_price(sym, base[sym])
-    return system.poke(list(syms))
 
 
 def raw(system, sym, answer, ts=0, incomplete=False):
@@ -188,7 +180,7 @@ def test_maintenance_haircut_loosens_at_ramp_down(system, oracle, weth, admin, c
     oracle.set_param(weth, ref.P_Z_MAINT, 2 * WAD, sender=admin)
     system.oracle_ref.params[system.address("WETH")][ref.P_Z_MAINT] = 2 * WAD
     assert oracle.haircuts(weth)[0] == h_before  # the target moves only at a poke
-    r = step(system, chain, seconds=60, syms=("WETH",))
+    r = step(system, chain, seconds=60, symbols=("WETH",))
     s = oracle.assets(weth)
     sigma_h = math.isqrt(max(s.var_fast, s.var_slow) * PW[ref.P_HORIZON] * WAD)
     assert s.h_target == max(PW[ref.P_H_MIN], PW[ref.P_H0] + ceil_div(2 * WAD * sigma_h, WAD)) < s.h_maint
@@ -331,7 +323,7 @@ def test_stale_feed_trips_and_invalidates(system, oracle, weth, chain):
     assert (snap.invalid, snap.breaker, snap.price) == (True, ref.REDUCE_ONLY, price0)
     synced(system, chain)
     # a fresh valid round: usable again, but REDUCE_ONLY until the cooldown is over
-    r = step(system, chain, 60, syms=("WETH",))
+    r = step(system, chain, 60, symbols=("WETH",))
     assert not oracle.assets(weth).invalid and oracle.breaker(weth) == ref.REDUCE_ONLY
     assert oracle.risk(weth).price == 2_000 * WAD
     synced(system, chain)
@@ -414,7 +406,7 @@ def test_poke_many_updates_every_asset_in_one_transaction(system, oracle, usd, w
 
 
 def test_views_by_hand(system, oracle, usd, weth, wbtc, chain):
-    step(system, chain, syms=("WETH",), WETH=2_080.0)  # USD and WBTC keep their listing round
+    step(system, chain, symbols=("WETH",), WETH=2_080.0)  # USD and WBTC keep their listing round
     ts, snaps = oracle.snapshot([usd, weth, wbtc])
     assert ts == chain.blocks.head.timestamp
     for token, snap in zip((usd, weth, wbtc), snaps):
