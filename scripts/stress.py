@@ -1,6 +1,6 @@
 """ape run stress: the stress lab (issue #5).
 
-Runs every policy (static, dynamic and two ablations) through the real crash episodes
+Runs every policy (static, dynamic, two ablations and dynamic-calibrated) through the real crash episodes
 and the calm month on the vectorized model with the frictions of DESIGN §10, a Monte
 Carlo of GBM-with-jumps and GARCH(1,1) paths through dask, the haircut calibration and
 backtests, and a subset replayed through the deployed contracts for parity; writes
@@ -98,8 +98,11 @@ def cli(out_dir: Path, quick: bool, episodes: str | None, policies: str | None, 
     click.echo(json.dumps({
         "episodes": {e: {p: {k: x[k] for k in ("bad_debt_usd", "liquidations", "calm_borrowing_power")}
                          for p, x in s["policies"].items()} for e, s in summary["episodes"].items()},
-        "verdict": {k: v[k] for k in ("dynamic_less_bad_debt_in", "episodes_with_static_bad_debt",
-                                      "calm_borrowing_power_gain", "crash_goal_met", "calm_goal_met")},
+        "verdict": {**{k: v[k] for k in ("dynamic_less_bad_debt_in", "episodes_with_static_bad_debt",
+                                         "calm_borrowing_power_gain", "crash_goal_met", "calm_goal_met")},
+                    **({"dynamic-calibrated": {k: v["dynamic-calibrated"][k] for k in (
+                        "less_bad_debt_in", "more_bad_debt_in", "calm_borrowing_power_gain", "crash_goal_met",
+                        "calm_goal_met")}} if "dynamic-calibrated" in v else {})},
         "onchain": {p: {k: r.get(k) for k in ("checks", "mismatches", "liquidations")}
                     for p, r in summary["onchain"].items()},
         "wall_seconds": round(time.time() - started, 1),

@@ -71,6 +71,37 @@ def test_ablations_change_only_their_parameters(name, changed):
         assert diff == changed, (s, diff)
 
 
+def test_calibrated_changes_only_weth_wbtc_model_parameters():
+    dyn, cal = make_policy("dynamic"), make_policy("dynamic-calibrated")
+    assert cal.vault == dyn.vault
+    changed = {ref.P_Z_MAINT, ref.P_Z_INIT, ref.P_TAU_FAST, ref.P_TAU_SLOW, ref.P_H_MIN}
+    for s in SYMBOLS:
+        diff = {i for i, (a, b) in enumerate(zip(dyn.oracle[s], cal.oracle[s])) if a != b}
+        if s in ("WETH", "WBTC"):
+            assert diff <= changed | {ref.P_H0}, (s, diff)
+            c = P.CALIBRATED_V2[s]
+            v = cal.oracle[s]
+            assert v[ref.P_Z_MAINT] == round(c["z_maint"] * WAD) and v[ref.P_TAU_SLOW] == c["tau_slow"]
+            assert v[ref.P_Z_INIT] - v[ref.P_Z_MAINT] == WAD  # z_init = z_maint + 1
+            assert abs(v[ref.P_H_MIN] - c["h_min"] * WAD) < 1e3 and v[ref.P_H0] == round(0.02 * WAD)
+        else:
+            assert diff == set(), (s, diff)
+
+
+def test_calibrated_weth_haircut_on_the_reference():
+    # a calm listing: var at var_min (10 %/yr), so h_maint = max(h_min, h0 + z sqrt(var_min * 1 day))
+    vec = make_policy("dynamic-calibrated").oracle["WETH"]
+    c = P.CALIBRATED_V2["WETH"]
+    o = _listed(vec, 0.0)
+    sig = (P.annual_vol_to_var(0.10) / WAD * 86_400) ** 0.5
+    assert o.h_maint_now("A", 1_000) / WAD == pytest.approx(max(c["h_min"], 0.02 + c["z_maint"] * sig), abs=1e-12)
+    # a volatile listing (150 %/yr): h_init = h0 + z_init sigma_1d above the floor
+    o = _listed(vec, 1.5)
+    sig = (P.annual_vol_to_var(1.5) / WAD * 86_400) ** 0.5
+    assert 0.02 + c["z_init"] * sig > c["h_min"]
+    assert o.h_init("A") / WAD == pytest.approx(0.02 + c["z_init"] * sig, rel=1e-9)
+
+
 def test_no_ramp_reaches_its_target_within_seconds():
     o = _listed(make_policy("dynamic-no-ramp").oracle["WETH"], 0.5)
     o.poke("A", ref.FeedRound(2, 2_400 * 10**8, 4_600, 2), 4_600)

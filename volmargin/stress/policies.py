@@ -23,6 +23,10 @@ the same contracts and the same ``volmargin.model`` code run all of them (issue 
 * ``dynamic-no-ramp``: ``dynamic`` with the §4 ramp off (``ramp_up = ramp_down`` =
   1,000 per hour, within the packing width of the contract: the maintenance haircut
   reaches its target within seconds).
+* ``dynamic-calibrated``: ``dynamic`` with WETH and WBTC at calibration protocol v2
+  (``docs/calibration-protocol.md``; ``volmargin.params.CALIBRATED_V2`` /
+  ``calibrated_oracle``: z_maint, z_init = z_maint + 1, tau_fast, tau_slow and the stressed
+  floor h_min); the stablecoin and the toxic assets keep their ``dynamic`` vectors.
 
 Units: WAD vectors as in ``volmargin.params``; ``VaultModel`` fields as fractions, USD and
 seconds (``volmargin.model`` units).
@@ -63,7 +67,10 @@ TOXIC_DEPTH_USD: dict[str, float] = {"LUNA": 20e6, "FTT": 5e6}
 #: Floor of the toxic assets' haircut under the dynamic policies (fraction).
 TOXIC_H_MIN = 0.30
 
-POLICY_NAMES: tuple[str, ...] = ("static", "dynamic", "dynamic-no-breakers", "dynamic-no-ramp")
+POLICY_NAMES: tuple[str, ...] = ("static", "dynamic", "dynamic-no-breakers", "dynamic-no-ramp", "dynamic-calibrated")
+
+#: Assets whose oracle vectors ``dynamic-calibrated`` takes from ``volmargin.params.calibrated_oracle``.
+CALIBRATED: tuple[str, ...] = ("WETH", "WBTC")
 
 _BREAKERS_OFF = {"k_jump": 1e6, "r_floor": 10.0, "sigma_caution": 10.0, "heartbeat": TEN_YEARS}
 
@@ -201,4 +208,8 @@ def make_policy(name: str) -> Policy:
     if name == "dynamic-no-ramp":
         return Policy(name, "dynamic with the maintenance ramp off (haircut jumps to target)",
                       _with(dyn, ramp_up=1e3, ramp_down=1e3), P.VAULT)
+    if name == "dynamic-calibrated":
+        vec = {**dyn, **{s: P.calibrated_oracle(s) for s in CALIBRATED}}
+        return Policy(name, "dynamic with WETH/WBTC at calibration protocol v2 (z, tau, stressed floor, z_init = z + 1)",
+                      vec, P.VAULT)
     raise KeyError(f"unknown policy {name!r}; known: {', '.join(POLICY_NAMES)}")

@@ -59,12 +59,41 @@ def _episode_task(name: str, policies: list[str], accounts: int, seed: int, fr: 
 
 
 def _calibration_task(symbol: str, quick: bool) -> dict[str, Any]:
+    """Calibration protocol v2 (``calibrate_v2``) of ``symbol``: the chosen parameters and the
+    model haircut's held-out tests at the top level (``kupiec_p``, ``christoffersen_p``, ...
+    of the primary test), the confirmatory and deployed-haircut results, whether
+    ``params.CALIBRATED_V2`` (the policy ``dynamic-calibrated``) matches this run's choice,
+    and protocol v1's ``zt`` choice under ``v1`` (its DESIGN-defaults test as ``defaults_test``)."""
     from .. import calibration as C
+    from .. import params as P
 
-    r = C.calibrate(symbol, quick=quick)
-    d = r.to_dict()
-    d.pop("details", None)
-    d["defaults_test"] = r.details.get("defaults", {}).get("test")
+    r = C.calibrate_v2(symbol, quick=quick)
+    pr = r.primary or {}
+    d: dict[str, Any] = {
+        "asset": symbol, "protocol": "v2", "selected": r.selected,
+        "z_maint": r.z_maint, "z_init": r.z_init, "tau_fast": r.tau_fast, "tau_slow": r.tau_slow,
+        "h0": r.h0, "h_min": r.h_min, "h_min_quantile": r.h_min_quantile,
+        "kupiec_p": pr.get("kupiec_p"), "christoffersen_p": pr.get("christoffersen_p"),
+        "exceedances": pr.get("exceedances"), "observations": pr.get("observations"),
+        "mean_haircut": pr.get("mean_haircut"), "passed": bool(r.primary_passed),
+        "target_level": C.TARGET_LEVEL,
+        "train_period": r.details["train_period"], "test_period": r.details.get("test_period"),
+        "train": r.train, "primary": r.primary, "confirmatory": r.confirmatory,
+        "confirmatory_period": (r.details.get("confirmatory") or {}).get("test_period"),
+        "deployed": r.deployed, "deployed_in_oracle": r.deployed_in_oracle,
+        "design_defaults_model": r.details.get("design_defaults_model"),
+        "unresolved_tie": r.unresolved_tie,
+    }
+    lit = P.CALIBRATED_V2.get(symbol, {})
+    got = {"z_maint": r.z_maint, "z_init": r.z_init, "tau_fast": r.tau_fast, "tau_slow": r.tau_slow, "h0": r.h0,
+           "h_min": r.h_min}
+    d["policy_literals_match"] = None if quick else all(abs(float(lit.get(k, math.nan)) - float(v)) < 1e-12
+                                                         for k, v in got.items())
+    v1 = C.calibrate(symbol, quick=quick)
+    x = v1.to_dict()
+    d["v1"] = {k: x[k] for k in ("z_maint", "tau_fast", "tau_slow", "h0", "h_min", "kupiec_p", "christoffersen_p",
+                                 "exceedances", "observations", "mean_haircut", "passed")}
+    d["defaults_test"] = v1.details.get("defaults", {}).get("test")
     return d
 
 
