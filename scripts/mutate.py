@@ -80,6 +80,17 @@ SUITE = [
 STAGES = ("stateful", "compile", "fuzz")
 
 
+def _shard(text: str) -> tuple[int, int]:
+    """Parse --shard K/N (1 <= K <= N)."""
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not K/N, e.g. 1/2", param_hint="--shard") from None
+    if not 1 <= k <= n:
+        raise click.BadParameter(f"{text!r}: need 1 <= K <= N", param_hint="--shard")
+    return k, n
+
+
 def run_suite(timeout: int) -> tuple[bool, str]:
     """Run the differential suite; (passed, last line of output)."""
     env = dict(os.environ, HYPOTHESIS_PROFILE=os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -99,15 +110,25 @@ def run_suite(timeout: int) -> tuple[bool, str]:
 @click.option("--timeout", type=click.IntRange(10), default=900, show_default=True, help="Seconds per suite command.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=ROOT / "reports/bench/mutation.json",
               show_default=True)
-def cli(only: str | None, timeout: int, out: Path) -> None:
-    """Apply each mutant, run the suite, restore the source; exit 1 if any survives."""
-    chosen = [m for m in MUTANTS if only is None or only in m.name]
+@click.option("--shard", default="1/1", show_default=True, callback=lambda ctx, param, v: _shard(v),
+              help="K/N: run every N-th mutant starting at the K-th (1-based), e.g. two clones of the "
+                   "repository running 1/2 and 2/2 at once.")
+@click.option("--skip-baseline", is_flag=True, help="Do not first check that the suite passes without mutants.")
+def cli(only: str | None, timeout: int, out: Path, shard: tuple[int, int], skip_baseline: bool) -> None:
+    """Apply each mutant, run the suite, restore the source; exit 1 if any survives.
+
+    The JSON is rewritten after every mutant, so an interrupted run keeps what it measured.
+    """
+    k, n = shard
+    chosen = [m for i, m in enumerate(MUTANTS) if (only is None or only in m.name) and i % n == k - 1]
     if not chosen:
-        raise click.BadParameter(f"no mutant matches {only!r}", param_hint="--only")
-    clean, why = run_suite(timeout)
-    if not clean:
-        raise click.ClickException(f"the suite fails without mutants ({why}); fix that first")
-    rows = []
+        raise click.BadParameter(f"no mutant matches {only!r} in shard {k}/{n}", param_hint="--only/--shard")
+    if not skip_baseline:
+        clean, why = run_suite(timeout)
+        if not clean:
+            raise click.ClickException(f"the suite fails without mutants ({why}); fix that first")
+    rows: list[dict[str, object]] = []
+    out.parent.mkdir(parents=True, exist_ok=True)
     for m in chosen:
         path = ROOT / m.path
         original = path.read_text()
@@ -121,10 +142,10 @@ def cli(only: str | None, timeout: int, out: Path) -> None:
             path.write_text(original)
         rows.append({"mutant": m.name, "file": m.path, "killed": not passed, "by": why, "seconds": round(time.time() - started, 1)})
         click.echo(f"{'KILLED ' if not passed else 'SURVIVED'} {m.name:38s} {rows[-1]['seconds']:>6}s  {why[:80]}")
+        out.write_text(json.dumps({"shard": f"{k}/{n}", "mutants": rows, "killed": sum(bool(r["killed"]) for r in rows),
+                                   "total": len(rows), "planned": len(chosen)}, indent=2))
     # leave the build matching the restored sources
     subprocess.run(SUITE[1], cwd=ROOT, capture_output=True, check=False)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"mutants": rows, "killed": sum(r["killed"] for r in rows), "total": len(rows)}, indent=2))
     survivors = [r["mutant"] for r in rows if not r["killed"]]
     click.echo(f"{len(rows) - len(survivors)}/{len(rows)} mutants killed; wrote {out}")
     if survivors:
