@@ -100,9 +100,23 @@ def test_tail_stats_by_hand():
     s = tail_stats(x)
     assert s["mean"] == pytest.approx(0.3) and s["p_positive"] == pytest.approx(0.02)
     assert s["q99"] == pytest.approx(10.1)  # linear interpolation between 10 and 20
-    assert s["es99"] == pytest.approx(20.0) and s["max"] == 20.0
+    assert s["es99"] == pytest.approx(20.0) and s["max"] == 20.0  # k = 1: the single worst value
     with pytest.raises(ValueError, match="empty"):
         tail_stats(np.array([]))
+
+
+def test_tail_stats_es_is_the_mean_of_the_worst_one_percent_when_most_paths_lose_nothing():
+    # 1,000 paths, 5 with a loss: the 99 % quantile is 0, but the expected shortfall is
+    # the mean of the 10 worst paths (5 losses and 5 zeros), not the mean of everything
+    x = np.r_[np.zeros(995), 100.0, 200.0, 300.0, 400.0, 500.0]
+    s = tail_stats(x)
+    assert s["q99"] == 0.0 and s["mean"] == pytest.approx(1.5)
+    assert s["es99"] == pytest.approx(1_500.0 / 10)
+    # a fractional tail size weighs the boundary value: n = 150 at 99 % -> k = 1.5
+    y = np.r_[np.zeros(147), 1.0, 2.0, 4.0]
+    assert tail_stats(y)["es99"] == pytest.approx((4.0 + 0.5 * 2.0) / 1.5)
+    with pytest.raises(ValueError, match="outside"):
+        tail_stats(x, level=1.0)
 
 
 def test_jump_fit_recovers_a_known_process():

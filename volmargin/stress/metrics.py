@@ -76,17 +76,32 @@ def episode_metrics(res: SimResult, symbols: tuple[str, ...], calm_until: float,
 
 
 def tail_stats(x: np.ndarray, level: float = 0.99) -> dict[str, float]:
-    """Mean, ``level`` quantile, expected shortfall (mean of the values at or above the
-    quantile) and probability of a positive value of a sample ``x`` (1-D)."""
+    """Mean, ``level`` quantile, expected shortfall and probability of a positive value
+    of a sample ``x`` (1-D, any unit; the outputs are in the same unit).
+
+    The expected shortfall is the mean of the worst ``(1 - level)`` fraction of the
+    sample, the discrete estimator of Acerbi and Tasche (2002, "On the coherence of
+    expected shortfall", J. Banking & Finance 26(7), eq. 3.3): with the values sorted
+    from the largest, ``k = n (1 - level)`` and ``m = floor(k)``,
+    ``ES = (y_1 + ... + y_m + (k - m) y_{m+1}) / k``; below one value (``k < 1``) it is
+    the largest value. It is never below the quantile or the mean, and with 1,000
+    paths at 99 % it is the mean of the 10 worst, however many paths lost nothing.
+    Raises ``ValueError`` on an empty sample or a level outside (0, 1).
+    """
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         raise ValueError("empty sample")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level {level} outside (0, 1)")
     q = float(np.quantile(x, level))
-    tail = x[x >= q]
+    y = np.sort(x)[::-1]
+    k = x.size * (1.0 - level)
+    m = int(np.floor(k + 1e-9))
+    es = float(y[0]) if k < 1.0 else float((y[:m].sum() + (k - m) * (y[m] if m < y.size else 0.0)) / k)
     return {
         "mean": float(x.mean()),
         f"q{int(round(level * 100))}": q,
-        f"es{int(round(level * 100))}": float(tail.mean()) if tail.size else q,
+        f"es{int(round(level * 100))}": es,
         "p_positive": float((x > 0).mean()),
         "max": float(x.max()),
         "n": int(x.size),
