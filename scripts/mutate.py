@@ -91,17 +91,17 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def run_suite(timeout: int) -> tuple[bool, str]:
-    """Run the differential suite; (passed, last line of output)."""
-    env = dict(os.environ, HYPOTHESIS_PROFILE=os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+def run_suite(timeout: int, profile: str = "ci") -> tuple[bool, str]:
+    """Run the differential suite under a hypothesis profile; (passed, last line of output)."""
+    env = dict(os.environ, HYPOTHESIS_PROFILE=profile)
     for stage, cmd in zip(STAGES, SUITE):
         try:
             p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            return False, f"{stage}: timeout after {timeout}s"
+            return False, f"{stage} ({profile}): timeout after {timeout}s"
         lines = [ln for ln in (p.stdout + p.stderr).strip().splitlines() if ln.strip()]
         if p.returncode != 0:
-            return False, f"{stage}: " + (lines[-1] if lines else f"exit {p.returncode}")
+            return False, f"{stage} ({profile}): " + (lines[-1] if lines else f"exit {p.returncode}")
     return True, "suite passed"
 
 
@@ -114,7 +114,10 @@ def run_suite(timeout: int) -> tuple[bool, str]:
               help="K/N: run every N-th mutant starting at the K-th (1-based), e.g. two clones of the "
                    "repository running 1/2 and 2/2 at once.")
 @click.option("--skip-baseline", is_flag=True, help="Do not first check that the suite passes without mutants.")
-def cli(only: str | None, timeout: int, out: Path, shard: tuple[int, int], skip_baseline: bool) -> None:
+@click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A mutation.json of an interrupted run: its killed mutants are kept, not run again.")
+def cli(only: str | None, timeout: int, out: Path, shard: tuple[int, int], skip_baseline: bool,
+        resume: Path | None) -> None:
     """Apply each mutant, run the suite, restore the source; exit 1 if any survives.
 
     The JSON is rewritten after every mutant, so an interrupted run keeps what it measured.
@@ -128,6 +131,12 @@ def cli(only: str | None, timeout: int, out: Path, shard: tuple[int, int], skip_
         if not clean:
             raise click.ClickException(f"the suite fails without mutants ({why}); fix that first")
     rows: list[dict[str, object]] = []
+    if resume is not None:
+        done = {r["mutant"]: r for r in json.loads(resume.read_text())["mutants"] if r["killed"]}
+        rows = [done[m.name] for m in chosen if m.name in done]
+        chosen = [m for m in chosen if m.name not in done]
+        click.echo(f"resuming: {len(rows)} mutants already killed in {resume}")
+    planned = len(rows) + len(chosen)
     out.parent.mkdir(parents=True, exist_ok=True)
     for m in chosen:
         path = ROOT / m.path
@@ -137,13 +146,16 @@ def cli(only: str | None, timeout: int, out: Path, shard: tuple[int, int], skip_
         started = time.time()
         try:
             path.write_text(original.replace(m.old, m.new))
-            passed, why = run_suite(timeout)
+            # quick pass first (most mutants die in it); a survivor gets the full ci suite
+            passed, why = run_suite(timeout, "mutation")
+            if passed:
+                passed, why = run_suite(timeout, "ci")
         finally:
             path.write_text(original)
         rows.append({"mutant": m.name, "file": m.path, "killed": not passed, "by": why, "seconds": round(time.time() - started, 1)})
         click.echo(f"{'KILLED ' if not passed else 'SURVIVED'} {m.name:38s} {rows[-1]['seconds']:>6}s  {why[:80]}")
         out.write_text(json.dumps({"shard": f"{k}/{n}", "mutants": rows, "killed": sum(bool(r["killed"]) for r in rows),
-                                   "total": len(rows), "planned": len(chosen)}, indent=2))
+                                   "total": len(rows), "planned": planned}, indent=2))
     # leave the build matching the restored sources
     subprocess.run(SUITE[1], cwd=ROOT, capture_output=True, check=False)
     survivors = [r["mutant"] for r in rows if not r["killed"]]

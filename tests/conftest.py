@@ -1,7 +1,8 @@
 """Shared fixtures: role-named accounts (as in yearn v3) and a deployed system.
 
-Hypothesis profiles: ``ci`` (default, fits the CI budget) and ``deep``
-(select with ``HYPOTHESIS_PROFILE=deep``).
+Hypothesis profiles: ``ci`` (default, fits the CI budget), ``deep``
+(select with ``HYPOTHESIS_PROFILE=deep``) and ``mutation`` (the quick first pass of
+``ape run mutate``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ _SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.large_base_example
              HealthCheck.too_slow]
 settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=_SUPPRESS)
 settings.register_profile("deep", max_examples=5_000, deadline=None, suppress_health_check=_SUPPRESS)
+# `ape run mutate`'s first pass: a quarter of ci's examples; a mutant it misses gets the ci suite
+settings.register_profile("mutation", max_examples=10, deadline=None, suppress_health_check=_SUPPRESS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
