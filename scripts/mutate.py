@@ -146,10 +146,10 @@ def cli(only: str | None, timeout: int, out: Path, shard: tuple[int, int], skip_
         started = time.time()
         try:
             path.write_text(original.replace(m.old, m.new))
-            # quick pass first (most mutants die in it); a survivor gets the full ci suite
+            # quick pass first (most mutants die in it); a survivor gets ci's example count
             passed, why = run_suite(timeout, "mutation")
             if passed:
-                passed, why = run_suite(timeout, "ci")
+                passed, why = run_suite(timeout, "mutation-full")
         finally:
             path.write_text(original)
         rows.append({"mutant": m.name, "file": m.path, "killed": not passed, "by": why, "seconds": round(time.time() - started, 1)})

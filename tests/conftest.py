@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 # Batches of hundreds of cases per example are the point of the harness tests:
 # hypothesis's size health checks would flag them.
@@ -18,8 +18,13 @@ _SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.large_base_example
              HealthCheck.too_slow]
 settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=_SUPPRESS)
 settings.register_profile("deep", max_examples=5_000, deadline=None, suppress_health_check=_SUPPRESS)
-# `ape run mutate`'s first pass: a quarter of ci's examples; a mutant it misses gets the ci suite
-settings.register_profile("mutation", max_examples=10, deadline=None, suppress_health_check=_SUPPRESS)
+# `ape run mutate`: a first pass with a quarter of ci's examples, then ci's count for a mutant
+# that survived it; no shrinking (a mutant is killed by any failure, and shrinking a failing
+# stateful run or a 512-case batch takes minutes)
+_NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
+settings.register_profile("mutation", max_examples=10, deadline=None, suppress_health_check=_SUPPRESS, phases=_NO_SHRINK)
+settings.register_profile("mutation-full", max_examples=40, deadline=None, suppress_health_check=_SUPPRESS,
+                          phases=_NO_SHRINK)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
