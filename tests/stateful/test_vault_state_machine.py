@@ -2,7 +2,9 @@
 
 A hypothesis ``RuleBasedStateMachine`` drives deposits, withdrawals, borrows,
 repayments, price moves (including jumps), time warps (including stale gaps),
-pokes, liquidations, bad-debt settlement and pauses. Every rule runs on the
+pokes, liquidations, bad-debt settlement and pauses, plus a directed crash
+(position near its limit, price drop, keeper) that reaches liquidation and
+insurance-funded bad debt far more often than random rules do. Every rule runs on the
 contracts and on ``volmargin.reference``: the chain must revert iff the
 reference rejects, with the same reason, and return the same values. After
 every rule, all on-chain state (balances, health sums, indices, totals,
@@ -328,6 +330,26 @@ class VaultMachine(RuleBasedStateMachine):
         repaid_value = repaid * p_debt // 10 ** self.vref.decimals[self.addr[debt]]
         seized_value = seized * p_col // 10 ** self.vref.decimals[self.addr[col]]
         assert seized_value <= repaid_value * (WAD + bonus_max) // WAD + 1
+
+    @rule(
+        user=st.sampled_from(USERS),
+        col=st.sampled_from(("WETH", "WBTC")),
+        debt=st.sampled_from(SYMBOLS),
+        drop=st.sampled_from([0.85, 0.7, 0.5, 0.2]),
+        wait=st.integers(60, 3_000),
+    )
+    def crash(self, user: str, col: str, debt: str, drop: float, wait: int) -> None:
+        """A directed path through liquidation to bad debt, which random rules seldom reach:
+        open a position near its limit, let ``wait`` seconds of interest feed the insurance
+        funds (inside the heartbeat, so prices stay fresh), move ``col`` by ``drop`` and let
+        the keeper liquidate; the liquidation that exhausts the collateral settles the bad
+        debt, insurance fund first (DESIGN §6)."""
+        if col == debt:
+            return
+        self.open_position(user, col, debt, 1.0, 0.99)
+        boa.env.time_travel(seconds=wait)
+        self.move_price(col, drop, 2, 1)
+        self.keeper(user)
 
     @rule(user=st.sampled_from(USERS))
     def settle(self, user: str) -> None:
