@@ -5,7 +5,7 @@ Each mutant is one textual edit of a contract (flipped rounding, `<` for `<=`,
 a dropped ramp, a wrong decimals scaling, a missing breaker check, ...). For
 each, the contract is rewritten in place, the differential suite runs (the
 stateful test on titanoboa first, then the harness fuzz on anvil, then the
-liquidation unit tests; the first failure stops it), and the original source is restored, whatever happens. A mutant
+liquidation and oracle-breaker unit tests; the first failure stops it), and the original source is restored, whatever happens. A mutant
 is killed when the suite fails. Prints a table and writes
 reports/bench/mutation.json.
 """
@@ -76,11 +76,14 @@ SUITE = [
     ["ape", "compile", "--force"],
     ["ape", "test", "tests/fuzz/test_risk_math_parity.py", "tests/integration/test_foundry.py", "-x", "-q", "-p", "no:cacheprovider",
      "--network", "ethereum:local:foundry"],
-    # the liquidation unit tests hold every liquidation and bad-debt settlement to the reference
-    # (a planted "insurance not used for bad debt" survived the random suites above)
-    ["ape", "test", "tests/unitary/test_vault_liquidation.py", "-x", "-q", "-p", "no:cacheprovider"],
+    # unit tests that hold every step to the reference, for what the random suites reach
+    # seldom: liquidations and bad-debt settlement ("insurance not used for bad debt" once
+    # survived the stateful and fuzz stages), and the oracle's variance clamps and breakers
+    # ("slow variance not clamped" did: the stateful test never runs a month of calm)
+    ["ape", "test", "tests/unitary/test_vault_liquidation.py", "tests/unitary/test_oracle_breakers.py", "-x", "-q",
+     "-p", "no:cacheprovider"],
 ]
-STAGES = ("stateful", "compile", "fuzz", "liquidation unit tests")
+STAGES = ("stateful", "compile", "fuzz", "liquidation and oracle unit tests")
 
 
 def _shard(text: str) -> tuple[int, int]:
