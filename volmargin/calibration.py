@@ -519,16 +519,19 @@ def _grid_params(
         for ts in grid["tau_slow"]
         if int(tf) < int(ts)
     ]
-    vecs = []
-    for z, tf, ts, hm, h0 in cands:
-        v = list(base)
-        v[ref.P_Z_MAINT] = int(round(z * 1e18))
-        v[ref.P_TAU_FAST] = tf
-        v[ref.P_TAU_SLOW] = ts
-        v[ref.P_H_MIN] = int(round(hm * 1e18))
-        v[ref.P_H0] = int(round(h0 * 1e18))
-        vecs.append(v)
-    return cands, M.OracleParams.from_wad(vecs)
+    return cands, M.OracleParams.from_wad([_candidate_vector(base, *c) for c in cands])
+
+
+def _candidate_vector(base: Sequence[int], z: float, tf: int, ts: int, h_min: float, h0: float) -> list[int]:
+    """``base`` (a RiskOracle WAD vector) with z_maint, tau_fast and tau_slow (seconds),
+    h_min and h0 (fractions) replaced."""
+    v = list(base)
+    v[ref.P_Z_MAINT] = int(round(z * 1e18))
+    v[ref.P_TAU_FAST] = int(tf)
+    v[ref.P_TAU_SLOW] = int(ts)
+    v[ref.P_H_MIN] = int(round(h_min * 1e18))
+    v[ref.P_H0] = int(round(h0 * 1e18))
+    return v
 
 
 def calibrate(
@@ -924,16 +927,6 @@ class V2Result:
         return asdict(self)
 
 
-def _v2_vector(base: Sequence[int], z: float, tf: int, ts: int, h_min: float) -> list[int]:
-    v = list(base)
-    v[ref.P_Z_MAINT] = int(round(z * 1e18))
-    v[ref.P_TAU_FAST] = int(tf)
-    v[ref.P_TAU_SLOW] = int(ts)
-    v[ref.P_H0] = int(round(V2_H0 * 1e18))
-    v[ref.P_H_MIN] = int(round(h_min * 1e18))
-    return v
-
-
 def load_confirmatory(data_dir: str | Path | None = None) -> Bars:
     """The daily BTC/USD bars of ``CONFIRM_FILE`` (``timestamp`` = day open, UTC; ``close``
     USD per BTC). Raises ``volmargin.data.DataError`` for a missing or malformed file."""
@@ -1077,8 +1070,8 @@ def calibrate_v2(
         details["design_defaults_model"]["primary"] = _stats(hits[k_def, test], win.h_maint[k_def, test], level)
     dep = np.maximum(floor, model)
     res.deployed["primary"] = _deployed_stats(win.loss_long[test] > dep[test], dep[test], win.start[test], level)
-    floored = haircut_windows(prices, times, M.OracleParams.from_wad([_v2_vector(spec.oracle, z, tf, ts, floor)]), H, var_seed=var_seed,
-                              start=t_begin, end=t_end)
+    op_floored = M.OracleParams.from_wad([_candidate_vector(spec.oracle, z, tf, ts, floor, V2_H0)])
+    floored = haircut_windows(prices, times, op_floored, H, var_seed=var_seed, start=t_begin, end=t_end)
     assert np.array_equal(floored.start, win.start)
     h_in = floored.h_maint[0]
     res.deployed_in_oracle["primary"] = _deployed_stats(
@@ -1125,8 +1118,8 @@ def confirmatory_backtest(
     t_d = daily.timestamp + DAY  # a day's close is observed at the next 00:00 UTC
     keep = (t_d >= listing) & (t_d <= end)
     p_d, t_d = daily.close[keep], t_d[keep]
-    vecs = [_v2_vector(spec.oracle, z_maint, tau_fast, tau_slow, V2_MODEL_H_MIN),
-            _v2_vector(spec.oracle, z_maint, tau_fast, tau_slow, h_min)]
+    vecs = [_candidate_vector(spec.oracle, z_maint, tau_fast, tau_slow, V2_MODEL_H_MIN, V2_H0),
+            _candidate_vector(spec.oracle, z_maint, tau_fast, tau_slow, h_min, V2_H0)]
     cw = haircut_windows(p_d, t_d, M.OracleParams.from_wad(vecs), H, var_seed=spec.var_seed / 1e18,
                          start=start, end=end)
     hits = cw.loss_long[None, :] > cw.h_maint
