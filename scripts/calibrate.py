@@ -130,16 +130,7 @@ def cli(ctx: click.Context, out_dir: Path, asset: str, grids: str, quick: bool, 
                 res = C.calibrate(sym, grid=None if quick else _grid(name), quick=quick, level=level)
             except DataError as exc:
                 raise click.ClickException(f"price data for {sym}: {exc}") from exc
-            d = res.to_dict()
-            table = d["details"].pop("train_table")
-            path = out_dir / f"candidates_{sym}_{name}.csv"
-            with path.open("w", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=list(table[0]))
-                w.writeheader()
-                w.writerows(table)
-            d["details"]["candidates_csv"] = path.name
-            d["details"]["seconds"] = round(time.time() - t0, 1)
-            entry[name] = d
+            entry[name] = _with_candidates_csv(res.to_dict(), out_dir / f"candidates_{sym}_{name}.csv", t0)
             all_passed &= res.passed
             rows.append((sym, name, res))
             if quick:
@@ -171,6 +162,19 @@ def cli(ctx: click.Context, out_dir: Path, asset: str, grids: str, quick: bool, 
                f"test {rows[0][2].test_period[0]} .. {rows[0][2].test_period[1]} (UTC); wrote {out_dir / 'calibration.json'}")
     if strict and not all_passed:
         raise SystemExit(1)
+
+
+def _with_candidates_csv(d: dict[str, Any], path: Path, started: float) -> dict[str, Any]:
+    """Move a calibration result's ``details.train_table`` (every candidate's training
+    statistics) into the CSV ``path``; record the file name and the seconds since ``started``."""
+    table = d["details"].pop("train_table")
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(table[0]))
+        w.writeheader()
+        w.writerows(table)
+    d["details"]["candidates_csv"] = path.name
+    d["details"]["seconds"] = round(time.time() - started, 1)
+    return d
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -217,15 +221,7 @@ def _run_v2(out_dir: Path, assets: list[str], quick: bool, strict: bool) -> None
             res = C.calibrate_v2(sym, quick=quick)
         except DataError as exc:
             raise click.ClickException(f"price data for {sym}: {exc}") from exc
-        d = res.to_dict()
-        table = d["details"].pop("train_table")
-        path = out_dir / f"candidates_{sym}_v2.csv"
-        with path.open("w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(table[0]))
-            w.writeheader()
-            w.writerows(table)
-        d["details"]["candidates_csv"] = path.name
-        d["details"]["seconds"] = round(time.time() - t0, 1)
+        d = _with_candidates_csv(res.to_dict(), out_dir / f"candidates_{sym}_v2.csv", t0)
         d["oracle_vector"] = list(res.oracle_vector())
         section["assets"][sym] = d
         results.append(res)
