@@ -3,16 +3,9 @@ not apply to protocol v2). Nothing is written when an option is refused."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-
-def _ape_run(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    ape_bin = Path(sys.executable).parent / "ape"
-    return subprocess.run([str(ape_bin), "run", "calibrate", *args], capture_output=True, text=True, timeout=timeout)
+from ape_cli import ape_run
 
 
 @pytest.mark.parametrize("args, message", [
@@ -22,7 +15,7 @@ def _ape_run(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]
 ])
 def test_cli_rejects_bad_protocol_options(tmp_path, args, message):
     out = tmp_path / "out"
-    r = _ape_run("--out", str(out), *args)
+    r = ape_run("calibrate", "--out", str(out), *args, timeout=120)
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr
     assert not out.exists()

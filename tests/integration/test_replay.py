@@ -4,13 +4,11 @@ writes its outputs, and the CLI refuses bad input with a clear message."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import ape
 import pytest
 
+from ape_cli import ape_run
 from volmargin.data import DataError
 from volmargin.replay import make_population, run_replay, write_outputs
 
@@ -51,19 +49,14 @@ def test_population_is_seeded_and_mixed():
         make_population(0, 1, prices)
 
 
-def _ape_run(*args: str) -> subprocess.CompletedProcess[str]:
-    ape_bin = Path(sys.executable).parent / "ape"
-    return subprocess.run([str(ape_bin), "run", *args], capture_output=True, text=True, timeout=300)
-
-
 def test_cli_rejects_unknown_episode(tmp_path):
-    r = _ape_run("replay", "--episode", "nope", "--out", str(tmp_path / "out"))
+    r = ape_run("replay", "--episode", "nope", "--out", str(tmp_path / "out"))
     assert r.returncode == 2
     assert "unknown episode 'nope'" in r.stderr and "--episode" in r.stderr
     assert not (tmp_path / "out").exists()
 
 
 def test_cli_rejects_zero_accounts(tmp_path):
-    r = _ape_run("replay", "--episode", "eth-2020-03", "--accounts", "0", "--out", str(tmp_path / "out"))
+    r = ape_run("replay", "--episode", "eth-2020-03", "--accounts", "0", "--out", str(tmp_path / "out"))
     assert r.returncode == 2
     assert "--accounts" in r.stderr

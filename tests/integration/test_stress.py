@@ -4,26 +4,19 @@ CLI's answers to bad input."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from ape_cli import ape_run
 from volmargin.stress.policies import POLICY_NAMES
 from volmargin.stress.scenarios import STRESS_EPISODES
 
 PLOTS = ("price.png", "sigma.png", "haircut.png", "health.png", "liquidations.png", "bad_debt.png")
 
 
-def _ape_run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    ape_bin = Path(sys.executable).parent / "ape"
-    return subprocess.run([str(ape_bin), "run", "stress", *args], capture_output=True, text=True, timeout=timeout)
-
-
 def test_quick_run_writes_the_report_and_holds_parity(tmp_path):
     out = tmp_path / "stress"
-    r = _ape_run("--out", str(out), "--quick", "--workers", "2")
+    r = ape_run("stress", "--out", str(out), "--quick", "--workers", "2")
     assert r.returncode == 0, r.stderr[-3000:]
     s = json.loads((out / "summary.json").read_text())
     assert set(s["episodes"]) == set(STRESS_EPISODES)
@@ -68,7 +61,7 @@ def test_quick_run_writes_the_report_and_holds_parity(tmp_path):
 ])
 def test_cli_rejects_bad_input(tmp_path, args, param, message):
     out = tmp_path / "out"
-    r = _ape_run("--out", str(out), *args, timeout=120)
+    r = ape_run("stress", "--out", str(out), *args, timeout=120)
     assert r.returncode == 2, r.stdout + r.stderr
     assert param in r.stderr and message in r.stderr
     assert not out.exists()
