@@ -22,7 +22,7 @@ setup: $(STAMP) node_modules/.bin/anvil
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e .
+	$(VENV)/bin/pip install --quiet -e ".[lab,test]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

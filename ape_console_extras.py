@@ -20,8 +20,8 @@ def ape_init_extras(**namespace: Any) -> dict[str, Any]:
     from ape import accounts, chain, project
 
     from volmargin import params as P
-    from volmargin.data import to_feed_answer
-    from volmargin.deployment import LATEST, DeploymentError, load, read_json
+    from volmargin.units import to_feed_answer
+    from volmargin.chain.manifest import LATEST, DeploymentError, load, read_json
 
     ns: dict[str, Any] = {}
     state: dict[str, Any] = {}
@@ -38,7 +38,7 @@ def ape_init_extras(**namespace: Any) -> dict[str, Any]:
 
     def deploy() -> Any:
         """Deploy the full system with lender liquidity; write deployments/latest.json."""
-        from volmargin.system import deploy_system
+        from volmargin.chain.deploy import deploy_system
 
         system = deploy_system(project, accounts.test_accounts[0], lender=accounts.test_accounts[1],
                                seed_liquidity=P.SEED_LIQUIDITY)

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _pure(harness, seconds: float) -> tuple[int, float]:  # type: ignore[no-untyped-def]
     from volmargin import reference as ref
-    from volmargin.harness import FUNCTIONS, chain_outcomes, reference_outcomes
+    from volmargin.chain.harness import FUNCTIONS, chain_outcomes, reference_outcomes
 
     rnd = random.Random(1)
     names = sorted(FUNCTIONS)
@@ -80,7 +80,7 @@ def _stateful(steps: int, workers: int) -> tuple[int, float, list[float]]:
 def _model(accounts: int, steps: int) -> tuple[int, float]:
     from volmargin import model as M
     from volmargin import params as P
-    from volmargin.sim import gbm_jump_path
+    from volmargin_lab.paths import gbm_jump_path
 
     specs = P.TOKENS
     params = M.OracleParams.from_wad([s.oracle for s in specs])

@@ -1,7 +1,7 @@
 """ape run calibrate: choose the maintenance haircut's z_maint, tau_fast and tau_slow on
 real history and backtest the choice on held-out data (Kupiec 1995, Christoffersen 1998).
 
-For each asset, ``volmargin.calibration.calibrate`` runs the float model of the oracle
+For each asset, ``volmargin_lab.calibration.calibrate`` runs the float model of the oracle
 (``volmargin.model.OracleModel``) along the longest hourly history (2018-05 .. 2025-06),
 counts the days whose loss exceeded the maintenance haircut in force at the day's start
 (non-overlapping 1-day windows, target coverage 99 %), picks on 2018-08 .. 2022 the
@@ -13,7 +13,7 @@ Also fits a GARCH(1,1) (Bollerslev
 1986, Student-t) to the daily and hourly log returns for the Monte Carlo.
 
 ``--protocol v2`` runs the pre-registered protocol of ``docs/calibration-protocol.md``
-(``volmargin.calibration.calibrate_v2``): the volatility model (h_min = 0) on the ``zt``
+(``volmargin_lab.calibration.calibrate_v2``): the volatility model (h_min = 0) on the ``zt``
 grid, the stressed floor h_min = the training 99 % loss quantile rounded up to a whole
 percent, z_init = z_maint + 1, the primary held-out test (hourly 2023-01 .. 2025-06), the
 confirmatory test of the WBTC choice on daily BTC/USD 2014-01 .. 2018-05-14, and the
@@ -41,14 +41,14 @@ PROTOCOLS = ("v1", "v2")
 
 
 def _grid(name: str) -> dict[str, Any]:
-    from volmargin import calibration as C
+    from volmargin_lab import calibration as C
 
     return {"zt": C.DEFAULT_GRID, "extended": C.EXTENDED_GRID, "low-floor": C.LOW_FLOOR_GRID}[name]
 
 
 def _garch(symbol: str) -> dict[str, Any]:
-    from volmargin import calibration as C
-    from volmargin.data import resample
+    from volmargin_lab import calibration as C
+    from volmargin_lab.data import resample
 
     bars = C.load_long_history(symbol)
     daily = resample(bars, C.DAY)
@@ -93,8 +93,8 @@ def cli(ctx: click.Context, out_dir: Path, asset: str, grids: str, quick: bool, 
     periods as UTC bar times. With --strict, exits 1 when a chosen calibration fails a
     held-out test (or no candidate passes training).
     """
-    from volmargin import calibration as C
-    from volmargin.data import DataError
+    from volmargin_lab import calibration as C
+    from volmargin_lab.data import DataError
 
     if out_dir.exists() and not out_dir.is_dir():
         raise click.BadParameter(f"{out_dir} exists and is not a directory", param_hint="--out")
@@ -193,8 +193,8 @@ def _xn(s: dict[str, Any] | None) -> str:
 def _run_v2(out_dir: Path, assets: list[str], quick: bool, strict: bool) -> None:
     """Protocol v2 for ``assets``: writes OUT/calibration.json's ``protocol_v2`` key (keeping the
     rest of an existing file) and OUT/candidates_<ASSET>_v2.csv; prints two tables."""
-    from volmargin import calibration as C
-    from volmargin.data import DataError
+    from volmargin_lab import calibration as C
+    from volmargin_lab.data import DataError
 
     out_dir.mkdir(parents=True, exist_ok=True)
     section: dict[str, Any] = {

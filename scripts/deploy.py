@@ -15,7 +15,7 @@ import click
 from ape.cli import ConnectedProviderCommand, network_option
 
 from volmargin import params as P
-from volmargin.deployment import DEPLOYMENTS_DIR, LATEST
+from volmargin.chain.manifest import DEPLOYMENTS_DIR, LATEST
 
 
 def _account(alias: str):  # type: ignore[no-untyped-def]
@@ -46,7 +46,7 @@ def cli(network, account_alias: str, lender_alias: str, no_liquidity: bool, out:
     from ape import chain, project
     from ape.logging import logger
 
-    from volmargin.system import deploy_system, skip_debug_log_tracing
+    from volmargin.chain.deploy import deploy_system, skip_debug_log_tracing
 
     logger.set_level("WARNING")
     skip_debug_log_tracing()

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand, network_option
 
-from volmargin.deployment import LATEST, DeploymentError
+from volmargin.chain.manifest import LATEST, DeploymentError
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Push real or simulated prices into the mock feeds")
@@ -45,10 +45,11 @@ def cli(network, deployment_path: Path, asset: str, csv_path: Path | None, gbm: 
     from ape.logging import logger
 
     from volmargin import params as P
-    from volmargin.data import DataError, load_csv, to_feed_answer
-    from volmargin.deployment import load
-    from volmargin.sim import gbm_jump_path
-    from volmargin.system import skip_debug_log_tracing
+    from volmargin.units import to_feed_answer
+    from volmargin_lab.data import DataError, load_csv
+    from volmargin.chain.manifest import load
+    from volmargin_lab.paths import gbm_jump_path
+    from volmargin.chain.deploy import skip_debug_log_tracing
 
     logger.set_level("WARNING")
     skip_debug_log_tracing()

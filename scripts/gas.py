@@ -52,7 +52,7 @@ def cli(network, out: Path) -> None:  # type: ignore[no-untyped-def]
     from ape import accounts, chain, project
     from ape.logging import logger
 
-    from volmargin.system import deploy_system, fund, skip_debug_log_tracing
+    from volmargin.chain.deploy import deploy_system, fund, skip_debug_log_tracing
 
     logger.set_level("WARNING")
     skip_debug_log_tracing()

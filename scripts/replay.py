@@ -17,9 +17,9 @@ import click
 from ape.cli import ConnectedProviderCommand, network_option
 from tqdm import tqdm
 
-from volmargin.data import EPISODES, DataError, load_episode
-from volmargin.replay import run_replay, write_outputs
-from volmargin.system import skip_debug_log_tracing
+from volmargin_lab.data import EPISODES, DataError, load_episode
+from volmargin_lab.replay import run_replay, write_outputs
+from volmargin.chain.deploy import skip_debug_log_tracing
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Replay a real price episode through the contracts")

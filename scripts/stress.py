@@ -18,8 +18,8 @@ import click
 from ape.cli import ConnectedProviderCommand, network_option
 from tqdm import tqdm
 
-from volmargin.stress.policies import POLICY_NAMES
-from volmargin.stress.scenarios import STRESS_EPISODES
+from volmargin_lab.stress.policies import POLICY_NAMES
+from volmargin_lab.stress.scenarios import STRESS_EPISODES
 
 
 def _names(value: str | None, known: tuple[str, ...] | list[str], what: str, param: str) -> list[str]:
@@ -73,9 +73,9 @@ def cli(out_dir: Path, quick: bool, episodes: str | None, policies: str | None, 
     from ape import accounts as ape_accounts, chain, project
     from ape.logging import logger
 
-    from volmargin.stress.onchain import replay_subset
-    from volmargin.stress.run import QUICK, StressConfig, run_stress
-    from volmargin.system import skip_debug_log_tracing
+    from volmargin_lab.stress.onchain import replay_subset
+    from volmargin_lab.stress.run import QUICK, StressConfig, run_stress
+    from volmargin.chain.deploy import skip_debug_log_tracing
 
     eps = _names(episodes, list(STRESS_EPISODES), "episode", "--episodes")
     pols = _names(policies, list(POLICY_NAMES), "policy", "--policies")

@@ -30,7 +30,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 def pytest_terminal_summary(terminalreporter):
     """Print how many differential checks this session made against the reference."""
-    from volmargin.harness import STATS
+    from volmargin.chain.harness import STATS
 
     if STATS:
         terminalreporter.write_line(
@@ -90,7 +90,7 @@ def system(project, admin, lender, guardian, risk_admin, alice, bob, liquidator)
     WETH (18), WBTC (8) listed, 1M USD / 1,000 WETH / 50 WBTC of lender
     liquidity, roles granted, and alice, bob and the liquidator funded and
     approved. Each test runs isolated (ape's chain isolation per test)."""
-    from volmargin.system import deploy_system, fund
+    from volmargin.chain.deploy import deploy_system, fund
 
     s = deploy_system(
         project, admin, lender=lender, seed_liquidity={"USD": 1_000_000, "WETH": 1_000, "WBTC": 50}

@@ -1,12 +1,17 @@
 """volmargin: a margin vault whose haircuts follow realized volatility.
 
-Modules:
-  reference  exact integer mirror of the contracts (DESIGN §2-§7)
+The protocol package, what an integrator installs (runtime dependencies: the Ape
+stack and NumPy). Modules:
+
+  reference  exact integer mirror of the contracts (docs/design.md §2-§7), split into
+             ``risk_math``, ``oracle`` and ``vault`` like the contracts
+  model      vectorized float64 model of the same formulas (NumPy, or CuPy)
   params     default parameters of every contract, in one place
-  data       historical price files and episodes
-  sim        simulated price paths (GBM with jumps)
-  system     deploy and drive the contracts through Ape
-  replay     replay a historical episode through the deployed system
+  units      conversions between human numbers and fixed-point integers
+  chain      deploy and drive the contracts through Ape, decode their views
+
+The research lab (price data, populations, stress tests, calibration) is the separate
+package ``volmargin_lab``, installed with the ``lab`` extra.
 """
 
 __version__ = "0.1.0"

@@ -187,7 +187,7 @@ VAULT: tuple[int, ...] = vault_params()
 
 #: Calibration protocol v2 (``docs/calibration-protocol.md``) of the WETH and WBTC oracles, as
 #: chosen by ``ape run calibrate --protocol v2 --out reports/calibration`` on 2026-11-23 18:23 UTC
-#: (``reports/calibration/calibration.json``, key ``protocol_v2``; ``volmargin.calibration.calibrate_v2``).
+#: (``reports/calibration/calibration.json``, key ``protocol_v2``; ``volmargin_lab.calibration.calibrate_v2``).
 #: z_maint (dimensionless), tau_fast and tau_slow (seconds): the cheapest volatility model (h_min 0)
 #: passing Kupiec and Christoffersen at 5 % on the 2018-08-14 .. 2022-12-31 daily windows (64 of 176
 #: candidates passed for WETH, 75 for WBTC); h_min (fraction): the training 99 % one-day loss quantile

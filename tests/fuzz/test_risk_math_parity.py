@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from volmargin import reference as ref
-from volmargin.harness import FUNCTIONS, STATS, chain_outcomes, reference_outcomes
+from volmargin.chain.harness import FUNCTIONS, STATS, chain_outcomes, reference_outcomes
 
 WAD = ref.WAD
 U256 = 2**256 - 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ape
 
 from volmargin import reference as ref
-from volmargin.system import read_accounts, read_assets
+from volmargin.chain.lens import read_accounts, read_assets
 
 
 def _sync_check(system, accounts_):

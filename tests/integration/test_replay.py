@@ -9,8 +9,8 @@ import ape
 import pytest
 
 from ape_cli import ape_run
-from volmargin.data import DataError
-from volmargin.replay import make_population, run_replay, write_outputs
+from volmargin_lab.data import DataError
+from volmargin_lab.replay import make_population, run_replay, write_outputs
 
 
 def test_short_replay_has_parity(project, chain, tmp_path):

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from ape_cli import ape_run
-from volmargin.stress.policies import POLICY_NAMES
-from volmargin.stress.scenarios import STRESS_EPISODES
+from volmargin_lab.stress.policies import POLICY_NAMES
+from volmargin_lab.stress.scenarios import STRESS_EPISODES
 
 PLOTS = ("price.png", "sigma.png", "haircut.png", "health.png", "liquidations.png", "bad_debt.png")
 

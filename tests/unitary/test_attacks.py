@@ -19,7 +19,7 @@ import ape
 import pytest
 
 from volmargin import params as P
-from volmargin.data import to_feed_answer
+from volmargin.units import to_feed_answer
 from market import refresh as move
 
 E6, E18 = 10**6, 10**18

@@ -33,7 +33,7 @@ import pytest
 from state import changed, storage_roots
 from volmargin import params as P
 from volmargin import reference as ref
-from volmargin.data import to_feed_answer
+from volmargin.units import to_feed_answer
 
 E6, E8, E18 = 10**6, 10**8, 10**18
 UMAX = 2**256 - 1

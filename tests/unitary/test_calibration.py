@@ -1,4 +1,4 @@
-"""volmargin.calibration: VaR backtests (Kupiec 1995, Christoffersen 1998), haircut
+"""volmargin_lab.calibration: VaR backtests (Kupiec 1995, Christoffersen 1998), haircut
 exceedances along a constructed series, GARCH(1,1) fit and paths (Bollerslev 1986),
 and a quick calibration. Pure Python (no chain)."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from arch.univariate import GARCH, ConstantMean, StudentsT
 
-from volmargin import calibration as C
+from volmargin_lab import calibration as C
 from volmargin import model as M
 from volmargin import params as P
 from volmargin import reference as ref

@@ -1,4 +1,4 @@
-"""volmargin.data: the shipped price files and episodes, every DataError, resampling,
+"""volmargin_lab.data: the shipped price files and episodes, every DataError, resampling,
 slicing and fixed-point conversion. Pure Python (no chain)."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from volmargin import data
-from volmargin.data import (
+from volmargin.units import to_feed_answer, to_wad
+from volmargin_lab import data
+from volmargin_lab.data import (
     DATA_DIR,
     EPISODES,
     Bars,
@@ -21,8 +22,6 @@ from volmargin.data import (
     load_episode,
     resample,
     slice_time,
-    to_feed_answer,
-    to_wad,
 )
 
 HEADER = "timestamp,open,high,low,close,volume\n"

@@ -23,7 +23,7 @@ from eth_utils import keccak
 
 from state import storage_roots
 from volmargin import params as P
-from volmargin.data import to_feed_answer
+from volmargin.units import to_feed_answer
 
 E6, E18 = 10**6, 10**18
 UMAX = 2**256 - 1

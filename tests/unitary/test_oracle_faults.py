@@ -19,7 +19,7 @@ import pytest
 
 from state import storage_roots
 from volmargin import params as P
-from volmargin.data import to_feed_answer
+from volmargin.units import to_feed_answer
 
 E6, E18 = 10**6, 10**18
 WAD = 10**18

@@ -18,7 +18,7 @@ from eth_utils import keccak
 from state import storage_roots
 from volmargin import params as P
 from volmargin import reference as ref
-from volmargin.data import to_feed_answer
+from volmargin.units import to_feed_answer
 
 WAD = 10**18
 DAY = 86_400

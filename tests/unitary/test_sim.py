@@ -1,4 +1,4 @@
-"""volmargin.sim.gbm_jump_path: seeding, shape, argument checks and statistics. Pure Python (no chain)."""
+"""volmargin_lab.paths.gbm_jump_path: seeding, shape, argument checks and statistics. Pure Python (no chain)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from volmargin.sim import SECONDS_PER_YEAR, gbm_jump_path
+from volmargin_lab.paths import SECONDS_PER_YEAR, gbm_jump_path
 
 HOUR = 3_600
 

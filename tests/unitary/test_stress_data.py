@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from volmargin.data import Bars, DataError
-from volmargin.stress.engine import Frictions
-from volmargin.stress.metrics import tail_stats
-from volmargin.stress.montecarlo import MCConfig, PathModels, JumpFit, fit_jumps, gbm_jump_paths, run_monte_carlo
-from volmargin.stress.population import borrowing_power, make_population, open_balances
-from volmargin.stress.scenarios import STRESS_EPISODES, bar_points, load_market, utc
+from volmargin_lab.data import Bars, DataError
+from volmargin_lab.stress.engine import Frictions
+from volmargin_lab.stress.metrics import tail_stats
+from volmargin_lab.stress.montecarlo import MCConfig, PathModels, JumpFit, fit_jumps, gbm_jump_paths, run_monte_carlo
+from volmargin_lab.population import borrowing_power, make_population, open_balances
+from volmargin_lab.stress.scenarios import STRESS_EPISODES, bar_points, load_market, utc
 
 
 def _bars(o, h, lo, c, res=3600):

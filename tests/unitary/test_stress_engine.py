@@ -9,8 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from volmargin.stress.engine import Frictions, VaultSim, _group_cumsum, liquidation_amounts
-from volmargin.stress.policies import make_policy
+from volmargin_lab.stress.engine import Frictions, VaultSim, _group_cumsum, liquidation_amounts
+from volmargin_lab.stress.policies import make_policy
 
 SYMS = ("USD", "WETH", "WBTC")
 VAR = np.array([0.02**2, 0.8**2, 0.65**2]) / 31_536_000

@@ -8,7 +8,7 @@ import pytest
 
 from volmargin import params as P
 from volmargin import reference as ref
-from volmargin.stress.policies import POLICY_NAMES, SYMBOLS, VaultModel, make_policy
+from volmargin_lab.stress.policies import POLICY_NAMES, SYMBOLS, VaultModel, make_policy
 
 WAD = ref.WAD
 

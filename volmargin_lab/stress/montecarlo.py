@@ -1,16 +1,16 @@
 """Monte Carlo bad-debt distribution per policy (issue #5 item 5), through dask.
 
 Two path models, both fitted to the long hourly histories of
-``volmargin.calibration.load_long_history`` (WETH, WBTC; USD held at 1):
+``volmargin_lab.calibration.load_long_history`` (WETH, WBTC; USD held at 1):
 
-* ``gbm-jump``: Merton (1976) jump-diffusion, vectorized (``volmargin.sim.gbm_jump_path``'s
+* ``gbm-jump``: Merton (1976) jump-diffusion, vectorized (``volmargin_lab.paths.gbm_jump_path``'s
   model with correlated assets). Hourly log returns beyond ``JUMP_THRESHOLD`` robust
   standard deviations (median absolute deviation x 1.4826) are jumps: their yearly count is
   the intensity, their mean and standard deviation the log-jump law; the rest give the
   diffusion volatility and the ETH/BTC correlation. Jumps arrive together in both assets
   (one Poisson clock, the same standard normal for both sizes).
-* ``garch``: ``volmargin.calibration.fit_garch`` (GARCH(1,1), Student-t) per asset on the
-  hourly log returns, paths from ``volmargin.calibration.garch_paths`` started at the fitted
+* ``garch``: ``volmargin_lab.calibration.fit_garch`` (GARCH(1,1), Student-t) per asset on the
+  hourly log returns, paths from ``volmargin_lab.calibration.garch_paths`` started at the fitted
   ``last_variance``. The agreed interface draws one asset at a time: the two assets' GARCH
   paths are independent (stated in the report).
 
@@ -33,11 +33,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import params as P
+from volmargin import params as P
 from .engine import Frictions, VaultSim
 from .metrics import tail_stats
 from .policies import make_policy
-from .population import borrowing_power, make_population, open_balances
+from ..population import borrowing_power, make_population, open_balances
 
 YEAR_S = 31_536_000.0
 HOURS_PER_YEAR = YEAR_S / 3600.0
@@ -113,8 +113,8 @@ def fit_models(quick: bool = False, garch: bool = True) -> PathModels:
     """Fit both path models to the long hourly histories (``calibration.load_long_history``).
 
     ``quick``: the last 2,000 hourly returns only (for the GARCH fit too). ``garch=False``
-    skips the GARCH fit. Raises ``volmargin.data.DataError`` for missing files and
-    ImportError when ``volmargin.calibration`` is absent."""
+    skips the GARCH fit. Raises ``volmargin_lab.data.DataError`` for missing files and
+    ImportError when ``volmargin_lab.calibration`` is absent."""
     from .. import calibration as C
 
     rets: dict[str, np.ndarray] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable, Sequence
 
-from . import reference as ref
+from .. import reference as ref
 
 
 def _ewma_step(var: int, p0: int, p: int, dt: int, tau: int, var_max: int) -> int:

@@ -16,7 +16,6 @@ import csv
 import math
 import os
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Callable
 
@@ -313,36 +312,3 @@ def resample(bars: Bars, resolution_s: int) -> Bars:
 def slice_time(bars: Bars, start: int, end: int) -> Bars:
     """The bars with ``start <= timestamp < end`` (Unix seconds)."""
     return bars.take((bars.timestamp >= start) & (bars.timestamp < end))
-
-
-def to_feed_answer(x: float, decimals: int = 8) -> int:
-    """A USD price as a fixed-point integer with ``decimals`` decimals.
-
-    The price is taken at its shortest decimal representation (``repr``), so
-    ``to_feed_answer(194.57) == 19_457_000_000`` exactly, and rounded to the
-    nearest integer (ties to even).
-
-    Parameters
-    ----------
-    x : float
-        USD per whole token, finite and >= 0.
-    decimals : int
-        Decimals of the answer (8 for a Chainlink USD feed), >= 0.
-
-    Raises
-    ------
-    ValueError
-        For a non-finite or negative price, or negative ``decimals``.
-    """
-    x = float(x)
-    if not math.isfinite(x) or x < 0:
-        raise ValueError(f"price must be a finite non-negative number, got {x!r}")
-    if decimals < 0:
-        raise ValueError(f"decimals must be >= 0, got {decimals}")
-    return int((Decimal(repr(x)).scaleb(decimals)).to_integral_value(rounding=ROUND_HALF_EVEN))
-
-
-def to_wad(x: float) -> int:
-    """A USD price as an 18-decimal fixed-point integer (WAD, 1e18 = 1 USD),
-    rounded to nearest; ``ValueError`` for a non-finite or negative price."""
-    return to_feed_answer(x, 18)

@@ -51,7 +51,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import model as M
+from volmargin import model as M
 from .policies import VaultModel
 
 NORMAL, CAUTION, REDUCE_ONLY = M.NORMAL, M.CAUTION, M.REDUCE_ONLY

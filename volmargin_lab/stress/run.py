@@ -4,7 +4,7 @@ Independent work (every episode, each asset's calibration and policy backtest, e
 Carlo batch) runs as dask tasks: local processes by default, a ``dask.distributed``
 scheduler for the Monte Carlo when an address is given. The on-chain subset runs in this
 process on the chain Ape is connected to. Outputs in ``out``: ``summary.json``,
-``report.md`` and the PNGs of ``volmargin.stress.report``.
+``report.md`` and the PNGs of ``volmargin_lab.stress.report``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .episodes import EpisodeRun, run_episode
 from ..data import DataError
 from .montecarlo import MCConfig, MODELS, compute, fit_models, mc_collect, mc_tasks
 from .policies import POLICY_NAMES, make_policy
-from .population import BASE_SHARES, COLLATERAL_USD, KIND_NAMES, LEVERAGE, TOXIC_COLLATERAL_USD, TOXIC_SHARE
+from ..population import BASE_SHARES, COLLATERAL_USD, KIND_NAMES, LEVERAGE, TOXIC_COLLATERAL_USD, TOXIC_SHARE
 from .report import verdict, write_report
 from .scenarios import INTRABAR_MIN_BAR_S, STRESS_EPISODES, utc_str
 
@@ -65,7 +65,7 @@ def _calibration_task(symbol: str, quick: bool) -> dict[str, Any]:
     ``params.CALIBRATED_V2`` (the policy ``dynamic-calibrated``) matches this run's choice,
     and protocol v1's ``zt`` choice under ``v1`` (its DESIGN-defaults test as ``defaults_test``)."""
     from .. import calibration as C
-    from .. import params as P
+    from volmargin import params as P
 
     r = C.calibrate_v2(symbol, quick=quick)
     pr = r.primary or {}
@@ -100,8 +100,8 @@ def _calibration_task(symbol: str, quick: bool) -> dict[str, Any]:
 def _backtest_task(symbol: str, policies: list[str], quick: bool) -> dict[str, dict[str, Any]]:
     """Held-out backtest (99 %, 1-day windows) of each policy's maintenance haircut on the long history."""
     from .. import calibration as C
-    from .. import model as M
-    from .. import params as P
+    from volmargin import model as M
+    from volmargin import params as P
 
     bars = C.load_long_history(symbol)
     times = bars.timestamp + bars.resolution_s
@@ -174,7 +174,7 @@ def run_stress(
             cal_tasks.append(dask.delayed(_calibration_task)(s, cfg.quick))
             cal_tasks.append(dask.delayed(_backtest_task)(s, cfg.policies, cfg.quick))
     except ImportError as exc:
-        cal_ok, cal_reason = False, f"volmargin.calibration is not importable ({exc})"
+        cal_ok, cal_reason = False, f"volmargin_lab.calibration is not importable ({exc})"
 
     mc: dict[str, Any] | None = None
     mc_summary: dict[str, Any] = {}
@@ -188,7 +188,7 @@ def run_stress(
         models = fit_models(quick=cfg.quick, garch=cal_ok)
         which = MODELS if cal_ok else ("gbm-jump",)
         if not cal_ok:
-            notes.append("GARCH Monte Carlo skipped: volmargin.calibration unavailable.")
+            notes.append("GARCH Monte Carlo skipped: volmargin_lab.calibration unavailable.")
         mc_list, mc_keys = mc_tasks(mcc, tuple(cfg.policies), models, fr, which)
     except (ImportError, DataError) as exc:
         notes.append(f"Monte Carlo skipped: {exc}")

@@ -25,10 +25,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import params as P
-from . import reference as ref
+from volmargin import params as P
+from volmargin import reference as ref
 from .data import Bars, load_episode, EPISODES
-from .system import deploy_system, fund, read_accounts, read_assets
+from volmargin.chain.deploy import deploy_system, fund
+from volmargin.chain.lens import read_accounts, read_assets
 
 WAD = ref.WAD
 
@@ -158,7 +159,7 @@ def run_replay(
     project, chain, accounts
         Ape's ``project``, ``chain`` and ``accounts`` (the connected network).
     episode
-        A key of ``volmargin.data.EPISODES``; ``DataError`` otherwise.
+        A key of ``volmargin_lab.data.EPISODES``; ``DataError`` otherwise.
     n_accounts
         Population size (>= 1); borrowers are test accounts beyond the
         admin, lender and liquidator.

@@ -120,7 +120,7 @@ def borrowing_power(
     -------
     (N,) whole tokens; 0 where the collateral supports nothing.
     """
-    from .. import model as M
+    from volmargin import model as M
 
     dep = collateral_tokens * prices
     hi = np.minimum(h_init + M.size_haircut(kappa, depth, dep), 1.0)

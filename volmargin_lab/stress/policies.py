@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import model as M
-from .. import params as P
-from .. import reference as ref
+from volmargin import model as M
+from volmargin import params as P
+from volmargin import reference as ref
 
 WAD = ref.WAD
 TEN_YEARS = 10 * 365 * P.DAY
@@ -125,7 +125,7 @@ class Policy:
 
     def token_specs(self, symbols: tuple[str, ...] = ("USD", "WETH", "WBTC")) -> tuple[P.TokenSpec, ...]:
         """``volmargin.params.TokenSpec`` of the deployable symbols with this policy's oracle
-        vectors (for ``volmargin.system.deploy_system``); KeyError for a non-deployable one."""
+        vectors (for ``volmargin.chain.deploy.deploy_system``); KeyError for a non-deployable one."""
         base = {t.symbol: t for t in P.TOKENS}
         return tuple(replace(base[s], oracle=self.oracle[s]) for s in symbols)
 

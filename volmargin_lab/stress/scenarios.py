@@ -1,6 +1,6 @@
 """Real market episodes as price paths for the stress engine (issue #5 item 1, DESIGN §10).
 
-A stress episode is a ``volmargin.data.EPISODES`` entry plus: finer files that replace the
+A stress episode is a ``volmargin_lab.data.EPISODES`` entry plus: finer files that replace the
 base file where they cover it, toxic collateral files, the time the population opens its
 positions (before it, the oracle only warms up), the end of the calm window, and feed
 pauses.
@@ -46,8 +46,8 @@ class StressEpisode:
 
     Attributes
     ----------
-    name : key of ``STRESS_EPISODES`` (and of ``volmargin.data.EPISODES``).
-    base : key of ``volmargin.data.EPISODES`` supplying one file per asset.
+    name : key of ``STRESS_EPISODES`` (and of ``volmargin_lab.data.EPISODES``).
+    base : key of ``volmargin_lab.data.EPISODES`` supplying one file per asset.
     open_at : Unix seconds at which the accounts open (oracle warm-up before).
     calm_until : end of the calm window (Unix seconds): the steps from ``open_at`` to it.
     finer : symbol -> finer files (replace the base file where they cover it).
@@ -173,7 +173,7 @@ def load_market(
     Parameters
     ----------
     name : a key of ``STRESS_EPISODES``.
-    data_dir : directory of the price files (default ``volmargin.data.DATA_DIR``).
+    data_dir : directory of the price files (default ``volmargin_lab.data.DATA_DIR``).
     intrabar_min_s : shortest bar (seconds) that visits its low and high.
     max_hours : keep only this many hours after ``open_at`` (``--quick``).
 

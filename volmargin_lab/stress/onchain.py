@@ -5,7 +5,7 @@ connected to, that the model's numbers are the contracts' numbers within the mod
 stated tolerances (``volmargin.model`` docstring). For one policy it deploys the system
 with that policy's parameter vectors (``policies.Policy.token_specs`` / ``vault``), opens a
 seeded population at its leverage times the model's borrowing power, then for each hourly
-bar of the subset (closes of ``volmargin.data.load_episode``, pushed into the feeds and
+bar of the subset (closes of ``volmargin_lab.data.load_episode``, pushed into the feeds and
 poked, as the main-job replay does) compares:
 
 * every asset: oracle price (relative ``TOL_PRICE``), maintenance haircut in force at the
@@ -33,14 +33,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import model as M
-from .. import params as P
-from .. import reference as ref
-from ..data import load_episode, to_feed_answer
-from ..system import deploy_system, fund, read_accounts, read_assets
+from volmargin import model as M
+from volmargin import params as P
+from volmargin import reference as ref
+from volmargin.units import to_feed_answer
+
+from ..data import load_episode
+from volmargin.chain.deploy import deploy_system, fund
+from volmargin.chain.lens import read_accounts, read_assets
 from .engine import liquidation_amounts
 from .policies import make_policy
-from .population import borrowing_power, make_population, open_balances
+from ..population import borrowing_power, make_population, open_balances
 from .scenarios import utc, utc_str
 
 SYMS: tuple[str, ...] = ("USD", "WETH", "WBTC")
@@ -96,7 +99,7 @@ def replay_subset(
 
     Raises
     ------
-    KeyError for an unknown policy; ``volmargin.data.DataError`` for a bad episode;
+    KeyError for an unknown policy; ``volmargin_lab.data.DataError`` for a bad episode;
     ValueError when ``start`` is not a bar of the episode, there are too few bars after it,
     or too few test accounts.
     """

@@ -57,9 +57,9 @@ import numpy as np
 from scipy.special import xlogy
 from scipy.stats import binom, chi2, norm
 
-from . import model as M
-from . import params as P
-from . import reference as ref
+from volmargin import model as M
+from volmargin import params as P
+from volmargin import reference as ref
 from .data import DATA_DIR, Bars, load_csv
 
 HOUR = 3_600
@@ -128,7 +128,7 @@ def _utc(t: float) -> str:
 def load_long_history(symbol: str, data_dir: str | Path | None = None) -> Bars:
     """The longest hourly price history of ``symbol`` ("WETH" or "WBTC").
 
-    The files of ``LONG_HISTORY[symbol]`` are loaded with ``volmargin.data.load_csv``
+    The files of ``LONG_HISTORY[symbol]`` are loaded with ``volmargin_lab.data.load_csv``
     and spliced: every bar of the first (USD market) file, then the bars of the
     next (Binance USDT market) file strictly after the previous file's last bar.
     WETH: Bitfinex ETH/USD 2018-05-15 06:00 .. 2023-01-16 23:00, then Binance
@@ -155,7 +155,7 @@ def load_long_history(symbol: str, data_dir: str | Path | None = None) -> Bars:
     ------
     ValueError
         For a symbol other than "WETH" or "WBTC".
-    volmargin.data.DataError
+    volmargin_lab.data.DataError
         For a missing or malformed file (see ``load_csv``).
     """
     if symbol not in LONG_HISTORY:
@@ -929,7 +929,7 @@ class V2Result:
 
 def load_confirmatory(data_dir: str | Path | None = None) -> Bars:
     """The daily BTC/USD bars of ``CONFIRM_FILE`` (``timestamp`` = day open, UTC; ``close``
-    USD per BTC). Raises ``volmargin.data.DataError`` for a missing or malformed file."""
+    USD per BTC). Raises ``volmargin_lab.data.DataError`` for a missing or malformed file."""
     root = Path(data_dir) if data_dir is not None else DATA_DIR
     return load_csv(root / CONFIRM_FILE)
 
@@ -983,7 +983,7 @@ def calibrate_v2(
     ------
     ValueError
         For a symbol other than "WETH" or "WBTC".
-    volmargin.data.DataError
+    volmargin_lab.data.DataError
         For a missing or malformed price file.
     """
     if symbol not in LONG_HISTORY:
@@ -1108,7 +1108,7 @@ def confirmatory_backtest(
 
     Raises
     ------
-    volmargin.data.DataError
+    volmargin_lab.data.DataError
         For a missing or malformed ``CONFIRM_FILE``; ValueError when no window fits.
     """
     level = TARGET_LEVEL

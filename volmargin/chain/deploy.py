@@ -15,64 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import to_checksum_address
-
-from . import params as P
-from . import reference as ref
-from .data import to_feed_answer
-
-DEPLOYMENTS_DIR = Path("deployments")
-
-_HEALTH = "(uint256,uint256,uint256,uint256,bool)"
-_ACCOUNTS_VIEW = ["uint256", f"(address,int256[8],{_HEALTH})[]"]
-_SNAPSHOT = ["uint256", "(address,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint8,bool)[]"]
-
-
-@dataclass(frozen=True)
-class AccountRow:
-    """One account from ``MarginVault.accounts_view``.
-
-    ``balances``: signed token amounts (token decimals) in the vault's
-    ``listed`` order; ``health``: weighted sums, WAD USD.
-    """
-
-    account: str
-    balances: tuple[int, ...]
-    health: ref.Health
-
-
-@dataclass(frozen=True)
-class AssetRow:
-    """One asset from ``RiskOracle.snapshot`` (WAD; variances WAD/s; seconds)."""
-
-    asset: str
-    price: int
-    updated_at: int
-    var_fast: int
-    var_slow: int
-    sigma_annual: int
-    h_maint: int
-    h_target: int
-    h_init: int
-    breaker: int
-    invalid: bool
-
-
-def read_accounts(vault: Any, accounts: list[str]) -> tuple[int, list[AccountRow]]:
-    """``vault.accounts_view`` decoded with eth-abi (Ape's struct decoding is
-    the slow part of a large batched read). Returns (block time, rows)."""
-    raw = vault.accounts_view(accounts, decode=False)
-    ts, rows = abi_decode(_ACCOUNTS_VIEW, bytes(raw))
-    return int(ts), [AccountRow(to_checksum_address(a), tuple(b), ref.Health(*h)) for a, b, h in rows]
-
-
-def read_assets(oracle: Any, assets: list[str]) -> tuple[int, list[AssetRow]]:
-    """``oracle.snapshot`` decoded with eth-abi. Returns (block time, rows)."""
-    raw = oracle.snapshot(assets, decode=False)
-    ts, rows = abi_decode(_SNAPSHOT, bytes(raw))
-    return int(ts), [AssetRow(to_checksum_address(r[0]), *r[1:]) for r in rows]
-
+from .. import params as P
+from .. import reference as ref
+from ..units import to_feed_answer
 
 @dataclass
 class System:

@@ -17,7 +17,7 @@ import numpy as np
 from .engine import Frictions, SimResult, VaultSim
 from .metrics import episode_metrics
 from .policies import make_policy
-from .population import OPEN_MODES, borrowing_power, make_population, open_balances
+from ..population import OPEN_MODES, borrowing_power, make_population, open_balances
 from .scenarios import STRESS_EPISODES, MarketPath, load_market
 
 
@@ -53,7 +53,7 @@ def run_episode(
 ) -> EpisodeRun:
     """Simulate ``policies`` on episode ``name`` with ``n_accounts`` seeded accounts.
 
-    Raises ``volmargin.data.DataError`` for an unknown episode or bad files, ``KeyError`` for
+    Raises ``volmargin_lab.data.DataError`` for an unknown episode or bad files, ``KeyError`` for
     an unknown policy."""
     ep = STRESS_EPISODES.get(name)
     market = load_market(name, max_hours=max_hours)

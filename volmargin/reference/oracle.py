@@ -1,0 +1,222 @@
+"""Exact integer mirror of ``contracts/RiskOracle.vy`` (docs/design.md §3, §4, §7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .risk_math import *  # noqa: F401,F403
+from .risk_math import Reject, require, U, I, div, pow10, isqrt  # noqa: F401
+
+# ---------------------------------------------------------------- RiskOracle.vy
+
+# Parameter indices (RiskOracle.P_*).
+(
+    P_HEARTBEAT,
+    P_GRACE,
+    P_TAU_FAST,
+    P_TAU_SLOW,
+    P_HORIZON,
+    P_Z_MAINT,
+    P_Z_INIT,
+    P_H0,
+    P_H_MIN,
+    P_H_MAX,
+    P_RAMP_UP,
+    P_RAMP_DOWN,
+    P_VAR_MIN,
+    P_VAR_MAX,
+    P_K_JUMP,
+    P_R_FLOOR,
+    P_COOLDOWN,
+    P_SIGMA_CAUTION,
+    P_KAPPA,
+    P_DEPTH,
+) = range(20)
+ORACLE_PARAM_NAMES = (
+    "heartbeat grace tau_fast tau_slow horizon z_maint z_init h0 h_min h_max ramp_up ramp_down "
+    "var_min var_max k_jump r_floor cooldown sigma_caution kappa depth"
+).split()
+
+
+@dataclass
+class FeedRound:
+    """One AggregatorV3 ``latestRoundData`` answer."""
+
+    round_id: int
+    answer: int  # feed decimals, signed
+    updated_at: int  # s
+    answered_in_round: int
+
+
+@dataclass
+class AssetState:
+    """RiskOracle.AssetState."""
+
+    feed_scale: int
+    price: int
+    updated_at: int
+    var_fast: int
+    var_slow: int
+    h_maint: int
+    h_target: int
+    h_time: int
+    breaker: int = NORMAL
+    tripped_at: int = 0
+    invalid: bool = False
+
+
+@dataclass(frozen=True)
+class RiskView:
+    """RiskOracle.RiskView: what the vault reads per asset."""
+
+    price: int
+    h_maint: int
+    h_init: int
+    kappa: int
+    depth: int
+    breaker: int
+
+
+def check_oracle_params(p: list[int]) -> None:
+    """RiskOracle._check_params."""
+    require(p[P_HEARTBEAT] > 0, "oracle: bad params")
+    require(p[P_TAU_FAST] > 0 and p[P_TAU_SLOW] > 0 and p[P_HORIZON] > 0, "oracle: bad params")
+    require(p[P_H_MIN] <= p[P_H_MAX] and p[P_H_MAX] <= WAD and p[P_H0] <= WAD, "oracle: bad params")
+    require(p[P_Z_MAINT] <= p[P_Z_INIT], "oracle: bad params")
+    require(p[P_VAR_MIN] <= p[P_VAR_MAX] and p[P_VAR_MAX] <= VAR_CAP, "oracle: bad params")
+    require(p[P_HORIZON] <= SECONDS_PER_YEAR and p[P_Z_INIT] <= 100 * WAD, "oracle: bad params")
+    # the contract's storage packing widths
+    require(max(p[P_HEARTBEAT], p[P_GRACE], p[P_RAMP_UP], p[P_RAMP_DOWN]) < 2**64, "oracle: bad params")
+    require(max(p[P_TAU_FAST], p[P_TAU_SLOW], p[P_COOLDOWN]) < 2**64, "oracle: bad params")
+    require(p[P_KAPPA] < 2**96 and p[P_DEPTH] < 2**160, "oracle: bad params")
+    require(p[P_K_JUMP] < 2**128 and p[P_R_FLOOR] < 2**128, "oracle: bad params")
+
+
+@dataclass
+class OracleRef:
+    """Mirror of RiskOracle.vy: per-asset EWMA variances, ramped haircuts and breakers."""
+
+    assets: dict[str, AssetState] = field(default_factory=dict)
+    params: dict[str, list[int]] = field(default_factory=dict)
+    n_tripped: int = 0
+
+    def list_asset(self, asset: str, feed_decimals: int, rnd: FeedRound, var_seed: int, params: list[int], now: int) -> None:
+        """RiskOracle.list_asset (role checks are the contract's)."""
+        require(asset not in self.assets, "oracle: already listed")
+        check_oracle_params(params)
+        require(feed_decimals <= 18, "oracle: feed decimals > 18")
+        scale = 10 ** (18 - feed_decimals)
+        price, updated_at, reason = self._read_feed(rnd, scale, now)
+        require(reason == 0, "oracle: invalid price")
+        require(U(now - updated_at) <= params[P_HEARTBEAT] + params[P_GRACE], "oracle: stale price")
+        require(price < MAX_PRICE, "oracle: price out of range")
+        var = clamp(var_seed, params[P_VAR_MIN], params[P_VAR_MAX])
+        h = haircut(params[P_H0], params[P_Z_MAINT], sigma(var, params[P_HORIZON]), params[P_H_MIN], params[P_H_MAX])
+        self.params[asset] = list(params)
+        self.assets[asset] = AssetState(scale, price, updated_at, var, var, h, h, now)
+
+    @staticmethod
+    def _read_feed(rnd: FeedRound, scale: int, now: int) -> tuple[int, int, int]:
+        if rnd.answer <= 0:
+            return 0, rnd.updated_at, REASON_NON_POSITIVE
+        if rnd.updated_at == 0 or rnd.answered_in_round < rnd.round_id or rnd.updated_at > now:
+            return 0, rnd.updated_at, REASON_INCOMPLETE
+        return U(rnd.answer * scale), rnd.updated_at, 0
+
+    def _set_breaker(self, s: AssetState, new_state: int) -> None:
+        if new_state == s.breaker:
+            return
+        if new_state == REDUCE_ONLY:
+            self.n_tripped += 1
+        elif s.breaker == REDUCE_ONLY:
+            self.n_tripped -= 1
+        s.breaker = new_state
+
+    def _trip(self, s: AssetState, now: int) -> None:
+        self._set_breaker(s, REDUCE_ONLY)
+        s.tripped_at = now
+
+    def poke(self, asset: str, rnd: FeedRound, now: int) -> None:
+        """RiskOracle.poke: ``rnd`` is the feed's latestRoundData at ``now``."""
+        require(asset in self.assets, "oracle: asset not listed")
+        s = replace(self.assets[asset])
+        p = self.params[asset]
+        price, updated_at, reason = self._read_feed(rnd, s.feed_scale, now)
+        if reason == 0 and now - updated_at > p[P_HEARTBEAT] + p[P_GRACE]:
+            reason = REASON_STALE
+        if reason != 0:
+            s.invalid = True
+            self._trip(s, now)
+            self.assets[asset] = s
+            return
+        jump = False
+        if updated_at > s.updated_at:
+            dt = updated_at - s.updated_at
+            r = abs_return(s.price, price)
+            sigma_dt = sigma(max(s.var_fast, s.var_slow), dt)
+            jump = r > U(div(U(p[P_K_JUMP] * sigma_dt), WAD) + p[P_R_FLOOR])
+            s.var_fast = clamp(ewma_var(s.var_fast, r, dt, p[P_TAU_FAST]), p[P_VAR_MIN], p[P_VAR_MAX])
+            s.var_slow = clamp(ewma_var(s.var_slow, r, dt, p[P_TAU_SLOW]), p[P_VAR_MIN], p[P_VAR_MAX])
+            s.price = price
+            s.updated_at = updated_at
+        s.invalid = False
+        s.h_maint = ramp(s.h_maint, s.h_target, U(now - s.h_time), p[P_RAMP_UP], p[P_RAMP_DOWN])
+        s.h_time = now
+        var = max(s.var_fast, s.var_slow)
+        s.h_target = haircut(p[P_H0], p[P_Z_MAINT], sigma(var, p[P_HORIZON]), p[P_H_MIN], p[P_H_MAX])
+        if jump:
+            self._trip(s, now)
+        else:
+            cooldown = p[P_COOLDOWN]
+            if s.breaker != REDUCE_ONLY or now >= s.tripped_at + cooldown:
+                hot = sigma(var, SECONDS_PER_YEAR) > p[P_SIGMA_CAUTION]
+                cooling = s.tripped_at != 0 and now < s.tripped_at + 2 * cooldown
+                self._set_breaker(s, CAUTION if (hot or cooling) else NORMAL)
+        require(s.price < MAX_PRICE, "oracle: price out of range")  # the contract's storage width
+        self.assets[asset] = s
+
+    def set_param(self, asset: str, param: int, new_value: int, now: int) -> None:
+        """RiskOracle.set_param after the steward's checks (role, bound and delay
+        are the contract's): brings the ramped maintenance haircut to ``now``
+        under the old ramp speeds, then sets the parameter (DESIGN §4, §8).
+
+        Raises Reject "oracle: asset not listed", "oracle: unknown param",
+        "oracle: bad params"; the state is untouched on a rejection."""
+        require(asset in self.assets, "oracle: asset not listed")
+        require(0 <= param < len(self.params[asset]), "oracle: unknown param")
+        p = list(self.params[asset])
+        p[param] = new_value
+        check_oracle_params(p)
+        s = replace(self.assets[asset])
+        s.h_maint = self.h_maint_now(asset, now)
+        s.h_time = now
+        self.assets[asset] = s
+        self.params[asset] = p
+
+    def h_maint_now(self, asset: str, now: int) -> int:
+        """Maintenance haircut in force at ``now`` (ramped lazily), WAD."""
+        s, p = self.assets[asset], self.params[asset]
+        return ramp(s.h_maint, s.h_target, U(now - s.h_time), p[P_RAMP_UP], p[P_RAMP_DOWN])
+
+    def h_init(self, asset: str) -> int:
+        """Initial haircut without the size term, WAD."""
+        s, p = self.assets[asset], self.params[asset]
+        return haircut(
+            p[P_H0], p[P_Z_INIT], sigma(max(s.var_fast, s.var_slow), p[P_HORIZON]), p[P_H_MIN], p[P_H_MAX]
+        )
+
+    def risk(self, asset: str, now: int) -> RiskView:
+        """RiskOracle.risk: rejects unlisted, invalid and stale prices."""
+        require(asset in self.assets, "oracle: asset not listed")
+        s, p = self.assets[asset], self.params[asset]
+        require(not s.invalid, "oracle: invalid price")
+        require(U(now - s.updated_at) <= p[P_HEARTBEAT] + p[P_GRACE], "oracle: stale price")
+        return RiskView(s.price, self.h_maint_now(asset, now), self.h_init(asset), p[P_KAPPA], p[P_DEPTH], s.breaker)
+
+    def sigma(self, asset: str, horizon: int) -> int:
+        """RiskOracle.sigma: WAD sigma over ``horizon`` seconds."""
+        require(asset in self.assets, "oracle: asset not listed")
+        s = self.assets[asset]
+        return sigma(max(s.var_fast, s.var_slow), horizon)
+
+

@@ -1,0 +1,43 @@
+"""Unit conversions between human numbers and the contracts' fixed-point integers.
+
+Prices go into a Chainlink-style feed as integers with the feed's decimals (8
+for USD feeds); WAD is 1e18 fixed point (docs/design.md §1).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_EVEN, Decimal
+
+
+def to_feed_answer(x: float, decimals: int = 8) -> int:
+    """A USD price as a fixed-point integer with ``decimals`` decimals.
+
+    The price is taken at its shortest decimal representation (``repr``), so
+    ``to_feed_answer(194.57) == 19_457_000_000`` exactly, and rounded to the
+    nearest integer (ties to even).
+
+    Parameters
+    ----------
+    x : float
+        USD per whole token, finite and >= 0.
+    decimals : int
+        Decimals of the answer (8 for a Chainlink USD feed), >= 0.
+
+    Raises
+    ------
+    ValueError
+        For a non-finite or negative price, or negative ``decimals``.
+    """
+    x = float(x)
+    if not math.isfinite(x) or x < 0:
+        raise ValueError(f"price must be a finite non-negative number, got {x!r}")
+    if decimals < 0:
+        raise ValueError(f"decimals must be >= 0, got {decimals}")
+    return int((Decimal(repr(x)).scaleb(decimals)).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def to_wad(x: float) -> int:
+    """A USD price as an 18-decimal fixed-point integer (WAD, 1e18 = 1 USD),
+    rounded to nearest; ``ValueError`` for a non-finite or negative price."""
+    return to_feed_answer(x, 18)
