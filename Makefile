@@ -19,15 +19,18 @@ FOUNDRY := --network ethereum:local:foundry
 
 setup: $(STAMP) node_modules/.bin/anvil
 
+# Everything the venv holds comes from pyproject.toml (the package, its pins and the
+# lab and test extras); nothing is installed beside it.
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e ".[lab,test]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-node_modules/.bin/anvil: package.json
-	npm install --no-audit --no-fund --loglevel=error
+# `npm ci` installs exactly the committed lockfile (every platform's optional anvil
+# binary is listed in it) and never rewrites it, so the tree stays clean.
+node_modules/.bin/anvil: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	test -x $@ && touch $@
 
 # ape's compile cache does not follow `import`ed modules: rebuild everything

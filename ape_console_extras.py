@@ -92,7 +92,7 @@ def ape_init_extras(**namespace: Any) -> dict[str, Any]:
         info = read_json(LATEST)
     except DeploymentError:
         info = None  # nothing deployed yet: deploy() binds the names
-    if info is not None and chain.provider.get_code(info["vault"]):
+    if info is not None and chain.provider.get_code(info.vault):
         bind(load(project, LATEST))
     ns.update(deploy=deploy, health=health, push_price=push_price, risk=risk)
     return ns

@@ -1,9 +1,9 @@
-"""Throughput (and optionally agreement) of the vectorized model, volmargin.model.
+"""ape run bench_model: throughput (and optionally agreement) of the vectorized model, volmargin.model.
 
-A plain Python script, not an ``ape run`` command (no chain needed):
+Needs no chain (no network is connected):
 
-    python scripts/bench_model.py --out reports/bench/model.json
-    python scripts/bench_model.py --steps 4000 --paths 4 --tolerance
+    ape run bench_model --out reports/bench/model.json
+    ape run bench_model --steps 4000 --paths 4 --tolerance
 
 Times ``health_paths`` (oracle model along the paths + maintenance health of
 every account at every step) on ``--accounts`` x 3 assets (USD, WETH, WBTC
@@ -16,24 +16,21 @@ worst disagreement with the exact integer reference over a seeded sweep (the
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import platform
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 
+import click
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from volmargin import model as M  # noqa: E402
-from volmargin import params as P  # noqa: E402
-from volmargin import reference as ref  # noqa: E402
+from volmargin import model as M
+from volmargin import params as P
+from volmargin import reference as ref
 
 F = float(ref.WAD)
 HOUR = 3_600
@@ -62,6 +59,10 @@ def _book(accounts: int, seed: int) -> np.ndarray:
 
 
 def bench(accounts: int, steps: int, paths: int, repeat: int, chunk: int, xp_name: str) -> dict:
+    """Time ``health_paths`` (and ``oracle_paths``) ``repeat`` times on a seeded (paths, steps, 3) USD
+    price array and an (accounts, 3) whole-token book; returns the JSON dict written by ``--out``
+    (account-steps per second, wall seconds, core count, versions, worst maintenance health, USD).
+    ``xp_name`` names the array module (``numpy``, ``cupy``)."""
     xp = np if xp_name == "numpy" else __import__(xp_name)
     params = M.OracleParams.from_wad([s.oracle for s in P.TOKENS], xp=xp)
     seed = np.array([s.var_seed for s in P.TOKENS]) / F
@@ -229,42 +230,51 @@ def _sweep_paths(n_paths: int, steps: int, rng: np.random.Generator, accounts: i
 
 
 def tolerance(draws: int, n_paths: int, steps: int, seed: int) -> dict:
+    """Worst disagreement of volmargin.model with the exact reference: ``draws`` seeded draws per
+    risk-math function and ``n_paths`` hourly paths of ``steps`` steps (keys: absolute errors in
+    WAD units or wei, relative errors as fractions, breaker mismatches as a count)."""
     out = {"draws": draws, "paths": n_paths, "steps": steps}
     out.update(_sweep_functions(draws, seed))
     out.update(_sweep_paths(n_paths, steps, np.random.default_rng(seed)))
     return out
 
 
-def run(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--accounts", type=int, default=10_000)
-    ap.add_argument("--steps", type=int, default=2_000, help="time steps per path (rows, listing row included)")
-    ap.add_argument("--paths", type=int, default=1)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--chunk", type=int, default=256, help="rows per matrix product")
-    ap.add_argument("--xp", default="numpy", help="array namespace module (numpy, cupy)")
-    ap.add_argument("--tolerance", action="store_true", help="also measure agreement with the reference")
-    ap.add_argument("--tolerance-draws", type=int, default=20_000)
-    ap.add_argument("--tolerance-paths", type=int, default=100)
-    ap.add_argument("--out", type=Path, default=None, help="write the results as JSON")
-    args = ap.parse_args(argv)
-    res = bench(args.accounts, args.steps, args.paths, args.repeat, args.chunk, args.xp)
-    print(
+@click.command(short_help="Throughput and tolerance of the vectorized model (no chain)")
+@click.option("--accounts", type=click.IntRange(1), default=10_000, show_default=True,
+              help="Accounts in the book, each with balances in the 3 assets (USD, WETH, WBTC).")
+@click.option("--steps", type=click.IntRange(1), default=2_000, show_default=True,
+              help="Hourly time steps per price path (rows, listing row included).")
+@click.option("--paths", type=click.IntRange(1), default=1, show_default=True, help="Seeded price paths.")
+@click.option("--repeat", type=click.IntRange(1), default=5, show_default=True,
+              help="Timed runs; the median wall time (seconds) is reported.")
+@click.option("--chunk", type=click.IntRange(1), default=256, show_default=True,
+              help="Time steps (rows) per matrix product.")
+@click.option("--xp", "xp_name", default="numpy", show_default=True,
+              help="Array namespace module (numpy, cupy).")
+@click.option("--tolerance", "with_tolerance", is_flag=True,
+              help="Also measure the worst disagreement with the exact integer reference.")
+@click.option("--tolerance-draws", type=click.IntRange(1), default=20_000, show_default=True,
+              help="Seeded draws per risk-math function in the tolerance sweep.")
+@click.option("--tolerance-paths", type=click.IntRange(1), default=100, show_default=True,
+              help="Seeded 200-step hourly paths (30 accounts) in the tolerance sweep.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the results as JSON to this file (parents created).")
+def cli(accounts: int, steps: int, paths: int, repeat: int, chunk: int, xp_name: str, with_tolerance: bool,
+        tolerance_draws: int, tolerance_paths: int, out: Path | None) -> None:
+    """Time volmargin.model.health_paths on ACCOUNTS x 3 assets x STEPS hourly steps x PATHS and print
+    account-steps per second (accounts x steps x paths / median wall seconds) and the core count."""
+    res = bench(accounts, steps, paths, repeat, chunk, xp_name)
+    click.echo(
         f"health_paths: {res['accounts']:,} accounts x {res['assets']} assets x {res['steps']:,} steps x "
-        f"{res['paths']} path(s) in {res['seconds_median']:.3f} s (median of {args.repeat}; oracle "
+        f"{res['paths']} path(s) in {res['seconds_median']:.3f} s (median of {repeat}; oracle "
         f"{res['oracle_seconds_median']:.3f} s) = {res['model_account_steps_per_s']:,.4g} account-steps/s "
         f"on {res['cpu_count']} cores"
     )
-    if args.tolerance:
-        res["tolerance"] = tolerance(args.tolerance_draws, args.tolerance_paths, 200, 0)
+    if with_tolerance:
+        res["tolerance"] = tolerance(tolerance_draws, tolerance_paths, 200, 0)
         for k, v in res["tolerance"].items():
-            print(f"  {k:22s} {v:.3g}")
-    print(json.dumps({"model_account_steps_per_s": res["model_account_steps_per_s"], "cpu_count": res["cpu_count"]}))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(res, indent=2) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(run())
+            click.echo(f"  {k:22s} {v:.3g}")
+    click.echo(json.dumps({"model_account_steps_per_s": res["model_account_steps_per_s"], "cpu_count": res["cpu_count"]}))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=2) + "\n")

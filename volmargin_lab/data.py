@@ -12,14 +12,14 @@ amounts as Python ``int`` fixed-point numbers.
 
 from __future__ import annotations
 
-import csv
-import math
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
+import pandas as pd
 
 HEADER: list[str] = ["timestamp", "open", "high", "low", "close", "volume"]
 
@@ -29,14 +29,44 @@ class DataError(ValueError):
     (and, for a bad row, the file and line as ``path:line:``)."""
 
 
-def _data_dir() -> Path:
-    env = os.environ.get("VOLMARGIN_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "data" / "prices"
+#: Environment variable naming the folder of the price files.
+DATA_DIR_ENV = "VOLMARGIN_DATA_DIR"
+
+#: Where the price folder lives under a repository checkout or under the current directory.
+PRICES_SUBDIR = Path("data") / "prices"
 
 
-#: Directory of the price files: ``<project>/data/prices``, or the directory in
-#: the environment variable ``VOLMARGIN_DATA_DIR`` (read once, at import).
-DATA_DIR: Path = _data_dir()
+def find_data_dir(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """The folder of the price files, chosen explicitly, first match wins:
+
+    1. the folder named by ``$VOLMARGIN_DATA_DIR`` when it is set and not empty;
+    2. ``data/prices`` of the repository checkout when the package runs from
+       one (the folder above the package holds ``pyproject.toml`` and
+       ``data/prices``): a clone, or an editable install;
+    3. ``data/prices`` under the current directory ``cwd`` (an installed
+       wheel ships no price files).
+
+    The folder need not exist: loading from a missing folder raises
+    ``DataError`` naming ``VOLMARGIN_DATA_DIR`` (see ``load_csv``).
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        Environment to read; ``os.environ`` by default.
+    cwd : Path, optional
+        Current directory for rule 3; ``Path.cwd()`` by default.
+    """
+    env = (os.environ if environ is None else environ).get(DATA_DIR_ENV)
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / PRICES_SUBDIR).is_dir():
+        return checkout / PRICES_SUBDIR
+    return (Path.cwd() if cwd is None else cwd) / PRICES_SUBDIR
+
+
+#: Directory of the price files: ``find_data_dir()``, evaluated once, at import.
+DATA_DIR: Path = find_data_dir()
 
 
 @dataclass(frozen=True)
@@ -89,12 +119,102 @@ class Bars:
         )
 
 
-def _num(text: str) -> float:
-    return float(text) if text.strip() else math.nan
+def _missing_file(path: Path) -> DataError:
+    """The error for a price file that does not exist; names VOLMARGIN_DATA_DIR when its folder is missing too."""
+    if path.parent.is_dir():
+        return DataError(f"{path}: no such price file")
+    return DataError(
+        f"{path}: no such price file (the folder {path.parent} does not exist: set {DATA_DIR_ENV} to the folder "
+        "of the price files, or run from a directory holding data/prices)"
+    )
+
+
+def _to_int(column: pd.Series) -> np.ndarray:
+    """int64 array of a column of strings, each parsed by Python's ``int`` (``ValueError`` if one does not)."""
+    return column.to_numpy(dtype=object).astype(np.int64)
+
+
+def _to_float(column: pd.Series) -> np.ndarray:
+    """float64 array of a column of strings, each parsed by Python's ``float``; blank -> NaN."""
+    return column.where(column.str.strip() != "", "nan").to_numpy(dtype=object).astype(np.float64)
+
+
+#: Parser of each column of ``HEADER``.
+_PARSERS: tuple[Callable[[pd.Series], np.ndarray], ...] = (_to_int,) + (_to_float,) * (len(HEADER) - 1)
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The data lines of a price file, checked header first.
+
+    Returns ``(table, lineno, fields)``: ``table`` holds, as strings (pandas
+    ``read_csv``), the non-blank data lines up to the first one without 6
+    fields; ``lineno`` (int64, shape (m,)) the 1-based line number of every
+    non-blank data line; ``fields`` (int64, shape (m,)) its number of
+    comma-separated fields (fields are not quoted, see ``data/SOURCES.md``).
+
+    Raises ``DataError`` for an empty file or a wrong header.
+    """
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",") if lines else []
+    if not any(h.strip() for h in header):
+        raise DataError(f"{path}: empty file (expected header {','.join(HEADER)})")
+    if [h.strip() for h in header] != HEADER:
+        raise DataError(f"{path}:1: header must be {','.join(HEADER)}, got {','.join(header)}")
+    lineno = np.array([i + 1 for i, line in enumerate(lines) if i and line], dtype=np.int64)
+    fields = np.array([lines[i - 1].count(",") + 1 for i in lineno], dtype=np.int64)
+    ragged = np.flatnonzero(fields != len(HEADER))
+    n_ok = int(ragged[0]) if len(ragged) else len(lineno)
+    if n_ok == 0:
+        return pd.DataFrame({h: pd.Series([], dtype=object) for h in HEADER}), lineno, fields
+    text = "\n".join(lines[i - 1] for i in lineno[:n_ok])
+    table = pd.read_csv(
+        io.StringIO(text), header=None, names=HEADER, dtype=str, keep_default_na=False, skip_blank_lines=False,
+    )
+    if len(table) != n_ok:
+        raise DataError(f"{path}: a quoted field spans lines (price files are not quoted)")
+    return table, lineno, fields
+
+
+def _first_unparsable(table: pd.DataFrame) -> tuple[int, str] | None:
+    """Row index and parser message of the first field that does not parse (rows in order, fields left to right)."""
+    for i, row in enumerate(table.itertuples(index=False)):
+        for parse, text in zip(_PARSERS, row):
+            try:
+                parse(pd.Series([text], dtype=object))
+            except ValueError as exc:
+                return i, str(exc)
+    return None
+
+
+def _parse_table(path: Path, table: pd.DataFrame, lineno: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Timestamps (int64, Unix seconds) and open/high/low/close/volume (float64) of the table's rows.
+
+    Raises ``DataError`` naming the first bad line (in file order) for a
+    non-numeric field, a timestamp not after the previous one, or a close that
+    is not a positive finite number.
+    """
+    bad = None
+    try:
+        parsed = [parse(table[h]) for parse, h in zip(_PARSERS, HEADER)]
+    except ValueError:
+        bad = _first_unparsable(table)
+        assert bad is not None
+        parsed = [parse(table[h].iloc[: bad[0]]) for parse, h in zip(_PARSERS, HEADER)]
+    t, close = parsed[0], parsed[4]
+    unordered = np.flatnonzero(np.diff(t) <= 0) + 1
+    bad_close = np.flatnonzero(~(np.isfinite(close) & (close > 0)))
+    k = min([*unordered[:1], *bad_close[:1], len(t)])
+    if k < len(t) and k in unordered[:1]:
+        raise DataError(f"{path}:{lineno[k]}: timestamp {t[k]} not after {t[k - 1]}")
+    if k < len(t):
+        raise DataError(f"{path}:{lineno[k]}: close must be a positive number, got {table['close'].iloc[k]!r}")
+    if bad is not None:
+        raise DataError(f"{path}:{lineno[bad[0]]}: non-numeric field ({bad[1]})")
+    return t, parsed[1:]
 
 
 def load_csv(path: str | Path) -> Bars:
-    """Load one price file.
+    """Load one price file (parsed with pandas ``read_csv``).
 
     Parameters
     ----------
@@ -102,6 +222,8 @@ def load_csv(path: str | Path) -> Bars:
         A CSV file with header ``timestamp,open,high,low,close,volume``.
         ``timestamp`` is an integer (Unix seconds); open/high/low/volume may be
         blank (close-only rows); ``close`` is a positive finite USD price.
+        Blank lines are skipped; numbers are read as Python's ``int`` and
+        ``float`` read them (so values are bit-exact).
 
     Returns
     -------
@@ -112,46 +234,22 @@ def load_csv(path: str | Path) -> Bars:
     Raises
     ------
     DataError
-        Naming the file (and line, as ``path:line:``) for: a missing file, an
-        empty file, a missing or wrong header, a header without rows, a row
-        without 6 fields, a non-numeric field, a timestamp not after the
-        previous one, or a close that is not a positive finite number.
+        Naming the file (and line, as ``path:line:``) for: a missing file (and
+        ``VOLMARGIN_DATA_DIR`` when its folder is missing), an empty file, a
+        missing or wrong header, a header without rows, a row without 6
+        fields, a non-numeric field, a timestamp not after the previous one,
+        or a close that is not a positive finite number. The first bad line
+        in file order is reported.
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such price file")
-    ts: list[int] = []
-    cols: list[list[float]] = [[], [], [], [], []]
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None or not any(h.strip() for h in header):
-            raise DataError(f"{path}: empty file (expected header {','.join(HEADER)})")
-        if [h.strip() for h in header] != HEADER:
-            raise DataError(f"{path}:1: header must be {','.join(HEADER)}, got {','.join(header)}")
-        for row in reader:
-            lineno = reader.line_num
-            if not row:
-                continue
-            if len(row) != 6:
-                raise DataError(f"{path}:{lineno}: expected 6 fields, got {len(row)}")
-            try:
-                t = int(row[0])
-                values = [_num(x) for x in row[1:]]
-            except ValueError as exc:
-                raise DataError(f"{path}:{lineno}: non-numeric field ({exc})") from None
-            if ts and t <= ts[-1]:
-                raise DataError(f"{path}:{lineno}: timestamp {t} not after {ts[-1]}")
-            close = values[3]
-            if not (math.isfinite(close) and close > 0):
-                raise DataError(f"{path}:{lineno}: close must be a positive number, got {row[4]!r}")
-            ts.append(t)
-            for c, v in zip(cols, values):
-                c.append(v)
-    if not ts:
+        raise _missing_file(path)
+    table, lineno, fields = _read_table(path)
+    t_arr, (o, h, lo, c, v) = _parse_table(path, table, lineno)
+    if len(table) < len(lineno):
+        raise DataError(f"{path}:{lineno[len(table)]}: expected 6 fields, got {fields[len(table)]}")
+    if not len(t_arr):
         raise DataError(f"{path}: no bars after the header")
-    t_arr = np.asarray(ts, dtype=np.int64)
-    o, h, lo, c, v = (np.asarray(x, dtype=np.float64) for x in cols)
     resolution = int(np.median(np.diff(t_arr))) if len(t_arr) > 1 else 0
     close_only = bool(np.isnan(o).all() and np.isnan(h).all() and np.isnan(lo).all())
     return Bars(t_arr, o, h, lo, c, v, close_only, path.name.split("_")[0], resolution)
@@ -253,12 +351,18 @@ def load_episode(name: str, data_dir: str | Path | None = None) -> dict[str, Bar
     Raises
     ------
     DataError
-        For an unknown episode (listing the known ones), a bad or missing file
+        For an unknown episode (listing the known ones), a missing price
+        folder (naming ``VOLMARGIN_DATA_DIR``), a bad or missing file
         (see ``load_csv``), or files without a common timestamp.
     """
     if name not in EPISODES:
         raise DataError(f"unknown episode {name!r}; known: {', '.join(EPISODES)}")
     root = Path(data_dir) if data_dir is not None else DATA_DIR
+    if not root.is_dir():
+        raise DataError(
+            f"episode {name!r}: the price folder {root} does not exist: set {DATA_DIR_ENV} to the folder of the "
+            "price files, or run from a directory holding data/prices"
+        )
     series = {sym: load_csv(root / f) for sym, f in EPISODES[name].files.items()}
     common: np.ndarray | None = None
     for b in series.values():

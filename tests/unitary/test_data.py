@@ -56,6 +56,38 @@ def test_data_dir_is_the_projects_prices_folder():
         assert f"### `{name}`" in sources, name
 
 
+def test_data_dir_order_env_then_checkout_then_cwd(tmp_path, monkeypatch):
+    checkout = Path(data.__file__).resolve().parent.parent
+    # 1. $VOLMARGIN_DATA_DIR, when set and not empty
+    assert data.find_data_dir({"VOLMARGIN_DATA_DIR": str(tmp_path)}) == tmp_path
+    assert data.find_data_dir({"VOLMARGIN_DATA_DIR": ""}, cwd=tmp_path) == checkout / "data" / "prices"
+    # 2. the checkout's data/prices when the package runs from a checkout
+    assert data.find_data_dir({}, cwd=tmp_path) == checkout / "data" / "prices"
+    # 3. ./data/prices under the current directory when it does not (an installed wheel)
+    site = tmp_path / "site"
+    (site / "volmargin_lab").mkdir(parents=True)
+    monkeypatch.setattr(data, "__file__", str(site / "volmargin_lab" / "data.py"))
+    assert data.find_data_dir({}, cwd=tmp_path) == tmp_path / "data" / "prices"
+    monkeypatch.chdir(tmp_path)
+    assert data.find_data_dir({}) == tmp_path / "data" / "prices"
+    # a site folder that has data/prices but no pyproject.toml is not a checkout
+    (site / "data" / "prices").mkdir(parents=True)
+    assert data.find_data_dir({}, cwd=tmp_path) == tmp_path / "data" / "prices"
+
+
+def test_missing_price_folder_names_the_variable(tmp_path):
+    nowhere = tmp_path / "nowhere"
+    with pytest.raises(DataError, match=r"x_usd_1h\.csv: no such price file \(the folder .*nowhere does not exist: "
+                       r"set VOLMARGIN_DATA_DIR"):
+        load_csv(nowhere / "x_usd_1h.csv")
+    with pytest.raises(DataError, match=r"^episode 'eth-2020-03': the price folder .*nowhere does not exist: "
+                       r"set VOLMARGIN_DATA_DIR"):
+        load_episode("eth-2020-03", data_dir=nowhere)
+    # a missing file in an existing folder says only that
+    with pytest.raises(DataError, match=r"x_usd_1h\.csv: no such price file$"):
+        load_csv(tmp_path / "x_usd_1h.csv")
+
+
 def test_eth_2020_03_episode_is_the_real_crash():
     ep = load_episode("eth-2020-03")
     assert set(ep) == {"WETH", "WBTC"}
@@ -145,6 +177,32 @@ def test_blank_volume_is_nan_and_resolution_is_the_median(tmp_path):
 def test_data_errors_name_file_and_line(tmp_path, text, match):
     with pytest.raises(DataError, match=match):
         load_csv(_write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        # the first bad line in file order is reported, whatever its kind
+        (HEADER + "100,1,1,1,0,1\n200,1,1,1\n", r":2: close must be a positive number"),
+        (HEADER + "100,1,1,1,1,1\n200,x,1,1,1,1\n300,1,1,1\n", r":3: non-numeric field"),
+        (HEADER + "100,1,1,1,1,1\n50,x,1,1,1,1\n", r":3: non-numeric field"),  # a line parses before its checks
+        (HEADER + "100,1,1,1,1,1\n100,1,1,1,0,1\n", r":3: timestamp 100 not after 100"),
+        (HEADER + "100,1,1,1,1,1\n200,1,1,1,1,1,7\n", r":3: expected 6 fields, got 7"),
+        # blank lines are skipped but counted
+        (HEADER + "\n100,1,1,1,1,1\n\n100,1,1,1,1,1\n", r":5: timestamp 100 not after 100"),
+        (HEADER + " \n", r":2: expected 6 fields, got 1"),
+    ],
+)
+def test_first_bad_line_wins(tmp_path, text, match):
+    with pytest.raises(DataError, match=match):
+        load_csv(_write(tmp_path, text))
+
+
+def test_numbers_parse_as_python_does(tmp_path):
+    b = load_csv(_write(tmp_path, HEADER + " 100 ,0.1, 2.5 ,1e2,0.30000000000000004,\n200,,,,1e-8,7\n"))
+    assert list(b.timestamp) == [100, 200] and b.timestamp.dtype == np.int64
+    assert b.open[0] == 0.1 and b.high[0] == 2.5 and b.low[0] == 100.0 and b.close[0] == 0.30000000000000004
+    assert b.close[1] == 1e-8 and math.isnan(b.open[1]) and b.volume[1] == 7
 
 
 def test_data_error_is_a_value_error(tmp_path):

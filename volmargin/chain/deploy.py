@@ -182,9 +182,26 @@ def skip_debug_log_tracing() -> None:
 
     After each transaction to a contract, Ape 0.8 traces it to show debug
     logs; on the embedded chain that costs about an eighth of a replay's time.
-    volmargin's contracts never ``print``, so scripts switch it off. Tests
-    leave it on.
+    volmargin's contracts never ``print``, so scripts switch it off for their
+    process. Tests leave it on.
+
+    Ape 0.8.51 has no supported switch for this: its provider wrapper
+    (``ape_ethereum.provider._post_send_transaction``) calls
+    ``receipt.show_debug_logs()`` after every transaction to a contract
+    unconditionally (the source marks it ``TODO: Optional configuration?``);
+    no ``ape-config.yaml`` key (``test``, ``ethereum``, ``foundry``), provider
+    or network option reaches it, and a quieter log level does not help
+    because the trace is taken before the line is logged. So the method is
+    replaced on ``ReceiptAPI``, the public method that call goes through.
+
+    Raises
+    ------
+    RuntimeError
+        If the installed Ape no longer has ``ReceiptAPI.show_debug_logs``
+        (the replacement would silently do nothing).
     """
     from ape.api.transactions import ReceiptAPI
 
+    if not callable(getattr(ReceiptAPI, "show_debug_logs", None)):
+        raise RuntimeError("ape.api.transactions.ReceiptAPI.show_debug_logs is gone: revisit skip_debug_log_tracing")
     ReceiptAPI.show_debug_logs = lambda self: None  # type: ignore[method-assign]

@@ -8,10 +8,11 @@ feed addresses, decimals and parameters (see ``System.to_json``).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEPLOYMENTS_DIR = Path("deployments")
 LATEST = DEPLOYMENTS_DIR / "latest.json"
@@ -21,19 +22,65 @@ class DeploymentError(ValueError):
     """A deployment file that is missing or does not describe a deployment."""
 
 
+#: A 20-byte address as Ape writes it: ``0x`` and 40 hex digits (checksummed or not).
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+
+
+class AssetInfo(BaseModel):
+    """One listed asset of a deployment file (``assets.<SYMBOL>``).
+
+    ``decimals`` are the token's decimals; ``oracle_params`` and
+    ``rate_params`` map the parameter names of ``volmargin.reference``
+    (``ORACLE_PARAM_NAMES``, ``ASSET_PARAM_NAMES``) to their on-chain integers
+    (WAD = 1e18, variances WAD/s, rates WAD/year, times s); ``var_seed`` is
+    the initial EWMA variance, WAD/s.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    token: Address
+    feed: Address
+    decimals: int = Field(ge=0, le=77)
+    oracle_params: dict[str, int]
+    rate_params: dict[str, int]
+    var_seed: int = Field(ge=0)
+
+
+class DeploymentInfo(BaseModel):
+    """The schema of a deployment file, as ``System.to_json`` writes it.
+
+    Addresses of the admin, the RiskOracle and the MarginVault; per asset
+    symbol an ``AssetInfo``; the vault parameters by name
+    (``VAULT_PARAM_NAMES``, WAD or seconds); the governance limits
+    ``max_rel_change`` (WAD) and ``min_change_delay`` (seconds); and a line
+    stating the units. Keys beyond these are kept.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    admin: Address
+    oracle: Address
+    vault: Address
+    assets: dict[str, AssetInfo] = Field(min_length=1)
+    vault_params: dict[str, int]
+    max_rel_change: int = Field(ge=0)
+    min_change_delay: int = Field(ge=0)
+    units: str
+
+
 @dataclass
 class Deployment:
     """Contract handles of a deployment loaded from its JSON.
 
     ``tokens``/``feeds`` map a symbol to an Ape contract instance; ``info``
-    is the JSON as written.
+    is the validated JSON (``DeploymentInfo``).
     """
 
     oracle: Any
     vault: Any
     tokens: dict[str, Any]
     feeds: dict[str, Any]
-    info: dict[str, Any]
+    info: DeploymentInfo
 
     def symbol_of(self, asset: str) -> str:
         """Symbol of a token address or symbol (case-insensitive); ``DeploymentError`` if unknown."""
@@ -43,23 +90,34 @@ class Deployment:
         raise DeploymentError(f"unknown asset {asset!r}; known: {', '.join(self.tokens)}")
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """The JSON of a deployment file; ``DeploymentError`` naming the file otherwise."""
+def _field_errors(exc: ValidationError) -> str:
+    """One ``field.path: message`` per error of a pydantic validation, joined by ``; ``."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(file)'}: {e['msg']}" for e in exc.errors())
+
+
+def read_json(path: Path) -> DeploymentInfo:
+    """The validated contents of a deployment file.
+
+    Raises
+    ------
+    DeploymentError
+        Naming the file: when it does not exist, is not JSON, or does not
+        follow ``DeploymentInfo`` (each bad field named by its path, e.g.
+        ``assets.WETH.feed``).
+    """
     if not path.is_file():
         raise DeploymentError(f"{path}: no deployment file (run `ape run deploy` first)")
     try:
-        info = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DeploymentError(f"{path}: not JSON ({exc})") from None
-    for key in ("oracle", "vault", "assets"):
-        if key not in info:
-            raise DeploymentError(f"{path}: missing key {key!r}")
-    return info
+        return DeploymentInfo.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise DeploymentError(f"{path}: not JSON ({exc.errors()[0]['msg']})") from None
+        raise DeploymentError(f"{path}: not a deployment file: {_field_errors(exc)}") from None
 
 
 def load(project: Any, path: Path = LATEST) -> Deployment:
-    """Attach Ape contract instances to the addresses in ``path``."""
+    """Attach Ape contract instances to the addresses in ``path``; ``DeploymentError`` as ``read_json``."""
     info = read_json(path)
-    tokens = {s: project.MockERC20.at(a["token"]) for s, a in info["assets"].items()}
-    feeds = {s: project.MockAggregator.at(a["feed"]) for s, a in info["assets"].items()}
-    return Deployment(project.RiskOracle.at(info["oracle"]), project.MarginVault.at(info["vault"]), tokens, feeds, info)
+    tokens = {s: project.MockERC20.at(a.token) for s, a in info.assets.items()}
+    feeds = {s: project.MockAggregator.at(a.feed) for s, a in info.assets.items()}
+    return Deployment(project.RiskOracle.at(info.oracle), project.MarginVault.at(info.vault), tokens, feeds, info)
