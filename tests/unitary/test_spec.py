@@ -176,3 +176,17 @@ def test_model_oracle_params_follow_the_table():
     for r in S.ORACLE:
         expected = float(v[r.index]) if r.unit == "s" else v[r.index] / ref.WAD
         assert getattr(op, r.name)[0] == expected, r.name
+
+
+def test_vector_lengths_are_the_abis(project):
+    """The fixed-size arrays of the contracts' ABIs have the tables' lengths (IRiskOracle's
+    ``list_asset`` is held to RiskOracle's by the compiler, through ``implements``)."""
+
+    def array_types(contract_type: Any, method: str) -> list[str]:
+        abi = [a for a in contract_type.abi if getattr(a, "name", None) == method or a.type == method]
+        return [i.type for a in abi for i in a.inputs if i.type.startswith("uint256[")]
+
+    oracle_vec, vault_vec, asset_vec = (f"uint256[{len(t)}]" for t in (S.ORACLE, S.VAULT, S.ASSET))
+    assert array_types(project.RiskOracle.contract_type, "list_asset") == [oracle_vec]
+    assert array_types(project.MarginVault.contract_type, "constructor") == [vault_vec]
+    assert array_types(project.MarginVault.contract_type, "list_asset") == [asset_vec]
