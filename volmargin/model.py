@@ -64,7 +64,7 @@ occurred) and otherwise compare states exactly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, make_dataclass
 from types import ModuleType
 from typing import Any
 
@@ -72,6 +72,7 @@ import numpy as np
 
 from . import params as P
 from . import reference as ref
+from . import spec as S
 
 WAD = float(ref.WAD)
 YEAR = float(ref.SECONDS_PER_YEAR)
@@ -223,53 +224,49 @@ def grow_index(index: Any, rate_per_year: Any, dt: Any, xp: ModuleType = np) -> 
 # ------------------------------------------------------------------ oracle
 
 
-@dataclass
-class OracleParams:
-    """Per-asset RiskOracle parameters as float arrays of shape (assets,), in model units
-    (seconds; fractions; variances per second; ``ramp_*`` per second; ``depth`` USD)."""
+class _OracleParamsMethods:
+    """Methods of ``OracleParams`` (its fields are generated from ``spec.ORACLE``)."""
 
-    heartbeat: Any
-    grace: Any
-    tau_fast: Any
-    tau_slow: Any
-    horizon: Any
-    z_maint: Any
-    z_init: Any
-    h0: Any
-    h_min: Any
-    h_max: Any
-    ramp_up: Any
-    ramp_down: Any
-    var_min: Any
-    var_max: Any
-    k_jump: Any
-    r_floor: Any
-    cooldown: Any
-    sigma_caution: Any
-    kappa: Any
-    depth: Any
-
-    _SECONDS = (ref.P_HEARTBEAT, ref.P_GRACE, ref.P_TAU_FAST, ref.P_TAU_SLOW, ref.P_HORIZON, ref.P_COOLDOWN)
+    #: Indices of the entries kept in seconds (unit "s"); every other entry is WAD and divided by 1e18.
+    _SECONDS = frozenset(r.index for r in S.ORACLE if r.unit == "s")
 
     @classmethod
-    def from_wad(cls, vectors: Any, xp: ModuleType = np) -> "OracleParams":
-        """From RiskOracle parameter vectors (one per asset, ``P_*`` order, WAD / seconds)."""
+    def from_wad(cls, vectors: Any, xp: ModuleType = np) -> Any:
+        """From RiskOracle parameter vectors (one per asset, ``P_*`` order, WAD / seconds): an
+        ``OracleParams`` of float arrays of shape (assets,). Raises ValueError for a vector
+        whose length is not ``len(spec.ORACLE)``."""
         rows = [[int(x) for x in v] for v in vectors]
-        if any(len(r) != len(ref.ORACLE_PARAM_NAMES) for r in rows):
-            raise ValueError(f"an oracle parameter vector has {len(ref.ORACLE_PARAM_NAMES)} entries")
+        if any(len(r) != len(S.ORACLE) for r in rows):
+            raise ValueError(f"an oracle parameter vector has {len(S.ORACLE)} entries")
         cols = []
-        for k in range(len(ref.ORACLE_PARAM_NAMES)):
+        for k in range(len(S.ORACLE)):
             col = np.array([float(r[k]) if k in cls._SECONDS else r[k] / WAD for r in rows])
             cols.append(xp.asarray(col, dtype=xp.float64))
         return cls(*cols)
 
     @property
     def n_assets(self) -> int:
-        return int(self.heartbeat.shape[0])
+        """Number of assets (length of every array)."""
+        return int(getattr(self, S.ORACLE.names[0]).shape[0])
 
-    def to(self, xp: ModuleType) -> "OracleParams":
+    def to(self, xp: ModuleType) -> Any:
         """The same parameters as arrays of another namespace (e.g. ``cupy``)."""
-        return OracleParams(*(xp.asarray(getattr(self, f.name), dtype=xp.float64) for f in fields(self)))
+        return type(self)(*(xp.asarray(getattr(self, f.name), dtype=xp.float64) for f in fields(self)))
+
+
+#: Per-asset RiskOracle parameters as float arrays of shape (assets,), in model units (seconds;
+#: fractions; variances per second; ``ramp_*`` per second; ``depth`` USD): one field per entry
+#: of ``spec.ORACLE``, in index order (``heartbeat``, ``grace``, ... ``depth``).
+OracleParams: Any = make_dataclass(
+    "OracleParams",
+    [(name, Any) for name in S.ORACLE.names],
+    bases=(_OracleParamsMethods,),
+    namespace={
+        "__module__": __name__,
+        "__doc__": "Per-asset RiskOracle parameters as float arrays of shape (assets,), in model units "
+        "(seconds; fractions; variances per second; ``ramp_*`` per second; ``depth`` USD); fields: spec.ORACLE.",
+    },
+)
 
 
 class OracleModel:

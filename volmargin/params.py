@@ -3,8 +3,9 @@
 Every figure is a starting default from DESIGN §3-§7 ("to be calibrated by
 the stress lab, not taken as truth"). Units: WAD = 1e18 fixed point;
 variances are WAD per second; rates are WAD per year; times are seconds;
-USD values are WAD USD. The tuples are ordered by the contracts' P_* / A_*
-indices (see ``volmargin.reference``); build them with the helpers below.
+USD values are WAD USD. The vectors are the named tuples of ``volmargin.spec``
+(``OracleVector``, ``AssetVector``, ``VaultVector``), ordered by the contracts'
+P_* / A_* indices; build them with the helpers below.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import reference as ref
+from . import spec as S
 
 WAD = ref.WAD
 HOUR = 3_600
@@ -39,8 +41,8 @@ class TokenSpec:
     feed_description: str
     start_price_usd: float
     var_seed: int  # WAD per second
-    oracle: tuple[int, ...]  # RiskOracle parameter vector (P_* order)
-    rates: tuple[int, ...]  # MarginVault asset parameter vector (A_* order)
+    oracle: S.OracleVector  # RiskOracle parameter vector (P_* order)
+    rates: S.AssetVector  # MarginVault asset parameter vector (A_* order)
 
 
 def oracle_params(
@@ -65,48 +67,52 @@ def oracle_params(
     sigma_caution: float = 1.5,
     kappa: float = 0.05,
     depth_usd: float = 50e6,
-) -> tuple[int, ...]:
-    """RiskOracle parameter vector; defaults are DESIGN §3's ETH/BTC-like values.
+) -> S.OracleVector:
+    """RiskOracle parameter vector (``spec.ORACLE``); defaults are DESIGN §3's ETH/BTC-like values.
 
-    ``ramp_up``/``ramp_down`` are fractions per hour, ``vol_*`` and
-    ``sigma_caution`` annualized volatilities, ``depth_usd`` USD.
+    Times are seconds; ``z_*``, ``h*``, ``k_jump``, ``r_floor`` and ``kappa`` fractions or
+    multiples (stored WAD); ``ramp_up``/``ramp_down`` fractions per hour (stored WAD per
+    second); ``vol_*`` and ``sigma_caution`` annualized volatilities (stored as variances WAD
+    per second, and WAD); ``depth_usd`` USD (stored WAD USD).
     """
-    p = [0] * 20
-    p[ref.P_HEARTBEAT] = heartbeat
-    p[ref.P_GRACE] = grace
-    p[ref.P_TAU_FAST] = tau_fast
-    p[ref.P_TAU_SLOW] = tau_slow
-    p[ref.P_HORIZON] = horizon
-    p[ref.P_Z_MAINT] = int(z_maint * WAD)
-    p[ref.P_Z_INIT] = int(z_init * WAD)
-    p[ref.P_H0] = int(h0 * WAD)
-    p[ref.P_H_MIN] = int(h_min * WAD)
-    p[ref.P_H_MAX] = int(h_max * WAD)
-    p[ref.P_RAMP_UP] = per_hour(ramp_up)
-    p[ref.P_RAMP_DOWN] = per_hour(ramp_down)
-    p[ref.P_VAR_MIN] = annual_vol_to_var(vol_min)
-    p[ref.P_VAR_MAX] = annual_vol_to_var(vol_max)
-    p[ref.P_K_JUMP] = int(k_jump * WAD)
-    p[ref.P_R_FLOOR] = int(r_floor * WAD)
-    p[ref.P_COOLDOWN] = cooldown
-    p[ref.P_SIGMA_CAUTION] = int(sigma_caution * WAD)
-    p[ref.P_KAPPA] = int(kappa * WAD)
-    p[ref.P_DEPTH] = int(depth_usd * WAD)
-    return tuple(p)
+    return S.OracleVector(
+        heartbeat=heartbeat,
+        grace=grace,
+        tau_fast=tau_fast,
+        tau_slow=tau_slow,
+        horizon=horizon,
+        z_maint=int(z_maint * WAD),
+        z_init=int(z_init * WAD),
+        h0=int(h0 * WAD),
+        h_min=int(h_min * WAD),
+        h_max=int(h_max * WAD),
+        ramp_up=per_hour(ramp_up),
+        ramp_down=per_hour(ramp_down),
+        var_min=annual_vol_to_var(vol_min),
+        var_max=annual_vol_to_var(vol_max),
+        k_jump=int(k_jump * WAD),
+        r_floor=int(r_floor * WAD),
+        cooldown=cooldown,
+        sigma_caution=int(sigma_caution * WAD),
+        kappa=int(kappa * WAD),
+        depth=int(depth_usd * WAD),
+    )
 
 
 def rate_params(
     *, base: float = 0.0, slope1: float = 0.04, slope2: float = 0.75, kink: float = 0.8, reserve_factor: float = 0.10,
     borrowable: bool = True,
-) -> tuple[int, ...]:
-    """MarginVault per-asset vector: kinked rate model (per year) and borrowability."""
-    return (
-        int(base * WAD),
-        int(slope1 * WAD),
-        int(slope2 * WAD),
-        int(kink * WAD),
-        int(reserve_factor * WAD),
-        1 if borrowable else 0,
+) -> S.AssetVector:
+    """MarginVault per-asset vector (``spec.ASSET``): kinked rate model (``base``, ``slope*``
+    per year, stored WAD per year; ``kink`` and ``reserve_factor`` fractions, stored WAD) and
+    borrowability (stored as a 0/1 flag)."""
+    return S.AssetVector(
+        base_rate=int(base * WAD),
+        slope1=int(slope1 * WAD),
+        slope2=int(slope2 * WAD),
+        kink=int(kink * WAD),
+        reserve_factor=int(reserve_factor * WAD),
+        borrowable=1 if borrowable else 0,
     )
 
 
@@ -123,20 +129,21 @@ def vault_params(
     liq_cap_usd: float = 10e6,
     liq_cap_tripped_usd: float = 2e6,
     caution_scale: float = 0.5,
-) -> tuple[int, ...]:
-    """MarginVault global vector (DESIGN §6, §7)."""
-    return (
-        int(close_factor * WAD),
-        int(hf_full * WAD),
-        int(min_debt_value_usd * WAD),
-        int(bonus_min * WAD),
-        int(bonus_slope * WAD),
-        int(bonus_max * WAD),
-        int(insurance_share * WAD),
-        liq_window,
-        int(liq_cap_usd * WAD),
-        int(liq_cap_tripped_usd * WAD),
-        int(caution_scale * WAD),
+) -> S.VaultVector:
+    """MarginVault global vector (``spec.VAULT``; DESIGN §6, §7): fractions stored WAD,
+    ``*_usd`` USD stored WAD USD, ``liq_window`` seconds."""
+    return S.VaultVector(
+        close_factor=int(close_factor * WAD),
+        hf_full=int(hf_full * WAD),
+        min_debt_value=int(min_debt_value_usd * WAD),
+        bonus_min=int(bonus_min * WAD),
+        bonus_slope=int(bonus_slope * WAD),
+        bonus_max=int(bonus_max * WAD),
+        insurance_share=int(insurance_share * WAD),
+        liq_window=liq_window,
+        liq_cap=int(liq_cap_usd * WAD),
+        liq_cap_tripped=int(liq_cap_tripped_usd * WAD),
+        caution_scale=int(caution_scale * WAD),
     )
 
 
@@ -183,7 +190,7 @@ TOKENS: tuple[TokenSpec, ...] = (
     ),
 )
 
-VAULT: tuple[int, ...] = vault_params()
+VAULT: S.VaultVector = vault_params()
 
 #: Calibration protocol v2 (``docs/calibration-protocol.md``) of the WETH and WBTC oracles, as
 #: chosen by ``ape run calibrate --protocol v2 --out reports/calibration`` on 2026-11-23 18:23 UTC
@@ -200,7 +207,7 @@ CALIBRATED_V2: dict[str, dict[str, float]] = {
 }
 
 
-def calibrated_oracle(symbol: str) -> tuple[int, ...]:
+def calibrated_oracle(symbol: str) -> S.OracleVector:
     """RiskOracle vector of ``symbol`` ("WETH" or "WBTC") under ``CALIBRATED_V2``: z_maint, z_init,
     tau_fast, tau_slow, h0 and h_min replaced, every other entry at its ``oracle_params`` default.
 

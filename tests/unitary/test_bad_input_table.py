@@ -425,8 +425,8 @@ TABLE: dict[str, dict[str, Any]] = {
         insufficient_liquidity=Rejects(
             "vault: liquidation cap reached",
             lambda w: w.vault.liquidate(w.carol, w.usd, w.wbtc, 12_000 * E6, 0, sender=w.liquidator),
-            setup=lambda w: (w.vault.set_param(9, 1_000 * E18, sender=w.admin),
-                             w.vault.set_param(8, 1_000 * E18, sender=w.admin)),
+            setup=lambda w: (w.vault.set_param(ref.V_LIQ_CAP_TRIPPED, 1_000 * E18, sender=w.admin),
+                             w.vault.set_param(ref.V_LIQ_CAP, 1_000 * E18, sender=w.admin)),
         ),
         caller_without_role=NO_ROLE_NEEDED,
     ),
@@ -466,10 +466,10 @@ TABLE: dict[str, dict[str, Any]] = {
         ],
     ),
     "MarginVault.set_param": dict(
-        zero_amount=Rejects("vault: bad params", lambda w: w.vault.set_param(0, 0, sender=w.admin)),
-        one_wei=Rejects("steward: change too large", lambda w: w.vault.set_param(0, 1, sender=w.risk_admin)),
+        zero_amount=Rejects("vault: bad params", lambda w: w.vault.set_param(ref.V_CLOSE_FACTOR, 0, sender=w.admin)),
+        one_wei=Rejects("steward: change too large", lambda w: w.vault.set_param(ref.V_CLOSE_FACTOR, 1, sender=w.risk_admin)),
         max_uint256=[
-            Rejects("vault: bad params", lambda w: w.vault.set_param(0, UMAX, sender=w.admin)),
+            Rejects("vault: bad params", lambda w: w.vault.set_param(ref.V_CLOSE_FACTOR, UMAX, sender=w.admin)),
             Rejects("vault: unknown param", lambda w: w.vault.set_param(UMAX, 1, sender=w.admin)),
         ],
         unlisted_asset=N("global parameters have no asset"),
@@ -478,28 +478,28 @@ TABLE: dict[str, dict[str, Any]] = {
         stale_price=NO_PRICE, non_positive_price=NO_PRICE,
         insufficient_health=N("touches no account"), insufficient_liquidity=N("touches no market"),
         caller_without_role=[
-            Rejects(MISSING_ROLE, lambda w: w.vault.set_param(0, 4 * 10**17, sender=w.guardian)),
-            Rejects(MISSING_ROLE, lambda w: w.vault.set_param(0, 4 * 10**17, sender=w.alice)),
+            Rejects(MISSING_ROLE, lambda w: w.vault.set_param(ref.V_CLOSE_FACTOR, 4 * 10**17, sender=w.guardian)),
+            Rejects(MISSING_ROLE, lambda w: w.vault.set_param(ref.V_CLOSE_FACTOR, 4 * 10**17, sender=w.alice)),
         ],
     ),
     "MarginVault.set_asset_param": dict(
-        zero_amount=Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, 3, 0, sender=w.admin)),
+        zero_amount=Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_KINK, 0, sender=w.admin)),
         # the base rate is 0: a risk admin cannot move it at all, not even by 1 wei
         one_wei=Rejects("steward: change too large",
-                        lambda w: w.vault.set_asset_param(w.usd, 0, 1, sender=w.risk_admin)),
+                        lambda w: w.vault.set_asset_param(w.usd, ref.A_BASE_RATE, 1, sender=w.risk_admin)),
         max_uint256=[
-            Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, 5, UMAX, sender=w.admin)),
+            Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_BORROWABLE, UMAX, sender=w.admin)),
             Rejects("vault: unknown param", lambda w: w.vault.set_asset_param(w.usd, UMAX, 1, sender=w.admin)),
         ],
         unlisted_asset=Rejects("vault: asset not listed",
-                               lambda w: w.vault.set_asset_param(w.spare, 1, 1, sender=w.admin)),
+                               lambda w: w.vault.set_asset_param(w.spare, ref.A_SLOPE1, 1, sender=w.admin)),
         wrong_account=N("no account argument"),
         paused_action=N("governance has no pause switch"),
         stale_price=NO_PRICE, non_positive_price=NO_PRICE,
         insufficient_health=N("touches no account"), insufficient_liquidity=N("touches no market"),
         caller_without_role=[
-            Rejects(MISSING_ROLE, lambda w: w.vault.set_asset_param(w.usd, 1, 4 * 10**16, sender=w.guardian)),
-            Rejects(MISSING_ROLE, lambda w: w.vault.set_asset_param(w.usd, 1, 4 * 10**16, sender=w.alice)),
+            Rejects(MISSING_ROLE, lambda w: w.vault.set_asset_param(w.usd, ref.A_SLOPE1, 4 * 10**16, sender=w.guardian)),
+            Rejects(MISSING_ROLE, lambda w: w.vault.set_asset_param(w.usd, ref.A_SLOPE1, 4 * 10**16, sender=w.alice)),
         ],
     ),
     "MarginVault.pause": dict(
@@ -584,7 +584,7 @@ TABLE: dict[str, dict[str, Any]] = {
             w.alice, w.spare_feed, 0, list(P.TOKENS[1].oracle), sender=w.risk_admin)),
     ),
     "RiskOracle.set_param": dict(
-        zero_amount=Rejects("oracle: bad params", lambda w: w.oracle.set_param(w.weth, 0, 0, sender=w.admin)),
+        zero_amount=Rejects("oracle: bad params", lambda w: w.oracle.set_param(w.weth, ref.P_HEARTBEAT, 0, sender=w.admin)),
         # USD's kappa is 0: a risk admin cannot move it, not even by 1 wei
         one_wei=Rejects("steward: change too large",
                         lambda w: w.oracle.set_param(w.usd, ref.P_KAPPA, 1, sender=w.risk_admin)),
@@ -592,7 +592,7 @@ TABLE: dict[str, dict[str, Any]] = {
             Rejects("oracle: bad params", lambda w: w.oracle.set_param(w.weth, ref.P_H_MAX, UMAX, sender=w.admin)),
             Rejects("oracle: unknown param", lambda w: w.oracle.set_param(w.weth, UMAX, 1, sender=w.admin)),
         ],
-        unlisted_asset=Rejects("oracle: asset not listed", lambda w: w.oracle.set_param(w.alice, 0, 1, sender=w.admin)),
+        unlisted_asset=Rejects("oracle: asset not listed", lambda w: w.oracle.set_param(w.alice, ref.P_HEARTBEAT, 1, sender=w.admin)),
         wrong_account=N("no account argument"), paused_action=N("the oracle has no pause"),
         stale_price=NO_PRICE, non_positive_price=NO_PRICE,
         insufficient_health=N("touches no account"), insufficient_liquidity=N("touches no market"),

@@ -13,6 +13,7 @@ from eth_utils import keccak
 
 from volmargin import params as P
 from volmargin import reference as ref
+from volmargin import spec as S
 
 WAD = ref.WAD
 DAY = 86_400
@@ -21,15 +22,15 @@ ZERO = "0x" + "00" * 20
 
 
 def vault_params(vault):
-    return [vault.params(i) for i in range(11)]
+    return [vault.params(i) for i in range(len(S.VAULT))]
 
 
 def asset_params(vault, token):
-    return [vault.asset_params(token, i) for i in range(6)]
+    return [vault.asset_params(token, i) for i in range(len(S.ASSET))]
 
 
 def oracle_params(oracle, token):
-    return [oracle.params(token, i) for i in range(20)]
+    return [oracle.params(token, i) for i in range(len(S.ORACLE))]
 
 
 def changed(receipt, contract):
@@ -307,15 +308,15 @@ def test_oracle_bad_params_named_and_unchanged(oracle, weth, admin):
 def test_unknown_params_and_unlisted_assets(vault, oracle, weth, admin, alice):
     for who in (admin, alice):  # the index is checked before the role
         with ape.reverts("vault: unknown param"):
-            vault.set_param(11, 1, sender=who)
+            vault.set_param(len(S.VAULT), 1, sender=who)
         with ape.reverts("vault: unknown param"):
-            vault.set_asset_param(weth, 6, 1, sender=who)
+            vault.set_asset_param(weth, len(S.ASSET), 1, sender=who)
         with ape.reverts("oracle: unknown param"):
-            oracle.set_param(weth, 20, 1, sender=who)
+            oracle.set_param(weth, len(S.ORACLE), 1, sender=who)
         with ape.reverts("vault: asset not listed"):
-            vault.set_asset_param(alice, 0, 1, sender=who)
+            vault.set_asset_param(alice, ref.A_BASE_RATE, 1, sender=who)
         with ape.reverts("oracle: asset not listed"):
-            oracle.set_param(alice, 0, 1, sender=who)
+            oracle.set_param(alice, ref.P_HEARTBEAT, 1, sender=who)
 
 
 # ------------------------------------------------------------------ listing

@@ -18,6 +18,7 @@ import pytest
 
 from volmargin import params as P
 from volmargin import reference as ref
+from volmargin import spec as S
 
 from market import refresh as step  # advance time, push feeds, poke
 
@@ -383,7 +384,7 @@ def test_unlisted_asset_is_named_everywhere(system, oracle, weth, alice, admin):
         lambda: oracle.sigma(alice, 1),
         lambda: oracle.haircuts(alice),
         lambda: oracle.snapshot([weth, alice]),
-        lambda: oracle.set_param(alice, 0, 1, sender=admin),
+        lambda: oracle.set_param(alice, ref.P_HEARTBEAT, 1, sender=admin),
     ):
         with ape.reverts("oracle: asset not listed"):
             call()
@@ -411,7 +412,7 @@ def test_views_by_hand(system, oracle, usd, weth, wbtc, chain):
     assert ts == chain.blocks.head.timestamp
     for token, snap in zip((usd, weth, wbtc), snaps):
         s = oracle.assets(token)
-        p = [oracle.params(token, i) for i in range(20)]
+        p = [oracle.params(token, i) for i in range(len(S.ORACLE))]
         var = max(s.var_fast, s.var_slow)
         sigma_y = math.isqrt(var * YEAR * WAD)
         h_init = min(max(p[ref.P_H0] + ceil_div(p[ref.P_Z_INIT] * math.isqrt(var * p[ref.P_HORIZON] * WAD), WAD),

@@ -63,14 +63,14 @@ MATRIX = {
     ),
     "MarginVault.set_param": (
         lambda s, c: P.VAULT[0] * 5 // 4,  # close factor +25 %
-        lambda s, c, a, who: s.vault.set_param(0, a, sender=who),
-        lambda s, c, a: s.vault.params(0) == a,
+        lambda s, c, a, who: s.vault.set_param(ref.V_CLOSE_FACTOR, a, sender=who),
+        lambda s, c, a: s.vault.params(ref.V_CLOSE_FACTOR) == a,
         {"admin", "risk_admin"},
     ),
     "MarginVault.set_asset_param": (
         lambda s, c: P.TOKENS[0].rates[1] * 5 // 4,  # USD slope1 +25 %
-        lambda s, c, a, who: s.vault.set_asset_param(s.tokens["USD"], 1, a, sender=who),
-        lambda s, c, a: s.vault.asset_params(s.tokens["USD"], 1) == a,
+        lambda s, c, a, who: s.vault.set_asset_param(s.tokens["USD"], ref.A_SLOPE1, a, sender=who),
+        lambda s, c, a: s.vault.asset_params(s.tokens["USD"], ref.A_SLOPE1) == a,
         {"admin", "risk_admin"},
     ),
     "MarginVault.pause": (
@@ -180,10 +180,10 @@ def test_role_cell(system, project, chain, spare, admin, risk_admin, guardian, a
 
 
 SETTERS = {
-    "vault.set_param": (lambda s: s.vault.params(0), lambda s, v, who: s.vault.set_param(0, v, sender=who)),
+    "vault.set_param": (lambda s: s.vault.params(ref.V_CLOSE_FACTOR), lambda s, v, who: s.vault.set_param(ref.V_CLOSE_FACTOR, v, sender=who)),
     "vault.set_asset_param": (
-        lambda s: s.vault.asset_params(s.tokens["USD"], 1),
-        lambda s, v, who: s.vault.set_asset_param(s.tokens["USD"], 1, v, sender=who),
+        lambda s: s.vault.asset_params(s.tokens["USD"], ref.A_SLOPE1),
+        lambda s, v, who: s.vault.set_asset_param(s.tokens["USD"], ref.A_SLOPE1, v, sender=who),
     ),
     "oracle.set_param": (
         lambda s: s.oracle.params(s.tokens["WETH"], ref.P_Z_MAINT),
@@ -230,7 +230,7 @@ def test_guardian_cannot_unpause_or_change_parameters(system, chain, guardian, a
     before = storage_roots(chain, [v, o])
     for call in (
         lambda: v.unpause(1, sender=guardian),
-        lambda: v.set_param(0, P.VAULT[0], sender=guardian),
+        lambda: v.set_param(ref.V_CLOSE_FACTOR, P.VAULT.close_factor, sender=guardian),
         lambda: v.set_asset_param(system.tokens["USD"], 1, P.TOKENS[0].rates[1], sender=guardian),
         lambda: o.set_param(system.tokens["WETH"], ref.P_GRACE, 600, sender=guardian),
         lambda: v.set_governance_bounds(WAD, 0, sender=guardian),

@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import params as P
 from .. import reference as ref
+from .. import spec as S
 from ..units import to_feed_answer
 
 @dataclass
@@ -61,13 +62,13 @@ class System:
                     "token": str(self.tokens[s].address),
                     "feed": str(self.feeds[s].address),
                     "decimals": self.specs[s].decimals,
-                    "oracle_params": dict(zip(ref.ORACLE_PARAM_NAMES, self.specs[s].oracle)),
-                    "rate_params": dict(zip(ref.ASSET_PARAM_NAMES, self.specs[s].rates)),
+                    "oracle_params": S.ORACLE.as_dict(self.specs[s].oracle),
+                    "rate_params": S.ASSET.as_dict(self.specs[s].rates),
                     "var_seed": self.specs[s].var_seed,
                 }
                 for s in self.tokens
             },
-            "vault_params": dict(zip(ref.VAULT_PARAM_NAMES, self.vault_ref.params)),
+            "vault_params": S.VAULT.as_dict(self.vault_ref.params),
             "max_rel_change": P.MAX_REL_CHANGE,
             "min_change_delay": P.MIN_CHANGE_DELAY,
             "units": "WAD = 1e18; variances WAD/s; rates WAD/year; times s; USD values WAD USD",

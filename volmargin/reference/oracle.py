@@ -6,10 +6,11 @@ from dataclasses import dataclass, field, replace
 
 from .risk_math import *  # noqa: F401,F403
 from .risk_math import Reject, require, U, I, div, pow10, isqrt  # noqa: F401
+from .. import spec as _S
 
 # ---------------------------------------------------------------- RiskOracle.vy
 
-# Parameter indices (RiskOracle.P_*).
+# Parameter indices (RiskOracle.P_*), looked up in the spec table by contract constant.
 (
     P_HEARTBEAT,
     P_GRACE,
@@ -31,11 +32,12 @@ from .risk_math import Reject, require, U, I, div, pow10, isqrt  # noqa: F401
     P_SIGMA_CAUTION,
     P_KAPPA,
     P_DEPTH,
-) = range(20)
-ORACLE_PARAM_NAMES = (
-    "heartbeat grace tau_fast tau_slow horizon z_maint z_init h0 h_min h_max ramp_up ramp_down "
-    "var_min var_max k_jump r_floor cooldown sigma_caution kappa depth"
-).split()
+) = _S.ORACLE.indices(
+    "P_HEARTBEAT", "P_GRACE", "P_TAU_FAST", "P_TAU_SLOW", "P_HORIZON", "P_Z_MAINT", "P_Z_INIT", "P_H0", "P_H_MIN",
+    "P_H_MAX", "P_RAMP_UP", "P_RAMP_DOWN", "P_VAR_MIN", "P_VAR_MAX", "P_K_JUMP", "P_R_FLOOR", "P_COOLDOWN",
+    "P_SIGMA_CAUTION", "P_KAPPA", "P_DEPTH",
+)
+ORACLE_PARAM_NAMES = list(_S.ORACLE.names)
 
 
 @dataclass
@@ -78,18 +80,14 @@ class RiskView:
 
 
 def check_oracle_params(p: list[int]) -> None:
-    """RiskOracle._check_params."""
-    require(p[P_HEARTBEAT] > 0, "oracle: bad params")
-    require(p[P_TAU_FAST] > 0 and p[P_TAU_SLOW] > 0 and p[P_HORIZON] > 0, "oracle: bad params")
-    require(p[P_H_MIN] <= p[P_H_MAX] and p[P_H_MAX] <= WAD and p[P_H0] <= WAD, "oracle: bad params")
-    require(p[P_Z_MAINT] <= p[P_Z_INIT], "oracle: bad params")
-    require(p[P_VAR_MIN] <= p[P_VAR_MAX] and p[P_VAR_MAX] <= VAR_CAP, "oracle: bad params")
-    require(p[P_HORIZON] <= SECONDS_PER_YEAR and p[P_Z_INIT] <= 100 * WAD, "oracle: bad params")
-    # the contract's storage packing widths
-    require(max(p[P_HEARTBEAT], p[P_GRACE], p[P_RAMP_UP], p[P_RAMP_DOWN]) < 2**64, "oracle: bad params")
-    require(max(p[P_TAU_FAST], p[P_TAU_SLOW], p[P_COOLDOWN]) < 2**64, "oracle: bad params")
-    require(p[P_KAPPA] < 2**96 and p[P_DEPTH] < 2**160, "oracle: bad params")
-    require(p[P_K_JUMP] < 2**128 and p[P_R_FLOOR] < 2**128, "oracle: bad params")
+    """RiskOracle._check_params: the bounds of ``spec.ORACLE`` (positive times, haircuts
+    within [0, 1] and ordered, variance bounds ordered and <= VAR_CAP, horizon <= one year,
+    z_init <= 100, every entry within its storage width), one ``assert`` line of the contract
+    after the other.
+
+    Raises Reject "oracle: bad params" at the first line that fails."""
+    for ok, reason in _S.ORACLE.evaluate(p):
+        require(ok, reason)
 
 
 @dataclass

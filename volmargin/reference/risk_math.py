@@ -19,12 +19,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-WAD = 10**18
-SECONDS_PER_YEAR = 31_536_000
-UINT256_MAX = 2**256 - 1
+# WAD, SECONDS_PER_YEAR, UINT256_MAX and VAR_CAP are defined with the parameter bounds that use them.
+from ..spec import SECONDS_PER_YEAR, UINT256_MAX, VAR_CAP, WAD  # noqa: E402,F401
+
 INT256_MAX = 2**255 - 1
 INT256_MIN = -(2**255)
-VAR_CAP = 10**36
 # RiskOracle stores an accepted price in 192 bits (WAD USD, about 6.3e39 USD
 # per whole token): a larger one is refused with "oracle: price out of range".
 MAX_PRICE = 2**192

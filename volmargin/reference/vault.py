@@ -6,9 +6,12 @@ from dataclasses import dataclass, field, replace
 
 from .risk_math import *  # noqa: F401,F403
 from .oracle import *  # noqa: F401,F403
+from .. import spec as _S
 
 # ---------------------------------------------------------------- MarginVault.vy
 
+# Global parameter indices (MarginVault.P_*, named V_* here) and per-asset ones (A_*),
+# looked up in the spec tables by contract constant.
 (
     V_CLOSE_FACTOR,
     V_HF_FULL,
@@ -21,13 +24,15 @@ from .oracle import *  # noqa: F401,F403
     V_LIQ_CAP,
     V_LIQ_CAP_TRIPPED,
     V_CAUTION_SCALE,
-) = range(11)
-VAULT_PARAM_NAMES = (
-    "close_factor hf_full min_debt_value bonus_min bonus_slope bonus_max insurance_share "
-    "liq_window liq_cap liq_cap_tripped caution_scale"
-).split()
-A_BASE_RATE, A_SLOPE1, A_SLOPE2, A_KINK, A_RESERVE_FACTOR, A_BORROWABLE = range(6)
-ASSET_PARAM_NAMES = "base_rate slope1 slope2 kink reserve_factor borrowable".split()
+) = _S.VAULT.indices(
+    "P_CLOSE_FACTOR", "P_HF_FULL", "P_MIN_DEBT_VALUE", "P_BONUS_MIN", "P_BONUS_SLOPE", "P_BONUS_MAX",
+    "P_INSURANCE_SHARE", "P_LIQ_WINDOW", "P_LIQ_CAP", "P_LIQ_CAP_TRIPPED", "P_CAUTION_SCALE",
+)
+VAULT_PARAM_NAMES = list(_S.VAULT.names)
+A_BASE_RATE, A_SLOPE1, A_SLOPE2, A_KINK, A_RESERVE_FACTOR, A_BORROWABLE = _S.ASSET.indices(
+    "A_BASE_RATE", "A_SLOPE1", "A_SLOPE2", "A_KINK", "A_RESERVE_FACTOR", "A_BORROWABLE"
+)
+ASSET_PARAM_NAMES = list(_S.ASSET.names)
 PAUSE_WITHDRAW, PAUSE_BORROW, PAUSE_LIQUIDATE = 1, 2, 4
 
 
@@ -65,18 +70,23 @@ class Health:
 
 
 def check_vault_params(p: list[int]) -> None:
-    """MarginVault._check_params."""
-    require(p[V_CLOSE_FACTOR] > 0 and p[V_CLOSE_FACTOR] <= WAD, "vault: bad params")
-    require(p[V_BONUS_MIN] <= p[V_BONUS_MAX] and p[V_BONUS_MAX] <= WAD, "vault: bad params")
-    require(p[V_INSURANCE_SHARE] <= WAD and p[V_CAUTION_SCALE] <= WAD, "vault: bad params")
-    require(p[V_LIQ_WINDOW] > 0 and p[V_LIQ_CAP_TRIPPED] <= p[V_LIQ_CAP], "vault: bad params")
+    """MarginVault._check_params: the bounds of ``spec.VAULT`` (close factor in (0, 1],
+    bonus bounds ordered and <= 1, insurance share and caution scale <= 1, a positive window,
+    tripped cap <= cap), one ``assert`` line of the contract after the other.
+
+    Raises Reject "vault: bad params" at the first line that fails."""
+    for ok, reason in _S.VAULT.evaluate(p):
+        require(ok, reason)
 
 
 def check_asset_params(a: list[int]) -> None:
-    """MarginVault._check_asset_params."""
-    require(a[A_KINK] > 0 and a[A_KINK] < WAD, "vault: bad params")
-    require(a[A_RESERVE_FACTOR] <= WAD and a[A_BORROWABLE] <= 1, "vault: bad params")
-    require(a[A_BASE_RATE] + a[A_SLOPE1] + a[A_SLOPE2] <= 100 * WAD, "vault: bad params")
+    """MarginVault._check_asset_params: the bounds of ``spec.ASSET`` (kink in (0, 1),
+    reserve factor <= 1, borrowable a flag, base_rate + slope1 + slope2 <= 100 per year),
+    one ``assert`` line of the contract after the other.
+
+    Raises Reject "vault: bad params" at the first line that fails."""
+    for ok, reason in _S.ASSET.evaluate(a):
+        require(ok, reason)
 
 
 def tokens(scaled: int, m: Market) -> int:

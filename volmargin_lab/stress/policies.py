@@ -42,6 +42,7 @@ import numpy as np
 from volmargin import model as M
 from volmargin import params as P
 from volmargin import reference as ref
+from volmargin import spec as S
 
 WAD = ref.WAD
 TEN_YEARS = 10 * 365 * P.DAY
@@ -168,8 +169,7 @@ def _static_vector(ltv: float, lt: float) -> tuple[int, ...]:
 
 
 def _with(vectors: dict[str, tuple[int, ...]], **changes: float) -> dict[str, tuple[int, ...]]:
-    idx = {"k_jump": ref.P_K_JUMP, "r_floor": ref.P_R_FLOOR, "sigma_caution": ref.P_SIGMA_CAUTION,
-           "heartbeat": ref.P_HEARTBEAT, "ramp_up": ref.P_RAMP_UP, "ramp_down": ref.P_RAMP_DOWN}
+    idx = {k: S.ORACLE.index(k) for k in ("k_jump", "r_floor", "sigma_caution", "heartbeat", "ramp_up", "ramp_down")}
     out = {}
     for s, v in vectors.items():
         w = list(v)
@@ -180,7 +180,7 @@ def _with(vectors: dict[str, tuple[int, ...]], **changes: float) -> dict[str, tu
                 w[idx[k]] = P.per_hour(x)
             else:
                 w[idx[k]] = int(x * WAD)
-        out[s] = tuple(w)
+        out[s] = S.ORACLE.make(w)
     return out
 
 
