@@ -21,7 +21,6 @@ import pandas as pd  # noqa: E402
 
 from ..calibration import format_xn  # noqa: E402
 from .episodes import EpisodeRun  # noqa: E402
-from .scenarios import utc_str  # noqa: E402
 
 COLORS = {"static": "tab:red", "dynamic": "tab:blue", "dynamic-no-breakers": "tab:green", "dynamic-no-ramp": "tab:orange",
           "dynamic-calibrated": "tab:purple"}
