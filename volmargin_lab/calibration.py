@@ -32,7 +32,9 @@ DESIGN §3 definition; the deployed haircut ``max(h_min, model)`` is reported wi
 one-sided Kupiec test and the Basel Committee (1996) traffic light ("Supervisory
 framework for the use of 'backtesting' in conjunction with the internal models approach
 to market risk capital requirements"). Its confirmatory set is the daily BTC/USD file
-``btc_usd_2011-2025_1d.csv`` (2014-01-01 .. 2018-05-14).
+``btc_usd_2011-2025_1d.csv`` (2014-01-01 .. 2018-05-14). Protocol v1, which backtested the
+haircut with the floor inside it, was replaced by v2 and removed; ``docs/calibration-protocol-v1.md``
+records what it did and measured.
 
 GARCH(1,1) (Bollerslev 1986, "Generalized autoregressive conditional
 heteroskedasticity", J. Econometrics 31): ``r_t = mu + e_t``,
@@ -87,27 +89,7 @@ TEST_START = 1_672_531_200
 #: two slow time constants of the largest grid value (30 days each) plus margin.
 BURN_IN_S = 90 * DAY
 
-#: Default search grid: maintenance z-scores and EWMA time constants (seconds).
-DEFAULT_GRID: dict[str, tuple[float, ...]] = {
-    "z_maint": (1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 3.75, 4.0),
-    "tau_fast": (6 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR),
-    "tau_slow": (7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY),
-}
-
-#: The default grid plus the haircut's base ``h0`` and floor ``h_min`` (fractions): the floor
-#: binds in calm markets, so without it no z/tau choice can reach the target rate there.
-EXTENDED_GRID: dict[str, tuple[float, ...]] = {
-    **DEFAULT_GRID,
-    "z_maint": (1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5),
-    "h0": (0.0, 0.01, 0.02),
-    "h_min": (0.02, 0.05, 0.08, 0.10),
-}
-
-#: The extended grid with the floor held at 2 % (under h0 + z sigma in all but the calmest
-#: markets): calibrates the volatility-scaled part alone and leaves the floor to policy.
-LOW_FLOOR_GRID: dict[str, tuple[float, ...]] = {**EXTENDED_GRID, "h_min": (0.02,)}
-
-#: The grid of ``calibrate(quick=True)``: four candidates.
+#: The grid of ``calibrate_v2(quick=True)``: four candidates.
 QUICK_GRID: dict[str, tuple[float, ...]] = {
     "z_maint": (2.0, 3.0),
     "tau_fast": (12 * HOUR,),
@@ -372,7 +354,20 @@ def haircut_windows(
     if horizon_s <= 0:
         raise ValueError(f"horizon_s must be > 0, got {horizon_s}")
     op = _as_oracle_params(params)
-    k = op.n_assets
+    starts, i0, i1, dropped = _window_grid(times, horizon_s, start, end, max_stale_s)
+    h = _haircuts_at(op, prices, times, starts, i0, op.var_min if var_seed is None else var_seed)
+    p0, p1 = prices[i0], prices[i1]
+    return Windows(starts, p0, p1, 1.0 - p1 / p0, p1 / p0 - 1.0, h, dropped)
+
+
+def _window_grid(
+    times: np.ndarray, horizon_s: int, start: int | None, end: int | None, max_stale_s: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The non-overlapping horizon windows of ``haircut_windows`` along ``times`` (Unix seconds,
+    strictly increasing): window starts (multiples of ``horizon_s``), the index of the last
+    answer at or before each start and each end, and the number of windows dropped because one
+    of those answers is older than ``max_stale_s`` seconds. Raises ValueError when no complete
+    window fits between ``start`` and ``end``."""
     lo = int(times[0]) if start is None else int(start)
     hi = int(times[-1]) if end is None else int(end)
     first = -(-max(lo, int(times[0])) // horizon_s) * horizon_s
@@ -383,11 +378,17 @@ def haircut_windows(
     i1 = np.searchsorted(times, starts + horizon_s, side="right") - 1
     ok = (i0 >= 0) & (starts - times[np.maximum(i0, 0)] <= max_stale_s)
     ok &= starts + horizon_s - times[i1] <= max_stale_s
-    starts, i0, i1 = starts[ok], i0[ok], i1[ok]
-    dropped = int((~ok).sum())
+    return starts[ok], i0[ok], i1[ok], int((~ok).sum())
 
-    seed = op.var_min if var_seed is None else var_seed
-    oracle = M.OracleModel(op, np.full(k, prices[0]), seed, float(times[0]))
+
+def _haircuts_at(
+    op: M.OracleParams, prices: np.ndarray, times: np.ndarray, starts: np.ndarray, i0: np.ndarray, var_seed: Any
+) -> np.ndarray:
+    """``OracleModel.h_maint_now`` (fractions) at each window start, shape (K, W): the model,
+    listed at the first price with ``var_seed`` (variance per second, scalar or (K,)), steps
+    through the answers and is read after the last answer at or before each start (``i0``)."""
+    k = op.n_assets
+    oracle = M.OracleModel(op, np.full(k, prices[0]), var_seed, float(times[0]))
     h = np.empty((k, len(starts)))
     # step through the answers; after the last answer at or before each window start, read h_maint_now
     w = 0  # next window to read; several windows share an answer index only across a gap
@@ -399,8 +400,7 @@ def haircut_windows(
             break
         if i < len(prices):
             oracle.step(np.full(k, prices[i]), float(times[i]))
-    p0, p1 = prices[i0], prices[i1]
-    return Windows(starts, p0, p1, 1.0 - p1 / p0, p1 / p0 - 1.0, h, dropped)
+    return h
 
 
 def exceedances(
@@ -445,48 +445,8 @@ def exceedances(
 # ------------------------------------------------------------------ calibration
 
 
-@dataclass
-class CalibrationResult:
-    """The chosen calibration of one asset and its held-out backtest.
-
-    ``z_maint`` (dimensionless), ``tau_fast``/``tau_slow`` (seconds) are the chosen
-    values (None when no candidate passed on the training period); ``kupiec_p``,
-    ``christoffersen_p``, ``exceedances``, ``observations`` and ``mean_haircut``
-    (fraction) are measured on the held-out test period; ``target_level`` is the
-    coverage (0.99); ``train_period``/``test_period`` are (first window start,
-    last window end) as UTC strings. ``passed``: both p-values >= ``TEST_SIZE``.
-    ``h_min``, ``h0``: the floor and base of the choice (fractions; the asset's defaults
-    unless the grid varies them).
-    ``details``: training statistics of the choice, the defaults' backtest, the
-    short side, the number of candidates, data sources.
-    """
-
-    asset: str
-    z_maint: float | None
-    tau_fast: int | None
-    tau_slow: int | None
-    kupiec_p: float | None
-    christoffersen_p: float | None
-    exceedances: int | None
-    observations: int
-    target_level: float
-    train_period: tuple[str, str]
-    test_period: tuple[str, str]
-    mean_haircut: float | None
-    passed: bool = False
-    h_min: float | None = None
-    h0: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serializable dict of every field."""
-        d = asdict(self)
-        d["train_period"] = list(self.train_period)
-        d["test_period"] = list(self.test_period)
-        return d
-
-
 def _stats(hits: np.ndarray, h: np.ndarray, level: float) -> dict[str, Any]:
+    """Both tests of the hit sequence ``hits`` (N,) against the haircuts ``h`` (N,) (fractions)."""
     x, n = int(hits.sum()), int(len(hits))
     lr_uc, p_uc = kupiec_pof(x, n, level)
     lr_ind, p_ind = christoffersen_ind(hits)
@@ -501,6 +461,13 @@ def _stats(hits: np.ndarray, h: np.ndarray, level: float) -> dict[str, Any]:
         "mean_haircut": float(h.mean()),
         "passed": bool(p_uc >= TEST_SIZE and p_ind >= TEST_SIZE),
     }
+
+
+def format_xn(stats: dict[str, Any] | None, missing: str = "n/a") -> str:
+    """``"x/N"``: the exceedances and observations of a statistics dict (as in
+    ``V2Result.train``, ``primary``, ``confirmatory`` or a ``deployed`` entry), or
+    ``missing`` when ``stats`` is None or empty."""
+    return missing if not stats else f"{stats['exceedances']}/{stats['observations']}"
 
 
 def _grid_params(
@@ -534,147 +501,6 @@ def _candidate_vector(base: Sequence[int], z: float, tf: int, ts: int, h_min: fl
     return v
 
 
-def calibrate(
-    symbol: str,
-    *,
-    grid: dict[str, Sequence[float]] | None = None,
-    quick: bool = False,
-    level: float = TARGET_LEVEL,
-    horizon_s: int | None = None,
-    data_dir: str | Path | None = None,
-) -> CalibrationResult:
-    """Choose ``z_maint``, ``tau_fast``, ``tau_slow`` on the training period and backtest the
-    choice on the held-out test period.
-
-    Every candidate of ``grid`` (keys ``z_maint``, ``tau_fast`` and ``tau_slow`` in
-    seconds, optionally ``h0`` and ``h_min`` as fractions; pairs with
-    ``tau_fast >= tau_slow`` skipped) is the asset's default oracle vector
-    (``volmargin.params.TOKENS``) with those entries replaced.
-    ``OracleModel`` runs every candidate along the whole history in one vectorized
-    pass (one hourly close per round, seeded with the default ``var_seed``); hits
-    are long-side exceedances over non-overlapping ``horizon_s`` windows (default
-    the parameters' horizon, 1 day). The first ``BURN_IN_S`` seconds only warm up the
-    variances. Training: windows before ``TEST_START`` (2023-01-01 UTC); test: the
-    rest. The choice is the candidate with the lowest mean haircut over the
-    training windows among those whose Kupiec and Christoffersen p-values are both
-    ``>= TEST_SIZE`` on training (ties: larger Kupiec p); its statistics on the
-    test windows are the result. The oracle's state runs on across the split, as
-    a deployed oracle would.
-
-    ``quick=True``: the WETH/WBTC history of ``QUICK_WINDOW`` only (train
-    2019-07..2020, test 2021) and ``QUICK_GRID`` (4 candidates), for tests.
-
-    Returns
-    -------
-    CalibrationResult (``z_maint`` etc. None and ``passed`` False when no candidate
-    passes on training).
-
-    Raises
-    ------
-    ValueError
-        For an unknown symbol, an empty or malformed grid, or ``level`` outside (0, 1).
-    """
-    if symbol not in LONG_HISTORY:
-        raise ValueError(f"symbol must be one of {', '.join(LONG_HISTORY)}, got {symbol!r}")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    g = dict(QUICK_GRID if quick else DEFAULT_GRID) if grid is None else dict(grid)
-    for key in ("z_maint", "tau_fast", "tau_slow"):
-        if key not in g or len(g[key]) == 0:
-            raise ValueError(f"grid needs a non-empty {key!r} entry")
-    unknown = set(g) - {"z_maint", "tau_fast", "tau_slow", "h0", "h_min"}
-    if unknown:
-        raise ValueError(f"unknown grid keys {sorted(unknown)}; allowed: z_maint, tau_fast, tau_slow, h0, h_min")
-    for key, vals in g.items():
-        if any(not (math.isfinite(float(v)) and float(v) >= 0) for v in vals):
-            raise ValueError(f"grid {key!r} values must be finite and >= 0, got {list(vals)}")
-        if key in ("z_maint", "tau_fast", "tau_slow", "h_min") and any(float(v) <= 0 for v in vals):
-            raise ValueError(f"grid {key!r} values must be > 0, got {list(vals)}")
-    spec = next(t for t in P.TOKENS if t.symbol == symbol)
-    cands, op = _grid_params(spec.oracle, g)
-    if not cands:
-        raise ValueError("grid has no candidate with tau_fast < tau_slow")
-    H = int(spec.oracle[ref.P_HORIZON]) if horizon_s is None else int(horizon_s)
-
-    bars = load_long_history(symbol, data_dir)
-    times = bars.timestamp + bars.resolution_s  # a bar's close is observed at its end
-    if quick:
-        t_begin, split, t_end = QUICK_WINDOW
-        keep = (times >= t_begin - BURN_IN_S) & (times <= t_end)
-        prices, times = bars.close[keep], times[keep]
-    else:
-        split, t_end = TEST_START, int(times[-1])
-        prices = bars.close
-    t_begin = int(times[0]) + BURN_IN_S
-
-    var_seed = spec.var_seed / 1e18
-    win = haircut_windows(prices, times, op, H, var_seed=var_seed, start=t_begin, end=t_end)
-    hits = win.loss_long[None, :] > win.h_maint
-    hits_short = win.loss_short[None, :] > win.h_maint
-    train = win.start + H <= split
-    test = win.start >= split
-
-    table = []
-    for k, (z, tf, ts, hm, h0) in enumerate(cands):
-        s = _stats(hits[k, train], win.h_maint[k, train], level)
-        table.append({"z_maint": z, "tau_fast": tf, "tau_slow": ts, "h_min": hm, "h0": h0, **s})
-    passing = [k for k in range(len(cands)) if table[k]["passed"]]
-
-    def period(mask: np.ndarray) -> tuple[str, str]:
-        return _utc(win.start[mask][0]), _utc(win.start[mask][-1] + H)
-
-    details: dict[str, Any] = {
-        "horizon_s": H,
-        "side": "long",
-        "test_size": TEST_SIZE,
-        "burn_in_days": BURN_IN_S / DAY,
-        "windows_dropped_for_gaps": win.dropped,
-        "train_observations": int(train.sum()),
-        "candidates": len(cands),
-        "candidates_passing_train": len(passing),
-        "grid": {k: list(v) for k, v in g.items()},
-        "fixed_parameters": {
-            name: spec.oracle[i] for i, name in enumerate(ref.ORACLE_PARAM_NAMES)
-            if i not in (ref.P_Z_MAINT, ref.P_TAU_FAST, ref.P_TAU_SLOW)
-            and not (i == ref.P_H_MIN and "h_min" in g) and not (i == ref.P_H0 and "h0" in g)
-        },
-        "sources": history_sources(symbol, data_dir),
-        "quick": quick,
-    }
-    default = (
-        spec.oracle[ref.P_Z_MAINT] / 1e18, spec.oracle[ref.P_TAU_FAST], spec.oracle[ref.P_TAU_SLOW],
-        spec.oracle[ref.P_H_MIN] / 1e18, spec.oracle[ref.P_H0] / 1e18,
-    )
-    if default in cands:
-        k = cands.index(default)
-        details["defaults"] = {
-            "z_maint": default[0], "tau_fast": default[1], "tau_slow": default[2], "h_min": default[3], "h0": default[4],
-            "train": table[k],
-            "test": _stats(hits[k, test], win.h_maint[k, test], level),
-        }
-    details["train_table"] = table
-    # diagnostic only, never used for the choice: how many candidates would also pass on test
-    details["candidates_passing_train_and_test"] = sum(
-        1 for k in passing if _stats(hits[k, test], win.h_maint[k, test], level)["passed"]
-    )
-    if not passing:
-        return CalibrationResult(
-            symbol, None, None, None, None, None, None, int(test.sum()), level, period(train), period(test), None,
-            False, None, None, details,
-        )
-    best = min(passing, key=lambda k: (table[k]["mean_haircut"], -table[k]["kupiec_p"]))
-    s = _stats(hits[best, test], win.h_maint[best, test], level)
-    details["train"] = table[best]
-    details["test"] = s
-    details["test_short_side"] = _stats(hits_short[best, test], win.h_maint[best, test], level)
-    details["train_short_side"] = _stats(hits_short[best, train], win.h_maint[best, train], level)
-    z, tf, ts, hm, h0 = cands[best]
-    return CalibrationResult(
-        symbol, z, tf, ts, s["kupiec_p"], s["christoffersen_p"], s["exceedances"], s["observations"], level,
-        period(train), period(test), s["mean_haircut"], s["passed"], hm, h0, details,
-    )
-
-
 # ------------------------------------------------------------------ protocol v2
 #
 # docs/calibration-protocol.md (pre-registered, committed before any run): backtest the
@@ -685,9 +511,13 @@ def calibrate(
 # closes 2014-01-01 .. 2018-05-14; the deployed haircut max(h_min, model) is reported with
 # a one-sided Kupiec test and the Basel (1996) traffic light.
 
-#: Protocol v2's grid: v1's ``zt`` values (z_maint 1.5..4 by 0.25; tau_fast 6, 12, 24, 48 h;
-#: tau_slow 7, 14, 30, 60 days, in seconds).
-V2_GRID: dict[str, tuple[float, ...]] = DEFAULT_GRID
+#: Protocol v2's grid (protocol v1's ``zt`` values): z_maint 1.5..4 by 0.25 (dimensionless),
+#: tau_fast 6, 12, 24, 48 h and tau_slow 7, 14, 30, 60 days (seconds).
+V2_GRID: dict[str, tuple[float, ...]] = {
+    "z_maint": (1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 3.75, 4.0),
+    "tau_fast": (6 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR),
+    "tau_slow": (7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY),
+}
 
 #: Base of the model haircut (fraction): the DESIGN default 2 %.
 V2_H0 = 0.02
@@ -949,7 +779,7 @@ def calibrate_v2(
        with ``var = max(var_fast, var_slow)`` and the ramp, exactly what ``RiskOracle``
        sets at ``h_min`` = 0. ``OracleModel`` runs all candidates along
        ``load_long_history(symbol)`` (one hourly close per bar, listed with the asset's
-       ``var_seed``); windows and losses as ``calibrate``: non-overlapping 1-day windows
+       ``var_seed``); windows and losses (``haircut_windows``): non-overlapping 1-day windows
        from 00:00 UTC, long-side loss ``1 - P(end)/P(start)`` against the haircut in force
        at the window's start, the first ``BURN_IN_S`` (90 days) as burn-in. Training:
        windows ending by 2023-01-01 00:00 UTC (2018-08-14 .. 2022-12-31).
@@ -988,9 +818,75 @@ def calibrate_v2(
     """
     if symbol not in LONG_HISTORY:
         raise ValueError(f"symbol must be one of {', '.join(LONG_HISTORY)}, got {symbol!r}")
-    level = TARGET_LEVEL
-    spec = next(t for t in P.TOKENS if t.symbol == symbol)
     g = {**(QUICK_GRID if quick else V2_GRID), "h0": (V2_H0,), "h_min": (V2_MODEL_H_MIN,)}
+    run = _v2_run(symbol, g, quick, held_out, data_dir)
+    train = run.train
+    table = [
+        {"z_maint": z, "tau_fast": tf, "tau_slow": ts, "h0": h0, "h_min": hm,
+         **_stats(run.hits[k, train], run.win.h_maint[k, train], TARGET_LEVEL)}
+        for k, (z, tf, ts, hm, h0) in enumerate(run.cands)
+    ]
+    best, tie = select_v2(table)
+    selected = best is not None
+    if best is None:
+        best = next(k for k, c in enumerate(run.cands) if c[:3] == V2_FALLBACK)
+    z, tf, ts, _, h0 = run.cands[best]
+    floor, q = stressed_floor(run.win.loss_long[train])
+    res = V2Result(
+        asset=symbol, selected=selected, z_maint=z, z_init=z + V2_Z_GAP, tau_fast=tf, tau_slow=ts, h0=h0,
+        h_min=floor, h_min_quantile=q, train=table[best], primary=None, primary_passed=None, confirmatory=None,
+        deployed={}, deployed_in_oracle={}, unresolved_tie=tie,
+        details=_v2_details(run, symbol, g, table, quick, data_dir),
+    )
+    if held_out:
+        _v2_primary(run, res, best)
+        if symbol == CONFIRM_ASSET and not quick:  # the confirmatory set is never opened in quick mode
+            _v2_confirmatory(res, data_dir)
+    return res
+
+
+@dataclass
+class _V2Run:
+    """One asset's protocol v2 pass: the hourly closes fed to the oracle (``prices`` USD,
+    ``times`` Unix seconds), the first window start ``t_begin``, the end ``t_end`` and the
+    train/test ``split`` (Unix seconds), every candidate (z_maint, tau_fast s, tau_slow s,
+    h_min, h0) with its windows ``win`` and long-side hits ``hits`` (K, W), and the token's
+    ``spec`` (``volmargin.params.TOKENS`` entry), ``horizon_s`` and ``var_seed`` (per second)."""
+
+    spec: Any
+    horizon_s: int
+    var_seed: float
+    prices: np.ndarray
+    times: np.ndarray
+    t_begin: int
+    t_end: int
+    split: int
+    cands: list[tuple[float, int, int, float, float]]
+    win: Windows
+    hits: np.ndarray
+
+    @property
+    def train(self) -> np.ndarray:
+        """(W,) bool: windows that end by the split."""
+        return self.win.start + self.horizon_s <= self.split
+
+    @property
+    def test(self) -> np.ndarray:
+        """(W,) bool: windows that start at or after the split."""
+        return self.win.start >= self.split
+
+    def period(self, mask: np.ndarray) -> list[str]:
+        """[first window start, last window end] of the windows in ``mask``, UTC."""
+        return [_utc(self.win.start[mask][0]), _utc(self.win.start[mask][-1] + self.horizon_s)]
+
+
+def _v2_run(
+    symbol: str, g: dict[str, Sequence[float]], quick: bool, held_out: bool, data_dir: str | Path | None
+) -> _V2Run:
+    """Step 1 of ``calibrate_v2``: every candidate of ``g`` through ``OracleModel`` along the
+    long hourly history of ``symbol`` (``QUICK_WINDOW`` when ``quick``; cut at the split
+    unless ``held_out``), a bar's close observed at the bar's end."""
+    spec = next(t for t in P.TOKENS if t.symbol == symbol)
     cands, op = _grid_params(spec.oracle, g)
     H = int(spec.oracle[ref.P_HORIZON])
     var_seed = spec.var_seed / 1e18
@@ -1008,83 +904,84 @@ def calibrate_v2(
         keep = times <= split
         prices, times, t_end = prices[keep], times[keep], split
     t_begin = int(times[0]) + BURN_IN_S
-
     win = haircut_windows(prices, times, op, H, var_seed=var_seed, start=t_begin, end=t_end)
-    train = win.start + H <= split
-    test = win.start >= split
     hits = win.loss_long[None, :] > win.h_maint
-    table = [
-        {"z_maint": z, "tau_fast": tf, "tau_slow": ts, "h0": h0, "h_min": hm,
-         **_stats(hits[k, train], win.h_maint[k, train], level)}
-        for k, (z, tf, ts, hm, h0) in enumerate(cands)
-    ]
-    best, tie = select_v2(table)
-    selected = best is not None
-    if best is None:
-        best = next(k for k, c in enumerate(cands) if c[:3] == V2_FALLBACK)
-    z, tf, ts, _, h0 = cands[best]
-    floor, q = stressed_floor(win.loss_long[train])
+    return _V2Run(spec, H, var_seed, prices, times, t_begin, t_end, split, cands, win, hits)
 
-    def period(mask: np.ndarray, starts: np.ndarray = win.start) -> list[str]:
-        return [_utc(starts[mask][0]), _utc(starts[mask][-1] + H)]
 
+def _v2_details(
+    run: _V2Run, symbol: str, g: dict[str, Sequence[float]], table: list[dict[str, Any]], quick: bool,
+    data_dir: str | Path | None,
+) -> dict[str, Any]:
+    """``V2Result.details`` of the training steps: settings, periods, counts, data sources,
+    the candidate table and the DESIGN defaults' model statistics on training."""
+    train = run.train
     details: dict[str, Any] = {
         "protocol": "v2 (docs/calibration-protocol.md)",
-        "horizon_s": H,
+        "horizon_s": run.horizon_s,
         "side": "long",
-        "target_level": level,
+        "target_level": TARGET_LEVEL,
         "test_size": TEST_SIZE,
         "burn_in_days": BURN_IN_S / DAY,
         "quick": quick,
         "grid": {k: list(v) for k, v in g.items()},
-        "candidates": len(cands),
+        "candidates": len(run.cands),
         "candidates_passing_train": sum(1 for r in table if r["passed"]),
-        "train_period": period(train),
+        "train_period": run.period(train),
         "train_observations": int(train.sum()),
-        "windows_dropped_for_gaps": win.dropped,
+        "windows_dropped_for_gaps": run.win.dropped,
         "floor_level": V2_FLOOR_LEVEL,
         "floor_quantile_method": "inverse empirical CDF (numpy 'inverted_cdf'), rounded up to a whole percent",
         "sources": history_sources(symbol, data_dir),
         "train_table": table,
     }
-    k_def = next((k for k, c in enumerate(cands) if c[:3] == V2_FALLBACK), None)
+    k_def = _design_defaults_index(run)
     if k_def is not None:
         details["design_defaults_model"] = {"z_maint": V2_FALLBACK[0], "tau_fast": V2_FALLBACK[1],
                                             "tau_slow": V2_FALLBACK[2], "train": table[k_def]}
-    res = V2Result(
-        asset=symbol, selected=selected, z_maint=z, z_init=z + V2_Z_GAP, tau_fast=tf, tau_slow=ts, h0=h0,
-        h_min=floor, h_min_quantile=q, train=table[best], primary=None, primary_passed=None, confirmatory=None,
-        deployed={}, deployed_in_oracle={}, unresolved_tie=tie, details=details,
-    )
-    if not held_out:
-        return res
+    return details
 
-    # ---- primary held-out: the model haircut, and the deployed one
+
+def _design_defaults_index(run: _V2Run) -> int | None:
+    """Index of the DESIGN defaults ``V2_FALLBACK`` among the candidates, None when the grid lacks them."""
+    return next((k for k, c in enumerate(run.cands) if c[:3] == V2_FALLBACK), None)
+
+
+def _v2_primary(run: _V2Run, res: V2Result, best: int) -> None:
+    """Steps 4 and 6 of ``calibrate_v2`` on the hourly held-out windows, written into ``res``:
+    the chosen model haircut's tests (and the short side, and the DESIGN defaults'), the
+    deployed ``max(h_min, model)`` and the haircut of the oracle with the floor in its vector."""
+    test, win, level = run.test, run.win, TARGET_LEVEL
     model = win.h_maint[best]
-    res.primary = _stats(hits[best, test], model[test], level)
+    res.primary = _stats(run.hits[best, test], model[test], level)
     res.primary_passed = bool(res.primary["passed"])
-    details["test_period"] = period(test)
+    res.details["test_period"] = run.period(test)
     short = win.loss_short[test] > model[test]
-    details["primary_short_side"] = _stats(short, model[test], level)
+    res.details["primary_short_side"] = _stats(short, model[test], level)
+    k_def = _design_defaults_index(run)
     if k_def is not None:
-        details["design_defaults_model"]["primary"] = _stats(hits[k_def, test], win.h_maint[k_def, test], level)
-    dep = np.maximum(floor, model)
+        res.details["design_defaults_model"]["primary"] = _stats(run.hits[k_def, test], win.h_maint[k_def, test],
+                                                                 level)
+    dep = np.maximum(res.h_min, model)
     res.deployed["primary"] = _deployed_stats(win.loss_long[test] > dep[test], dep[test], win.start[test], level)
-    op_floored = M.OracleParams.from_wad([_candidate_vector(spec.oracle, z, tf, ts, floor, V2_H0)])
-    floored = haircut_windows(prices, times, op_floored, H, var_seed=var_seed, start=t_begin, end=t_end)
+    op_floored = M.OracleParams.from_wad([_candidate_vector(run.spec.oracle, res.z_maint, res.tau_fast, res.tau_slow,
+                                                            res.h_min, V2_H0)])
+    floored = haircut_windows(run.prices, run.times, op_floored, run.horizon_s, var_seed=run.var_seed,
+                              start=run.t_begin, end=run.t_end)
     assert np.array_equal(floored.start, win.start)
     h_in = floored.h_maint[0]
     res.deployed_in_oracle["primary"] = _deployed_stats(
         win.loss_long[test] > h_in[test], h_in[test], win.start[test], level)
 
-    # ---- confirmatory: the WBTC choice on the unseen daily BTC/USD closes (never in quick mode)
-    if symbol == CONFIRM_ASSET and not quick:
-        c = confirmatory_backtest(z, tf, ts, floor, data_dir=data_dir)
-        res.confirmatory = c["model"]
-        res.deployed["confirmatory"] = c["deployed"]
-        res.deployed_in_oracle["confirmatory"] = c["deployed_in_oracle"]
-        details["confirmatory"] = c["details"]
-    return res
+
+def _v2_confirmatory(res: V2Result, data_dir: str | Path | None) -> None:
+    """Step 5 of ``calibrate_v2``: the choice in ``res``, unchanged, on the daily BTC/USD
+    closes (``confirmatory_backtest``), written into ``res``."""
+    c = confirmatory_backtest(res.z_maint, res.tau_fast, res.tau_slow, res.h_min, data_dir=data_dir)
+    res.confirmatory = c["model"]
+    res.deployed["confirmatory"] = c["deployed"]
+    res.deployed_in_oracle["confirmatory"] = c["deployed_in_oracle"]
+    res.details["confirmatory"] = c["details"]
 
 
 def confirmatory_backtest(

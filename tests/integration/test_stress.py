@@ -35,6 +35,9 @@ def test_quick_run_writes_the_report_and_holds_parity(tmp_path):
     assert s["episodes"]["calm-2019-03"]["policies"]["static"]["calm_borrowing_power"] == pytest.approx(0.8, abs=0.03)
     cal = s["calibration"]
     assert cal["available"] and set(cal["assets"]) == {"WETH", "WBTC"}
+    # protocol v2 only: protocol v1 was removed (docs/calibration-protocol-v1.md)
+    for x in cal["assets"].values():
+        assert x["protocol"] == "v2" and "v1" not in x and "defaults_test" not in x
     for model in ("gbm-jump", "garch"):
         for pol in POLICY_NAMES:
             st = s["monte_carlo"]["results"][model][pol]["bad_debt_usd"]
@@ -47,6 +50,7 @@ def test_quick_run_writes_the_report_and_holds_parity(tmp_path):
     for section in ("## Findings", "## Episodes", "## Monte Carlo", "## Calibration", "## On-chain subset",
                     "## Assumptions", "## Closing note"):
         assert section in report
+    assert "**Protocol v2**" in report and "v1 (floor in the backtest)" not in report
     for f in PLOTS:
         assert (out / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f
     assert "wrote" in r.stdout

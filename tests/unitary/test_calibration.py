@@ -1,6 +1,6 @@
 """volmargin_lab.calibration: VaR backtests (Kupiec 1995, Christoffersen 1998), haircut
 exceedances along a constructed series, GARCH(1,1) fit and paths (Bollerslev 1986),
-and a quick calibration. Pure Python (no chain)."""
+and calibration protocol v2 (quick run, literals). Pure Python (no chain)."""
 
 from __future__ import annotations
 
@@ -239,48 +239,7 @@ def test_garch_paths_stationary_and_conditional_variance(nu):
     assert np.mean(hot[:, 1] ** 2) == pytest.approx(3.82e-3, rel=0.06)
 
 
-# ------------------------------------------------------------------ calibrate
-
-
-def test_calibrate_quick_is_consistent():
-    res = C.calibrate("WETH", quick=True)
-    d = res.to_dict()
-    for key in ("asset", "z_maint", "tau_fast", "tau_slow", "kupiec_p", "christoffersen_p", "exceedances",
-                "observations", "target_level", "train_period", "test_period", "mean_haircut"):
-        assert key in d
-    assert res.asset == "WETH" and res.target_level == C.TARGET_LEVEL
-    assert res.details["candidates"] == 4
-    assert res.test_period == ("2021-01-01 00:00", "2022-01-01 00:00")
-    assert res.train_period[1] == "2021-01-01 00:00" and res.observations == 365
-    assert res.z_maint is not None  # on this window the candidates pass on training
-    assert res.z_maint in C.QUICK_GRID["z_maint"] and res.tau_slow in C.QUICK_GRID["tau_slow"]
-    assert res.details["train"]["passed"]
-    # the held-out figures are those of the tests on the chosen candidate's hits, recomputed here
-    spec = next(t for t in P.TOKENS if t.symbol == "WETH")
-    vec = list(spec.oracle)
-    vec[ref.P_Z_MAINT], vec[ref.P_TAU_FAST], vec[ref.P_TAU_SLOW] = int(res.z_maint * 1e18), res.tau_fast, res.tau_slow
-    bars = C.load_long_history("WETH")
-    t = bars.timestamp + HOUR
-    t_begin, split, t_end = C.QUICK_WINDOW
-    keep = (t >= t_begin - C.BURN_IN_S) & (t <= t_end)
-    hits = C.exceedances(bars.close[keep], t[keep], vec, DAY, var_seed=spec.var_seed / 1e18, start=split, end=t_end)
-    assert len(hits) == res.observations and int(hits.sum()) == res.exceedances
-    assert res.kupiec_p == pytest.approx(C.kupiec_pof(int(hits.sum()), len(hits), 0.99)[1])
-    assert res.christoffersen_p == pytest.approx(C.christoffersen_ind(hits)[1])
-    assert 0.10 <= res.mean_haircut <= 0.60
-    assert res.passed == (res.kupiec_p >= 0.05 and res.christoffersen_p >= 0.05)
-    # the choice is the cheapest passing candidate on training
-    passing = [r for r in res.details["train_table"] if r["passed"]]
-    assert res.details["train"]["mean_haircut"] == min(r["mean_haircut"] for r in passing)
-
-
-def test_calibrate_rejects_bad_input():
-    with pytest.raises(ValueError, match="symbol"):
-        C.calibrate("DOGE", quick=True)
-    with pytest.raises(ValueError, match="tau_slow"):
-        C.calibrate("WETH", grid={"z_maint": (3.0,), "tau_fast": (HOUR,)})
-    with pytest.raises(ValueError, match="unknown grid keys"):
-        C.calibrate("WETH", grid={**C.QUICK_GRID, "kappa": (0.1,)})
+# ------------------------------------------------------------------ long history
 
 
 def test_load_long_history_splices_usd_then_usdt():
@@ -491,6 +450,16 @@ def test_calibrate_v2_quick_follows_the_protocol():
     v = res.oracle_vector()
     assert v[ref.P_H_MIN] == int(res.h_min * 1e18) and v[ref.P_Z_INIT] == int(res.z_init * 1e18)
     assert v[ref.P_TAU_FAST] == res.tau_fast and v[ref.P_H0] == int(0.02 * 1e18)
+
+
+def test_calibrate_v2_rejects_an_unknown_asset():
+    with pytest.raises(ValueError, match="symbol"):
+        C.calibrate_v2("DOGE", quick=True)
+
+
+def test_format_xn():
+    assert C.format_xn({"exceedances": 5, "observations": 894}) == "5/894"
+    assert C.format_xn(None) == "n/a" and C.format_xn({}, "-") == "-"
 
 
 def test_confirmatory_backtest_on_a_synthetic_daily_file(tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import matplotlib
 
@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..calibration import format_xn  # noqa: E402
 from .episodes import EpisodeRun  # noqa: E402
-from .scenarios import utc_str  # noqa: E402
 
 COLORS = {"static": "tab:red", "dynamic": "tab:blue", "dynamic-no-breakers": "tab:green", "dynamic-no-ramp": "tab:orange",
           "dynamic-calibrated": "tab:purple"}
@@ -30,18 +30,16 @@ CALIBRATED = "dynamic-calibrated"
 
 
 def md_table(df: pd.DataFrame, floatfmt: str = "{:,.4g}") -> str:
-    """A DataFrame as a GitHub Markdown table (index as the first column)."""
-    cols = [str(df.index.name or "")] + [str(c) for c in df.columns]
+    """A DataFrame as a GitHub Markdown table (``DataFrame.to_markdown``; the index as the first
+    column, headed by the index name). Floats are written with ``floatfmt`` ("n/a" when not
+    finite), everything else with ``str``; tabulate does not re-parse the cells."""
 
     def fmt(x: Any) -> str:
         if isinstance(x, (float, np.floating)):
             return "n/a" if not math.isfinite(x) else floatfmt.format(x)
         return str(x)
 
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for idx, row in df.iterrows():
-        lines.append("| " + " | ".join([str(idx)] + [fmt(v) for v in row.tolist()]) + " |")
-    return "\n".join(lines)
+    return df.map(fmt).to_markdown(disable_numparse=True)
 
 
 def _grid(n: int) -> tuple[Any, np.ndarray]:
@@ -59,111 +57,122 @@ def _days(run: EpisodeRun, times: np.ndarray) -> np.ndarray:
 
 
 def plot_all(runs: list[EpisodeRun], mc: dict[str, Any] | None, out: Path, mode: str = "fraction") -> list[str]:
-    """Write the six PNGs into ``out``; returns their file names."""
-    files = []
-    n = len(runs)
-
-    fig, axes = _grid(n)
-    for ax, run in zip(axes, runs):
-        m = run.market
-        x = _days(run, m.times)
-        for j, s in enumerate(m.symbols):
-            ax.plot(x, m.prices[:, j] / m.prices[m.open_step, j], lw=0.8, label=s)
-        ax.axvline(0, color="grey", ls=":", lw=0.8)
-        ax.set_title(run.name, fontsize=9)
-        ax.set_yscale("log")
-        ax.set_xlabel("days from opening", fontsize=8)
-        ax.legend(fontsize=6)
-    fig.suptitle("Market price / price at opening (log scale)")
-    fig.tight_layout()
-    fig.savefig(out / "price.png", dpi=90)
-    plt.close(fig)
-    files.append("price.png")
-
-    fig, axes = _grid(n)
-    for ax, run in zip(axes, runs):
-        res = run.results[mode].get("dynamic") or next(iter(run.results[mode].values()))
-        x = _days(run, res.times)
-        for j, s in enumerate(run.market.symbols):
-            ax.plot(x, res.sigma[0, :, j], lw=0.8, label=s)
-        ax.set_title(run.name, fontsize=9)
-        ax.set_ylabel("sigma, annualized", fontsize=8)
-        ax.legend(fontsize=6)
-    fig.suptitle("Oracle volatility max(fast, slow), dynamic policy")
-    fig.tight_layout()
-    fig.savefig(out / "sigma.png", dpi=90)
-    plt.close(fig)
-    files.append("sigma.png")
-
-    fig, axes = _grid(n)
-    for ax, run in zip(axes, runs):
-        j = run.market.symbols.index("WETH")
-        for pol, res in run.results[mode].items():
-            ax.plot(_days(run, res.times), res.h_maint[0, :, j], lw=0.8, color=COLORS.get(pol), label=pol)
-        ax.set_title(f"{run.name} (WETH)", fontsize=9)
-        ax.set_ylabel("maintenance haircut", fontsize=8)
-        ax.legend(fontsize=6)
-    fig.suptitle("WETH maintenance haircut in force per policy")
-    fig.tight_layout()
-    fig.savefig(out / "haircut.png", dpi=90)
-    plt.close(fig)
-    files.append("haircut.png")
-
-    fig, axes = _grid(n)
-    bins = np.linspace(0.0, 3.0, 61)
-    for ax, run in zip(axes, runs):
-        for pol in ("static", "dynamic", CALIBRATED):
-            res = run.results[mode].get(pol)
-            if res is None:
-                continue
-            hf = res.hf_worst[np.isfinite(res.hf_worst)]
-            ax.hist(np.clip(hf, 0, 3), bins=bins, histtype="step", color=COLORS[pol], label=f"{pol} (worst step)")
-            hf0 = res.hf_open[np.isfinite(res.hf_open)]
-            ax.hist(np.clip(hf0, 0, 3), bins=bins, histtype="step", ls=":", color=COLORS[pol], label=f"{pol} (opening)")
-        ax.axvline(1.0, color="grey", lw=0.8)
-        ax.set_title(run.name, fontsize=9)
-        ax.set_xlabel("health factor (clipped at 3)", fontsize=8)
-        ax.legend(fontsize=6)
-    fig.suptitle(f"Health factor distribution ({mode} opening)")
-    fig.tight_layout()
-    fig.savefig(out / "health.png", dpi=90)
-    plt.close(fig)
-    files.append("health.png")
-
-    fig, axes = _grid(n)
-    for ax, run in zip(axes, runs):
-        for pol, res in run.results[mode].items():
-            o = res.open_step
-            ax.plot(_days(run, res.times[o:]), np.cumsum(res.liq_volume_usd[0, o:]) / 1e6, lw=0.9,
-                    color=COLORS.get(pol), label=pol)
-        ax.set_title(run.name, fontsize=9)
-        ax.set_ylabel("cumulative repaid, M USD", fontsize=8)
-        ax.legend(fontsize=6)
-    fig.suptitle(f"Liquidations ({mode} opening)")
-    fig.tight_layout()
-    fig.savefig(out / "liquidations.png", dpi=90)
-    plt.close(fig)
-    files.append("liquidations.png")
-
+    """Write the PNGs into ``out``: one panel per episode run for the price, the oracle's sigma,
+    the WETH haircut, the health factors and the liquidations (``mode`` opening), and the
+    Monte Carlo bad-debt tails when ``mc`` is given; returns their file names."""
+    files = [
+        _panels(runs, out, "price.png", "Market price / price at opening (log scale)", _draw_price),
+        _panels(runs, out, "sigma.png", "Oracle volatility max(fast, slow), dynamic policy",
+                lambda ax, run: _draw_sigma(ax, run, mode)),
+        _panels(runs, out, "haircut.png", "WETH maintenance haircut in force per policy",
+                lambda ax, run: _draw_haircut(ax, run, mode)),
+        _panels(runs, out, "health.png", f"Health factor distribution ({mode} opening)",
+                lambda ax, run: _draw_health(ax, run, mode)),
+        _panels(runs, out, "liquidations.png", f"Liquidations ({mode} opening)",
+                lambda ax, run: _draw_liquidations(ax, run, mode)),
+    ]
     if mc:
-        models = list(mc)
-        fig, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 3.6), squeeze=False)
-        for ax, model in zip(axes.ravel(), models):
-            for pol, r in mc[model].items():
-                x = np.sort(r["samples_pct"])
-                y = 1.0 - np.arange(len(x)) / len(x)
-                ax.step(np.maximum(x, 1e-6), y, where="post", color=COLORS.get(pol), label=pol)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel("bad debt, % of borrows (paths with 0 at 1e-6)", fontsize=8)
-            ax.set_ylabel("P(bad debt >= x)", fontsize=8)
-            ax.set_title(f"Monte Carlo, {model}", fontsize=9)
-            ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out / "bad_debt.png", dpi=90)
-        plt.close(fig)
-        files.append("bad_debt.png")
+        files.append(_plot_bad_debt(mc, out))
     return files
+
+
+def _panels(runs: list[EpisodeRun], out: Path, name: str, title: str,
+            draw: Callable[[Any, EpisodeRun], None]) -> str:
+    """One panel per run (``draw(ax, run)``, at most 4 per row) under ``title``, saved as
+    ``out / name`` at 90 dpi; returns ``name``."""
+    fig, axes = _grid(len(runs))
+    for ax, run in zip(axes, runs):
+        draw(ax, run)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out / name, dpi=90)
+    plt.close(fig)
+    return name
+
+
+def _draw_price(ax: Any, run: EpisodeRun) -> None:
+    """Each asset's market price over its price at opening (log scale) against days from opening."""
+    m = run.market
+    x = _days(run, m.times)
+    for j, s in enumerate(m.symbols):
+        ax.plot(x, m.prices[:, j] / m.prices[m.open_step, j], lw=0.8, label=s)
+    ax.axvline(0, color="grey", ls=":", lw=0.8)
+    ax.set_title(run.name, fontsize=9)
+    ax.set_yscale("log")
+    ax.set_xlabel("days from opening", fontsize=8)
+    ax.legend(fontsize=6)
+
+
+def _draw_sigma(ax: Any, run: EpisodeRun, mode: str) -> None:
+    """The oracle's annualized sigma per asset under ``dynamic`` (else the first policy run)."""
+    res = run.results[mode].get("dynamic") or next(iter(run.results[mode].values()))
+    x = _days(run, res.times)
+    for j, s in enumerate(run.market.symbols):
+        ax.plot(x, res.sigma[0, :, j], lw=0.8, label=s)
+    ax.set_title(run.name, fontsize=9)
+    ax.set_ylabel("sigma, annualized", fontsize=8)
+    ax.legend(fontsize=6)
+
+
+def _draw_haircut(ax: Any, run: EpisodeRun, mode: str) -> None:
+    """The WETH maintenance haircut in force (fraction) under every policy."""
+    j = run.market.symbols.index("WETH")
+    for pol, res in run.results[mode].items():
+        ax.plot(_days(run, res.times), res.h_maint[0, :, j], lw=0.8, color=COLORS.get(pol), label=pol)
+    ax.set_title(f"{run.name} (WETH)", fontsize=9)
+    ax.set_ylabel("maintenance haircut", fontsize=8)
+    ax.legend(fontsize=6)
+
+
+def _draw_health(ax: Any, run: EpisodeRun, mode: str) -> None:
+    """Histograms of the accounts' worst-step and opening health factors (clipped at 3) under
+    ``static``, ``dynamic`` and the calibrated policy."""
+    bins = np.linspace(0.0, 3.0, 61)
+    for pol in ("static", "dynamic", CALIBRATED):
+        res = run.results[mode].get(pol)
+        if res is None:
+            continue
+        hf = res.hf_worst[np.isfinite(res.hf_worst)]
+        ax.hist(np.clip(hf, 0, 3), bins=bins, histtype="step", color=COLORS[pol], label=f"{pol} (worst step)")
+        hf0 = res.hf_open[np.isfinite(res.hf_open)]
+        ax.hist(np.clip(hf0, 0, 3), bins=bins, histtype="step", ls=":", color=COLORS[pol], label=f"{pol} (opening)")
+    ax.axvline(1.0, color="grey", lw=0.8)
+    ax.set_title(run.name, fontsize=9)
+    ax.set_xlabel("health factor (clipped at 3)", fontsize=8)
+    ax.legend(fontsize=6)
+
+
+def _draw_liquidations(ax: Any, run: EpisodeRun, mode: str) -> None:
+    """Cumulative debt repaid by liquidations after opening (M USD) under every policy."""
+    for pol, res in run.results[mode].items():
+        o = res.open_step
+        ax.plot(_days(run, res.times[o:]), np.cumsum(res.liq_volume_usd[0, o:]) / 1e6, lw=0.9,
+                color=COLORS.get(pol), label=pol)
+    ax.set_title(run.name, fontsize=9)
+    ax.set_ylabel("cumulative repaid, M USD", fontsize=8)
+    ax.legend(fontsize=6)
+
+
+def _plot_bad_debt(mc: dict[str, Any], out: Path) -> str:
+    """``bad_debt.png``: per Monte Carlo path model, the tail P(bad debt >= x) of every policy
+    (x in % of borrows, log-log); returns the file name."""
+    models = list(mc)
+    fig, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 3.6), squeeze=False)
+    for ax, model in zip(axes.ravel(), models):
+        for pol, r in mc[model].items():
+            x = np.sort(r["samples_pct"])
+            y = 1.0 - np.arange(len(x)) / len(x)
+            ax.step(np.maximum(x, 1e-6), y, where="post", color=COLORS.get(pol), label=pol)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("bad debt, % of borrows (paths with 0 at 1e-6)", fontsize=8)
+        ax.set_ylabel("P(bad debt >= x)", fontsize=8)
+        ax.set_title(f"Monte Carlo, {model}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "bad_debt.png", dpi=90)
+    plt.close(fig)
+    return "bad_debt.png"
 
 
 def _pct(x: float) -> str:
@@ -235,9 +244,28 @@ def verdict(summary: dict[str, Any], mode: str = "fraction") -> dict[str, Any]:
 
 
 def write_report(summary: dict[str, Any], runs: list[EpisodeRun], mc: dict[str, Any] | None, out: Path) -> Path:
-    """Write the PNGs and ``report.md`` into ``out``; returns the report's path."""
+    """Write the PNGs and ``report.md`` into ``out``; returns the report's path.
+
+    ``summary`` is ``run_stress``'s summary (with ``verdict`` and ``wall_seconds``), ``runs``
+    the episode runs (for the plots), ``mc`` the Monte Carlo results per path model and policy
+    with their samples (None when the Monte Carlo was skipped)."""
     files = plot_all(runs, mc, out)
-    v = summary["verdict"]
+    L = _header(summary) + _findings(summary, mc) + _episodes_section(summary)
+    if mc:
+        L += _monte_carlo_section(summary, mc)
+    L += calibration_section(summary)
+    L += _onchain_section(summary) + _assumptions_section(summary)
+    L += ["## Closing note\n", *closing_note(summary), ""]
+    L.append("Plots: " + ", ".join(f"`{f}`" for f in files) + ".\n")
+    for f in files:
+        L.append(f"![{f}]({f})\n")
+    path = out / "report.md"
+    path.write_text("\n".join(L))
+    return path
+
+
+def _header(summary: dict[str, Any]) -> list[str]:
+    """The title and the line on how the report was generated."""
     L: list[str] = []
     L.append("# volmargin stress report\n")
     L.append(f"Generated by `{summary['command']}` in {summary['wall_seconds']['total']:.0f} s"
@@ -245,8 +273,14 @@ def write_report(summary: dict[str, Any], runs: list[EpisodeRun], mc: dict[str, 
              f"Seed {summary['seed']}; {summary['accounts_per_episode']:,} accounts per episode. "
              "Every figure below is computed by `volmargin_lab.stress` from the data in `data/prices/`; "
              "every sentence that states a result is generated from those figures.\n")
+    return L
 
-    # ---- headline
+
+def _findings(summary: dict[str, Any], mc: dict[str, Any] | None) -> list[str]:
+    """``## Findings``: the verdict's crash and calm-market tests for ``dynamic`` and the
+    calibrated policy, then the Monte Carlo and on-chain headlines."""
+    v = summary["verdict"]
+    L: list[str] = []
     L.append("## Findings\n")
     wb, bt, wo = v["episodes_with_static_bad_debt"], v["dynamic_less_bad_debt_in"], v["dynamic_more_bad_debt_in"]
     L.append(f"- **Crashes** (each account at the same fraction of its policy's borrowing power): `static` ends "
@@ -277,6 +311,15 @@ def write_report(summary: dict[str, Any], runs: list[EpisodeRun], mc: dict[str, 
         L.append(f"- In the calm days before each crash, `dynamic` gives at least 10 % more borrowing power than "
                  f"`static` in {len(ups)} of {len(pre)} episodes ("
                  + ", ".join(f"{k}: {_pct(x)}" for k, x in pre.items()) + ").")
+    L += _findings_mc_onchain(summary, mc)
+    L.append("")
+    return L
+
+
+def _findings_mc_onchain(summary: dict[str, Any], mc: dict[str, Any] | None) -> list[str]:
+    """The Monte Carlo bullets (``dynamic`` against ``static`` per path model) and the
+    on-chain parity bullets of ``## Findings``."""
+    L: list[str] = []
     if mc:
         for model, r in mc.items():
             if "static" in r and "dynamic" in r:
@@ -292,9 +335,14 @@ def write_report(summary: dict[str, Any], runs: list[EpisodeRun], mc: dict[str, 
             L.append(f"- **On-chain parity** (`{pol}`, {r['steps']} bars of {r['episode']} from {r['first_bar_utc']} UTC, "
                      f"{r['opened']} accounts): {r['checks']:,} comparisons, {r['mismatches']} outside tolerance, "
                      f"{r['liquidations']} liquidations, {r['knife_edges']} knife edges.")
-    L.append("")
+    return L
 
-    # ---- per-episode tables
+
+def _episodes_section(summary: dict[str, Any]) -> list[str]:
+    """``## Episodes``: per episode, the metrics of every policy under both openings, the time
+    spent in each breaker state, and the false trips of the calm month."""
+    v = summary["verdict"]
+    L: list[str] = []
     L.append("## Episodes\n")
     L.append("Two openings (issue item 3): **fraction** = every account at its leverage times *its policy's* "
              "borrowing power (capital efficiency and risk traded fairly; the headline); **identical** = the same "
@@ -336,29 +384,34 @@ def write_report(summary: dict[str, Any], runs: list[EpisodeRun], mc: dict[str, 
         L.append(f"False trips in the calm month ({calm_name}): " + ", ".join(f"`{p}` {t}" for p, t in trips.items())
                  + " (REDUCE_ONLY entries; CAUTION entries: "
                  + ", ".join(f"`{p}` {sum(x['caution_entries'].values())}" for p, x in m.items()) + ").\n")
+    return L
 
-    # ---- Monte Carlo
-    if mc:
-        L.append("## Monte Carlo\n")
-        c = summary["monte_carlo"]["config"]
-        L.append(f"{c['n_paths']:,} paths per model x {c['n_accounts']:,} accounts, {c['horizon_h']} hourly steps, "
-                 f"batches of {c['batch']} paths as dask tasks ({summary['monte_carlo']['scheduler']}); every account "
-                 "at its leverage times its policy's borrowing power; same paths for every policy. "
-                 f"Models fitted on {summary['monte_carlo']['models']['source']}.\n")
-        for model, r in mc.items():
-            rows = {pol: {"mean USD": x["bad_debt_usd"]["mean"], "q99 USD": x["bad_debt_usd"]["q99"],
-                          "ES99 USD": x["bad_debt_usd"]["es99"], "mean %": x["bad_debt_pct_of_borrows"]["mean"],
-                          "q99 %": x["bad_debt_pct_of_borrows"]["q99"], "ES99 %": x["bad_debt_pct_of_borrows"]["es99"],
-                          "P(>0)": x["bad_debt_usd"]["p_positive"], "liquidations/path": x["liquidations_mean"]}
-                    for pol, x in r.items()}
-            df = pd.DataFrame.from_dict(rows, orient="index")
-            df.index.name = model
-            L.append(md_table(df) + "\n")
 
-    # ---- calibration
-    L.extend(calibration_section(summary))
+def _monte_carlo_section(summary: dict[str, Any], mc: dict[str, Any]) -> list[str]:
+    """``## Monte Carlo``: the setup and one bad-debt table per path model (USD and % of borrows)."""
+    L: list[str] = []
+    L.append("## Monte Carlo\n")
+    c = summary["monte_carlo"]["config"]
+    L.append(f"{c['n_paths']:,} paths per model x {c['n_accounts']:,} accounts, {c['horizon_h']} hourly steps, "
+             f"batches of {c['batch']} paths as dask tasks ({summary['monte_carlo']['scheduler']}); every account "
+             "at its leverage times its policy's borrowing power; same paths for every policy. "
+             f"Models fitted on {summary['monte_carlo']['models']['source']}.\n")
+    for model, r in mc.items():
+        rows = {pol: {"mean USD": x["bad_debt_usd"]["mean"], "q99 USD": x["bad_debt_usd"]["q99"],
+                      "ES99 USD": x["bad_debt_usd"]["es99"], "mean %": x["bad_debt_pct_of_borrows"]["mean"],
+                      "q99 %": x["bad_debt_pct_of_borrows"]["q99"], "ES99 %": x["bad_debt_pct_of_borrows"]["es99"],
+                      "P(>0)": x["bad_debt_usd"]["p_positive"], "liquidations/path": x["liquidations_mean"]}
+                for pol, x in r.items()}
+        df = pd.DataFrame.from_dict(rows, orient="index")
+        df.index.name = model
+        L.append(md_table(df) + "\n")
+    return L
 
-    # ---- parity
+
+def _onchain_section(summary: dict[str, Any]) -> list[str]:
+    """``## On-chain subset``: checks, mismatches and worst error per policy (empty when not run)."""
+    L: list[str] = []
+    oc = summary.get("onchain") or {}
     if oc:
         L.append("## On-chain subset\n")
         for pol, r in oc.items():
@@ -371,8 +424,12 @@ def write_report(summary: dict[str, Any], runs: list[EpisodeRun], mc: dict[str, 
                      f"({r['liquidation_volume_usd']:,.0f} USD), bad debt {r['bad_debt_usd']:,.0f} USD, "
                      f"{r['wall_seconds']} s." + (f" Examples: {r['examples'][:3]}" if r["examples"] else ""))
         L.append("")
+    return L
 
-    # ---- assumptions
+
+def _assumptions_section(summary: dict[str, Any]) -> list[str]:
+    """``## Assumptions`` (the named parameters and their values) and ``## Data used and unavailable``."""
+    L: list[str] = []
     L.append("## Assumptions (named parameters, values used)\n")
     for k, x in summary["assumptions"]["frictions"].items():
         L.append(f"- `Frictions.{k}` = {x}")
@@ -387,17 +444,7 @@ def write_report(summary: dict[str, Any], runs: list[EpisodeRun], mc: dict[str, 
     for x in summary["data_notes"]:
         L.append(f"- {x}")
     L.append("")
-
-    # ---- closing note
-    L.append("## Closing note\n")
-    L.extend(closing_note(summary))
-    L.append("")
-    L.append("Plots: " + ", ".join(f"`{f}`" for f in files) + ".\n")
-    for f in files:
-        L.append(f"![{f}]({f})\n")
-    path = out / "report.md"
-    path.write_text("\n".join(L))
-    return path
+    return L
 
 
 def _days_span(period: list[str] | None) -> str:
@@ -408,10 +455,6 @@ def _days_span(period: list[str] | None) -> str:
 
     last = datetime.strptime(period[1][:10], "%Y-%m-%d") - timedelta(days=1)
     return f"{period[0][:10]} .. {last:%Y-%m-%d}"
-
-
-def _xn(x: dict[str, Any] | None) -> str:
-    return "n/a" if not x else f"{x['exceedances']}/{x['observations']}"
 
 
 def _p(x: Any) -> str:
@@ -431,39 +474,38 @@ def _direction(x: dict[str, Any], level: float = 0.99) -> str:
     return "more" if rate > 1 - level else "fewer"
 
 
+#: The report's account of calibration protocol v2 (``docs/calibration-protocol.md``).
+V2_SUMMARY = (
+    "**Protocol v2** (`docs/calibration-protocol.md`, committed before any run) separates the volatility model "
+    "from the stressed floor, as DESIGN §3 and Basel (1996) do: it backtests the volatility *model* (h0 + z_maint "
+    "sigma_H with the ramp, h_min = 0) at 99 %, chooses the cheapest candidate (lowest training mean haircut) that "
+    "passes Kupiec and Christoffersen at 5 % on training (2018-08-14 .. 2022-12-31; ties to the larger z_maint, "
+    "then the larger tau_slow), sets the floor h_min by its DESIGN definition (the empirical 99 % quantile of the "
+    "training 1-day losses, rounded up to a whole percent) and z_init = z_maint + 1.\n"
+)
+
+
 def calibration_section(summary: dict[str, Any], mode: str = "fraction") -> list[str]:
-    """The report's ``## Calibration`` section: protocol v1 against v2, the v2 choice and its
-    primary / confirmatory held-out tests, the deployed haircut (one-sided Kupiec, Basel traffic
-    light), the policy backtests and ``dynamic-calibrated`` against ``static``; generated from
-    ``summary``."""
+    """The report's ``## Calibration`` section: protocol v2's choice and its primary /
+    confirmatory held-out tests, the deployed haircut (one-sided Kupiec, Basel traffic light),
+    the policy backtests and ``dynamic-calibrated`` against ``static`` (``mode`` opening);
+    generated from ``summary``."""
     L: list[str] = ["## Calibration (volmargin_lab.calibration)\n"]
     cal = summary.get("calibration") or {}
     if not cal.get("available"):
         L.append(f"Not run: {cal.get('reason', 'unavailable')}.\n")
         return L
     assets = cal["assets"]
-    quick = bool(cal.get("quick"))
-    v1 = {s: x.get("v1") for s, x in assets.items() if x.get("v1")}
-    if v1:
-        L.append(
-            "**Protocol v1 and v2.** Protocol v1 (`ape run calibrate`, grid `zt`) backtested the maintenance haircut "
-            "*with* the DESIGN floor h_min inside it. Its choices on the held-out windows: "
-            + "; ".join(f"{s} z {x['z_maint']:g}, tau {x['tau_fast'] / 3600:g} h / {x['tau_slow'] / 86400:g} d, "
-                        f"h_min {_pct(x['h_min'])}: {_xn(x)} exceedances, Kupiec p {_p(x['kupiec_p'])}, "
-                        f"Christoffersen p {_p(x['christoffersen_p'])} ({'pass' if x['passed'] else 'FAIL'})"
-                        for s, x in v1.items())
-            + ". A floor set at a stressed 99 % quantile covers more than 99 % of the days of a calmer window by "
-            "construction, and the two-sided Kupiec test rejects over-coverage"
-            + (" (here: " + ", ".join(f"{s} {_xn(x)}" for s, x in v1.items()
-                                      if x["kupiec_p"] < 0.05 and _direction(x) == "fewer") + ")"
-               if any(x["kupiec_p"] < 0.05 and _direction(x) == "fewer" for x in v1.values()) else "")
-            + ". Protocol v2 "
-            "(`docs/calibration-protocol.md`, committed before any run) separates the two, as DESIGN §3 and Basel "
-            "(1996) do: it backtests the volatility *model* (h0 + z_maint sigma_H with the ramp, h_min = 0) at 99 %, "
-            "chooses the cheapest candidate (lowest training mean haircut) that passes Kupiec and Christoffersen at "
-            "5 % on training (2018-08-14 .. 2022-12-31; ties to the larger z_maint, then the larger tau_slow), sets "
-            "the floor h_min by its DESIGN definition (the empirical 99 % quantile of the training 1-day losses, "
-            "rounded up to a whole percent) and z_init = z_maint + 1.\n")
+    L += [V2_SUMMARY, _v2_choice_table(assets)]
+    L += _v2_held_out_notes(assets, bool(cal.get("quick")))
+    L += _deployed_table(assets) + _literals_note(assets) + _policy_backtest_table(summary)
+    L += _calibrated_vs_static(summary, mode)
+    return L
+
+
+def _v2_choice_table(assets: dict[str, Any]) -> str:
+    """Per asset: the v2 choice (z, tau in hours / days, h0, floor and its raw quantile) and the
+    model haircut's training, primary and confirmatory tests (x/N, p-values, verdict)."""
     rows = {}
     for s, x in assets.items():
         rows[s] = {
@@ -472,25 +514,31 @@ def calibration_section(summary: dict[str, Any], mode: str = "fraction") -> list
             "tau_slow d": x["tau_slow"] / 86400 if x.get("tau_slow") else None,
             "h0": x.get("h0"), "h_min (99 % loss q.)": f"{_pct(x['h_min'])} ({_pct(x['h_min_quantile'])})"
             if x.get("h_min_quantile") is not None else "n/a",
-            "train x/N": _xn(x.get("train")), "train Kupiec p": _p((x.get("train") or {}).get("kupiec_p")),
+            "train x/N": format_xn(x.get("train")), "train Kupiec p": _p((x.get("train") or {}).get("kupiec_p")),
             "train Chr. p": _p((x.get("train") or {}).get("christoffersen_p")),
-            "primary x/N": _xn(x.get("primary")), "primary Kupiec p": _p(x.get("kupiec_p")),
+            "primary x/N": format_xn(x.get("primary")), "primary Kupiec p": _p(x.get("kupiec_p")),
             "primary Chr. p": _p(x.get("christoffersen_p")), "primary": _passfail(x.get("primary")),
-            "confirm. x/N": _xn(x.get("confirmatory")),
+            "confirm. x/N": format_xn(x.get("confirmatory")),
             "confirm. Kupiec p": _p((x.get("confirmatory") or {}).get("kupiec_p")),
             "confirm. Chr. p": _p((x.get("confirmatory") or {}).get("christoffersen_p")),
             "confirmatory": _passfail(x.get("confirmatory")) if x.get("confirmatory") else "none claimed",
         }
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "v2: model haircut (h_min 0), 99 %"
-    L.append(md_table(df, "{:,.4g}") + "\n")
+    return md_table(df, "{:,.4g}") + "\n"
+
+
+def _v2_held_out_notes(assets: dict[str, Any], quick: bool) -> list[str]:
+    """Bullets on the held-out tests: a fallback to the DESIGN defaults, the primary test, the
+    confirmatory test (or why there is none), the missing ETH span, the disclosure."""
+    L: list[str] = []
     if not all(x.get("selected", True) for x in assets.values()):
         L.append("- No candidate passed both tests on training for "
                  + ", ".join(s for s, x in assets.items() if not x.get("selected", True))
                  + ": the DESIGN defaults (z 3, 12 h, 30 d) were kept, as the protocol says.")
     first = next(iter(assets.values()))
     tp = first.get("test_period")
-    prim = [f"{s} {_xn(x.get('primary'))} ({'pass' if x.get('passed') else 'FAIL'}: Kupiec p {_p(x.get('kupiec_p'))}, "
+    prim = [f"{s} {format_xn(x.get('primary'))} ({'pass' if x.get('passed') else 'FAIL'}: Kupiec p {_p(x.get('kupiec_p'))}, "
             f"Christoffersen p {_p(x.get('christoffersen_p'))})" for s, x in assets.items()]
     L.append(f"- **Primary held-out test** ({_days_span(tp)}, hourly closes, both tests "
              f"must pass on the model haircut): " + "; ".join(prim) + ". The primary test is "
@@ -506,7 +554,7 @@ def calibration_section(summary: dict[str, Any], mode: str = "fraction") -> list
         L.append(f"- **Confirmatory test** ({s}'s choice unchanged on daily BTC/USD closes, Bitstamp to 2015-07-21 then "
                  f"Coinbase, {_days_span(cp)}, after a 90-day burn-in; unseen before the "
                  f"protocol's run, except that one development smoke run computed it for a non-protocol candidate "
-                 f"without its figures being read): {_xn(c)} exceedances ({100 * c['exceedances'] / c['observations']:.2f} "
+                 f"without its figures being read): {format_xn(c)} exceedances ({100 * c['exceedances'] / c['observations']:.2f} "
                  f"%, {_direction(c)} than the 1 % target), Kupiec p {_p(c['kupiec_p'])}, Christoffersen p "
                  f"{_p(c['christoffersen_p'])}: **{verdict_c}**.")
     if not any(x.get("confirmatory") for x in assets.values()):
@@ -514,14 +562,22 @@ def calibration_section(summary: dict[str, Any], mode: str = "fraction") -> list
     if "WETH" in assets:
         L.append("- ETH has no comparable unseen span (the daily ETH file adds only 2017-11 .. 2018-05, about 190 "
                  "days), so no confirmatory result is claimed for WETH.")
-    L.append("- **Disclosure**: the primary window was seen by an earlier session under protocol v1, with the floor "
-             "included; v2 fixes its grid (v1's `zt` values), rule and floor in advance, but that window is not "
-             "pristine. Only the confirmatory set is a clean out-of-sample test.\n")
+    L.append("- **Disclosure**: the primary window was seen by an earlier session under protocol v1 "
+             "(`docs/calibration-protocol-v1.md`), with the floor included; v2 fixes its grid (v1's `zt` values), rule "
+             "and floor in advance, but that window is not pristine. Only the confirmatory set is a clean "
+             "out-of-sample test.\n")
+    return L
+
+
+def _deployed_table(assets: dict[str, Any]) -> list[str]:
+    """The deployed haircut ``max(h_min, model)`` per asset and held-out set: x/N, one-sided
+    Kupiec and binomial tail p, Basel zones (empty when no asset has a held-out run)."""
+    L: list[str] = []
     rows = {}
     for s, x in assets.items():
         for name, d in (x.get("deployed") or {}).items():
             rows[f"{s} / {name}"] = {
-                "floor h_min": _pct(x["h_min"]), "x/N": _xn(d), "per 250 days": d["traffic_light"]["per_250_days"],
+                "floor h_min": _pct(x["h_min"]), "x/N": format_xn(d), "per 250 days": d["traffic_light"]["per_250_days"],
                 "one-sided Kupiec p": _p(d["kupiec_one_sided_p"]), "binomial tail p": _p(d["binomial_tail_p"]),
                 "Basel zone (whole set)": d["traffic_light"]["zone"],
                 "zones per 250 days": " ".join(b["zone"] for b in d["traffic_light_blocks"]),
@@ -536,6 +592,12 @@ def calibration_section(summary: dict[str, Any], mode: str = "fraction") -> list
         df = pd.DataFrame.from_dict(rows, orient="index")
         df.index.name = "asset / held-out set"
         L.append(md_table(df, "{:,.4g}") + "\n")
+    return L
+
+
+def _literals_note(assets: dict[str, Any]) -> list[str]:
+    """Whether ``params.CALIBRATED_V2`` (the calibrated policy) equals this run's choice."""
+    L: list[str] = []
     mism = [s for s, x in assets.items() if x.get("policy_literals_match") is False]
     if mism:
         L.append(f"- **Warning**: `params.CALIBRATED_V2` (the `{CALIBRATED}` policy) differs from this run's choice "
@@ -543,12 +605,12 @@ def calibration_section(summary: dict[str, Any], mode: str = "fraction") -> list
     elif any(x.get("policy_literals_match") for x in assets.values()):
         L.append(f"- `params.CALIBRATED_V2` (the `{CALIBRATED}` policy) equals this run's v2 choice for "
                  + ", ".join(s for s, x in assets.items() if x.get("policy_literals_match")) + ".\n")
-    if v1:
-        rows = {s: {k: x.get(k) for k in ("z_maint", "tau_fast", "tau_slow", "h_min", "kupiec_p", "christoffersen_p",
-                                           "exceedances", "observations", "passed")} for s, x in v1.items()}
-        df = pd.DataFrame.from_dict(rows, orient="index")
-        df.index.name = "v1 (floor in the backtest), held-out"
-        L.append(md_table(df) + "\n")
+    return L
+
+
+def _policy_backtest_table(summary: dict[str, Any]) -> list[str]:
+    """Held-out backtest (1-day windows, 99 %) of every policy's maintenance haircut per asset."""
+    L: list[str] = []
     bt = summary.get("policy_backtest", {})
     if bt:
         rows = {f"{pol} / {s}": {"kupiec_p": x["kupiec_p"], "christoffersen_p": x["christoffersen_p"],
@@ -558,8 +620,13 @@ def calibration_section(summary: dict[str, Any], mode: str = "fraction") -> list
         df = pd.DataFrame.from_dict(rows, orient="index")
         df.index.name = "policy / asset (held-out 1-day windows, 99 %, haircut as the oracle sets it)"
         L.append(md_table(df) + "\n")
+    return L
 
-    # ---- the calibrated policy against static
+
+def _calibrated_vs_static(summary: dict[str, Any], mode: str) -> list[str]:
+    """``### dynamic-calibrated against static``: calm borrowing power and bad debt per episode,
+    the calm-month goal, the crashes, the Monte Carlo and the floors (empty without the policy)."""
+    L: list[str] = []
     v = summary.get("verdict") or {}
     cv = v.get(CALIBRATED)
     eps = summary["episodes"]
@@ -621,7 +688,14 @@ def calibration_section(summary: dict[str, Any], mode: str = "fraction") -> list
 
 
 def closing_note(summary: dict[str, Any]) -> list[str]:
-    """Design conclusions drawn from the numbers (each conditional on them)."""
+    """Design conclusions drawn from the numbers (each conditional on them): on ``dynamic``,
+    on the calibrated policy, then on the ablations."""
+    out = _notes_dynamic(summary) + _notes_calibrated(summary) + _notes_ablations(summary)
+    return out or ["No design change is indicated by these numbers."]
+
+
+def _notes_dynamic(summary: dict[str, Any]) -> list[str]:
+    """``dynamic`` against ``static``: both goals, extra crash losses, toxic collateral, the calm month."""
     v = summary["verdict"]
     eps = summary["episodes"]
     out: list[str] = []
@@ -650,53 +724,83 @@ def closing_note(summary: dict[str, Any]) -> list[str]:
                    + ("" if cv else " Proposed change: calibrate the floor and z on held-out data (see `Calibration`) "
                       "and keep the anti-procyclical slow variance, so that calm periods release collateral without "
                       "lowering the crash-time haircut."))
-    if cv and v["calm_month"] and not cv["calm_goal_met"]:
-        pol = summary.get("policies", {})
-        hm = {s: (pol.get(CALIBRATED, {}).get("assets", {}).get(s) or {}).get("h_min") for s in ("WETH", "WBTC")}
-        hd = {s: (pol.get("dynamic", {}).get("assets", {}).get(s) or {}).get("h_min") for s in ("WETH", "WBTC")}
-        cal = (summary.get("calibration") or {}).get("assets") or {}
-        why = []
-        if all(x is not None for x in list(hm.values()) + list(hd.values())):
-            why.append(f"its stressed floors (WETH {_pct(hm['WETH'])}, WBTC {_pct(hm['WBTC'])}) are "
-                       + ("above" if min(hm[s] - hd[s] for s in hm) > 0 else "not below")
-                       + f" `dynamic`'s ({_pct(hd['WETH'])}, {_pct(hd['WBTC'])}); the initial haircut is "
-                       "max(h_min, h0 + z_init sigma_H), so the floor decides it whenever the market is calm enough")
-        mh = {s: x.get("mean_haircut") for s, x in cal.items() if x.get("mean_haircut") is not None}
-        if mh and all(s in hm and hm[s] is not None for s in mh):
-            why.append("on the primary held-out window the model haircut alone averages "
-                       + ", ".join(f"{s} {_pct(x)} (floor {_pct(hm[s])})" for s, x in mh.items()))
-        out.append(f"- Calibrating WETH/WBTC by protocol v2 (`{CALIBRATED}`) does not reach the calm-month goal "
-                   f"({_pct(cv['calm_borrowing_power_gain'])} against `static`)"
-                   + (": " + "; ".join(why) if why else "")
-                   + ". A lower floor would be a policy choice outside the pre-registered protocol and would need "
-                   "its own pre-registered test.")
-        if cv["more_bad_debt_in"]:
-            f = "fraction"
+    return out
 
-            def pz(policy: str, sym: str, key: str) -> float:
-                return float(pol.get(policy, {}).get("assets", {}).get(sym, {}).get(key, math.nan))
 
-            out.append(f"- `{CALIBRATED}` also loses more than `static` in "
-                       + ", ".join(f"{n} ({eps[n]['by_mode'][f][CALIBRATED]['bad_debt_usd']:,.0f} vs "
-                                   f"{eps[n]['by_mode'][f]['static']['bad_debt_usd']:,.0f} USD; `dynamic` "
-                                   f"{eps[n]['by_mode'][f]['dynamic']['bad_debt_usd']:,.0f})"
-                                   for n in cv["more_bad_debt_in"])
-                       + f". It opens more debt than `dynamic` there ("
-                       + ", ".join(f"{n}: {eps[n]['by_mode'][f][CALIBRATED]['borrows_open_usd'] / 1e6:,.1f} vs "
-                                   f"{eps[n]['by_mode'][f]['dynamic']['borrows_open_usd'] / 1e6:,.1f} M USD"
-                                   for n in cv["more_bad_debt_in"])
-                       + ") and its maintenance haircut follows a smaller z_maint ("
-                       + ", ".join(f"{s_} {pz(CALIBRATED, s_, 'z_maint'):g} vs {pz('dynamic', s_, 'z_maint'):g}"
-                                   for s_ in ("WETH", "WBTC"))
-                       + ") and a slower fast variance (tau_fast "
-                       + ", ".join(f"{s_} {pz(CALIBRATED, s_, 'tau_fast_h'):g} h vs {pz('dynamic', s_, 'tau_fast_h'):g} h"
-                                   for s_ in ("WETH", "WBTC"))
-                       + "; see `haircut.png`): the protocol's choice buys calm borrowing power with crash losses.")
-    elif cv and v["calm_month"] and cv["calm_goal_met"]:
-        out.append(f"- `{CALIBRATED}` meets the calm-month goal ({_pct(cv['calm_borrowing_power_gain'])} against "
-                   f"`static` at no more calm-month bad debt)"
-                   + (f", but loses more than `static` in {', '.join(cv['more_bad_debt_in'])}."
-                      if cv["more_bad_debt_in"] else "."))
+def _notes_calibrated(summary: dict[str, Any]) -> list[str]:
+    """The calibrated policy against the calm-month goal and, when it misses it, why and where it
+    loses more than ``static`` in the crashes (empty without the policy or a calm month)."""
+    v = summary["verdict"]
+    cv = v.get(CALIBRATED)
+    if not cv or not v["calm_month"]:
+        return []
+    if cv["calm_goal_met"]:
+        return [f"- `{CALIBRATED}` meets the calm-month goal ({_pct(cv['calm_borrowing_power_gain'])} against "
+                f"`static` at no more calm-month bad debt)"
+                + (f", but loses more than `static` in {', '.join(cv['more_bad_debt_in'])}."
+                   if cv["more_bad_debt_in"] else ".")]
+    out = [_calibrated_calm_note(summary, cv)]
+    if cv["more_bad_debt_in"]:
+        out.append(_calibrated_crash_note(summary, cv))
+    return out
+
+
+def _calibrated_calm_note(summary: dict[str, Any], cv: dict[str, Any]) -> str:
+    """Why the calibrated policy (verdict entry ``cv``) misses the calm-month goal: its floors
+    against ``dynamic``'s and the model haircut's mean on the primary held-out window."""
+    pol = summary.get("policies", {})
+    hm = {s: (pol.get(CALIBRATED, {}).get("assets", {}).get(s) or {}).get("h_min") for s in ("WETH", "WBTC")}
+    hd = {s: (pol.get("dynamic", {}).get("assets", {}).get(s) or {}).get("h_min") for s in ("WETH", "WBTC")}
+    cal = (summary.get("calibration") or {}).get("assets") or {}
+    why = []
+    if all(x is not None for x in list(hm.values()) + list(hd.values())):
+        why.append(f"its stressed floors (WETH {_pct(hm['WETH'])}, WBTC {_pct(hm['WBTC'])}) are "
+                   + ("above" if min(hm[s] - hd[s] for s in hm) > 0 else "not below")
+                   + f" `dynamic`'s ({_pct(hd['WETH'])}, {_pct(hd['WBTC'])}); the initial haircut is "
+                   "max(h_min, h0 + z_init sigma_H), so the floor decides it whenever the market is calm enough")
+    mh = {s: x.get("mean_haircut") for s, x in cal.items() if x.get("mean_haircut") is not None}
+    if mh and all(s in hm and hm[s] is not None for s in mh):
+        why.append("on the primary held-out window the model haircut alone averages "
+                   + ", ".join(f"{s} {_pct(x)} (floor {_pct(hm[s])})" for s, x in mh.items()))
+    return (f"- Calibrating WETH/WBTC by protocol v2 (`{CALIBRATED}`) does not reach the calm-month goal "
+            f"({_pct(cv['calm_borrowing_power_gain'])} against `static`)"
+            + (": " + "; ".join(why) if why else "")
+            + ". A lower floor would be a policy choice outside the pre-registered protocol and would need "
+            "its own pre-registered test.")
+
+
+def _calibrated_crash_note(summary: dict[str, Any], cv: dict[str, Any]) -> str:
+    """Where the calibrated policy (verdict entry ``cv``) loses more than ``static``: bad debt,
+    opening borrows, z_maint and tau_fast against ``dynamic``."""
+    pol = summary.get("policies", {})
+    eps = summary["episodes"]
+    f = "fraction"
+
+    def pz(policy: str, sym: str, key: str) -> float:
+        return float(pol.get(policy, {}).get("assets", {}).get(sym, {}).get(key, math.nan))
+
+    return (f"- `{CALIBRATED}` also loses more than `static` in "
+            + ", ".join(f"{n} ({eps[n]['by_mode'][f][CALIBRATED]['bad_debt_usd']:,.0f} vs "
+                        f"{eps[n]['by_mode'][f]['static']['bad_debt_usd']:,.0f} USD; `dynamic` "
+                        f"{eps[n]['by_mode'][f]['dynamic']['bad_debt_usd']:,.0f})"
+                        for n in cv["more_bad_debt_in"])
+            + f". It opens more debt than `dynamic` there ("
+            + ", ".join(f"{n}: {eps[n]['by_mode'][f][CALIBRATED]['borrows_open_usd'] / 1e6:,.1f} vs "
+                        f"{eps[n]['by_mode'][f]['dynamic']['borrows_open_usd'] / 1e6:,.1f} M USD"
+                        for n in cv["more_bad_debt_in"])
+            + ") and its maintenance haircut follows a smaller z_maint ("
+            + ", ".join(f"{s_} {pz(CALIBRATED, s_, 'z_maint'):g} vs {pz('dynamic', s_, 'z_maint'):g}"
+                        for s_ in ("WETH", "WBTC"))
+            + ") and a slower fast variance (tau_fast "
+            + ", ".join(f"{s_} {pz(CALIBRATED, s_, 'tau_fast_h'):g} h vs {pz('dynamic', s_, 'tau_fast_h'):g} h"
+                        for s_ in ("WETH", "WBTC"))
+            + "; see `haircut.png`): the protocol's choice buys calm borrowing power with crash losses.")
+
+
+def _notes_ablations(summary: dict[str, Any]) -> list[str]:
+    """What the ablations show: the breakers, the jump breaker on toxic collateral, the ramp."""
+    eps = summary["episodes"]
+    out: list[str] = []
     nb = [n for n, e in eps.items() if e["by_mode"]["fraction"].get("dynamic-no-breakers", {}).get("bad_debt_usd", 0)
           > e["by_mode"]["fraction"].get("dynamic", {}).get("bad_debt_usd", 0)]
     if nb:
@@ -722,6 +826,4 @@ def closing_note(summary: dict[str, Any]) -> list[str]:
     if nr:
         out.append(f"- The ramp damps cascades: without it the largest one-step liquidation volume is higher in "
                    f"{len(nr)} of {len(eps)} episodes ({', '.join(nr)}).")
-    if not out:
-        out.append("No design change is indicated by these numbers.")
     return out

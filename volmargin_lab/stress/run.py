@@ -61,9 +61,9 @@ def _episode_task(name: str, policies: list[str], accounts: int, seed: int, fr: 
 def _calibration_task(symbol: str, quick: bool) -> dict[str, Any]:
     """Calibration protocol v2 (``calibrate_v2``) of ``symbol``: the chosen parameters and the
     model haircut's held-out tests at the top level (``kupiec_p``, ``christoffersen_p``, ...
-    of the primary test), the confirmatory and deployed-haircut results, whether
-    ``params.CALIBRATED_V2`` (the policy ``dynamic-calibrated``) matches this run's choice,
-    and protocol v1's ``zt`` choice under ``v1`` (its DESIGN-defaults test as ``defaults_test``)."""
+    of the primary test), the confirmatory and deployed-haircut results, and whether
+    ``params.CALIBRATED_V2`` (the policy ``dynamic-calibrated``) matches this run's choice
+    (None in quick mode). Units as ``V2Result``: fractions, seconds, UTC periods."""
     from .. import calibration as C
     from volmargin import params as P
 
@@ -89,11 +89,6 @@ def _calibration_task(symbol: str, quick: bool) -> dict[str, Any]:
            "h_min": r.h_min}
     d["policy_literals_match"] = None if quick else all(abs(float(lit.get(k, math.nan)) - float(v)) < 1e-12
                                                          for k, v in got.items())
-    v1 = C.calibrate(symbol, quick=quick)
-    x = v1.to_dict()
-    d["v1"] = {k: x[k] for k in ("z_maint", "tau_fast", "tau_slow", "h0", "h_min", "kupiec_p", "christoffersen_p",
-                                 "exceedances", "observations", "mean_haircut", "passed")}
-    d["defaults_test"] = v1.details.get("defaults", {}).get("test")
     return d
 
 
@@ -142,6 +137,20 @@ def _clean(x: Any) -> Any:
     return x
 
 
+#: Data caveats every report lists (after any Monte Carlo or calibration note of the run).
+DATA_NOTES: tuple[str, ...] = (
+    "USDT-quoted files are read as USD prices (crash-2021-05, ftx-2022-11 BTC/FTT/1-minute legs, usdc-2023-03 "
+    "ETH/BTC, crash-2024-08).",
+    "No intrabar extremes where only closes exist: ftx-2022-11 BTC and FTT hourly, LUNA hourly, USDC 15-minute, "
+    "ETH/BTC hourly in usdc-2023-03 (close-only files; interpolated log-linearly between closes).",
+    "1-minute data exist only for ETH from 2021-05-15 15:24 and for ETH/BTC/FTT on 2022-11-08 22:31 .. 11-09 15:12; "
+    "elsewhere the finest are 5-minute (2021-05, 2024-08) or hourly bars.",
+    "No LUNA or FTT price before their episodes: their oracles are seeded with the realized variance of the "
+    "warm-up window like every asset; no UST leg (only daily UST data: ust_usd_2022-05_1d.csv is not used).",
+    "The USDC depeg uses irregular 15-minute closes (88 gaps, 132 missing bars in the source).",
+)
+
+
 def run_stress(
     cfg: StressConfig,
     command: str,
@@ -150,89 +159,20 @@ def run_stress(
 ) -> dict[str, Any]:
     """Run everything ``cfg`` asks for and write the outputs; returns the summary.
 
-    ``onchain_fn(policy, steps, accounts)`` runs the on-chain subset (None: skipped)."""
-    import dask
-
+    ``onchain_fn(policy, steps, accounts)`` runs the on-chain subset (None: skipped).
+    Units of the summary: USD, fractions, seconds, UTC times (see ``scripts/stress.py``)."""
     t_all = time.time()
     walls: dict[str, float] = {}
     cfg.out.mkdir(parents=True, exist_ok=True)
     fr = Frictions()
-    hours = QUICK["hours"] if cfg.quick else None
     notes: list[str] = []
 
-    # ---- every independent piece as a dask task: episodes, calibrations, policy backtests and
-    # (unless a distributed scheduler takes them) the Monte Carlo batches, in one local graph so
-    # that no worker idles while another finishes a long episode
     t = time.time()
-    tasks = [dask.delayed(_episode_task)(e, cfg.policies, cfg.accounts, cfg.seed, fr, hours) for e in cfg.episodes]
-    cal_tasks: list[Any] = []
-    try:
-        from .. import calibration as _C  # noqa: F401
-
-        cal_ok, cal_reason = True, ""
-        for s in ("WETH", "WBTC"):
-            cal_tasks.append(dask.delayed(_calibration_task)(s, cfg.quick))
-            cal_tasks.append(dask.delayed(_backtest_task)(s, cfg.policies, cfg.quick))
-    except ImportError as exc:
-        cal_ok, cal_reason = False, f"volmargin_lab.calibration is not importable ({exc})"
-
-    mc: dict[str, Any] | None = None
-    mc_summary: dict[str, Any] = {}
-    n_paths = QUICK["paths"] if cfg.quick else cfg.paths
-    n_acc = QUICK["mc_accounts"] if cfg.quick else cfg.mc_accounts
-    mcc = MCConfig(n_paths=n_paths, n_accounts=n_acc, horizon_h=cfg.horizon_h, seed=cfg.seed, batch=min(25, n_paths))
-    mc_list: list[Any] = []
-    mc_keys: list[str] = []
-    models = None
-    try:
-        models = fit_models(quick=cfg.quick, garch=cal_ok)
-        which = MODELS if cal_ok else ("gbm-jump",)
-        if not cal_ok:
-            notes.append("GARCH Monte Carlo skipped: volmargin_lab.calibration unavailable.")
-        mc_list, mc_keys = mc_tasks(mcc, tuple(cfg.policies), models, fr, which)
-    except (ImportError, DataError) as exc:
-        notes.append(f"Monte Carlo skipped: {exc}")
+    graph = _task_graph(cfg, fr, notes)
     walls["model_fits"] = time.time() - t
-    remote = cfg.scheduler not in (None, "processes", "threads", "synchronous")
-    local_tasks = tasks + cal_tasks + ([] if remote else mc_list)
-    echo(f"episodes ({len(cfg.episodes)}) x policies ({len(cfg.policies)}) x 2 openings"
-         + (", calibration and policy backtests" if cal_ok else "")
-         + (f", Monte Carlo {n_paths} paths x {n_acc} accounts x {len(set(mc_keys))} models in {len(mc_list)} tasks"
-            if mc_list and not remote else "") + ":")
-    t = time.time()
-    done = compute(local_tasks, None if remote else cfg.scheduler, cfg.workers)
-    runs: list[EpisodeRun] = list(done[: len(tasks)])
-    cal_out = done[len(tasks): len(tasks) + len(cal_tasks)]
-    mc_parts = done[len(tasks) + len(cal_tasks):]
-    walls["dask_local"] = time.time() - t
-    if remote and mc_list:
-        t = time.time()
-        echo(f"Monte Carlo on {cfg.scheduler}: {len(mc_list)} tasks")
-        mc_parts = compute(mc_list, cfg.scheduler, cfg.workers)
-        walls["dask_remote"] = time.time() - t
-    if mc_list and models is not None:
-        mc = mc_collect(list(mc_parts), mc_keys, tuple(cfg.policies))
-        mc_summary = {
-            "config": asdict(mcc),
-            "scheduler": cfg.scheduler or f"local dask processes ({cfg.workers or 'one per CPU'})",
-            "models": models.describe(),
-            "results": {m: {p: {k: v for k, v in x.items() if not k.startswith("samples")} for p, x in r.items()}
-                        for m, r in mc.items()},
-        }
-        mc_summary["models"]["source"] = ("the last 2,000 hourly returns of each long history (--quick)" if cfg.quick
-                                          else "the whole long hourly histories (2018-05 .. 2025-06)")
-
-    calibration: dict[str, Any] = {"available": cal_ok}
-    backtest: dict[str, dict[str, Any]] = {p: {} for p in cfg.policies}
-    if cal_ok:
-        calibration["assets"] = {}
-        for i, s in enumerate(("WETH", "WBTC")):
-            calibration["assets"][s] = cal_out[2 * i]
-            for pol, x in cal_out[2 * i + 1].items():
-                backtest[pol][s] = x
-        calibration["quick"] = cfg.quick
-    else:
-        calibration["reason"] = cal_reason
+    runs, cal_out, mc_parts = _compute_graph(cfg, graph, echo, walls)
+    mc, mc_summary = _monte_carlo_summary(cfg, graph, mc_parts)
+    calibration, backtest = _calibration_summary(cfg, graph, cal_out)
 
     # ---- on-chain subset
     t = time.time()
@@ -247,90 +187,201 @@ def run_stress(
     walls["onchain"] = time.time() - t
 
     # ---- summary
-    episodes: dict[str, Any] = {}
-    for run in runs:
-        ep = STRESS_EPISODES[run.name]
-        m = run.market
-        e: dict[str, Any] = {
-            "description": ep.description,
-            "files": m.files,
-            "resolution": m.resolution,
-            "close_only": m.close_only,
-            "toxic": list(ep.toxic),
-            "calm": ep.calm,
-            "start_utc": utc_str(m.times[0]),
-            "open_utc": utc_str(m.times[m.open_step]),
-            "end_utc": utc_str(m.times[-1]),
-            "calm_until_utc": utc_str(min(ep.calm_until, m.times[-1])),
-            "steps": int(len(m.times) - 1 - m.open_step),
-            "accounts": run.n_accounts,
-            "var_seed_annual_vol": dict(zip(m.symbols, np.sqrt(run.var_seed * 31_536_000).tolist())),
-            "by_mode": run.metrics,
-            "policies": {},
-        }
-        for pol, x in run.metrics["fraction"].items():
-            e["policies"][pol] = {
-                "bad_debt_usd": x["bad_debt_usd"],
-                "bad_debt_pct_of_borrows": x["bad_debt_pct_of_borrows"],
-                "liquidations": x["liquidations"],
-                "calm_borrowing_power": x["calm_borrowing_power"],
-                "kupiec_p": backtest.get(pol, {}).get("WETH", {}).get("kupiec_p"),
-                "christoffersen_p": backtest.get(pol, {}).get("WETH", {}).get("christoffersen_p"),
-            }
-        episodes[run.name] = e
-    notes += [
-        "USDT-quoted files are read as USD prices (crash-2021-05, ftx-2022-11 BTC/FTT/1-minute legs, usdc-2023-03 "
-        "ETH/BTC, crash-2024-08).",
-        "No intrabar extremes where only closes exist: ftx-2022-11 BTC and FTT hourly, LUNA hourly, USDC 15-minute, "
-        "ETH/BTC hourly in usdc-2023-03 (close-only files; interpolated log-linearly between closes).",
-        "1-minute data exist only for ETH from 2021-05-15 15:24 and for ETH/BTC/FTT on 2022-11-08 22:31 .. 11-09 15:12; "
-        "elsewhere the finest are 5-minute (2021-05, 2024-08) or hourly bars.",
-        "No LUNA or FTT price before their episodes: their oracles are seeded with the realized variance of the "
-        "warm-up window like every asset; no UST leg (only daily UST data: ust_usd_2022-05_1d.csv is not used).",
-        "The USDC depeg uses irregular 15-minute closes (88 gaps, 132 missing bars in the source).",
-    ]
     summary: dict[str, Any] = {
         "command": command,
         "quick": cfg.quick,
         "seed": cfg.seed,
         "accounts_per_episode": cfg.accounts,
         "policies": {p: make_policy(p).summary(("USD", "WETH", "WBTC", "LUNA", "FTT")) for p in cfg.policies},
-        "episodes": episodes,
+        "episodes": {run.name: _episode_summary(run, backtest) for run in runs},
         "monte_carlo": mc_summary,
         "calibration": calibration,
         "policy_backtest": backtest,
         "onchain": onchain,
-        "assumptions": {
-            "frictions": fr.as_dict(),
-            "population": {"kinds": list(KIND_NAMES), "shares (before toxic)": list(BASE_SHARES),
-                           "toxic share": TOXIC_SHARE, "collateral USD (log-uniform)": list(COLLATERAL_USD),
-                           "toxic collateral USD (log-uniform)": list(TOXIC_COLLATERAL_USD),
-                           "leverage (uniform, fraction of borrowing power)": list(LEVERAGE)},
-            "other": {
-                "intrabar": f"OHLC bars of at least {INTRABAR_MIN_BAR_S} s visit low/high at 1/3 and 2/3 of the bar "
-                            "(low first in an up bar), close at the end",
-                "oracle seed": "realized variance per second of the warm-up window (first bar to opening), per asset",
-                "feed pause": "LUNA/USD stops updating below 0.107 USD (Chainlink paused it on 2022-05-12)",
-                "interest": "not accrued in the model (below 0.5 % of a debt over a month at the default rates)",
-                "accounts": "no new borrowing, repayment or top-up during an episode",
-                "market impact": "liquidations do not move the historical market path",
-            },
-        },
-        "data_notes": notes,
+        "assumptions": _assumptions(fr),
+        "data_notes": notes + list(DATA_NOTES),
     }
     summary["verdict"] = verdict(summary)
     walls["total"] = time.time() - t_all
     summary["wall_seconds"] = walls
     summary = _clean(summary)
     t = time.time()
-    write_report(summary, runs, _mc_for_plots(mc), cfg.out)
+    write_report(summary, runs, mc, cfg.out)
     (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2))
     summary["wall_seconds"]["report"] = time.time() - t
     (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
-def _mc_for_plots(mc: dict[str, Any] | None) -> dict[str, Any] | None:
-    if mc is None:
-        return None
-    return mc
+@dataclass
+class _Graph:
+    """The dask tasks of one run: ``episodes`` (one per episode), ``calibration`` (per asset:
+    ``_calibration_task`` then ``_backtest_task``; empty when ``cal_ok`` is False, with the
+    reason in ``cal_reason``), the Monte Carlo batches ``mc`` with their path-model ``mc_keys``,
+    the fitted path ``models`` (None when the Monte Carlo is skipped) and its config ``mcc``."""
+
+    episodes: list[Any]
+    calibration: list[Any]
+    cal_ok: bool
+    cal_reason: str
+    mc: list[Any]
+    mc_keys: list[str]
+    models: Any
+    mcc: MCConfig
+
+
+def _task_graph(cfg: StressConfig, fr: Frictions, notes: list[str]) -> _Graph:
+    """Every independent piece as a dask task: episodes, calibrations, policy backtests and the
+    Monte Carlo batches (path models fitted here). A skipped part is explained in ``notes``."""
+    import dask
+
+    hours = QUICK["hours"] if cfg.quick else None
+    tasks = [dask.delayed(_episode_task)(e, cfg.policies, cfg.accounts, cfg.seed, fr, hours) for e in cfg.episodes]
+    cal_tasks: list[Any] = []
+    try:
+        from .. import calibration as _C  # noqa: F401
+
+        cal_ok, cal_reason = True, ""
+        for s in ("WETH", "WBTC"):
+            cal_tasks.append(dask.delayed(_calibration_task)(s, cfg.quick))
+            cal_tasks.append(dask.delayed(_backtest_task)(s, cfg.policies, cfg.quick))
+    except ImportError as exc:
+        cal_ok, cal_reason = False, f"volmargin_lab.calibration is not importable ({exc})"
+
+    n_paths = QUICK["paths"] if cfg.quick else cfg.paths
+    n_acc = QUICK["mc_accounts"] if cfg.quick else cfg.mc_accounts
+    mcc = MCConfig(n_paths=n_paths, n_accounts=n_acc, horizon_h=cfg.horizon_h, seed=cfg.seed, batch=min(25, n_paths))
+    mc_list: list[Any] = []
+    mc_keys: list[str] = []
+    models = None
+    try:
+        models = fit_models(quick=cfg.quick, garch=cal_ok)
+        which = MODELS if cal_ok else ("gbm-jump",)
+        if not cal_ok:
+            notes.append("GARCH Monte Carlo skipped: volmargin_lab.calibration unavailable.")
+        mc_list, mc_keys = mc_tasks(mcc, tuple(cfg.policies), models, fr, which)
+    except (ImportError, DataError) as exc:
+        notes.append(f"Monte Carlo skipped: {exc}")
+    return _Graph(tasks, cal_tasks, cal_ok, cal_reason, mc_list, mc_keys, models, mcc)
+
+
+def _compute_graph(
+    cfg: StressConfig, g: _Graph, echo: Callable[[str], Any], walls: dict[str, float]
+) -> tuple[list[EpisodeRun], list[Any], list[Any]]:
+    """Run ``g`` in one local dask graph, so that no worker idles while another finishes a long
+    episode (the Monte Carlo on ``cfg.scheduler`` instead when that is a dask.distributed
+    address); returns the episode runs, the calibration outputs and the Monte Carlo parts and
+    records the wall seconds in ``walls``."""
+    remote = cfg.scheduler not in (None, "processes", "threads", "synchronous")
+    local_tasks = g.episodes + g.calibration + ([] if remote else g.mc)
+    echo(f"episodes ({len(cfg.episodes)}) x policies ({len(cfg.policies)}) x 2 openings"
+         + (", calibration and policy backtests" if g.cal_ok else "")
+         + (f", Monte Carlo {g.mcc.n_paths} paths x {g.mcc.n_accounts} accounts x {len(set(g.mc_keys))} models "
+            f"in {len(g.mc)} tasks" if g.mc and not remote else "") + ":")
+    t = time.time()
+    done = compute(local_tasks, None if remote else cfg.scheduler, cfg.workers)
+    n_ep, n_cal = len(g.episodes), len(g.calibration)
+    runs: list[EpisodeRun] = list(done[:n_ep])
+    cal_out = list(done[n_ep: n_ep + n_cal])
+    mc_parts = list(done[n_ep + n_cal:])
+    walls["dask_local"] = time.time() - t
+    if remote and g.mc:
+        t = time.time()
+        echo(f"Monte Carlo on {cfg.scheduler}: {len(g.mc)} tasks")
+        mc_parts = list(compute(g.mc, cfg.scheduler, cfg.workers))
+        walls["dask_remote"] = time.time() - t
+    return runs, cal_out, mc_parts
+
+
+def _monte_carlo_summary(
+    cfg: StressConfig, g: _Graph, mc_parts: list[Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The Monte Carlo results per model and policy (with the samples, for the plots; None when
+    skipped) and their summary entry (without the samples; {} when skipped)."""
+    if not g.mc or g.models is None:
+        return None, {}
+    mc = mc_collect(mc_parts, g.mc_keys, tuple(cfg.policies))
+    mc_summary = {
+        "config": asdict(g.mcc),
+        "scheduler": cfg.scheduler or f"local dask processes ({cfg.workers or 'one per CPU'})",
+        "models": g.models.describe(),
+        "results": {m: {p: {k: v for k, v in x.items() if not k.startswith("samples")} for p, x in r.items()}
+                    for m, r in mc.items()},
+    }
+    mc_summary["models"]["source"] = ("the last 2,000 hourly returns of each long history (--quick)" if cfg.quick
+                                      else "the whole long hourly histories (2018-05 .. 2025-06)")
+    return mc, mc_summary
+
+
+def _calibration_summary(
+    cfg: StressConfig, g: _Graph, cal_out: list[Any]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The summary's ``calibration`` entry (per asset, ``_calibration_task``'s output) and its
+    ``policy_backtest`` entry (per policy and asset, ``_backtest_task``'s output)."""
+    calibration: dict[str, Any] = {"available": g.cal_ok}
+    backtest: dict[str, dict[str, Any]] = {p: {} for p in cfg.policies}
+    if g.cal_ok:
+        calibration["assets"] = {}
+        for i, s in enumerate(("WETH", "WBTC")):
+            calibration["assets"][s] = cal_out[2 * i]
+            for pol, x in cal_out[2 * i + 1].items():
+                backtest[pol][s] = x
+        calibration["quick"] = cfg.quick
+    else:
+        calibration["reason"] = g.cal_reason
+    return calibration, backtest
+
+
+def _episode_summary(run: EpisodeRun, backtest: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One episode's summary entry: its data and window (UTC), every metric by opening mode
+    (``by_mode``) and the headline figures per policy (``fraction`` opening; USD, fractions)
+    with the policy's WETH held-out backtest p-values."""
+    ep = STRESS_EPISODES[run.name]
+    m = run.market
+    e: dict[str, Any] = {
+        "description": ep.description,
+        "files": m.files,
+        "resolution": m.resolution,
+        "close_only": m.close_only,
+        "toxic": list(ep.toxic),
+        "calm": ep.calm,
+        "start_utc": utc_str(m.times[0]),
+        "open_utc": utc_str(m.times[m.open_step]),
+        "end_utc": utc_str(m.times[-1]),
+        "calm_until_utc": utc_str(min(ep.calm_until, m.times[-1])),
+        "steps": int(len(m.times) - 1 - m.open_step),
+        "accounts": run.n_accounts,
+        "var_seed_annual_vol": dict(zip(m.symbols, np.sqrt(run.var_seed * 31_536_000).tolist())),
+        "by_mode": run.metrics,
+        "policies": {},
+    }
+    for pol, x in run.metrics["fraction"].items():
+        e["policies"][pol] = {
+            "bad_debt_usd": x["bad_debt_usd"],
+            "bad_debt_pct_of_borrows": x["bad_debt_pct_of_borrows"],
+            "liquidations": x["liquidations"],
+            "calm_borrowing_power": x["calm_borrowing_power"],
+            "kupiec_p": backtest.get(pol, {}).get("WETH", {}).get("kupiec_p"),
+            "christoffersen_p": backtest.get(pol, {}).get("WETH", {}).get("christoffersen_p"),
+        }
+    return e
+
+
+def _assumptions(fr: Frictions) -> dict[str, Any]:
+    """The summary's ``assumptions``: the frictions, the population and the other modelling choices."""
+    return {
+        "frictions": fr.as_dict(),
+        "population": {"kinds": list(KIND_NAMES), "shares (before toxic)": list(BASE_SHARES),
+                       "toxic share": TOXIC_SHARE, "collateral USD (log-uniform)": list(COLLATERAL_USD),
+                       "toxic collateral USD (log-uniform)": list(TOXIC_COLLATERAL_USD),
+                       "leverage (uniform, fraction of borrowing power)": list(LEVERAGE)},
+        "other": {
+            "intrabar": f"OHLC bars of at least {INTRABAR_MIN_BAR_S} s visit low/high at 1/3 and 2/3 of the bar "
+                        "(low first in an up bar), close at the end",
+            "oracle seed": "realized variance per second of the warm-up window (first bar to opening), per asset",
+            "feed pause": "LUNA/USD stops updating below 0.107 USD (Chainlink paused it on 2022-05-12)",
+            "interest": "not accrued in the model (below 0.5 % of a debt over a month at the default rates)",
+            "accounts": "no new borrowing, repayment or top-up during an episode",
+            "market impact": "liquidations do not move the historical market path",
+        },
+    }
