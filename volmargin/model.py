@@ -36,6 +36,9 @@ health sums, one            rel 8.6e-16 of gross value   rel 1e-12 of gross + 1e
 bonus, health_factor        abs 1.7e-16, rel 5e-15       rel 1e-12 + 1e-15
 max_repay, seize_amount     rel 6e-16 beyond the         rel 1e-12 + 1 token unit
                             reference's floors           + 3 wei USD / price
+liquidation (repay, seize)  not in the sweep             as max_repay / seize_amount,
+ against VaultRef.liquidate                              seize + the repayment's bound
+                                                         in collateral units
 borrow_rate, grow_index     rel 1.7e-13, 3.1e-11         rel 1e-12 + 5 wei; rel 1e-12
                                                          + 3 wei * (dt + 2)
 OracleModel, 200 steps
