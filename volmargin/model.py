@@ -36,6 +36,9 @@ health sums, one            rel 8.6e-16 of gross value   rel 1e-12 of gross + 1e
 bonus, health_factor        abs 1.7e-16, rel 5e-15       rel 1e-12 + 1e-15
 max_repay, seize_amount     rel 6e-16 beyond the         rel 1e-12 + 1 token unit
                             reference's floors           + 3 wei USD / price
+liquidation (repay, seize)  not in the sweep             as max_repay / seize_amount,
+ against VaultRef.liquidate                              seize + the repayment's bound
+                                                         in collateral units
 borrow_rate, grow_index     rel 1.7e-13, 3.1e-11         rel 1e-12 + 5 wei; rel 1e-12
                                                          + 3 wei * (dt + 2)
 OracleModel, 200 steps
@@ -202,6 +205,52 @@ def seize_amount(repay: Any, debt_price: Any, col_price: Any, bon: Any, xp: Modu
 def repay_for_seize(seize: Any, debt_price: Any, col_price: Any, bon: Any, xp: ModuleType = np) -> Any:
     """Repayment (whole debt tokens) that buys ``seize`` collateral: inverse of ``seize_amount``."""
     return _f(seize, xp) * col_price / (1.0 + _f(bon, xp)) / debt_price
+
+
+def liquidation(
+    debt: Any,
+    collateral: Any,
+    debt_price: Any,
+    col_price: Any,
+    maint_assets: Any,
+    maint_liabilities: Any,
+    close_factor: Any,
+    hf_full: Any,
+    min_debt_value: Any,
+    bonus_min: Any,
+    bonus_slope: Any,
+    bonus_max: Any,
+    xp: ModuleType = np,
+) -> tuple[Any, Any, Any]:
+    """The largest liquidation of one debt against one collateral (DESIGN §6;
+    ``VaultRef._liquidate`` with the liquidator asking for the maximum).
+
+    The repayment is ``max_repay`` at the health factor ``maint_assets / maint_liabilities``,
+    the bonus ``bonus`` of the same sums, the collateral seized ``seize_amount`` of that
+    repayment; when it exceeds the collateral held, the whole collateral is seized and the
+    repayment cut to ``repay_for_seize`` of it. The seizure includes the insurance cut.
+
+    Parameters
+    ----------
+    debt, collateral : (...) the account's debt and collateral balances, whole tokens (>= 0).
+    debt_price, col_price : (...) oracle prices, USD per whole token (> 0).
+    maint_assets, maint_liabilities : (...) the account's maintenance sums, USD.
+    close_factor, hf_full, bonus_min, bonus_slope, bonus_max : vault parameters, fractions.
+    min_debt_value : USD; a rest of debt worth less is repaid in full.
+
+    Returns
+    -------
+    (repay, seize, bonus), broadcast shape: repayment in debt tokens, seizure in collateral
+    tokens, bonus a fraction. Raises nothing; a zero debt gives a zero repayment.
+    """
+    hf = health_factor(maint_assets, maint_liabilities, xp)
+    repay = max_repay(debt, debt_price, hf, close_factor, hf_full, min_debt_value, xp)
+    bon = bonus(maint_assets, maint_liabilities, bonus_min, bonus_slope, bonus_max, xp)
+    seize = seize_amount(repay, debt_price, col_price, bon, xp)
+    col = _f(collateral, xp)
+    capped = seize > col
+    repay = xp.where(capped, xp.minimum(repay, repay_for_seize(col, debt_price, col_price, bon, xp)), repay)
+    return repay, xp.where(capped, col, seize), bon
 
 
 def utilization(deposits: Any, borrows: Any, xp: ModuleType = np) -> Any:
@@ -396,6 +445,9 @@ def maint_weights(prices: Any, h_maint: Any, xp: ModuleType = np) -> Any:
     """Per-step maintenance weights (..., 2 * assets): deposits count p (1 - h), borrows p (1 + h).
 
     ``health = concat(max(b, 0), min(b, 0)) @ weights`` for a balance row ``b``.
+    ``prices`` are USD per whole token, (..., assets) broadcasting with ``h_maint``; given
+    positions' USD values instead, the halves are their weighted values (USD), rounded as
+    ``weighted_health`` and the reference (value first, then weight).
     """
     prices, h = _f(prices, xp), _f(h_maint, xp)
     return xp.concatenate([prices * xp.maximum(1.0 - h, 0.0), prices * (1.0 + h)], axis=-1)

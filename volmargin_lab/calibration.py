@@ -1,4 +1,4 @@
-"""Calibration and VaR backtest of the maintenance haircut; GARCH(1,1) paths for the stress lab.
+"""Calibration and VaR backtest of the maintenance haircut; GARCH(1,1) fits for the stress lab.
 
 The maintenance haircut is a value-at-risk margin: an account sitting exactly
 at its maintenance threshold stays solvent over the liquidation horizon ``H``
@@ -1140,62 +1140,3 @@ def fit_garch(log_returns: np.ndarray, periods_per_year: float, dist: str = "t")
         periods_per_year=float(periods_per_year),
         last_variance=fc / scale**2,
     )
-
-
-def garch_paths(fit: GarchFit, s0: float, n_steps: int, n_paths: int, seed: int) -> np.ndarray:
-    """Simulate price paths from a GARCH(1,1) of log returns.
-
-    Column 0 is ``s0``; column ``k >= 1`` is ``s0 * exp(r_1 + ... + r_k)`` with
-    ``r_t = mu + sqrt(h_t) z_t``, ``h_1 = fit.last_variance`` and
-    ``h_t = omega + alpha (r_{t-1} - mu)^2 + beta h_{t-1}``. ``z_t`` is standard normal,
-    or Student-t with ``nu`` degrees of freedom scaled by ``sqrt((nu - 2) / nu)`` to unit
-    variance. One vectorized step per period across all paths; random numbers from
-    ``numpy.random.Generator(PCG64(seed))``, so equal arguments give equal paths.
-
-    Parameters
-    ----------
-    fit : GarchFit (per-period units).
-    s0 : start price, USD per whole token (> 0).
-    n_steps : columns of the result, >= 1 (``n_steps - 1`` simulated periods).
-    n_paths : rows, >= 1.
-    seed : int.
-
-    Returns
-    -------
-    float64 array of shape (n_paths, n_steps), prices.
-
-    Raises
-    ------
-    ValueError
-        For ``s0 <= 0``, ``n_steps < 1``, ``n_paths < 1``, negative GARCH
-        parameters, ``nu <= 2`` or a non-positive ``last_variance``.
-    """
-    if not (math.isfinite(s0) and s0 > 0):
-        raise ValueError(f"s0 must be a positive price, got {s0}")
-    if n_steps < 1 or n_paths < 1:
-        raise ValueError(f"n_steps and n_paths must be >= 1, got {n_steps}, {n_paths}")
-    if fit.omega < 0 or fit.alpha < 0 or fit.beta < 0:
-        raise ValueError("omega, alpha and beta must be >= 0")
-    if not fit.last_variance > 0:
-        raise ValueError(f"last_variance must be > 0, got {fit.last_variance}")
-    if fit.nu is not None and not fit.nu > 2:
-        raise ValueError(f"nu must be > 2 for a finite variance, got {fit.nu}")
-    rng = np.random.Generator(np.random.PCG64(seed))
-    m = n_steps - 1
-    if fit.nu is None:
-        z = rng.standard_normal((m, n_paths))
-    else:
-        z = rng.standard_t(fit.nu, (m, n_paths)) * math.sqrt((fit.nu - 2.0) / fit.nu)
-    logp = np.empty((n_paths, n_steps))
-    logp[:, 0] = math.log(s0)
-    h = np.full(n_paths, fit.last_variance)
-    acc = np.zeros(n_paths)
-    for t in range(m):
-        e = np.sqrt(h) * z[t]
-        acc += fit.mu + e
-        logp[:, t + 1] = acc
-        h = fit.omega + fit.alpha * e * e + fit.beta * h
-    logp[:, 1:] += math.log(s0)
-    out = np.exp(logp)
-    out[:, 0] = s0
-    return out

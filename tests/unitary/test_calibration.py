@@ -206,39 +206,6 @@ def test_fit_garch_rejects_bad_input():
         C.fit_garch(np.full(200, 0.01), 0.0)
 
 
-def _fit(nu: float | None, last_variance: float) -> C.GarchFit:
-    return C.GarchFit(omega=2e-5, alpha=0.05, beta=0.90, mu=0.0, nu=nu, periods_per_year=365.0,
-                      last_variance=last_variance)
-
-
-def test_garch_paths_shape_seed_and_start():
-    fit = _fit(6.0, 4e-4)
-    a = C.garch_paths(fit, 2_000.0, 50, 300, seed=7)
-    assert a.shape == (300, 50) and a.dtype == np.float64
-    assert np.all(a[:, 0] == 2_000.0) and np.all(a > 0)
-    assert np.array_equal(a, C.garch_paths(fit, 2_000.0, 50, 300, seed=7))
-    assert not np.array_equal(a, C.garch_paths(fit, 2_000.0, 50, 300, seed=8))
-    assert C.garch_paths(fit, 5.0, 1, 4, seed=0).tolist() == [[5.0]] * 4
-    with pytest.raises(ValueError):
-        C.garch_paths(fit, -1.0, 5, 5, seed=0)
-    with pytest.raises(ValueError):
-        C.garch_paths(_fit(2.0, 4e-4), 1.0, 5, 5, seed=0)
-
-
-@pytest.mark.parametrize("nu", [None, 8.0])
-def test_garch_paths_stationary_and_conditional_variance(nu):
-    # alpha + beta = 0.95: unconditional variance omega / (1 - alpha - beta) = 4e-4 per period
-    # (Bollerslev 1986); started there, every period's return variance stays 4e-4
-    fit = _fit(nu, 4e-4)
-    r = np.diff(np.log(C.garch_paths(fit, 100.0, 201, 5_000, seed=11)), axis=1)
-    assert r.var() == pytest.approx(4e-4, rel=0.05)
-    assert r[:, -20:].var() == pytest.approx(4e-4, rel=0.08)
-    # started at ten times that: E[r_1^2] = h_1 = 4e-3, E[r_2^2] = omega + (alpha + beta) h_1 = 3.82e-3
-    hot = np.diff(np.log(C.garch_paths(_fit(nu, 4e-3), 100.0, 3, 40_000, seed=12)), axis=1)
-    assert np.mean(hot[:, 0] ** 2) == pytest.approx(4e-3, rel=0.04)
-    assert np.mean(hot[:, 1] ** 2) == pytest.approx(3.82e-3, rel=0.06)
-
-
 # ------------------------------------------------------------------ long history
 
 

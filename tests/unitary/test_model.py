@@ -123,6 +123,65 @@ def test_seize_amount_agrees(repay, dd, cd, pd, pc, bon):
     assert abs(got_back - back) <= REL * back + 1 + 3 * 10**dd / pd
 
 
+@given(col_sym=st.sampled_from(["WETH", "WBTC"]), col_usd=st.floats(1e3, 1e6), lev=st.floats(0.5, 0.99),
+       drop=st.floats(0.3, 0.9), cf=st.floats(0.1, 1.0), hf_full=st.floats(0.5, 1.0),
+       min_debt=st.floats(0.0, 5e3), bmin=st.floats(0.0, 0.1), slope=st.floats(0.0, 2.0), bmax=st.floats(0.0, 0.25))
+def test_liquidation_agrees_with_vault_reference(col_sym, col_usd, lev, drop, cf, hf_full, min_debt, bmin, slope,
+                                                 bmax):
+    """M.liquidation against VaultRef.liquidate asking for the maximum: a USD debt against
+    WETH or WBTC collateral, liquidatable after one price drop."""
+    params = list(P.vault_params(close_factor=cf, hf_full=hf_full, min_debt_value_usd=min_debt, bonus_min=bmin,
+                                 bonus_slope=slope, bonus_max=max(bmin, bmax), liq_cap_usd=1e15,
+                                 liq_cap_tripped_usd=1e15))
+    o = ref.OracleRef()
+    v = ref.VaultRef(oracle=o, params=params)
+    spec = {s.symbol: s for s in P.TOKENS}
+    start = {s.symbol: round(s.start_price_usd * 1e8) for s in P.TOKENS}
+    for s in P.TOKENS:
+        rnd = ref.FeedRound(1, start[s.symbol], T0, 1)
+        o.list_asset(s.symbol, P.FEED_DECIMALS, rnd, s.var_seed, list(s.oracle), T0)
+        o.poke(s.symbol, rnd, T0)
+        v.list_asset(s.symbol, s.decimals, list(s.rates), T0)
+        v.deposit("lender", s.symbol, P.SEED_LIQUIDITY[s.symbol] * 10**s.decimals, T0)
+    dc, dd = spec[col_sym].decimals, spec["USD"].decimals
+    v.deposit("a", col_sym, int(col_usd / spec[col_sym].start_price_usd * 10**dc), T0)
+    h0 = v.health("a", T0)
+    try:  # lev of what the initial sums allow
+        v.borrow("a", "USD", int(lev * h0.init_assets / F / 1.1 * 10**dd), T0)
+    except ref.Reject:
+        assume(False)
+    now = T0 + HOUR
+    for s in P.TOKENS:
+        ans = round(start[s.symbol] * (drop if s.symbol == col_sym else 1.0))
+        o.poke(s.symbol, ref.FeedRound(2, ans, now, 2), now)
+    h = v.health("a", now)
+    assume(h.maint_assets < h.maint_liabilities)
+    rd, rc = o.risk("USD", now), o.risk(col_sym, now)
+    debt, col = -v.balance("a", "USD", now), v.balance("a", col_sym, now)
+    p = v.params
+    hf = ref.health_factor(h.maint_assets, h.maint_liabilities)
+    assume(abs(hf - p[ref.V_HF_FULL]) > 1e-9 * F)  # float compare at the full-liquidation threshold
+    cap = debt * p[ref.V_CLOSE_FACTOR] // WAD
+    rest = ref.liability_value(debt - cap, rd.price, dd)
+    assume(abs(rest - p[ref.V_MIN_DEBT_VALUE]) > 1e-9 * max(rest, p[ref.V_MIN_DEBT_VALUE]) + 10)  # dust rule edge
+    bon = ref.bonus(h.maint_assets, h.maint_liabilities, *p[ref.V_BONUS_MIN: ref.V_BONUS_MAX + 1])
+    uncapped = ref.seize_amount(ref.max_repay(debt, rd.price, dd, hf, *p[ref.V_CLOSE_FACTOR: ref.V_MIN_DEBT_VALUE + 1]),
+                                rd.price, dd, rc.price, dc, bon)
+    assume(abs(uncapped - col) > 1e-9 * col + 10)  # seizure capped by the collateral: knife edge
+    repay, seized, cut, _ = v.liquidate("keeper", "a", "USD", col_sym, debt, 0, now)
+    got_repay, got_seize, got_bon = (float(x) for x in M.liquidation(
+        debt / 10**dd, col / 10**dc, rd.price / F, rc.price / F, h.maint_assets / F, h.maint_liabilities / F,
+        *(x / F for x in p[ref.V_CLOSE_FACTOR: ref.V_BONUS_MAX + 1])))
+    assert close(got_bon, bon / F, abs_=1e-15)
+    # the reference floors the repayment (or rounds up what the collateral buys) and the seizure;
+    # the seizure also carries the repayment's rounding, converted to collateral units
+    tol_repay = 1 + 3 * 10**dd / rd.price
+    carried = tol_repay / 10**dd * rd.price * (1.0 + bon / F) / rc.price * 10**dc
+    assert abs(got_repay * 10**dd - repay) <= REL * repay + tol_repay
+    assert abs(got_seize * 10**dc - (seized + cut)) <= REL * (seized + cut) + 1 + 3 * 10**dc / rc.price + carried
+    assert (uncapped > col) == (seized + cut == col)
+
+
 @given(d=st.integers(0, 10**30), b=st.integers(0, 10**30), base=st.integers(0, WAD // 10),
        s1=st.integers(0, WAD // 5), s2=st.integers(0, 3 * WAD), kink=st.integers(WAD // 10, WAD - WAD // 20),
        index=st.integers(WAD, 3 * WAD), dt=st.integers(0, YEAR))
@@ -518,6 +577,7 @@ def test_runs_on_the_shared_array_api_subset():
         (M.size_haircut, (0.05, 5e7, 1e6)), (M.health_factor, (1.0, 0.0)), (M.bonus, (1.0, 2.0, 0.02, 0.5, 0.05)),
         (M.max_repay, (1.0, 10.0, 0.9, 0.5, 0.95, 100.0)), (M.seize_amount, (1.0, 1.0, 2.0, 0.05)),
         (M.repay_for_seize, (1.0, 1.0, 2.0, 0.05)), (M.utilization, (1.0, 0.5)),
+        (M.liquidation, (900.0, 1.0, 1.0, 1000.0, 800.0, 900.0, 0.5, 0.95, 100.0, 0.02, 0.5, 0.05)),
         (M.borrow_rate, (0.9, 0.0, 0.04, 0.75, 0.8)), (M.grow_index, (1.0, 0.05, 3600)),
     ]:
         fn(*args, xp=xp)

@@ -1,4 +1,5 @@
-"""volmargin_lab.paths.gbm_jump_path: seeding, shape, argument checks and statistics. Pure Python (no chain)."""
+"""volmargin_lab.paths: the jump-diffusion generator (one path and many correlated paths) and the
+GARCH(1,1) paths simulated by arch: seeding, shape, argument checks and statistics. Pure Python (no chain)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from volmargin_lab.paths import SECONDS_PER_YEAR, gbm_jump_path
+from volmargin_lab.calibration import GarchFit
+from volmargin_lab.paths import SECONDS_PER_YEAR, garch_paths, gbm_jump_path, gbm_jump_paths
 
 HOUR = 3_600
 
@@ -103,3 +105,104 @@ def test_rejects_bad_arguments_by_name(kwargs, name):
     args = dict(s0=1.0, n_steps=1, dt_s=1, sigma_annual=0.1) | kwargs
     with pytest.raises(ValueError, match=f"^{name} must be"):
         gbm_jump_path(**args)
+
+
+# ------------------------------------------------------------ many paths, several assets
+
+
+def test_one_path_is_the_first_of_many():
+    # the single-path call is the vectorized generator with one path of one asset: same draws
+    args = (100.0, 300, HOUR, 0.8, 0.1, 30.0, -0.05, 0.05)
+    many = gbm_jump_paths(*args, n_paths=1, seed=5)
+    assert many.shape == (1, 301, 1)
+    assert np.array_equal(many[0, :, 0], gbm_jump_path(*args, seed=5))
+
+
+def test_many_paths_shape_seed_and_start():
+    kw = dict(mu_annual=[0.0, 0.1], jump_intensity_annual=[40.0, 40.0], jump_mean=[-0.03, -0.05],
+              jump_std=[0.03, 0.04], corr=[[1.0, 0.6], [0.6, 1.0]], n_paths=50)
+    a = gbm_jump_paths([2000.0, 30000.0], 200, HOUR, [0.8, 0.6], seed=4, **kw)
+    assert a.shape == (50, 201, 2) and a.dtype == np.float64
+    assert np.all(a[:, 0] == [2000.0, 30000.0]) and np.all(a > 0)
+    assert np.array_equal(a, gbm_jump_paths([2000.0, 30000.0], 200, HOUR, [0.8, 0.6], seed=4, **kw))
+    assert not np.array_equal(a, gbm_jump_paths([2000.0, 30000.0], 200, HOUR, [0.8, 0.6], seed=5, **kw))
+
+
+def test_correlation_and_common_jumps():
+    rho, n = 0.7, 200_000
+    a = gbm_jump_paths([1.0, 1.0], n, HOUR, [0.8, 0.4], corr=[[1.0, rho], [rho, 1.0]], seed=2)
+    r = np.diff(np.log(a[0]), axis=0)
+    # standard error of a correlation estimate is (1 - rho^2) / sqrt(n); allow 5 of them
+    assert abs(np.corrcoef(r.T)[0, 1] - rho) < 5 * (1 - rho**2) / math.sqrt(n)
+    assert r[:, 1].std() / r[:, 0].std() == pytest.approx(0.5, rel=0.01)
+    # jumps without diffusion: both assets jump at the same steps, sizes from one normal
+    j = gbm_jump_paths([1.0, 1.0], 5_000, HOUR, 0.0, jump_intensity_annual=[500.0, 500.0], jump_mean=[-0.1, -0.2],
+                       jump_std=[0.02, 0.04], seed=3)
+    rj = np.diff(np.log(j[0]), axis=0)
+    drift = np.median(rj, axis=0)  # most steps do not jump: the compensator (-lambda k) dt alone
+    jumped = np.abs(rj - drift) > 1e-9
+    assert 0.02 < jumped[:, 0].mean() < 0.1 and np.array_equal(jumped[:, 0], jumped[:, 1])
+    # asset 1's log jump law is twice asset 0's (mean and std): twice the same jump
+    np.testing.assert_allclose(rj[jumped[:, 0], 1] - drift[1], 2.0 * (rj[jumped[:, 0], 0] - drift[0]), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [({"n_paths": 0}, "n_paths"), ({"sigma_annual": [0.1, 0.2, 0.3]}, "sigma_annual"),
+     ({"corr": [[1.0]]}, "corr"), ({"s0": [1.0, -1.0]}, "s0")],
+)
+def test_many_paths_reject_bad_arguments_by_name(kwargs, name):
+    args = dict(s0=[1.0, 2.0], n_steps=1, dt_s=1, sigma_annual=0.1) | kwargs
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        gbm_jump_paths(**args)
+
+
+# ------------------------------------------------------------------ GARCH(1,1) by arch
+
+
+def _fit(nu: float | None, last_variance: float) -> GarchFit:
+    return GarchFit(omega=2e-5, alpha=0.05, beta=0.90, mu=0.0, nu=nu, periods_per_year=365.0,
+                    last_variance=last_variance)
+
+
+def test_garch_paths_shape_seed_and_start():
+    fit = _fit(6.0, 4e-4)
+    a = garch_paths(fit, 2_000.0, 49, 300, seed=7)
+    assert a.shape == (300, 50) and a.dtype == np.float64
+    assert np.all(a[:, 0] == 2_000.0) and np.all(a > 0)
+    assert np.array_equal(a, garch_paths(fit, 2_000.0, 49, 300, seed=7))
+    assert not np.array_equal(a, garch_paths(fit, 2_000.0, 49, 300, seed=8))
+    with pytest.raises(ValueError):
+        garch_paths(fit, -1.0, 5, 5, seed=0)
+    with pytest.raises(ValueError):
+        garch_paths(fit, 1.0, 0, 5, seed=0)
+    with pytest.raises(ValueError):
+        garch_paths(_fit(2.0, 4e-4), 1.0, 5, 5, seed=0)
+
+
+def test_garch_paths_are_arch_simulations():
+    # path k is arch's simulation with the fitted parameters, h_1 = last_variance, drawing after path k - 1
+    from arch.univariate import GARCH, ConstantMean, StudentsT
+
+    fit = GarchFit(omega=3e-6, alpha=0.08, beta=0.9, mu=1e-4, nu=5.0, periods_per_year=8_760.0, last_variance=2e-5)
+    rng = np.random.Generator(np.random.PCG64(9))
+    am = ConstantMean(None, volatility=GARCH(1, 0, 1), distribution=StudentsT(seed=rng))
+    want = [am.simulate([1e-4, 3e-6, 0.08, 0.9, 5.0], 20, burn=0, initial_value_vol=2e-5) for _ in range(3)]
+    got = garch_paths(fit, 50.0, 20, 3, seed=9)
+    for k in range(3):
+        np.testing.assert_allclose(np.diff(np.log(got[k])), want[k]["data"].to_numpy(), rtol=1e-9, atol=1e-15)
+        assert want[k]["volatility"].iloc[0] ** 2 == pytest.approx(2e-5, rel=1e-12)
+
+
+@pytest.mark.parametrize("nu", [None, 8.0])
+def test_garch_paths_stationary_and_conditional_variance(nu):
+    # alpha + beta = 0.95: unconditional variance omega / (1 - alpha - beta) = 4e-4 per period
+    # (Bollerslev 1986); started there, every period's return variance stays 4e-4
+    fit = _fit(nu, 4e-4)
+    r = np.diff(np.log(garch_paths(fit, 100.0, 200, 5_000, seed=11)), axis=1)
+    assert r.var() == pytest.approx(4e-4, rel=0.05)
+    assert r[:, -20:].var() == pytest.approx(4e-4, rel=0.08)
+    # started at ten times that: E[r_1^2] = h_1 = 4e-3, E[r_2^2] = omega + (alpha + beta) h_1 = 3.82e-3
+    hot = np.diff(np.log(garch_paths(_fit(nu, 4e-3), 100.0, 2, 40_000, seed=12)), axis=1)
+    assert np.mean(hot[:, 0] ** 2) == pytest.approx(4e-3, rel=0.04)
+    assert np.mean(hot[:, 1] ** 2) == pytest.approx(3.82e-3, rel=0.06)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from volmargin_lab.calibration import GarchFit
 from volmargin_lab.data import Bars, DataError
 from volmargin_lab.stress.engine import Frictions
 from volmargin_lab.stress.metrics import tail_stats
-from volmargin_lab.stress.montecarlo import MCConfig, PathModels, JumpFit, fit_jumps, gbm_jump_paths, run_monte_carlo
+from volmargin_lab.stress.montecarlo import MCConfig, PathModels, JumpFit, fit_jumps, price_paths, run_monte_carlo
 from volmargin_lab.population import borrowing_power, make_population, open_balances
 from volmargin_lab.stress.scenarios import STRESS_EPISODES, bar_points, load_market, utc
 
@@ -139,11 +140,23 @@ def _models():
 
 
 def test_gbm_jump_paths_are_seeded_and_correlated():
-    a = gbm_jump_paths(_models(), 500, 200, seed=4)
-    assert a.shape == (200, 501, 3) and np.array_equal(a, gbm_jump_paths(_models(), 500, 200, seed=4))
+    a = price_paths(_models(), "gbm-jump", 500, 200, seed=4)
+    assert a.shape == (200, 501, 3) and np.array_equal(a, price_paths(_models(), "gbm-jump", 500, 200, seed=4))
     assert np.all(a[:, :, 0] == 1.0) and np.all(a[:, 0, 1] == 2000.0)
     r = np.diff(np.log(a[:, :, 1:]), axis=1).reshape(-1, 2)
     assert np.corrcoef(r.T)[0, 1] > 0.7
+    with pytest.raises(ValueError, match="unknown path model"):
+        price_paths(_models(), "heston", 5, 2, seed=0)
+
+
+def test_garch_price_paths_hold_usd_and_draw_each_asset():
+    g = GarchFit(omega=2e-6, alpha=0.05, beta=0.9, mu=0.0, nu=6.0, periods_per_year=8_760.0, last_variance=4e-5)
+    m = PathModels(_models().jumps, {"WETH": g, "WBTC": g}, 0.8, {"test": True})
+    a = price_paths(m, "garch", 48, 30, seed=3)
+    assert a.shape == (30, 49, 3) and np.all(a[:, :, 0] == 1.0) and np.all(a[:, 0, 1:] == [2000.0, 30000.0])
+    assert np.array_equal(a, price_paths(m, "garch", 48, 30, seed=3))
+    # the same model, its own seed per asset: different paths
+    assert not np.allclose(a[:, 1:, 1] / 2000.0, a[:, 1:, 2] / 30000.0)
 
 
 def test_monte_carlo_through_dask_is_scheduler_independent():

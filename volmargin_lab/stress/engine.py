@@ -339,24 +339,21 @@ class VaultSim:
         self.skip_cap = np.zeros(self.B, dtype=np.int64)
         self.skip_frozen = np.zeros(self.B, dtype=np.int64)
         ma, ml = self._sums_full(self.oracle.price, self.oracle.h_maint)
-        self.hf_open = self._hf(ma[0], ml[0])
+        self.hf_open = M.health_factor(ma[0], ml[0])
         if self.screen:
             self._screen_ref(*self._weights(self.oracle.price, self.oracle.h_maint))
         self.hf_worst = self.hf_open.copy()
         self._bp(self.k)
 
-    @staticmethod
-    def _hf(ma: np.ndarray, ml: np.ndarray) -> np.ndarray:
-        return np.where(ml > 0, ma / np.where(ml > 0, ml, 1.0), np.inf)
-
     def _sums_full(self, price: np.ndarray, hm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(B, N) maintenance assets and liabilities (USD)."""
-        wa = price * np.maximum(1.0 - hm, 0.0)
-        wl = price * (1.0 + hm)
+        wa, wl = self._weights(price, hm)
         return np.einsum("bna,ba->bn", self.pos, wa), np.einsum("bna,ba->bn", self.neg, wl)
 
     def _weights(self, price: np.ndarray, hm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return price * np.maximum(1.0 - hm, 0.0), price * (1.0 + hm)
+        """(..., A) maintenance weights of deposits and of borrows (``model.maint_weights``)."""
+        w = M.maint_weights(price, hm)
+        return w[..., : self.A], w[..., self.A :]
 
     def _screen_ref(self, wa: np.ndarray, wl: np.ndarray) -> None:
         """Store the reference weights and each account's weighted deposits and borrows."""
@@ -387,7 +384,9 @@ class VaultSim:
 
     def _health(self, price: np.ndarray, hm: np.ndarray) -> np.ndarray:
         """(B, N) maintenance health (USD): one batched matmul over [deposits | borrows]."""
-        w = np.concatenate([price * np.maximum(1.0 - hm, 0.0), -price * (1.0 + hm)], axis=-1).astype(self.dtype)
+        w = M.maint_weights(price, hm)
+        w[..., self.A :] *= -1.0  # borrows are stored positive in ``split``
+        w = w.astype(self.dtype)
         return np.matmul(self.split, w[..., None])[..., 0]
 
     def _bp(self, k: int) -> None:
@@ -424,7 +423,7 @@ class VaultSim:
         n_liq = np.bincount(flat // self.N, minlength=self.B)
         if n_liq[0] > self.liq_max[0]:
             ma, ml = self._sums_full(o.price[:1], o.h_maint[:1])
-            self.hf_worst = self._hf(ma[0], ml[0])
+            self.hf_worst = M.health_factor(ma[0], ml[0])
         self.liq_max = np.maximum(self.liq_max, n_liq)
         cand = np.intersect1d(flat, self.liq_prev, assume_unique=True) if self.fr.latency_steps == 1 else flat
         self.liq_prev = flat
@@ -541,7 +540,7 @@ class VaultSim:
             bad_debt_settled_usd=self.settled.copy(), shortfall_end_usd=shortfall,
             insurance_usd=self.insurance.copy(), insurance_used_usd=self.ins_used.copy(),
             borrows_open_usd=self.borrows_open, collateral_open_usd=self.collateral_open,
-            hf_open=self.hf_open, hf_worst=self.hf_worst, hf_end=self._hf(ma[0], ml[0]),
+            hf_open=self.hf_open, hf_worst=self.hf_worst, hf_end=M.health_factor(ma[0], ml[0]),
             liquidatable_max=self.liq_max.copy(), skipped_unprofitable=self.skip_unprof.copy(),
             skipped_capacity=self.skip_cap.copy(), skipped_frozen=self.skip_frozen.copy(),
             balances_end=self.pos - self.neg, health_log=self.health_log,
@@ -568,24 +567,16 @@ def liquidation_amounts(
     collateral tokens including the insurance cut (capped by the collateral held, the
     repayment then reduced to what it buys), ``bonus`` a fraction.
     """
-    K = deposits.shape[0]
-    rows = np.arange(K)
-    ma = (deposits * price * np.maximum(1.0 - h_maint, 0.0)).sum(axis=1)
-    ml = (borrows * price * (1.0 + h_maint)).sum(axis=1)
+    rows = np.arange(deposits.shape[0])
+    A = deposits.shape[1]
+    # weights of the positions' values (value x weight, the reference's order of operations)
+    ma = M.maint_weights(deposits * price, h_maint)[:, :A].sum(axis=1)
+    ml = M.maint_weights(borrows * price, h_maint)[:, A:].sum(axis=1)
     d = np.argmax(borrows * price, axis=1)
     c = np.argmax(deposits * price, axis=1)
-    debt, col = borrows[rows, d], deposits[rows, c]
-    pd, pc = price[rows, d], price[rows, c]
-    hf = ma / np.where(ml > 0, ml, 1.0)
-    cap = debt * vault.close_factor
-    full = (hf < vault.hf_full) | ((debt - cap) * pd < vault.min_debt_value)
-    repay = np.where(full, debt, cap)
-    short = np.where(ml > ma, (ml - ma) / np.where(ml > 0, ml, 1.0), 0.0)
-    bon = np.minimum(vault.bonus_min + vault.bonus_slope * short, vault.bonus_max)
-    seize = repay * pd * (1.0 + bon) / pc
-    capped = seize > col
-    seize = np.where(capped, col, seize)
-    repay = np.where(capped, np.minimum(repay, col * pc / (1.0 + bon) / pd), repay)
+    repay, seize, bon = M.liquidation(
+        borrows[rows, d], deposits[rows, c], price[rows, d], price[rows, c], ma, ml, vault.close_factor,
+        vault.hf_full, vault.min_debt_value, vault.bonus_min, vault.bonus_slope, vault.bonus_max)
     return d, c, repay, seize, bon
 
 

@@ -3,15 +3,15 @@
 Two path models, both fitted to the long hourly histories of
 ``volmargin_lab.calibration.load_long_history`` (WETH, WBTC; USD held at 1):
 
-* ``gbm-jump``: Merton (1976) jump-diffusion, vectorized (``volmargin_lab.paths.gbm_jump_path``'s
-  model with correlated assets). Hourly log returns beyond ``JUMP_THRESHOLD`` robust
+* ``gbm-jump``: Merton (1976) jump-diffusion with correlated assets
+  (``volmargin_lab.paths.gbm_jump_paths``). Hourly log returns beyond ``JUMP_THRESHOLD`` robust
   standard deviations (median absolute deviation x 1.4826) are jumps: their yearly count is
   the intensity, their mean and standard deviation the log-jump law; the rest give the
   diffusion volatility and the ETH/BTC correlation. Jumps arrive together in both assets
-  (one Poisson clock, the same standard normal for both sizes).
+  (one Poisson clock at WETH's intensity, the same standard normal for both sizes).
 * ``garch``: ``volmargin_lab.calibration.fit_garch`` (GARCH(1,1), Student-t) per asset on the
-  hourly log returns, paths from ``volmargin_lab.calibration.garch_paths`` started at the fitted
-  ``last_variance``. The agreed interface draws one asset at a time: the two assets' GARCH
+  hourly log returns, paths simulated by ``arch`` (``volmargin_lab.paths.garch_paths``) from the
+  fitted ``last_variance``. The agreed interface draws one asset at a time: the two assets' GARCH
   paths are independent (stated in the report).
 
 Each path starts at the default listing prices, lists the oracle with the model's
@@ -37,6 +37,7 @@ from volmargin import params as P
 from .engine import Frictions, VaultSim
 from .metrics import tail_stats
 from .policies import make_policy
+from ..paths import garch_paths, gbm_jump_paths
 from ..population import borrowing_power, make_population, open_balances
 
 YEAR_S = 31_536_000.0
@@ -141,32 +142,27 @@ def fit_models(quick: bool = False, garch: bool = True) -> PathModels:
     return PathModels(jumps, fits, rho, source)
 
 
-def gbm_jump_paths(models: PathModels, n_steps: int, n_paths: int, seed: int, dt_s: float = 3600.0) -> np.ndarray:
-    """(n_paths, n_steps + 1, 3) correlated jump-diffusion prices over MC_SYMBOLS (USD = 1)."""
-    rng = np.random.Generator(np.random.PCG64(seed))
-    dt = dt_s / YEAR_S
+def price_paths(models: PathModels, model: str, n_steps: int, n_paths: int, seed: int,
+                dt_s: float = 3600.0) -> np.ndarray:
+    """(n_paths, n_steps + 1, 3) prices (USD) over MC_SYMBOLS, USD held at 1, WETH and WBTC from
+    ``volmargin_lab.paths``: ``"gbm-jump"`` correlated jump-diffusions with a common jump clock
+    (``paths.gbm_jump_paths``, ``dt_s`` seconds a step), ``"garch"`` independent GARCH(1,1)
+    paths per asset (``paths.garch_paths``, one period a step, seeded ``seed * 7 + asset``).
+
+    Raises ValueError for an unknown ``model``."""
     out = np.ones((n_paths, n_steps + 1, len(MC_SYMBOLS)))
-    z = rng.standard_normal((n_paths, n_steps, 2))
-    z[..., 1] = models.rho * z[..., 0] + math.sqrt(max(1.0 - models.rho**2, 0.0)) * z[..., 1]
-    nj = rng.poisson(models.jumps["WETH"].intensity * dt, (n_paths, n_steps))
-    zj = rng.standard_normal((n_paths, n_steps))
-    for i, s in enumerate(("WETH", "WBTC")):
-        j = models.jumps[s]
-        k = math.exp(j.jump_mean + 0.5 * j.jump_std**2) - 1.0
-        drift = (j.mu - 0.5 * j.sigma**2 - j.intensity * k) * dt
-        lr = drift + j.sigma * math.sqrt(dt) * z[..., i] + nj * j.jump_mean + np.sqrt(nj) * j.jump_std * zj
-        out[:, 1:, i + 1] = models.s0[s] * np.exp(np.cumsum(lr, axis=1))
-        out[:, 0, i + 1] = models.s0[s]
-    return out
-
-
-def garch_price_paths(models: PathModels, n_steps: int, n_paths: int, seed: int) -> np.ndarray:
-    """(n_paths, n_steps + 1, 3) GARCH(1,1) prices over MC_SYMBOLS (assets independent)."""
-    from .. import calibration as C
-
-    out = np.ones((n_paths, n_steps + 1, len(MC_SYMBOLS)))
-    for i, s in enumerate(("WETH", "WBTC")):
-        out[:, :, i + 1] = C.garch_paths(models.garch[s], models.s0[s], n_steps + 1, n_paths, seed * 7 + i)
+    risky = ("WETH", "WBTC")
+    if model == "gbm-jump":
+        j = [models.jumps[s] for s in risky]
+        out[..., 1:] = gbm_jump_paths(
+            [models.s0[s] for s in risky], n_steps, dt_s, [x.sigma for x in j], [x.mu for x in j],
+            [x.intensity for x in j], [x.jump_mean for x in j], [x.jump_std for x in j],
+            corr=[[1.0, models.rho], [models.rho, 1.0]], n_paths=n_paths, seed=seed)
+    elif model == "garch":
+        for i, s in enumerate(risky):
+            out[:, :, i + 1] = garch_paths(models.garch[s], models.s0[s], n_steps, n_paths, seed * 7 + i)
+    else:
+        raise ValueError(f"unknown path model {model!r}; known: {', '.join(MODELS)}")
     return out
 
 
@@ -205,8 +201,7 @@ def simulate_batch(
     """One dask task: ``size`` paths of ``model`` (seeded by ``cfg.seed``, model, ``index``)
     through every policy. Returns policy -> {"bad_debt_usd", "borrows_usd", "liquidations"} (size,)."""
     seed = cfg.seed * 1_000_003 + MODELS.index(model) * 10_007 + index
-    paths = (gbm_jump_paths(models, cfg.horizon_h, size, seed) if model == "gbm-jump"
-             else garch_price_paths(models, cfg.horizon_h, size, seed))
+    paths = price_paths(models, model, cfg.horizon_h, size, seed)
     times = np.arange(cfg.horizon_h + 1) * 3600.0
     pop = make_population(cfg.n_accounts, cfg.seed, MC_SYMBOLS)
     p0 = paths[0, 0]
