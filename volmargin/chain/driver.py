@@ -29,7 +29,7 @@ times; chain values are WAD (1e18) or token decimals and are converted where nam
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, NamedTuple, Protocol, Sequence
 
 import numpy as np
@@ -94,7 +94,7 @@ class Checker(Protocol):
 
 
 #: ``pick(index, account, now)`` -> (debt symbol, collateral symbol), or None: leave the account.
-Pick = Callable[[int, str, int], "tuple[str, str] | None"]
+Pick = Callable[[int, str, int], tuple[str, str] | None]
 
 
 @dataclass(frozen=True)
