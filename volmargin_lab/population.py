@@ -18,7 +18,9 @@ Two ways to open (issue #5 item 3):
 
 Borrowing power (DESIGN §5): the largest debt ``x`` (whole tokens) keeping
 ``health_init >= 0``, i.e. ``init_assets = p_d x (1 + h_init_d + kappa_d sqrt(p_d x / depth_d))``
-solved by fixed-point iteration (the size term of a USD debt is 0).
+solved by fixed-point iteration (the size term of a USD debt is 0). ``open_at_leverage``
+opens every account at its leverage times that borrowing power (the main-job replay and the
+stress lab's on-chain subset both open this way).
 """
 
 from __future__ import annotations
@@ -144,3 +146,26 @@ def open_balances(pop: Population, prices: np.ndarray, debt_tokens: np.ndarray) 
     b = pop.collateral_usd / prices
     b[np.arange(len(pop)), pop.debt_asset] -= debt_tokens
     return b
+
+
+def open_at_leverage(
+    pop: Population,
+    prices: np.ndarray,
+    h_init: np.ndarray,
+    kappa: np.ndarray,
+    depth: np.ndarray,
+    breaker: np.ndarray | None = None,
+    caution_scale: float = 1.0,
+    headroom: float = 1.0,
+) -> np.ndarray:
+    """(N, A) signed opening balances (whole tokens): each account's collateral bought at
+    ``prices`` and a debt of ``headroom * leverage * borrowing_power`` (DESIGN §5).
+
+    ``prices``, ``h_init``, ``kappa``, ``depth``, ``breaker``, ``caution_scale``: as
+    ``borrowing_power`` (arrays of shape (A,), in ``pop.symbols`` order); ``headroom`` (0..1]
+    keeps a margin below the model's borrowing power for a chain that rounds against the
+    borrower.
+    """
+    bp = borrowing_power(pop.collateral_usd / prices, pop.debt_asset, prices, h_init, kappa, depth, breaker,
+                         caution_scale)
+    return open_balances(pop, prices, headroom * pop.leverage * bp)

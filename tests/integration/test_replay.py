@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 
 import ape
+import numpy as np
 import pytest
 
 from ape_cli import ape_run
 from volmargin_lab.data import DataError
-from volmargin_lab.replay import make_population, run_replay, write_outputs
+from volmargin_lab.population import KIND_NAMES, make_population
+from volmargin_lab.replay import run_replay, write_outputs
 
 
 def test_short_replay_has_parity(project, chain, tmp_path):
@@ -39,14 +41,15 @@ def test_unknown_episode_is_a_data_error(project, chain):
 
 
 def test_population_is_seeded_and_mixed():
-    prices = {"USD": 1.0, "WETH": 200.0, "WBTC": 8000.0}
-    a, b = make_population(200, 7, prices), make_population(200, 7, prices)
-    assert a == b
-    assert make_population(200, 8, prices) != a
-    assert {p.kind for p in a} == {"long_eth", "long_btc", "long_mix", "short_eth"}
-    assert all(0.55 <= p.leverage <= 0.99 for p in a)
+    syms = ("USD", "WETH", "WBTC")
+    a, b = make_population(200, 7, syms), make_population(200, 7, syms)
+    for field in ("kind", "collateral_usd", "debt_asset", "leverage"):
+        assert np.array_equal(getattr(a, field), getattr(b, field))
+    assert not np.array_equal(make_population(200, 8, syms).collateral_usd, a.collateral_usd)
+    assert {KIND_NAMES[k] for k in a.kind} == {"long_eth", "long_btc", "long_mix", "short_eth"}
+    assert np.all((0.55 <= a.leverage) & (a.leverage <= 0.99))
     with pytest.raises(ValueError, match="accounts must be >= 1"):
-        make_population(0, 1, prices)
+        make_population(0, 1, syms)
 
 
 def test_cli_rejects_unknown_episode(tmp_path):

@@ -10,7 +10,7 @@ from volmargin_lab.data import Bars, DataError
 from volmargin_lab.stress.engine import Frictions
 from volmargin_lab.stress.metrics import tail_stats
 from volmargin_lab.stress.montecarlo import MCConfig, PathModels, JumpFit, fit_jumps, price_paths, run_monte_carlo
-from volmargin_lab.population import borrowing_power, make_population, open_balances
+from volmargin_lab.population import borrowing_power, make_population, open_at_leverage, open_balances
 from volmargin_lab.stress.scenarios import STRESS_EPISODES, bar_points, load_market, utc
 
 
@@ -94,6 +94,23 @@ def test_borrowing_power_by_hand():
     pop = make_population(3, 1, ("USD", "WETH", "WBTC"))
     bal = open_balances(pop, prices, np.array([1.0, 2.0, 3.0]))
     assert bal[np.arange(3), pop.debt_asset] == pytest.approx(pop.collateral_usd[np.arange(3), pop.debt_asset] / prices[pop.debt_asset] - [1.0, 2.0, 3.0])
+
+
+def test_open_at_leverage_by_hand():
+    prices = np.array([1.0, 2000.0, 30000.0])
+    h = np.array([0.0, 0.2, 0.25])
+    kappa, depth = np.zeros(3), np.ones(3)
+    pop = make_population(50, 4, ("USD", "WETH", "WBTC"))
+    bal = open_at_leverage(pop, prices, h, kappa, depth, headroom=0.5)
+    rows = np.arange(50)
+    # collateral bought at the prices; the debt is headroom x leverage x borrowing power
+    bp = borrowing_power(pop.collateral_usd / prices, pop.debt_asset, prices, h, kappa, depth)
+    debt = pop.collateral_usd[rows, pop.debt_asset] / prices[pop.debt_asset] - bal[rows, pop.debt_asset]
+    assert debt == pytest.approx(0.5 * pop.leverage * bp)
+    longs = pop.kind == 0  # long ETH: 80 % of the WETH collateral's USD value, in USD
+    assert debt[longs] == pytest.approx(0.5 * pop.leverage[longs] * 0.8 * pop.collateral_usd[longs, 1])
+    assert np.all(bal[rows, pop.debt_asset] < 0)
+    assert np.array_equal(open_at_leverage(pop, prices, h, kappa, depth), open_balances(pop, prices, pop.leverage * bp))
 
 
 def test_tail_stats_by_hand():
