@@ -18,6 +18,8 @@ FOUNDRY := --network ethereum:local:foundry
 .PHONY: setup demo test gas bench compile clean deep
 
 setup: $(STAMP) node_modules/.bin/anvil
+	@# headless Chromium renders the risk monitor's pages in tests/integration/test_monitor_page.py
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 # Everything the venv holds comes from pyproject.toml (the package, its pins and the
 # lab and test extras); nothing is installed beside it.
