@@ -35,6 +35,7 @@ from volmargin.chain.deploy import System, deploy_system
 from volmargin.chain.driver import EpisodeResult, exact_configuration, listing_model, run_episode
 
 from .data import Bars, EPISODES, load_episode
+from .monitor import write_replay_page
 from .population import make_population, open_at_leverage
 
 SIMPLIFICATIONS: tuple[str, ...] = (
@@ -200,12 +201,15 @@ def _summary(episode: str, system: System, result: EpisodeResult, steps: pd.Data
 
 
 def write_outputs(result: ReplayResult, out: Path) -> None:
-    """Write ``summary.json``, ``steps.csv`` and ``report.md`` into ``out``."""
+    """Write ``summary.json``, ``steps.csv``, ``report.md`` and the risk page ``index.html``
+    (with its PNG plots, ``volmargin_lab.monitor.write_replay_page``) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2))
     if result.steps:
         pd.DataFrame(result.steps).to_csv(out / "steps.csv", index=False)
     (out / "report.md").write_text(render_report(result))
+    if result.steps:
+        write_replay_page(result.summary, result.steps, out)
 
 
 def render_report(result: ReplayResult) -> str:

@@ -24,6 +24,7 @@ from ..data import DataError
 from .montecarlo import MCConfig, MODELS, compute, fit_models, mc_collect, mc_tasks
 from .policies import POLICY_NAMES, make_policy
 from ..population import BASE_SHARES, COLLATERAL_USD, KIND_NAMES, LEVERAGE, TOXIC_COLLATERAL_USD, TOXIC_SHARE
+from ..monitor import write_stress_page
 from .report import verdict, write_report
 from .scenarios import INTRABAR_MIN_BAR_S, STRESS_EPISODES, utc_str
 
@@ -207,6 +208,7 @@ def run_stress(
     summary = _clean(summary)
     t = time.time()
     write_report(summary, runs, mc, cfg.out)
+    write_stress_page(summary, cfg.out)
     (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2))
     summary["wall_seconds"]["report"] = time.time() - t
     (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2))
