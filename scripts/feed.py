@@ -1,9 +1,13 @@
 """ape run feed: push prices into a deployment's MockAggregator feeds.
 
 Prices come from a price CSV (the close of every bar, USD per whole token) or
-from a simulated GBM-with-jumps path (seedable). On local networks the chain
-clock advances by the bar spacing before each push; after each push the
-oracle is poked, so EWMA variance, haircuts and breakers follow.
+from a simulated GBM-with-jumps path (seedable). On development chains the
+chain clock advances by the bar spacing before each push; after each push the
+oracle is poked, so EWMA variance, haircuts and breakers follow. Moving the
+clock for one asset would let the others go stale (older than heartbeat +
+grace): with --keep-alive (the default) their last answers are re-pushed
+whenever they would outlive their heartbeat, as live Chainlink feeds do. Each
+line shows every price's age; breakers print by name.
 """
 
 from __future__ import annotations
@@ -13,13 +17,11 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand, network_option
 
-from volmargin.chain.manifest import LATEST, DeploymentError
-
 
 @click.command(cls=ConnectedProviderCommand, short_help="Push real or simulated prices into the mock feeds")
 @network_option()
-@click.option("--deployment", "deployment_path", type=click.Path(dir_okay=False, path_type=Path), default=LATEST,
-              show_default=True, help="Deployment JSON written by `ape run deploy`.")
+@click.option("--deployment", "deployment_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Deployment manifest [default: deployments/<chain id>.json, else deployments/latest.json].")
 @click.option("--asset", required=True, help="Symbol of the feed to push (USD, WETH, WBTC).")
 @click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Price file (timestamp,open,high,low,close,volume); its closes are pushed in order.")
@@ -37,50 +39,64 @@ from volmargin.chain.manifest import LATEST, DeploymentError
               help="Seconds between pushes for GBM (for --csv: the file's bar spacing).")
 @click.option("--seed", type=int, default=0, show_default=True, help="GBM seed.")
 @click.option("--no-poke", is_flag=True, help="Do not poke the oracle after each push.")
-def cli(network, deployment_path: Path, asset: str, csv_path: Path | None, gbm: bool, s0: float | None,  # type: ignore[no-untyped-def]
-        sigma: float, jump_intensity: float, jump_mean: float, jump_std: float, steps: int, dt_s: int,
-        seed: int, no_poke: bool) -> None:
-    """Push prices (USD per whole token) into ASSET's feed, one round per step."""
+@click.option("--keep-alive/--no-keep-alive", default=True, show_default=True,
+              help="Re-push the other feeds' last answers whenever they would outlive their heartbeat "
+                   "(seconds, per asset on the oracle), so that they never go stale while the clock moves.")
+def cli(network, deployment_path: Path | None, asset: str, csv_path: Path | None, gbm: bool,  # type: ignore[no-untyped-def]
+        s0: float | None, sigma: float, jump_intensity: float, jump_mean: float, jump_std: float, steps: int,
+        dt_s: int, seed: int, no_poke: bool, keep_alive: bool) -> None:
+    """Push prices (USD per whole token) into ASSET's feed, one round per step.
+
+    A path that leaves what the feed and the oracle can hold (8-decimal answers of at
+    least 1e-08 USD, prices below 2**192 WAD) is refused before anything is pushed.
+    A push in the same second as the feed's last round moves the clock one second on
+    first (the oracle accepts only later rounds).
+    """
     from ape import accounts, chain, project
     from ape.logging import logger
 
     from volmargin import params as P
-    from volmargin.units import to_feed_answer
-    from volmargin_lab.data import DataError, load_csv
-    from volmargin.chain.manifest import load
-    from volmargin_lab.paths import gbm_jump_path
+    from volmargin.chain import feeds as F
     from volmargin.chain.deploy import skip_debug_log_tracing
+    from volmargin.chain.manifest import DeploymentError
+    from volmargin.chain.node import is_dev_chain, load_deployment
+    from volmargin_lab.data import DataError, load_csv
+    from volmargin_lab.paths import gbm_jump_path
 
     logger.set_level("WARNING")
     skip_debug_log_tracing()
     if gbm == (csv_path is not None):
-        raise click.UsageError("give exactly one of --csv FILE or --gbm")
+        raise click.ClickException("give exactly one of --csv FILE or --gbm")
+    if not is_dev_chain(chain.provider):
+        raise click.ClickException("feed pushes to mock feeds on development chains only (the reporter is TEST::0)")
     try:
-        dep = load(project, deployment_path)
+        dep = load_deployment(project, chain, deployment_path)
         symbol = dep.symbol_of(asset)
     except DeploymentError as exc:
-        raise click.BadParameter(str(exc), param_hint="--deployment/--asset") from None
+        raise click.ClickException(str(exc)) from None
     feed = dep.feeds[symbol]
     if csv_path is not None:
         try:
             bars = load_csv(csv_path)
         except DataError as exc:
-            raise click.BadParameter(str(exc), param_hint="--csv") from None
+            raise click.ClickException(f"--csv: {exc}") from None
         prices = [float(x) for x in bars.close[:steps]]
         dt_s = bars.resolution_s or dt_s
     else:
         start = s0 if s0 is not None else int(feed.latestRoundData()[1]) / 10**P.FEED_DECIMALS
         prices = [float(x) for x in gbm_jump_path(start, steps, dt_s, sigma, 0.0, jump_intensity, jump_mean, jump_std, seed)[1:]]
-    reporter = accounts.test_accounts[0] if chain.provider.network.is_local else None
-    if reporter is None:
-        raise click.UsageError("feed pushes to mock feeds on local networks only (the reporter is TEST::0)")
-    local = chain.provider.network.is_local
+    try:
+        F.check_path(prices)
+    except ValueError as exc:
+        raise click.ClickException(f"{exc}; nothing pushed") from None
+    reporter = accounts.test_accounts[0]
+    token = dep.tokens[symbol].address
     for price in prices:
-        if local:
-            chain.pending_timestamp = max(chain.pending_timestamp, chain.blocks.head.timestamp + dt_s)
-        feed.push(to_feed_answer(price, P.FEED_DECIMALS), 0, sender=reporter)
-        if not no_poke:
-            dep.oracle.poke(dep.tokens[symbol].address, sender=reporter)
-        state = dep.oracle.assets(dep.tokens[symbol].address)
-        click.echo(f"{symbol} {price:>14,.4f} USD  sigma_annual {dep.oracle.sigma(dep.tokens[symbol].address, 31_536_000) / 1e18:7.1%}"
-                   f"  h_maint {dep.oracle.haircuts(dep.tokens[symbol].address)[0] / 1e18:6.2%}  breaker {state.breaker}")
+        at = max(chain.pending_timestamp, chain.blocks.head.timestamp + dt_s)
+        F.push(chain, dep, symbol, price, reporter, poke=not no_poke, at=at)
+        kept = F.keep_alive(chain, dep, at, reporter, skip=[symbol], poke=not no_poke) if keep_alive else []
+        (own,) = F.ages(dep, [symbol])
+        others = "  ".join(a.label() for a in F.ages(dep) if a.symbol != symbol)
+        click.echo(f"{symbol} {price:>14,.4f} USD  sigma_annual {dep.oracle.sigma(token, 31_536_000) / 1e18:7.1%}"
+                   f"  h_maint {dep.oracle.haircuts(token)[0] / 1e18:6.2%}  breaker {own.breaker:<11s}"
+                   f"  ages: {own.label()}  {others}" + (f"  (kept alive: {', '.join(kept)})" if kept else ""))
