@@ -31,7 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from volmargin import params as P
 from volmargin import reference as ref
 from volmargin.units import to_feed_answer
-from volmargin.chain.harness import STATS
+from stats import STATS
 
 ROOT = Path(__file__).resolve().parents[2]
 WAD = ref.WAD
