@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -52,29 +53,41 @@ def _stateful(steps: int, workers: int) -> tuple[int, float, list[float]]:
     """Run the stateful differential test in ``workers`` processes at once (each deploys
     its own contracts on its own titanoboa EVM, hypothesis draws its own examples).
 
-    Returns (rules run in all, wall seconds from the common start to the last worker's
-    end, rules per second of each worker). Deployment is not timed.
+    Each worker is ``python -m stateful.throughput`` run from tests/ (the test's own
+    import root): it reports ``ready`` once deployed, starts on a line on its stdin,
+    and reports its rules and seconds as a JSON line. Returns (rules run in all, wall
+    seconds from the common start to the last worker's report, rules per second of
+    each worker). Deployment is not timed. ``click.ClickException`` when a worker
+    exits without reporting.
     """
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    # the worker lives in tests/stateful (spawned children inherit this sys.path)
-    sys.path.insert(0, str(ROOT / "tests" / "stateful"))
-    from throughput import run_steps  # type: ignore[import-not-found]
-
-    ctx = mp.get_context("spawn")  # no fork of the process holding the provider connection
-    manager = ctx.Manager()
-    ready, go = manager.Semaphore(0), manager.Event()
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures = [pool.submit(run_steps, steps // workers, 40, ready, go) for _ in range(workers)]
-        for _ in range(workers):
-            ready.acquire()
+    cmd = [sys.executable, "-m", "stateful.throughput", str(steps // workers), "40"]
+    procs = [subprocess.Popen(cmd, cwd=ROOT / "tests", stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for _ in range(workers)]
+    try:
+        for p in procs:
+            _report(p, "ready")
         started = time.perf_counter()
-        go.set()
-        results = [f.result() for f in futures]
+        for p in procs:  # the common start
+            p.stdin.write("go\n")  # type: ignore[union-attr]
+            p.stdin.flush()  # type: ignore[union-attr]
+        results = [json.loads(_report(p, "{")) for p in procs]
         wall = time.perf_counter() - started
-    manager.shutdown()
-    return sum(n for n, _ in results), wall, [n / t for n, t in results]
+    except BaseException:
+        for p in procs:
+            p.kill()
+        raise
+    finally:
+        for p in procs:
+            p.wait()
+    return sum(r["steps"] for r in results), wall, [r["steps"] / r["seconds"] for r in results]
+
+
+def _report(proc: subprocess.Popen[str], start: str) -> str:
+    """The next line of ``proc``'s stdout that starts with ``start`` (other output is skipped)."""
+    for line in proc.stdout:  # type: ignore[union-attr]
+        if line.startswith(start):
+            return line
+    raise click.ClickException(f"a stateful worker exited ({proc.wait()}) without reporting {start!r}; see its stderr")
 
 
 def _model(accounts: int, steps: int) -> tuple[int, float]:

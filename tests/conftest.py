@@ -12,6 +12,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from stats import STATS
+
 # Batches of hundreds of cases per example are the point of the harness tests:
 # hypothesis's size health checks would flag them.
 _SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.large_base_example, HealthCheck.data_too_large,
@@ -30,8 +32,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 def pytest_terminal_summary(terminalreporter):
     """Print how many differential checks this session made against the reference."""
-    from volmargin.chain.harness import STATS
-
     if STATS:
         terminalreporter.write_line(
             f"differential checks against volmargin.reference: {STATS['pure']:,} pure cases, "

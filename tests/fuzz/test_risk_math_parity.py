@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from volmargin import reference as ref
-from volmargin.chain.harness import FUNCTIONS, STATS, chain_outcomes, reference_outcomes
+from volmargin.chain.harness import FUNCTIONS, chain_outcomes, reference_outcomes
+from stats import STATS
 
 WAD = ref.WAD
 U256 = 2**256 - 1

@@ -14,6 +14,8 @@ never receives more collateral than the bonus allows.
 
 The contracts run in titanoboa's in-process EVM (same sources, same compiler
 as Ape's build): Ape's per-transaction cost would allow a few steps per second.
+They are deployed by ``volmargin.chain.deploy.deploy_system``, as everywhere
+else, through its titanoboa backend.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import boa
 import pytest
@@ -30,22 +33,19 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from volmargin import params as P
 from volmargin import reference as ref
+from volmargin.chain.backends import BoaBackend
+from volmargin.chain.deploy import deploy_system, fund
 from volmargin.units import to_feed_answer
-from volmargin.chain.harness import STATS
+from stats import STATS
 
 ROOT = Path(__file__).resolve().parents[2]
 WAD = ref.WAD
 UMAX = 2**256 - 1
 USERS = ("alice", "bob", "carol")
 SYMBOLS = ("USD", "WETH", "WBTC")
-START = {"USD": 1.0, "WETH": 2_000.0, "WBTC": 30_000.0}
+START = {spec.symbol: spec.start_price_usd for spec in P.TOKENS}  # USD per whole token
 # lender liquidity, whole tokens: small enough that utilization and liquidity limits are reachable
 LIQUIDITY = {"USD": 200_000, "WETH": 100, "WBTC": 5}
-
-
-@lru_cache(maxsize=None)
-def _deployer(name: str):  # type: ignore[no-untyped-def]
-    return boa.load_partial(str(ROOT / name))
 
 
 def _round(feed) -> ref.FeedRound:  # type: ignore[no-untyped-def]
@@ -54,46 +54,25 @@ def _round(feed) -> ref.FeedRound:  # type: ignore[no-untyped-def]
 
 
 @lru_cache(maxsize=1)
-def world():  # type: ignore[no-untyped-def]
-    """Deploy once: tokens, feeds, oracle, vault, lender liquidity, funded users;
-    and the reference mirror of every step."""
+def world() -> dict[str, Any]:
+    """Deploy once (``deploy_system`` on titanoboa, mirrored in the reference): tokens,
+    feeds, oracle, vault, lender liquidity; then a guardian and funded, approved users
+    and liquidator."""
     admin = boa.env.generate_address("admin")
     boa.env.eoa = admin
-    oracle = _deployer("contracts/RiskOracle.vy").deploy(P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY)
-    vault = _deployer("contracts/MarginVault.vy").deploy(oracle.address, list(P.VAULT), P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY)
+    lender = boa.env.generate_address("lender")
+    system = deploy_system(BoaBackend(ROOT / "contracts"), admin, lender=lender, seed_liquidity=LIQUIDITY)
     guardian = boa.env.generate_address("guardian")
-    vault.grantRole(vault.GUARDIAN_ROLE(), guardian)
-    oref = ref.OracleRef()
-    vref = ref.VaultRef(oracle=oref, params=list(P.VAULT))
-    tokens, feeds = {}, {}
+    system.vault.grantRole(system.vault.GUARDIAN_ROLE(), guardian)
     users = {u: boa.env.generate_address(u) for u in USERS}
     liquidator = boa.env.generate_address("liquidator")
-    lender = boa.env.generate_address("lender")
-    for spec in P.TOKENS:
-        tok = _deployer("contracts/mocks/MockERC20.vy").deploy(spec.name, spec.symbol, spec.decimals)
-        feed = _deployer("contracts/mocks/MockAggregator.vy").deploy(
-            P.FEED_DECIMALS, spec.feed_description, to_feed_answer(START[spec.symbol]), 0
-        )
-        tokens[spec.symbol], feeds[spec.symbol] = tok, feed
-        now = boa.env.timestamp
-        oracle.list_asset(tok.address, feed.address, spec.var_seed, list(spec.oracle))
-        oref.list_asset(str(tok.address), P.FEED_DECIMALS, _round(feed), spec.var_seed, list(spec.oracle), now)
-        tok.mint(admin, 10**spec.decimals)  # the vault's fee-on-transfer probe at listing (returned)
-        tok.approve(vault.address, 10**spec.decimals)
-        vault.list_asset(tok.address, list(spec.rates))
-        oref.poke(str(tok.address), _round(feed), now)
-        vref.list_asset(str(tok.address), spec.decimals, list(spec.rates), now)
-        for who in (*users.values(), liquidator, lender):
-            tok.mint(who, 10**30)
-            with boa.env.prank(who):
-                tok.approve(vault.address, UMAX)
-        amount = LIQUIDITY[spec.symbol] * 10**spec.decimals
-        with boa.env.prank(lender):
-            vault.deposit(tok.address, amount)
-        vref.deposit(str(lender), str(tok.address), amount, now)
+    for who in (*users.values(), liquidator):
+        for sym in SYMBOLS:
+            fund(system, who, sym, 10**30)
     return dict(
-        admin=admin, guardian=guardian, oracle=oracle, vault=vault, tokens=tokens, feeds=feeds, users=users,
-        liquidator=liquidator, lender=lender, oref=oref, vref=vref,
+        admin=admin, guardian=guardian, oracle=system.oracle, vault=system.vault, tokens=system.tokens,
+        feeds=system.feeds, users=users, liquidator=liquidator, lender=lender, oref=system.oracle_ref,
+        vref=system.vault_ref,
     )
 
 

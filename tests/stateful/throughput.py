@@ -1,21 +1,30 @@
 """Throughput worker of `ape run bench` (scripts/bench.py): runs the stateful
 differential test of ``test_vault_state_machine`` for a number of rules and
-times it. Lives beside the test so that spawned worker processes can import it.
+times it, in a process of its own.
+
+Run from the ``tests`` directory (where the tests import their helpers from) as
+``python -m stateful.throughput STEPS PER_EXAMPLE``: the worker deploys the
+stateful world (not timed), writes ``ready`` on a line of stdout, waits for a
+line on stdin (the common start of all workers), runs ``STEPS`` rules in
+examples of ``PER_EXAMPLE`` rules and writes ``{"steps": rules run, "seconds":
+time taken}`` as one JSON line.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 
 import hypothesis
 from hypothesis.stateful import run_state_machine_as_test
 
-import test_vault_state_machine as T  # type: ignore[import-not-found]
+from . import test_vault_state_machine as T
 
 
-def run_steps(steps: int, per_example: int, ready, go) -> tuple[int, float]:  # type: ignore[no-untyped-def]
-    """One process: deploy the stateful world, wait for the others, run ``steps`` rules."""
-    T.world()
+def run_steps(steps: int, per_example: int) -> tuple[int, float]:
+    """Run ``steps`` rules (rounded down to whole examples of ``per_example``, at least
+    one example) on the deployed world; (rules run, seconds)."""
     count = {"n": 0}
 
     class Counted(T.VaultMachine):
@@ -23,8 +32,6 @@ def run_steps(steps: int, per_example: int, ready, go) -> tuple[int, float]:  # 
             count["n"] += max(self.steps - 1, 0)  # rules run (invariants also run after __init__)
             super().teardown()
 
-    ready.release()
-    go.wait()
     started = time.perf_counter()
     run_state_machine_as_test(
         Counted,
@@ -34,3 +41,17 @@ def run_steps(steps: int, per_example: int, ready, go) -> tuple[int, float]:  # 
         ),
     )
     return count["n"], time.perf_counter() - started
+
+
+def main(argv: list[str]) -> None:
+    """``STEPS PER_EXAMPLE``: deploy, ``ready``, wait for stdin, run, the JSON line."""
+    steps, per_example = int(argv[0]), int(argv[1])
+    T.world()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    n, seconds = run_steps(steps, per_example)
+    print(json.dumps({"steps": n, "seconds": seconds}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -21,15 +21,12 @@ from volmargin import reference as ref
 from volmargin import spec as S
 
 from market import refresh as step  # advance time, push feeds, poke
+from rounding import ceil_div
 
 WAD = ref.WAD
 YEAR = ref.SECONDS_PER_YEAR
 SYMS = ("USD", "WETH", "WBTC")
 PW = P.TOKENS[1].oracle  # WETH's oracle parameters (P_* order)
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def state(oracle, token):

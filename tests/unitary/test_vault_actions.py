@@ -18,130 +18,15 @@ import pytest
 
 from volmargin import params as P
 from volmargin import reference as ref
+from book import Book
 from market import refresh
+from rounding import ceil_div
 
 E6, E8, E18 = 10**6, 10**8, 10**18
 WAD = ref.WAD
 UMAX = 2**256 - 1
 YEAR = ref.SECONDS_PER_YEAR
-DEC = {"USD": 6, "WETH": 18, "WBTC": 8}
 ZERO = "0x" + "00" * 20
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-class Book:
-    """Drives the vault and mirrors each action in ``system.vault_ref`` at the
-    receipt's block time; compares the chain with the mirror."""
-
-    def __init__(self, system, chain, accounts_):
-        self.s, self.v, self.chain = system, system.vault, chain
-        self.accounts = list(accounts_)
-        self.toks = [system.tokens[x] for x in DEC]
-
-    @property
-    def ref(self) -> ref.VaultRef:
-        return self.s.vault_ref
-
-    def a(self, sym: str) -> str:
-        return self.s.address(sym)
-
-    def now(self) -> int:
-        return self.chain.blocks.head.timestamp
-
-    # -- mirrored actions
-    def deposit(self, who, sym, amount, account=None):
-        account = account or who
-        r = self.v.deposit(self.s.tokens[sym], amount, account, sender=who)
-        self.ref.deposit(str(account.address), self.a(sym), amount, r.timestamp)
-        return r
-
-    def withdraw(self, who, sym, amount):
-        r = self.v.withdraw(self.s.tokens[sym], amount, sender=who)
-        self.ref.withdraw(str(who.address), self.a(sym), amount, r.timestamp)
-        return r
-
-    def borrow(self, who, sym, amount):
-        r = self.v.borrow(self.s.tokens[sym], amount, sender=who)
-        self.ref.borrow(str(who.address), self.a(sym), amount, r.timestamp)
-        return r
-
-    def repay(self, who, sym, amount, account=None):
-        account = account or who
-        r = self.v.repay(self.s.tokens[sym], amount, account, sender=who)
-        paid = self.ref.repay(str(account.address), self.a(sym), amount, r.timestamp)
-        (ev,) = r.events.filter(self.v.Repay)
-        assert ev.amount == paid
-        return r, paid
-
-    def set_asset_param(self, sym, param, value):
-        r = self.v.set_asset_param(self.s.tokens[sym], param, value, sender=self.s.admin)
-        self.ref._accrue(self.a(sym), r.timestamp)  # the contract accrues at the old rate first
-        self.ref.asset_params[self.a(sym)][param] = value
-        return r
-
-    # -- state
-    def stored(self, who):
-        """Raw storage of ``who`` and the markets, token holdings of ``who`` and
-        the vault, the oracle's stored asset states (snapshot less the ramped
-        h_maint, which is a function of time): none may move on a rejection."""
-        _, snap = self.s.oracle.snapshot(self.toks)
-        return (
-            tuple(self.v.scaled_balances(who, t) for t in self.toks),
-            tuple(tuple(self.v.markets(t)) for t in self.toks),
-            tuple(t.balanceOf(u) for u in (who, self.v) for t in self.toks),
-            tuple((x.price, x.updated_at, x.var_fast, x.var_slow, x.h_target, x.breaker, x.invalid) for x in snap),
-        )
-
-    def views(self, who):
-        """What the user sees: ``balance_of`` and ``market``, accrued to now."""
-        return (
-            tuple(self.v.balance_of(who, t) for t in self.toks),
-            tuple(tuple(self.v.market(t)) for t in self.toks),
-        )
-
-    def ref_views(self, who, now):
-        return (
-            tuple(self.ref.balance(str(who.address), self.a(x), now) for x in DEC),
-            tuple(self.ref.totals(self.a(x), now) for x in DEC),
-        )
-
-    def check(self, *who):
-        """Chain views and stored markets == the reference at the head block's time
-        (for ``who``, default the first account)."""
-        now = self.now()
-        for sym, t in zip(DEC, self.toks):
-            m = self.ref.markets[self.a(sym)]
-            assert tuple(self.v.markets(t)) == (
-                m.deposit_index, m.borrow_index, m.scaled_deposits, m.scaled_borrows, m.last_accrual, m.insurance
-            ), sym
-        for u in who or self.accounts[:1]:
-            assert self.views(u) == self.ref_views(u, now), u
-            assert self.v.position_mask(u) == self.ref.masks.get(str(u.address), 0)
-
-    def rejects(self, reason, chain_call, ref_call=None, who=None):
-        """``chain_call`` (sent by ``who``, default the first account) reverts with
-        ``reason``; the reference rejects with the same reason; nothing moved:
-        storage, token holdings and oracle state are identical, and the views are
-        the untouched reference's (identical to before when nothing accrues)."""
-        who = who or self.accounts[0]
-        before = self.stored(who)
-        no_interest = all(m[3] == 0 for m in before[1])
-        views_before = self.views(who) if no_interest else None
-        with ape.reverts(reason):
-            chain_call()
-        now = self.now()
-        if ref_call is not None:
-            with pytest.raises(ref.Reject) as e:
-                ref_call(now)
-            assert e.value.reason == reason
-        assert self.stored(who) == before
-        after = self.views(who)
-        assert after == self.ref_views(who, now)
-        if no_interest:
-            assert after == views_before
 
 
 @pytest.fixture

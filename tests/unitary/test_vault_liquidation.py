@@ -18,139 +18,18 @@ import ape
 import pytest
 
 from volmargin import reference as ref
+from book import Book
 from market import refresh as move
+from rounding import ceil_div
 
 E6, E8, E18 = 10**6, 10**8, 10**18
 WAD = ref.WAD
 UMAX = 2**256 - 1
-SYMS = ("USD", "WETH", "WBTC")
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-class Book:
-    """Mirrored vault actions (chain + ``system.vault_ref`` at the receipt's time)."""
-
-    def __init__(self, system, chain):
-        self.s, self.v, self.chain = system, system.vault, chain
-        self.toks = [system.tokens[x] for x in SYMS]
-        self.p = system.vault_ref.params  # global parameters (P_* order)
-
-    @property
-    def ref(self) -> ref.VaultRef:
-        return self.s.vault_ref
-
-    def a(self, sym):
-        return self.s.address(sym)
-
-    def now(self):
-        return self.chain.blocks.head.timestamp
-
-    def deposit(self, who, sym, amount):
-        r = self.v.deposit(self.s.tokens[sym], amount, sender=who)
-        self.ref.deposit(str(who.address), self.a(sym), amount, r.timestamp)
-
-    def borrow(self, who, sym, amount):
-        r = self.v.borrow(self.s.tokens[sym], amount, sender=who)
-        self.ref.borrow(str(who.address), self.a(sym), amount, r.timestamp)
-
-    def set_param(self, param, value):
-        self.v.set_param(param, value, sender=self.s.admin)
-        self.ref.params[param] = value
-
-    def debt(self, who, sym, now):
-        return -self.ref.balance(str(who.address), self.a(sym), now)
-
-    def liquidate(self, liq, who, dsym, csym, max_repay=UMAX, min_seize=0):
-        """Liquidates on chain and in the reference; checks the static call's
-        return value, the event, the liquidator's token deltas and any
-        BadDebtSettled events against the reference. Returns a dict with the
-        reference's view of the pre-liquidation state at the block time."""
-        td, tc = self.s.tokens[dsym], self.s.tokens[csym]
-        args = (who, td, tc, max_repay, min_seize)
-        # the function's return value, by a static call at the head block, against the reference
-        static = self.v.liquidate.call(who, td, tc, max_repay, 0, sender=liq)
-        trial = copy.deepcopy(self.ref)
-        want = trial.liquidate(str(liq.address), str(who.address), self.a(dsym), self.a(csym), max_repay, 0, self.now())
-        assert tuple(static) == want[:2]
-        d0, c0 = td.balanceOf(liq), tc.balanceOf(liq)
-        r = self.v.liquidate(*args, sender=liq)
-        now = r.timestamp
-        h = self.ref.health(str(who.address), now)
-        pre = {
-            "health": h,
-            "debt": self.debt(who, dsym, now),
-            "col": self.ref.balance(str(who.address), self.a(csym), now),
-            "bonus": ref.bonus(h.maint_assets, h.maint_liabilities, self.p[ref.V_BONUS_MIN],
-                               self.p[ref.V_BONUS_SLOPE], self.p[ref.V_BONUS_MAX]),
-            "market_d": self.ref.accrued(self.a(dsym), now)[0],
-            "now": now,
-        }
-        repaid, seized, cut, settled = self.ref.liquidate(
-            str(liq.address), str(who.address), self.a(dsym), self.a(csym), max_repay, min_seize, now
-        )
-        (ev,) = r.events.filter(self.v.Liquidation)
-        assert (ev.account, ev.liquidator, ev.debt_asset, ev.collateral_asset) == (
-            who.address, liq.address, td.address, tc.address)
-        assert (ev.repaid, ev.seized, ev.insurance_cut, ev.bonus) == (repaid, seized, cut, pre["bonus"])
-        assert d0 - td.balanceOf(liq) == repaid and tc.balanceOf(liq) - c0 == seized
-        bad = [(e.asset, e.debt, e.covered_by_insurance, e.socialized) for e in r.events.filter(self.v.BadDebtSettled)]
-        assert bad == settled
-        pre.update(r=r, ev=ev, repaid=repaid, seized=seized, cut=cut, settled=settled)
-        return pre
-
-    def stored(self, who, liq=None):
-        """Raw storage of ``who`` and the markets, token holdings of ``who``, the
-        liquidator and the vault, the oracle's stored states, the cap window."""
-        _, snap = self.s.oracle.snapshot(self.toks)
-        return (
-            tuple(self.v.scaled_balances(who, t) for t in self.toks),
-            tuple(tuple(self.v.markets(t)) for t in self.toks),
-            tuple(t.balanceOf(u) for u in (who, liq, self.v) if u is not None for t in self.toks),
-            tuple((x.price, x.updated_at, x.breaker, x.invalid) for x in snap),
-            (self.v.liq_window_start(), self.v.liq_window_used()),
-        )
-
-    def check(self, *who):
-        now = self.now()
-        for sym, t in zip(SYMS, self.toks):
-            m = self.ref.markets[self.a(sym)]
-            assert tuple(self.v.markets(t)) == (
-                m.deposit_index, m.borrow_index, m.scaled_deposits, m.scaled_borrows, m.last_accrual, m.insurance)
-            assert tuple(self.v.market(t)) == self.ref.totals(self.a(sym), now)
-            for u in who:
-                assert self.v.balance_of(u, t) == self.ref.balance(str(u.address), self.a(sym), now)
-        for u in who:
-            assert self.v.position_mask(u) == self.ref.masks.get(str(u.address), 0)
-        assert (self.v.liq_window_start(), self.v.liq_window_used()) == (self.ref.liq_window_start, self.ref.liq_window_used)
-
-    def rejects(self, reason, liq, args, who):
-        """The liquidation reverts with ``reason`` on chain and in the reference;
-        storage, token holdings and oracle state are unchanged, and the views
-        are the untouched reference's."""
-        before = self.stored(who, liq)
-        with ape.reverts(reason):
-            self.v.liquidate(*args, sender=liq)
-        now = self.now()
-        ref_args = [str(x.address) if hasattr(x, "address") else x for x in args]
-        with pytest.raises(ref.Reject) as e:
-            self.ref.liquidate(str(liq.address), *ref_args, now)
-        assert e.value.reason == reason
-        assert self.stored(who, liq) == before
-        for sym, t in zip(SYMS, self.toks):
-            assert self.v.balance_of(who, t) == self.ref.balance(str(who.address), self.a(sym), now)
-            assert tuple(self.v.market(t)) == self.ref.totals(self.a(sym), now)
 
 
 @pytest.fixture
 def book(system, chain):
-    b = Book(system, chain)
-    b.ref.liq_window_start = system.vault.liq_window_start()  # set at deployment
-    return b
-
-
+    return Book(system, chain)
 
 
 def open_position(book, who, weth, usd_debt, wbtc=0):
@@ -202,7 +81,7 @@ def test_partial_liquidation_close_factor_bonus_and_insurance_cut(book, system, 
     # the bonus leaves the account healthy again: a second liquidation is refused
     h = vault.health(alice)
     assert h.maint_assets > h.maint_liabilities
-    book.rejects("vault: account healthy", liquidator, (alice, usd, weth, UMAX, 0), alice)
+    book.rejects_liquidation("vault: account healthy", liquidator, (alice, usd, weth, UMAX, 0), alice)
     book.check(alice, liquidator)
 
 
@@ -219,7 +98,7 @@ def test_min_seize_is_a_slippage_guard_at_the_wei(book, system, usd, weth, alice
     trial = copy.deepcopy(book.ref)
     _, seized, _, _ = trial.liquidate(str(liquidator.address), str(alice.address), book.a("USD"), book.a("WETH"),
                                       UMAX, 0, chain.pending_timestamp)
-    book.rejects("vault: seize below minimum", liquidator, (alice, usd, weth, UMAX, seized + 1), alice)
+    book.rejects_liquidation("vault: seize below minimum", liquidator, (alice, usd, weth, UMAX, seized + 1), alice)
     trial = copy.deepcopy(book.ref)
     _, seized, _, _ = trial.liquidate(str(liquidator.address), str(alice.address), book.a("USD"), book.a("WETH"),
                                       UMAX, 0, chain.pending_timestamp)
@@ -393,7 +272,7 @@ def test_liquidation_rejections_lose_nothing(book, system, alice, liquidator, un
     (one test for the table: the underwater setup is the slow part)."""
     for case, args, reason in REJECTIONS:
         try:
-            book.rejects(reason, liquidator, args(system.tokens, alice), alice)
+            book.rejects_liquidation(reason, liquidator, args(system.tokens, alice), alice)
         except AssertionError as e:
             raise AssertionError(f"case {case}: {e}") from e
     book.liquidate(liquidator, alice, "USD", "WETH")  # and the valid one still goes through
@@ -401,18 +280,18 @@ def test_liquidation_rejections_lose_nothing(book, system, alice, liquidator, un
 
 def test_healthy_account_and_self_liquidation(book, usd, weth, alice, liquidator):
     open_position(book, alice, 10 * E18, 1_000 * E6)
-    book.rejects("vault: account healthy", liquidator, (alice, usd, weth, UMAX, 0), alice)
-    book.rejects("vault: self-liquidation", alice, (alice, usd, weth, UMAX, 0), alice)
+    book.rejects_liquidation("vault: account healthy", liquidator, (alice, usd, weth, UMAX, 0), alice)
+    book.rejects_liquidation("vault: self-liquidation", alice, (alice, usd, weth, UMAX, 0), alice)
 
 
 def test_self_liquidation_refused_even_when_unhealthy(book, usd, weth, alice, underwater):
-    book.rejects("vault: self-liquidation", alice, (alice, usd, weth, UMAX, 0), alice)
+    book.rejects_liquidation("vault: self-liquidation", alice, (alice, usd, weth, UMAX, 0), alice)
 
 
 def test_liquidation_paused_then_resumed(book, vault, usd, weth, alice, liquidator, guardian, admin, underwater):
     vault.pause(vault.PAUSE_LIQUIDATE(), sender=guardian)
     book.ref.paused = ref.PAUSE_LIQUIDATE
-    book.rejects("vault: liquidate paused", liquidator, (alice, usd, weth, UMAX, 0), alice)
+    book.rejects_liquidation("vault: liquidate paused", liquidator, (alice, usd, weth, UMAX, 0), alice)
     vault.unpause(vault.PAUSE_LIQUIDATE(), sender=admin)
     book.ref.paused = 0
     assert book.liquidate(liquidator, alice, "USD", "WETH")["repaid"] > 0
@@ -421,11 +300,11 @@ def test_liquidation_paused_then_resumed(book, vault, usd, weth, alice, liquidat
 def test_stale_or_invalid_price_blocks_liquidation(book, system, usd, weth, alice, liquidator, chain, underwater):
     chain.pending_timestamp += 3_600 + 600 + 1
     chain.mine()
-    book.rejects("oracle: stale price", liquidator, (alice, usd, weth, UMAX, 0), alice)
+    book.rejects_liquidation("oracle: stale price", liquidator, (alice, usd, weth, UMAX, 0), alice)
     system.feeds["WETH"].push(-1, 0, sender=system.admin)
     system.last_rounds.pop("WETH", None)
     system.poke(["WETH"])
-    book.rejects("oracle: invalid price", liquidator, (alice, usd, weth, UMAX, 0), alice)
+    book.rejects_liquidation("oracle: invalid price", liquidator, (alice, usd, weth, UMAX, 0), alice)
 
 
 # ------------------------------------------------------------------ liquidation cap
@@ -436,7 +315,7 @@ def test_liquidation_cap_while_tripped(book, system, vault, usd, weth, alice, li
     book.set_param(ref.V_LIQ_CAP_TRIPPED, 500 * WAD)  # first: it must stay <= P_LIQ_CAP
     book.set_param(ref.V_LIQ_CAP, 1_000 * WAD)
     book.liquidate(liquidator, alice, "USD", "WETH", max_repay=400 * E6)
-    book.rejects("vault: liquidation cap reached", liquidator, (alice, usd, weth, 101 * E6, 0), alice)
+    book.rejects_liquidation("vault: liquidation cap reached", liquidator, (alice, usd, weth, 101 * E6, 0), alice)
     book.liquidate(liquidator, alice, "USD", "WETH", max_repay=100 * E6)  # exactly up to the cap
     assert vault.liq_window_used() == 500 * WAD
     # a new window starts P_LIQ_WINDOW seconds later (prices refreshed; still tripped)
@@ -457,7 +336,7 @@ def test_liquidation_cap_when_nothing_is_tripped(book, system, vault, oracle, us
     book.set_param(ref.V_LIQ_CAP_TRIPPED, 500 * WAD)
     book.set_param(ref.V_LIQ_CAP, 1_000 * WAD)
     book.liquidate(liquidator, alice, "USD", "WETH", max_repay=600 * E6)  # above the tripped cap: fine
-    book.rejects("vault: liquidation cap reached", liquidator, (alice, usd, weth, 401 * E6, 0), alice)
+    book.rejects_liquidation("vault: liquidation cap reached", liquidator, (alice, usd, weth, 401 * E6, 0), alice)
     book.liquidate(liquidator, alice, "USD", "WETH", max_repay=400 * E6)
     assert vault.liq_window_used() == 1_000 * WAD
     book.check(alice, liquidator)

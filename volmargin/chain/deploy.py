@@ -1,11 +1,12 @@
-"""Deploy and drive the volmargin contracts through Ape.
+"""Deploy and drive the volmargin contracts through Ape (or titanoboa, for the stateful test).
 
 ``deploy_system`` deploys three mock tokens (USD 6 decimals, WETH 18, WBTC
 8), their MockAggregator feeds (8 decimals), the RiskOracle and the
 MarginVault with the defaults of ``volmargin.params``, lists the assets, and
 (optionally) seeds lender liquidity. It mirrors each step in
 ``volmargin.reference`` so that callers can hold the chain to the reference
-from the first block.
+from the first block. The steps go through a ``volmargin.chain.backends``
+backend: Ape's (given an Ape ``project``) or titanoboa's.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from .. import params as P
 from .. import reference as ref
 from .. import spec as S
 from ..units import to_feed_answer
+from .backends import ApeBackend, Backend
 
 @dataclass
 class System:
     """Handles of a deployed volmargin system and its reference mirror.
 
-    ``tokens``/``feeds`` map a symbol ("USD", "WETH", "WBTC") to the Ape
-    contract instance. ``oracle_ref``/``vault_ref`` are the exact mirrors,
-    keyed by token address.
+    ``tokens``/``feeds`` map a symbol ("USD", "WETH", "WBTC") to the
+    contract instance (Ape's, or titanoboa's). ``oracle_ref``/``vault_ref`` are
+    the exact mirrors, keyed by token address. ``backend`` sends the driving
+    helpers' transactions (default: Ape's).
     """
 
     admin: Any
@@ -39,6 +42,7 @@ class System:
     vault_ref: ref.VaultRef
     gas: dict[str, int] = field(default_factory=dict)
     last_rounds: dict[str, ref.FeedRound] = field(default_factory=dict)
+    backend: Backend = field(default_factory=ApeBackend)
 
     @property
     def symbols(self) -> list[str]:
@@ -95,7 +99,7 @@ class System:
         The round is read back from the receipt's AnswerUpdated event.
         """
         answer = to_feed_answer(usd, P.FEED_DECIMALS)
-        receipt = self.feeds[symbol].push(answer, 0, sender=sender or self.admin)
+        receipt = self.backend.transact(self.feeds[symbol], "push", answer, 0, sender=sender or self.admin)
         ev = receipt.events[0]
         round_id = int(ev.roundId)
         self.last_rounds[symbol] = ref.FeedRound(round_id, int(ev.current), int(ev.updatedAt), round_id)
@@ -105,7 +109,8 @@ class System:
         """``oracle.poke_many`` for ``symbols`` (default: all), mirrored in the reference."""
         symbols = symbols or self.symbols
         rounds = {s: self.feed_round(s) for s in symbols}
-        receipt = self.oracle.poke_many([self.address(s) for s in symbols], sender=sender or self.admin)
+        receipt = self.backend.transact(self.oracle, "poke_many", [self.address(s) for s in symbols],
+                                        sender=sender or self.admin)
         for s in symbols:
             self.oracle_ref.poke(self.address(s), rounds[s], receipt.timestamp)
         return receipt
@@ -126,7 +131,8 @@ def deploy_system(
     Parameters
     ----------
     project, admin
-        Ape ``project`` and the deployer account (gets DEFAULT_ADMIN_ROLE).
+        Ape ``project``, or a ``volmargin.chain.backends.Backend`` (e.g.
+        ``BoaBackend``), and the deployer account (gets DEFAULT_ADMIN_ROLE).
     start_prices
         USD price per whole token for each feed's first round (default:
         each spec's ``start_price_usd``).
@@ -136,46 +142,54 @@ def deploy_system(
         If both are given, ``lender`` is minted and deposits
         ``seed_liquidity[symbol]`` whole tokens of each asset.
     """
+    backend = project if isinstance(project, Backend) else ApeBackend(project)
     start_prices = start_prices or {}
-    tokens: dict[str, Any] = {}
-    feeds: dict[str, Any] = {}
-    gas: dict[str, int] = {}
-    oracle = project.RiskOracle.deploy(P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY, sender=admin)
-    vault = project.MarginVault.deploy(oracle.address, list(vault_params), P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY, sender=admin)
+    oracle = backend.deploy("RiskOracle", P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY, sender=admin)
+    vault = backend.deploy("MarginVault", oracle.address, list(vault_params), P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY,
+                           sender=admin)
     oracle_ref = ref.OracleRef()
     vault_ref = ref.VaultRef(oracle=oracle_ref, params=list(vault_params))
-    system = System(admin, tokens, feeds, oracle, vault, {s.symbol: s for s in specs}, oracle_ref, vault_ref, gas)
+    system = System(admin, {}, {}, oracle, vault, {s.symbol: s for s in specs}, oracle_ref, vault_ref, {},
+                    backend=backend)
     for spec in specs:
-        price = start_prices.get(spec.symbol, spec.start_price_usd)
-        tokens[spec.symbol] = project.MockERC20.deploy(spec.name, spec.symbol, spec.decimals, sender=admin)
-        feeds[spec.symbol] = project.MockAggregator.deploy(
-            P.FEED_DECIMALS, spec.feed_description, to_feed_answer(price, P.FEED_DECIMALS), 0, sender=admin
-        )
-        asset = system.address(spec.symbol)
-        rnd = system.feed_round(spec.symbol)
-        r = oracle.list_asset(asset, feeds[spec.symbol].address, spec.var_seed, list(spec.oracle), sender=admin)
-        oracle_ref.list_asset(asset, P.FEED_DECIMALS, rnd, spec.var_seed, list(spec.oracle), r.timestamp)
-        # MarginVault.list_asset's fee-on-transfer probe: one whole token, pulled from the admin and returned
-        tokens[spec.symbol].mint(admin.address, 10**spec.decimals, sender=admin)
-        tokens[spec.symbol].approve(vault.address, 10**spec.decimals, sender=admin)
-        r = vault.list_asset(asset, list(spec.rates), sender=admin)
-        oracle_ref.poke(asset, rnd, r.timestamp)
-        vault_ref.list_asset(asset, spec.decimals, list(spec.rates), r.timestamp)
+        _list_asset(system, spec, start_prices.get(spec.symbol, spec.start_price_usd))
     if lender is not None and seed_liquidity:
         for symbol, whole in seed_liquidity.items():
             amount = whole * 10 ** system.specs[symbol].decimals
             fund(system, lender, symbol, amount)
-            r = vault.deposit(system.address(symbol), amount, sender=lender)
-            vault_ref.deposit(str(lender.address), system.address(symbol), amount, r.timestamp)
+            r = backend.transact(vault, "deposit", system.address(symbol), amount, sender=lender)
+            vault_ref.deposit(backend.address(lender), system.address(symbol), amount, r.timestamp)
     return system
+
+
+def _list_asset(system: System, spec: P.TokenSpec, price: float) -> None:
+    """Deploy ``spec``'s token and feed (first round at ``price``, USD per whole token) and
+    list the asset in the oracle and the vault, mirrored in the reference."""
+    backend, admin, sym = system.backend, system.admin, spec.symbol
+    system.tokens[sym] = backend.deploy("MockERC20", spec.name, sym, spec.decimals, sender=admin)
+    system.feeds[sym] = backend.deploy(
+        "MockAggregator", P.FEED_DECIMALS, spec.feed_description, to_feed_answer(price, P.FEED_DECIMALS), 0, sender=admin
+    )
+    asset, token = system.address(sym), system.tokens[sym]
+    rnd = system.feed_round(sym)
+    r = backend.transact(system.oracle, "list_asset", asset, system.feeds[sym].address, spec.var_seed,
+                         list(spec.oracle), sender=admin)
+    system.oracle_ref.list_asset(asset, P.FEED_DECIMALS, rnd, spec.var_seed, list(spec.oracle), r.timestamp)
+    # MarginVault.list_asset's fee-on-transfer probe: one whole token, pulled from the admin and returned
+    backend.transact(token, "mint", backend.address(admin), 10**spec.decimals, sender=admin)
+    backend.transact(token, "approve", system.vault.address, 10**spec.decimals, sender=admin)
+    r = backend.transact(system.vault, "list_asset", asset, list(spec.rates), sender=admin)
+    system.oracle_ref.poke(asset, rnd, r.timestamp)
+    system.vault_ref.list_asset(asset, spec.decimals, list(spec.rates), r.timestamp)
 
 
 def fund(system: System, account: Any, symbol: str, amount: int) -> None:
     """Mint ``amount`` (token decimals) of ``symbol`` to ``account`` and approve the vault for all."""
-    token = system.tokens[symbol]
-    token.mint(account.address, amount, sender=system.admin)
-    if token.allowance(account.address, system.vault.address) < 2**255:
-        token.approve(system.vault.address, 2**256 - 1, sender=account)
+    backend, token = system.backend, system.tokens[symbol]
+    who = backend.address(account)
+    backend.transact(token, "mint", who, amount, sender=system.admin)
+    if token.allowance(who, system.vault.address) < 2**255:
+        backend.transact(token, "approve", system.vault.address, 2**256 - 1, sender=account)
 
 
 def skip_debug_log_tracing() -> None:

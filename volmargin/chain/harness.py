@@ -9,7 +9,6 @@ arithmetic), which the harness reports as ``ok = False``.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Callable, Sequence
 
 from .. import reference as ref
@@ -18,10 +17,6 @@ from .. import reference as ref
 def _ewma_step(var: int, p0: int, p: int, dt: int, tau: int, var_max: int) -> int:
     return ref.clamp(ref.ewma_var(var, ref.abs_return(p0, p), dt, tau), 0, var_max)
 
-
-#: Differential checks done in this process, by kind ("pure", "stateful"); the
-#: test session prints it (tests/conftest.py).
-STATS: Counter[str] = Counter()
 
 FUNCTIONS: dict[str, tuple[int, int, Callable[..., int]]] = {
     "abs_return": (0, 2, ref.abs_return),
