@@ -4,7 +4,7 @@
 @custom:contract-name MarginVault
 @license GNU Affero General Public License v3.0 only
 @notice Cross-margin accounts with one signed balance per listed asset
-        (DESIGN §2, Mango v4 style): positive = deposit earning the
+        (docs/design.md §2, Mango v4 style): positive = deposit earning the
         deposit rate, negative = borrow. Health is weighted with the
         volatility-driven haircuts of the RiskOracle (§4, §5); unhealthy
         accounts are liquidated with a close factor, a dust rule and a
@@ -463,7 +463,7 @@ def unpause(actions: uint256):
 def _accrued(asset: address) -> (Market, uint256):
     """
     @dev The market with interest accrued to now, and the reserve added
-         to the insurance fund by this accrual (DESIGN §2).
+         to the insurance fund by this accrual (docs/design.md §2).
     """
     m: Market = self._load_market(asset)
     dt: uint256 = block.timestamp - m.last_accrual
@@ -613,7 +613,7 @@ def _weigh(
     caution_scale: uint256,
 ) -> IMarginVault.Health:
     """
-    @dev Weighted sums over the assets in `mask` (DESIGN §4, §5):
+    @dev Weighted sums over the assets in `mask` (docs/design.md §4, §5):
          deposits weigh v * (1 - h), borrows |v| * (1 + h); the initial
          haircut adds the size term; CAUTION collateral counts at
          `caution_scale` in initial health.
@@ -674,7 +674,7 @@ def _health(account: address, mask: uint256) -> IMarginVault.Health:
 def _check_risk_increase(account: address, asset: address):
     """
     @dev After an action that lowers health: initial health >= 0 and no
-         REDUCE_ONLY asset involved (DESIGN §5, §7).
+         REDUCE_ONLY asset involved (docs/design.md §5, §7).
     """
     h: IMarginVault.Health = self._health(account, self.position_mask[account] | (1 << (self._slot(asset) - 1)))
     assert not h.reduce_only, "vault: asset reduce-only"
@@ -888,7 +888,7 @@ def repay(asset: address, amount: uint256, account: address = msg.sender) -> uin
 @internal
 def _use_liquidation_cap(repaid_value: uint256):
     """
-    @dev Global cascade limit (DESIGN §7): repaid value per window, lower
+    @dev Global cascade limit (docs/design.md §7): repaid value per window, lower
          while any asset is REDUCE_ONLY.
     """
     window: uint256 = self.params[P_LIQ_WINDOW]
@@ -909,7 +909,7 @@ def _settle_if_bankrupt(account: address) -> bool:
     """
     @dev If the account has debt and no deposit left, writes every debt
          off: the insurance fund of the asset covers what it can, the
-         rest lowers that asset's deposit index (DESIGN §6).
+         rest lowers that asset's deposit index (docs/design.md §6).
     """
     mask: uint256 = self.position_mask[account]
     if mask == 0:
@@ -942,7 +942,7 @@ def liquidate(
 ) -> (uint256, uint256):
     """
     @notice Repays part of an unhealthy account's debt in `debt_asset`
-            and takes `collateral_asset` at a discount (DESIGN §6). If
+            and takes `collateral_asset` at a discount (docs/design.md §6). If
             this leaves the account with debt and no deposit, the debt
             is settled in the same transaction (insurance fund first,
             then socialized).
@@ -1003,7 +1003,7 @@ def liquidate(
         ),
     )
     if repay < debt:
-        # a liquidator-chosen repayment must not leave dust behind (DESIGN §6)
+        # a liquidator-chosen repayment must not leave dust behind (docs/design.md §6)
         assert risk_math._liability_value(debt - repay, rd.price, dd) >= p[P_MIN_DEBT_VALUE], "vault: dust left"
     bonus: uint256 = risk_math._bonus(h.maint_assets, h.maint_liabilities, p[P_BONUS_MIN], p[P_BONUS_SLOPE], p[P_BONUS_MAX])
     seize: uint256 = risk_math._seize_amount(repay, rd.price, dd, rc.price, dc, bonus)

@@ -6,7 +6,7 @@
 @license GNU Affero General Public License v3.0 only
 @notice Reads Chainlink-style feeds (AggregatorV3Interface), validates
         each answer, keeps two EWMA variance estimates per asset
-        (DESIGN §3), sets the volatility-driven haircuts with a ramped
+        (docs/design.md §3), sets the volatility-driven haircuts with a ramped
         maintenance haircut (§4), and owns the per-asset circuit breaker
         (§7). `poke` is permissionless. Prices, haircuts and variances
         are WAD (1e18 = 1.0); variance is per second; times are Unix
@@ -53,7 +53,7 @@ M192: constant(uint256) = 2**192 - 1
 
 RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN_ROLE")
 
-# Breaker states (DESIGN §7). PAUSED is a vault-level, per-action switch.
+# Breaker states (docs/design.md §7). PAUSED is a vault-level, per-action switch.
 NORMAL: public(constant(uint8)) = 0
 CAUTION: public(constant(uint8)) = 1
 REDUCE_ONLY: public(constant(uint8)) = 2
@@ -285,7 +285,7 @@ def _store_state(asset: address, s: AssetState, h_init: uint256):
 @view
 def _h_init_of(s: AssetState, p: uint256[N_PARAMS]) -> uint256:
     """
-    @dev Initial haircut without the size term (DESIGN §4) from the
+    @dev Initial haircut without the size term (docs/design.md §4) from the
          state's variances and the parameters: the value cached in the
          state's word 3.
     """
@@ -658,7 +658,7 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     @dev DEFAULT_ADMIN_ROLE (the timelock) may set any valid value;
          RISK_ADMIN_ROLE moves a parameter by at most `max_rel_change`
          of its current value, and not within `min_change_delay`
-         seconds of the previous change (DESIGN §8, Aave risk stewards).
+         seconds of the previous change (docs/design.md §8, Aave risk stewards).
          Reverts "oracle: asset not listed", "oracle: unknown param",
          "oracle: bad params", "steward: change too large",
          "steward: change too soon", "access_control: account is missing role".
@@ -675,7 +675,7 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     h_init: uint256 = 0
     s, h_init = self._load_state(asset)
     # Bring the haircut in force to now under the old ramp speeds, so that a
-    # new speed applies from now on only and never retroactively (DESIGN §4:
+    # new speed applies from now on only and never retroactively (docs/design.md §4:
     # the maintenance haircut moves at bounded speed).
     s.h_maint = risk_math._ramp(s.h_maint, s.h_target, block.timestamp - s.h_time, p[P_RAMP_UP], p[P_RAMP_DOWN])
     s.h_time = block.timestamp

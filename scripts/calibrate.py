@@ -143,7 +143,7 @@ def _echo_v2(results: list[Any], out_dir: Path) -> None:
                f"result")
     for r in results:
         verdict = ("PASS" if r.primary_passed else "FAIL on primary held-out") if r.selected else \
-            "no candidate passes training: DESIGN defaults kept"
+            "no candidate passes training: docs/design.md defaults kept"
         click.echo(f"{r.asset:5} {r.z_maint:5.2f} {r.z_init:6.2f} {r.tau_fast / 3600:5.0f}h {r.tau_slow / 86400:5.0f}d "
                    f"{r.h0:5.2f} {r.h_min:5.2f} {tests(r.train):>24} {tests(r.primary):>28} "
                    f"{tests(r.confirmatory):>28}  {verdict}")

@@ -1,4 +1,4 @@
-"""Vectorized float64 model of the risk engine, for simulations at scale (DESIGN §9).
+"""Vectorized float64 model of the risk engine, for simulations at scale (docs/design.md §9).
 
 The formulas of ``volmargin.reference`` (and so of the contracts) in floating
 point over arrays. Units: prices and values in USD, haircuts, returns, rates
@@ -98,7 +98,7 @@ def abs_return(p0: Any, p: Any, xp: ModuleType = np) -> Any:
 
 
 def ewma_var(var: Any, abs_r: Any, dt: Any, tau: Any, xp: ModuleType = np) -> Any:
-    """lam * var + (1 - lam) * r^2 / dt with lam = tau / (tau + dt), per second (DESIGN §3)."""
+    """lam * var + (1 - lam) * r^2 / dt with lam = tau / (tau + dt), per second (docs/design.md §3)."""
     var, abs_r, dt, tau = _f(var, xp), _f(abs_r, xp), _f(dt, xp), _f(tau, xp)
     # 1 - lam computed as dt / (tau + dt): no cancellation when dt << tau
     return (tau * var + abs_r * abs_r) / (tau + dt)
@@ -110,12 +110,12 @@ def sigma(var: Any, horizon: Any, xp: ModuleType = np) -> Any:
 
 
 def haircut(h0: Any, z: Any, sig: Any, h_min: Any, h_max: Any, xp: ModuleType = np) -> Any:
-    """clamp(h0 + z * sigma, h_min, h_max) (DESIGN §4)."""
+    """clamp(h0 + z * sigma, h_min, h_max) (docs/design.md §4)."""
     return xp.minimum(xp.maximum(_f(h0, xp) + _f(z, xp) * sig, h_min), h_max)
 
 
 def ramp(current: Any, target: Any, elapsed: Any, up: Any, down: Any, xp: ModuleType = np) -> Any:
-    """Haircut in force moved toward ``target`` by at most ``up``/``down`` per second (DESIGN §4)."""
+    """Haircut in force moved toward ``target`` by at most ``up``/``down`` per second (docs/design.md §4)."""
     current, target, elapsed = _f(current, xp), _f(target, xp), _f(elapsed, xp)
     return xp.where(
         target >= current,
@@ -125,7 +125,7 @@ def ramp(current: Any, target: Any, elapsed: Any, up: Any, down: Any, xp: Module
 
 
 def size_haircut(kappa: Any, depth: Any, value: Any, xp: ModuleType = np) -> Any:
-    """kappa * sqrt(value / depth), ``depth`` in USD; 0 where kappa or depth is 0 (DESIGN §4)."""
+    """kappa * sqrt(value / depth), ``depth`` in USD; 0 where kappa or depth is 0 (docs/design.md §4)."""
     kappa, depth, value = _f(kappa, xp), _f(depth, xp), _f(value, xp)
     on = (kappa > 0) & (depth > 0)
     return xp.where(on, kappa * xp.sqrt(value / xp.where(on, depth, 1.0)), 0.0)
@@ -148,7 +148,7 @@ def weighted_health(
     caution_scale: float = DEFAULT_CAUTION_SCALE,
     xp: ModuleType = np,
 ) -> tuple[Any, Any, Any, Any]:
-    """Weighted sums of many accounts at once (DESIGN §5; ``VaultRef.health``), USD.
+    """Weighted sums of many accounts at once (docs/design.md §5; ``VaultRef.health``), USD.
 
     Parameters
     ----------
@@ -180,7 +180,7 @@ def weighted_health(
 
 
 def bonus(assets: Any, liabilities: Any, bonus_min: Any, bonus_slope: Any, bonus_max: Any, xp: ModuleType = np) -> Any:
-    """min(bonus_min + bonus_slope * shortfall, bonus_max), shortfall = (L - A) / L (DESIGN §6)."""
+    """min(bonus_min + bonus_slope * shortfall, bonus_max), shortfall = (L - A) / L (docs/design.md §6)."""
     a, li = _f(assets, xp), _f(liabilities, xp)
     short = xp.where(li > a, (li - a) / xp.where(li > 0, li, 1.0), 0.0)
     return xp.minimum(bonus_min + bonus_slope * short, bonus_max)
@@ -222,7 +222,7 @@ def liquidation(
     bonus_max: Any,
     xp: ModuleType = np,
 ) -> tuple[Any, Any, Any]:
-    """The largest liquidation of one debt against one collateral (DESIGN §6;
+    """The largest liquidation of one debt against one collateral (docs/design.md §6;
     ``VaultRef._liquidate`` with the liquidator asking for the maximum).
 
     The repayment is ``max_repay`` at the health factor ``maint_assets / maint_liabilities``,

@@ -1,6 +1,6 @@
 """Default parameters of the volmargin deployment, in one place.
 
-Every figure is a starting default from DESIGN §3-§7 ("to be calibrated by
+Every figure is a starting default from docs/design.md §3-§7 ("to be calibrated by
 the stress lab, not taken as truth"). Units: WAD = 1e18 fixed point;
 variances are WAD per second; rates are WAD per year; times are seconds;
 USD values are WAD USD. The vectors are the named tuples of ``volmargin.spec``
@@ -68,7 +68,7 @@ def oracle_params(
     kappa: float = 0.05,
     depth_usd: float = 50e6,
 ) -> S.OracleVector:
-    """RiskOracle parameter vector (``spec.ORACLE``); defaults are DESIGN §3's ETH/BTC-like values.
+    """RiskOracle parameter vector (``spec.ORACLE``); defaults are docs/design.md §3's ETH/BTC-like values.
 
     Times are seconds; ``z_*``, ``h*``, ``k_jump``, ``r_floor`` and ``kappa`` fractions or
     multiples (stored WAD); ``ramp_up``/``ramp_down`` fractions per hour (stored WAD per
@@ -130,7 +130,7 @@ def vault_params(
     liq_cap_tripped_usd: float = 2e6,
     caution_scale: float = 0.5,
 ) -> S.VaultVector:
-    """MarginVault global vector (``spec.VAULT``; DESIGN §6, §7): fractions stored WAD,
+    """MarginVault global vector (``spec.VAULT``; docs/design.md §6, §7): fractions stored WAD,
     ``*_usd`` USD stored WAD USD, ``liq_window`` seconds."""
     return S.VaultVector(
         close_factor=int(close_factor * WAD),
@@ -147,7 +147,7 @@ def vault_params(
     )
 
 
-#: Risk-steward limits (DESIGN §8): 25 % per change, one change a day per parameter.
+#: Risk-steward limits (docs/design.md §8): 25 % per change, one change a day per parameter.
 MAX_REL_CHANGE = WAD // 4
 MIN_CHANGE_DELAY = DAY
 

@@ -28,7 +28,7 @@ not mechanically autocorrelated, as both tests assume.
 
 Protocol v2 (``calibrate_v2``, ``docs/calibration-protocol.md``, pre-registered) backtests
 the volatility model alone (``h_min`` = 0) and sets the stressed floor ``h_min`` by its
-DESIGN §3 definition; the deployed haircut ``max(h_min, model)`` is reported with a
+docs/design.md §3 definition; the deployed haircut ``max(h_min, model)`` is reported with a
 one-sided Kupiec test and the Basel Committee (1996) traffic light ("Supervisory
 framework for the use of 'backtesting' in conjunction with the internal models approach
 to market risk capital requirements"). Its confirmatory set is the daily BTC/USD file
@@ -504,7 +504,7 @@ def _candidate_vector(base: Sequence[int], z: float, tf: int, ts: int, h_min: fl
 # ------------------------------------------------------------------ protocol v2
 #
 # docs/calibration-protocol.md (pre-registered, committed before any run): backtest the
-# volatility *model* (h_min = 0) at 99 %, set the stressed floor h_min by its DESIGN §3
+# volatility *model* (h_min = 0) at 99 %, set the stressed floor h_min by its docs/design.md §3
 # definition (empirical 99 % quantile of the training 1-day losses, rounded up to a whole
 # percent), z_init = z_maint + 1; primary held-out test on the hourly 2023-01-01 ..
 # 2025-06-12 windows, confirmatory test of the WBTC choice on the unseen BTC/USD daily
@@ -519,19 +519,19 @@ V2_GRID: dict[str, tuple[float, ...]] = {
     "tau_slow": (7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY),
 }
 
-#: Base of the model haircut (fraction): the DESIGN default 2 %.
+#: Base of the model haircut (fraction): the docs/design.md default 2 %.
 V2_H0 = 0.02
 
 #: Floor of the *model* haircut in the backtest (fraction): 0, the model alone.
 V2_MODEL_H_MIN = 0.0
 
-#: Level of the empirical quantile that defines the stressed floor (DESIGN §3).
+#: Level of the empirical quantile that defines the stressed floor (docs/design.md §3).
 V2_FLOOR_LEVEL = 0.99
 
-#: Opening buffer: ``z_init = z_maint + V2_Z_GAP`` (the DESIGN defaults' one-sigma gap, 3 and 4).
+#: Opening buffer: ``z_init = z_maint + V2_Z_GAP`` (the docs/design.md defaults' one-sigma gap, 3 and 4).
 V2_Z_GAP = 1.0
 
-#: DESIGN defaults kept when no candidate passes on training: (z_maint, tau_fast s, tau_slow s).
+#: docs/design.md defaults kept when no candidate passes on training: (z_maint, tau_fast s, tau_slow s).
 V2_FALLBACK: tuple[float, int, int] = (3.0, 12 * HOUR, 30 * DAY)
 
 #: Confirmatory set (protocol v2): BTC/USD daily OHLC, Bitstamp to 2015-07-21 then Coinbase
@@ -557,7 +557,7 @@ TRAFFIC_LIGHT_BOUNDS: tuple[float, float] = (0.95, 0.9999)
 
 
 def stressed_floor(losses: np.ndarray, level: float = V2_FLOOR_LEVEL) -> tuple[float, float]:
-    """The stressed floor ``h_min`` of DESIGN §3 from a sample of one-horizon losses.
+    """The stressed floor ``h_min`` of docs/design.md §3 from a sample of one-horizon losses.
 
     ``q`` is the empirical ``level`` quantile of ``losses``: the smallest sample value
     ``x`` with at least ``level`` of the sample at or below it (the inverse of the
@@ -711,7 +711,7 @@ class V2Result:
     ``tau_fast``/``tau_slow`` (seconds), ``h0`` (fraction, 2 %), ``h_min`` (the stressed
     floor, fraction, a whole percent) and ``h_min_quantile`` (the raw empirical 99 %
     quantile it rounds up). ``selected``: a candidate passed both tests on training
-    (False: the DESIGN defaults were kept); ``unresolved_tie``: the protocol's
+    (False: the docs/design.md defaults were kept); ``unresolved_tie``: the protocol's
     tie-breaks did not decide (see ``select_v2``).
 
     Statistics (dicts as ``_stats``: exceedances, observations, rate, Kupiec and
@@ -724,7 +724,7 @@ class V2Result:
     and Basel traffic light (whole set and per 250-day block); ``deployed_in_oracle``: the
     same for the haircut the oracle computes with ``h_min`` in its vector (ramped towards
     the floored target; never below ``max(h_min, model)``), a diagnostic.
-    ``details``: periods, counts, the candidate table size, the DESIGN defaults' model
+    ``details``: periods, counts, the candidate table size, the docs/design.md defaults' model
     statistics, the short side, data sources.
     """
 
@@ -785,7 +785,7 @@ def calibrate_v2(
        windows ending by 2023-01-01 00:00 UTC (2018-08-14 .. 2022-12-31).
     2. **Selection** (``select_v2``): lowest training mean haircut among candidates whose
        training Kupiec (two-sided) and Christoffersen p-values are both >= 0.05; ties to
-       the larger z_maint, then the larger tau_slow. None passes: the DESIGN defaults
+       the larger z_maint, then the larger tau_slow. None passes: the docs/design.md defaults
        ``V2_FALLBACK`` are kept and ``selected`` is False.
     3. **Floor**: ``h_min = stressed_floor(training losses)`` (99 % empirical quantile
        rounded up to a whole percent). **Opening buffer**: ``z_init = z_maint + 1``.
@@ -914,7 +914,7 @@ def _v2_details(
     data_dir: str | Path | None,
 ) -> dict[str, Any]:
     """``V2Result.details`` of the training steps: settings, periods, counts, data sources,
-    the candidate table and the DESIGN defaults' model statistics on training."""
+    the candidate table and the docs/design.md defaults' model statistics on training."""
     train = run.train
     details: dict[str, Any] = {
         "protocol": "v2 (docs/calibration-protocol.md)",
@@ -943,13 +943,13 @@ def _v2_details(
 
 
 def _design_defaults_index(run: _V2Run) -> int | None:
-    """Index of the DESIGN defaults ``V2_FALLBACK`` among the candidates, None when the grid lacks them."""
+    """Index of the docs/design.md defaults ``V2_FALLBACK`` among the candidates, None when the grid lacks them."""
     return next((k for k, c in enumerate(run.cands) if c[:3] == V2_FALLBACK), None)
 
 
 def _v2_primary(run: _V2Run, res: V2Result, best: int) -> None:
     """Steps 4 and 6 of ``calibrate_v2`` on the hourly held-out windows, written into ``res``:
-    the chosen model haircut's tests (and the short side, and the DESIGN defaults'), the
+    the chosen model haircut's tests (and the short side, and the docs/design.md defaults'), the
     deployed ``max(h_min, model)`` and the haircut of the oracle with the floor in its vector."""
     test, win, level = run.test, run.win, TARGET_LEVEL
     model = win.h_maint[best]

@@ -16,7 +16,7 @@ Two ways to open (issue #5 item 3):
 * ``"fraction"``: under each policy each account borrows its leverage times *that
   policy's* borrowing power: capital efficiency and risk traded fairly.
 
-Borrowing power (DESIGN §5): the largest debt ``x`` (whole tokens) keeping
+Borrowing power (docs/design.md §5): the largest debt ``x`` (whole tokens) keeping
 ``health_init >= 0``, i.e. ``init_assets = p_d x (1 + h_init_d + kappa_d sqrt(p_d x / depth_d))``
 solved by fixed-point iteration (the size term of a USD debt is 0). ``open_at_leverage``
 opens every account at its leverage times that borrowing power (the main-job replay and the
@@ -108,7 +108,7 @@ def borrowing_power(
     caution_scale: float = 1.0,
     iterations: int = 6,
 ) -> np.ndarray:
-    """Largest debt (whole tokens of ``debt_asset``) each account may draw (DESIGN §4-§5).
+    """Largest debt (whole tokens of ``debt_asset``) each account may draw (docs/design.md §4-§5).
 
     Parameters
     ----------
@@ -159,7 +159,7 @@ def open_at_leverage(
     headroom: float = 1.0,
 ) -> np.ndarray:
     """(N, A) signed opening balances (whole tokens): each account's collateral bought at
-    ``prices`` and a debt of ``headroom * leverage * borrowing_power`` (DESIGN §5).
+    ``prices`` and a debt of ``headroom * leverage * borrowing_power`` (docs/design.md §5).
 
     ``prices``, ``h_init``, ``kappa``, ``depth``, ``breaker``, ``caution_scale``: as
     ``borrowing_power`` (arrays of shape (A,), in ``pop.symbols`` order); ``headroom`` (0..1]

@@ -11,7 +11,7 @@ This is the exact configuration of ``volmargin.chain.driver`` (``exact_configura
 the population is ``volmargin_lab.population``'s, opened at each account's leverage times
 the model's borrowing power at the listing (``population.open_at_leverage``).
 
-Simplifications of this main-job replay (DESIGN §10 allows them; the report
+Simplifications of this main-job replay (docs/design.md §10 allows them; the report
 states them): feeds update once per bar at the bar's close, the keeper is
 frictionless (no slippage, no gas, no latency beyond the bar), the
 stablecoin holds 1.00 USD where the episode has no stablecoin file.
@@ -244,7 +244,7 @@ def render_report(result: ReplayResult) -> str:
         "",
         states.to_markdown(index=False) if len(states) else "(no steps)",
         "",
-        "Simplifications of this replay (DESIGN §10):",
+        "Simplifications of this replay (docs/design.md §10):",
         "",
         *[f"- {x}" for x in s["simplifications"]],
         "",

@@ -4,7 +4,7 @@
 @custom:contract-name rates
 @license GNU Affero General Public License v3.0 only
 @notice Kinked utilization rate model and per-second index accrual
-        (DESIGN §2). Pure functions on WAD fixed point; mirrored bit
+        (docs/design.md §2). Pure functions on WAD fixed point; mirrored bit
         for bit by `volmargin.reference`.
 """
 
@@ -31,7 +31,7 @@ def _utilization(deposits: uint256, borrows: uint256) -> uint256:
 def _borrow_rate(u: uint256, base: uint256, slope1: uint256, slope2: uint256, kink: uint256) -> uint256:
     """
     @notice rate(u) = base + slope1 * min(u, kink) / kink
-            + slope2 * max(u - kink, 0) / (1 - kink) (DESIGN §2).
+            + slope2 * max(u - kink, 0) / (1 - kink) (docs/design.md §2).
     @param u Utilization, WAD.
     @param base Base rate, WAD per year.
     @param slope1 Rate added up to the kink, WAD per year.

@@ -4,7 +4,7 @@
 @custom:contract-name risk_math
 @license GNU Affero General Public License v3.0 only
 @notice Pure, stateless fixed-point functions of the risk engine:
-        EWMA variance (DESIGN §3), sigma, dynamic haircuts and their
+        EWMA variance (docs/design.md §3), sigma, dynamic haircuts and their
         ramp (§4), position values and health weights (§5), and the
         liquidation bonus and amounts (§6). Every quantity is an
         unsigned integer; prices, haircuts, rates and variances are
@@ -24,7 +24,7 @@ SECONDS_PER_YEAR: constant(uint256) = 31_536_000
 @pure
 def _abs_return(p0: uint256, p: uint256) -> uint256:
     """
-    @notice Absolute simple return |p - p0| / p0 (DESIGN §3).
+    @notice Absolute simple return |p - p0| / p0 (docs/design.md §3).
     @param p0 Previous accepted price, WAD USD, > 0.
     @param p New price, WAD USD.
     @return |r|, WAD, rounded down.
@@ -38,7 +38,7 @@ def _abs_return(p0: uint256, p: uint256) -> uint256:
 @pure
 def _ewma_var(var: uint256, abs_r: uint256, dt: uint256, tau: uint256) -> uint256:
     """
-    @notice One EWMA update of the variance per second (DESIGN §3):
+    @notice One EWMA update of the variance per second (docs/design.md §3):
             lam = tau / (tau + dt), var' = lam * var + (1 - lam) * r^2 / dt.
     @dev `lam` is the rational form of exp(-dt/tau). All divisions
          round down. Reverts on dt == 0 (division by zero): callers
@@ -66,7 +66,7 @@ def _clamp(x: uint256, lo: uint256, hi: uint256) -> uint256:
 @pure
 def _sigma(var: uint256, horizon: uint256) -> uint256:
     """
-    @notice Volatility over a horizon: isqrt(var * h * 1e18) (DESIGN §3).
+    @notice Volatility over a horizon: isqrt(var * h * 1e18) (docs/design.md §3).
     @param var Variance, WAD per second.
     @param horizon Horizon, seconds (31_536_000 gives the annual sigma).
     @return Sigma over the horizon, WAD, rounded down.
@@ -78,7 +78,7 @@ def _sigma(var: uint256, horizon: uint256) -> uint256:
 @pure
 def _haircut(h0: uint256, z: uint256, sigma: uint256, h_min: uint256, h_max: uint256) -> uint256:
     """
-    @notice Haircut target clamp(h0 + z * sigma, h_min, h_max) (DESIGN §4).
+    @notice Haircut target clamp(h0 + z * sigma, h_min, h_max) (docs/design.md §4).
     @dev The product z * sigma rounds up (haircuts round up).
     @param h0 Base haircut, WAD.
     @param z Confidence multiplier, WAD (3e18 = 3 sigma).
@@ -95,7 +95,7 @@ def _haircut(h0: uint256, z: uint256, sigma: uint256, h_min: uint256, h_max: uin
 def _ramp(current: uint256, target: uint256, elapsed: uint256, up: uint256, down: uint256) -> uint256:
     """
     @notice Move the haircut in force toward its target at bounded
-            speed (DESIGN §4): at most `up` per second when tightening
+            speed (docs/design.md §4): at most `up` per second when tightening
             and `down` per second when loosening.
     @param current Haircut in force, WAD.
     @param target Target haircut, WAD.
@@ -116,11 +116,11 @@ def _ramp(current: uint256, target: uint256, elapsed: uint256, up: uint256, down
 @pure
 def _size_haircut(kappa: uint256, depth: uint256, val: uint256) -> uint256:
     """
-    @notice Size/liquidity add-on kappa * sqrt(value / depth) (DESIGN §4,
+    @notice Size/liquidity add-on kappa * sqrt(value / depth) (docs/design.md §4,
             Drift-style), rounded up.
     @dev value / depth is taken in WAD and scaled by 1e18 once more before
          the square root, so that isqrt returns sqrt(value / depth) in WAD
-         (DESIGN's isqrt(value * 1e18 / depth) alone would be 1e9 too small).
+         (docs/design.md's isqrt(value * 1e18 / depth) alone would be 1e9 too small).
     @param kappa Size coefficient, WAD (0 disables the term).
     @param depth Market depth, WAD USD (0 disables the term).
     @param val Position value, WAD USD.
@@ -188,7 +188,7 @@ def _weighted_liability(val: uint256, haircut: uint256) -> uint256:
 @pure
 def _health_factor(weighted_assets: uint256, weighted_liabilities: uint256) -> uint256:
     """
-    @notice Display health factor assets / liabilities (DESIGN §5).
+    @notice Display health factor assets / liabilities (docs/design.md §5).
     @return WAD; max_value(uint256) when there is no debt.
     """
     if weighted_liabilities == 0:
@@ -202,7 +202,7 @@ def _bonus(
     weighted_assets: uint256, weighted_liabilities: uint256, bonus_min: uint256, bonus_slope: uint256, bonus_max: uint256
 ) -> uint256:
     """
-    @notice Health-scaled liquidation bonus (DESIGN §6, Euler-style):
+    @notice Health-scaled liquidation bonus (docs/design.md §6, Euler-style):
             min(bonus_min + bonus_slope * shortfall, bonus_max) with
             shortfall = (liabilities - assets) / liabilities.
     @dev Maintenance-weighted sums; both rounding steps round down.
@@ -227,7 +227,7 @@ def _max_repay(
 ) -> uint256:
     """
     @notice Largest repayment a liquidator may make on one debt asset
-            (DESIGN §6): close_factor of the debt, or all of it when the
+            (docs/design.md §6): close_factor of the debt, or all of it when the
             health factor is below hf_full or when the rest would be dust.
     @param debt Debt, token decimals.
     @param debt_price Price of the debt asset, WAD USD.
@@ -253,7 +253,7 @@ def _seize_amount(
 ) -> uint256:
     """
     @notice Collateral owed for a repayment: repaid value * (1 + bonus)
-            / collateral price (DESIGN §6). Rounds down (against the
+            / collateral price (docs/design.md §6). Rounds down (against the
             liquidator).
     @return Seized collateral, collateral token decimals.
     """

@@ -3,7 +3,7 @@
 @title volmargin risk steward
 @custom:contract-name steward
 @license GNU Affero General Public License v3.0 only
-@notice Bounded parameter changes (DESIGN §8, after Aave's risk
+@notice Bounded parameter changes (docs/design.md §8, after Aave's risk
         stewards). DEFAULT_ADMIN_ROLE (meant for a timelock) may set any
         valid value; RISK_ADMIN_ROLE may move a parameter by at most
         `max_rel_change` of its current value, and not within

@@ -81,14 +81,14 @@ def test_harness_matches_reference(harness, chain, name):
 
 
 def test_known_values(harness):
-    # dust rule (DESIGN §6): repaying half of 150 USD would leave 75 < 100 USD, so all may go
+    # dust rule (docs/design.md §6): repaying half of 150 USD would leave 75 < 100 USD, so all may go
     assert chain_outcomes(harness, "max_repay", [[150 * 10**6, WAD, 6, WAD, WAD // 2, 95 * WAD // 100, 100 * WAD]]) == [
         (True, 150 * 10**6)
     ]
     assert chain_outcomes(harness, "max_repay", [[1_000 * 10**6, WAD, 6, WAD, WAD // 2, 95 * WAD // 100, 100 * WAD]]) == [
         (True, 500 * 10**6)
     ]
-    """Hand-computed values from DESIGN §3-§4 formulas (not copied from the code)."""
+    """Hand-computed values from docs/design.md §3-§4 formulas (not copied from the code)."""
     # 10 % drop: |r| = 0.1
     assert chain_outcomes(harness, "abs_return", [[200 * WAD, 180 * WAD]]) == [(True, WAD // 10)]
     # sigma over 4 s of variance 1/4 per s (0.25e18): sqrt(1) = 1

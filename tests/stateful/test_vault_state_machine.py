@@ -322,7 +322,7 @@ class VaultMachine(RuleBasedStateMachine):
         open a position near its limit, let ``wait`` seconds of interest feed the insurance
         funds (inside the heartbeat, so prices stay fresh), move ``col`` by ``drop`` and let
         the keeper liquidate; the liquidation that exhausts the collateral settles the bad
-        debt, insurance fund first (DESIGN §6)."""
+        debt, insurance fund first (docs/design.md §6)."""
         if col == debt:
             return
         self.open_position(user, col, debt, 1.0, 0.99)

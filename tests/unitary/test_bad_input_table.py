@@ -421,7 +421,7 @@ TABLE: dict[str, dict[str, Any]] = {
                                    setup=lambda w: w.zero_price("WBTC")),
         insufficient_health=Rejects("vault: account healthy",
                                     lambda w: w.vault.liquidate(w.alice, w.usd, w.weth, E6, 0, sender=w.liquidator)),
-        # the per-window cascade cap is the liquidity limit of liquidations (DESIGN §7)
+        # the per-window cascade cap is the liquidity limit of liquidations (docs/design.md §7)
         insufficient_liquidity=Rejects(
             "vault: liquidation cap reached",
             lambda w: w.vault.liquidate(w.carol, w.usd, w.wbtc, 12_000 * E6, 0, sender=w.liquidator),

@@ -1,4 +1,4 @@
-"""Governance (DESIGN §8): DEFAULT_ADMIN_ROLE lists assets, sets any valid
+"""Governance (docs/design.md §8): DEFAULT_ADMIN_ROLE lists assets, sets any valid
 parameter and unpauses; RISK_ADMIN_ROLE moves a parameter by at most
 max_rel_change (25 %) and not within min_change_delay (1 day) of that
 parameter's previous change; GUARDIAN_ROLE only pauses. Every change logs

@@ -94,7 +94,7 @@ def test_listing_probe_is_returned(project, system, admin):
 @pytest.mark.parametrize("decimals", [0, 24])
 def test_extreme_decimals_work_exactly(project, system, admin, alice, lender, decimals):
     """0 and 24 decimals: listing (probe of 1 unit / 1e24 units), deposit,
-    valuation (amount * price / 10**decimals, DESIGN §1) and the full round
+    valuation (amount * price / 10**decimals, docs/design.md §1) and the full round
     trip are exact."""
     vault, oracle = system.vault, system.oracle
     tok = deploy_hostile(project, system, admin, decimals=decimals)

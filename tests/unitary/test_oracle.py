@@ -1,4 +1,4 @@
-"""RiskOracle: EWMA update and haircut target against the DESIGN §3-§4
+"""RiskOracle: EWMA update and haircut target against the docs/design.md §3-§4
 formulas, the bounded ramp, and the circuit breaker (§7): jumps, stale and
 non-positive answers, incomplete rounds, cooldown, CAUTION and recovery."""
 
@@ -27,7 +27,7 @@ def test_poke_updates_variance_as_design_says(system, oracle, weth, chain):
     s1 = oracle.assets(weth)
     dt = s1.updated_at - s0.updated_at
     p = P.TOKENS[1].oracle
-    # DESIGN §3 by hand: r = 5 %, lam = tau / (tau + dt)
+    # docs/design.md §3 by hand: r = 5 %, lam = tau / (tau + dt)
     abs_r = (2_100 - 2_000) * WAD // 2_000
     lam_fast = p[ref.P_TAU_FAST] * WAD // (p[ref.P_TAU_FAST] + dt)
     want_fast = (lam_fast * s0.var_fast + (WAD - lam_fast) * (abs_r * abs_r // WAD) // dt) // WAD
@@ -51,7 +51,7 @@ def test_no_new_round_changes_no_variance(system, oracle, weth, chain):
 
 def test_maintenance_haircut_ramps_at_bounded_speed(system, oracle, weth, chain):
     """A volatility spike raises the target at once; the haircut in force follows
-    at ramp_up per second (DESIGN §4)."""
+    at ramp_up per second (docs/design.md §4)."""
     p = P.TOKENS[1].oracle
     h0 = oracle.haircuts(weth)[0]
     _step(system, chain, 3_600, WETH=1_500.0, WBTC=30_000.0, USD=1.0)

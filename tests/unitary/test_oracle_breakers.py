@@ -1,4 +1,4 @@
-"""RiskOracle: EWMA variance and haircut target (DESIGN §3-§4), the bounded
+"""RiskOracle: EWMA variance and haircut target (docs/design.md §3-§4), the bounded
 maintenance-haircut ramp, and the circuit breaker (§7): jump threshold at the
 wei, non-positive / incomplete / stale answers, cooldown, CAUTION, recovery,
 re-trips; the views (risk, snapshot, sigma, haircuts) and poke_many.
@@ -6,7 +6,7 @@ re-trips; the views (risk, snapshot, sigma, haircuts) and poke_many.
 Every poke goes through ``system.poke``, which feeds ``system.oracle_ref`` the
 same rounds at the same block time, so after each step the whole stored state
 of every asset is compared with the reference; one-step values are also
-computed by hand from the DESIGN formulas.
+computed by hand from the docs/design.md formulas.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def breaker_events(receipt, oracle):
 
 
 def test_one_poke_by_hand(system, oracle, weth, chain):
-    """WETH +5 % after an hour, DESIGN §3-§4 by hand."""
+    """WETH +5 % after an hour, docs/design.md §3-§4 by hand."""
     s0 = oracle.assets(weth)
     r = step(system, chain, WETH=2_100.0)
     s1 = oracle.assets(weth)
@@ -153,7 +153,7 @@ def test_no_new_round_keeps_variance_but_brings_the_ramp_to_now(system, oracle, 
 
 def test_maintenance_haircut_tightens_at_ramp_up(system, oracle, weth, chain):
     """The target jumps at once; the haircut in force follows at ramp_up per
-    second (2 %/h), never faster, until it reaches the target (DESIGN §4)."""
+    second (2 %/h), never faster, until it reaches the target (docs/design.md §4)."""
     step(system, chain, WETH=1_500.0)
     s = oracle.assets(weth)
     up = PW[ref.P_RAMP_UP]
@@ -193,7 +193,7 @@ def test_maintenance_haircut_loosens_at_ramp_down(system, oracle, weth, admin, c
 
 def test_ramp_parameter_change_does_not_move_the_haircut_in_force(system, oracle, weth, risk_admin, chain):
     """A new ramp speed applies from the change on, never retroactively: set_param
-    first brings the haircut in force to now under the old speed (DESIGN §4). Here
+    first brings the haircut in force to now under the old speed (docs/design.md §4). Here
     an in-bounds +25 % ramp_up change by the risk steward, one hour after a
     volatility spike, moves h_maint by at most the old speed times the seconds
     since the last read (it once jumped by 0.5 % in one block), and afterwards
@@ -223,7 +223,7 @@ def test_ramp_parameter_change_does_not_move_the_haircut_in_force(system, oracle
 
 def _jump_round(system, oracle, weth, chain, direction, extra):
     """A WETH round exactly 3,600 s after the last accepted one whose |return| is
-    the jump threshold k_jump * sigma_dt + r_floor (DESIGN §7) plus ``extra`` feed units."""
+    the jump threshold k_jump * sigma_dt + r_floor (docs/design.md §7) plus ``extra`` feed units."""
     s = oracle.assets(weth)
     dt = 3_600
     sigma_dt = math.isqrt(max(s.var_fast, s.var_slow) * dt * WAD)

@@ -3,7 +3,7 @@ its heartbeat (poked, and a feed that simply stops), zero and negative
 answers, an incomplete round, a 50 % one-round jump, a flash spike that
 reverts next round, feed decimals other than 8.
 
-For each: the breaker reacts as DESIGN §7 says (REDUCE_ONLY on a bad or
+For each: the breaker reacts as docs/design.md §7 says (REDUCE_ONLY on a bad or
 jumping price, a cooldown, CAUTION while cooling, NORMAL after); no action
 values anything at a stale or non-positive price (withdraw, borrow,
 liquidate and the health view revert with the oracle's named error, and
@@ -69,7 +69,7 @@ FAULTS = {
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_bad_price_values_nothing_but_deposits_and_repays_work(system, chain, positions, alice, bob, liquidator, fault):
-    """Under each bad-price fault on WETH: the breaker is as DESIGN §7 says;
+    """Under each bad-price fault on WETH: the breaker is as docs/design.md §7 says;
     withdraw, borrow, liquidate and the health view revert with the oracle's
     named reason and move nothing; a deposit and a repayment go through with
     exactly their amounts."""

@@ -1,4 +1,4 @@
-"""volmargin.reference by hand: every risk-math function on worked examples (DESIGN §2-§7),
+"""volmargin.reference by hand: every risk-math function on worked examples (docs/design.md §2-§7),
 rounding directions, checked arithmetic, and small OracleRef / VaultRef scenarios
 (breakers, invalid prices, named rejections, atomicity). Pure Python (no chain).
 

@@ -1,6 +1,6 @@
 """Role matrix (issue #6 item 5): every privileged function of MarginVault,
 RiskOracle and MockAggregator x every role (admin, risk admin, guardian, an
-account without a role). DESIGN §8: the admin (a timelock) lists, sets
+account without a role). docs/design.md §8: the admin (a timelock) lists, sets
 bounds, unpauses and manages roles; the risk admin changes risk parameters
 within the steward's bounds; the guardian only pauses. An allowed cell
 succeeds with its effect; a refused cell reverts "access_control: account is

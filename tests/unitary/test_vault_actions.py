@@ -1,4 +1,4 @@
-"""MarginVault deposit / withdraw / borrow / repay (DESIGN §2, §5, §7).
+"""MarginVault deposit / withdraw / borrow / repay (docs/design.md §2, §5, §7).
 
 Every success path and every named rejection. Each action is mirrored in
 ``system.vault_ref`` at its block time, so after every step the chain's
@@ -6,7 +6,7 @@ views (``balance_of``, ``market``) equal the reference's; a rejection must
 carry the named reason on chain *and* in the reference, and leave storage,
 token holdings and the oracle state exactly as they were ("a user who sends
 bad input gets a named error and loses nothing"). Where a number is simple,
-it is also computed by hand from the DESIGN formulas.
+it is also computed by hand from the docs/design.md formulas.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def test_deposit_on_behalf_credits_the_account_and_pulls_from_caller(book, vault
 
 def test_deposit_repays_existing_debt_first(book, system, vault, usd, alice, chain):
     """alice owes 500 USD for 30 days, then deposits 700 USD: the deposit pays the
-    debt with its interest and only the rest becomes a deposit. By hand (DESIGN §2):
+    debt with its interest and only the rest becomes a deposit. By hand (docs/design.md §2):
     u = 500 / 1,000,000, rate = slope1 * u / kink, borrow index = 1 + rate_s * dt."""
     book.deposit(alice, "WETH", E18)
     r1 = book.borrow(alice, "USD", 500 * E6)
@@ -200,7 +200,7 @@ def test_borrow_transfers_tokens_and_logs(book, vault, usd, alice):
 
 
 def test_borrow_up_to_the_health_limit(book, system, vault, usd, weth, alice):
-    """Hand-computed initial-health boundary (DESIGN §4-§5): one WETH weighs
+    """Hand-computed initial-health boundary (docs/design.md §4-§5): one WETH weighs
     v * (1 - h_init - size term); a USD debt weighs ceil(v * (1 + h_init_usd))."""
     book.deposit(alice, "WETH", E18)
     rw, ru = system.oracle.risk(weth), system.oracle.risk(usd)
@@ -522,7 +522,7 @@ def test_pause_all_still_allows_deposit_and_repay(book, vault, usd, weth, alice,
 
 def test_interest_above_kink_by_hand_and_by_reference(book, system, vault, usd, alice, bob, lender, chain):
     """900,000 of 1,000,000 USD borrowed (u = 0.9 > kink 0.8) for 30 days.
-    DESIGN §2 by hand: rate = slope1 + slope2 * (u - kink) / (1 - kink) = 41.5 %/yr,
+    docs/design.md §2 by hand: rate = slope1 + slope2 * (u - kink) / (1 - kink) = 41.5 %/yr,
     borrow index = 1 + rate_s * dt (rounded up), reserve = 10 % of the interest
     to the insurance fund, the rest raises the deposit index."""
     book.deposit(alice, "WETH", 1_000 * E18)

@@ -1,4 +1,4 @@
-"""MarginVault.liquidate and settle_bad_debt (DESIGN §6, §7).
+"""MarginVault.liquidate and settle_bad_debt (docs/design.md §6, §7).
 
 Close factor, full liquidation below hf_full, the dust rule, the
 health-scaled bonus, the insurance cut, the collateral cap, atomic bad-debt
@@ -7,7 +7,7 @@ liquidation cap per window, and every named rejection. Every action is
 mirrored in ``system.vault_ref`` at its block time: each liquidation's
 (repaid, seized, cut, settled) must equal the reference's to the wei, the
 liquidator's token balances must move by exactly the returned amounts, and
-the simple numbers are also computed by hand from the DESIGN formulas.
+the simple numbers are also computed by hand from the docs/design.md formulas.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def underwater(book, system, chain, alice, oracle, weth):
 def test_partial_liquidation_close_factor_bonus_and_insurance_cut(book, system, vault, usd, weth, alice, liquidator, underwater):
     out = book.liquidate(liquidator, alice, "USD", "WETH")
     p = book.p
-    # by hand, from the oracle's haircuts at the liquidation's block (DESIGN §5-§6)
+    # by hand, from the oracle's haircuts at the liquidation's block (docs/design.md §5-§6)
     hw, hu = system.oracle.risk(weth).h_maint, system.oracle.risk(usd).h_maint
     debt = out["debt"]
     assets = 10 * 1_760 * WAD * (WAD - hw) // WAD
@@ -193,7 +193,7 @@ def test_bad_debt_settled_atomically_and_socialized(book, system, vault, usd, we
     assert covered == md.insurance > 0  # the insurance fund (interest reserves) pays first, all of it
     assert socialized == debt - covered > 0
     deposits = md.scaled_deposits * md.deposit_index // WAD
-    di = (deposits - socialized) * WAD // md.scaled_deposits  # DESIGN §6: lower the deposit index
+    di = (deposits - socialized) * WAD // md.scaled_deposits  # docs/design.md §6: lower the deposit index
     m = vault.markets(usd)
     assert (m.deposit_index, m.insurance, m.scaled_borrows) == (di, 0, 0)
     assert vault.balance_of(alice, usd) == vault.balance_of(alice, weth) == 0

@@ -176,7 +176,7 @@ class OracleRef:
     def set_param(self, asset: str, param: int, new_value: int, now: int) -> None:
         """RiskOracle.set_param after the steward's checks (role, bound and delay
         are the contract's): brings the ramped maintenance haircut to ``now``
-        under the old ramp speeds, then sets the parameter (DESIGN §4, §8).
+        under the old ramp speeds, then sets the parameter (docs/design.md §4, §8).
 
         Raises Reject "oracle: asset not listed", "oracle: unknown param",
         "oracle: bad params"; the state is untouched on a rejection."""

@@ -84,14 +84,14 @@ def isqrt(x: int) -> int:
 
 
 def abs_return(p0: int, p: int) -> int:
-    """|p - p0| / p0, WAD, rounded down (DESIGN §3). ``risk_math._abs_return``."""
+    """|p - p0| / p0, WAD, rounded down (docs/design.md §3). ``risk_math._abs_return``."""
     if p >= p0:
         return div(U(U(p - p0) * WAD), p0)
     return div(U(U(p0 - p) * WAD), p0)
 
 
 def ewma_var(var: int, abs_r: int, dt: int, tau: int) -> int:
-    """EWMA variance update, WAD per second (DESIGN §3). ``risk_math._ewma_var``.
+    """EWMA variance update, WAD per second (docs/design.md §3). ``risk_math._ewma_var``.
 
     lam = tau*1e18 // (tau+dt); var' = (lam*var + (1e18-lam) * (r*r//1e18) // dt) // 1e18.
     """
@@ -105,17 +105,17 @@ def clamp(x: int, lo: int, hi: int) -> int:
 
 
 def sigma(var: int, horizon: int) -> int:
-    """isqrt(var * horizon * 1e18): sigma over ``horizon`` seconds, WAD (DESIGN §3)."""
+    """isqrt(var * horizon * 1e18): sigma over ``horizon`` seconds, WAD (docs/design.md §3)."""
     return isqrt(U(U(var * horizon) * WAD))
 
 
 def haircut(h0: int, z: int, sig: int, h_min: int, h_max: int) -> int:
-    """clamp(h0 + ceil(z*sigma/1e18), h_min, h_max), WAD (DESIGN §4)."""
+    """clamp(h0 + ceil(z*sigma/1e18), h_min, h_max), WAD (docs/design.md §4)."""
     return clamp(U(h0 + div(U(U(z * sig) + WAD - 1), WAD)), h_min, h_max)
 
 
 def ramp(current: int, target: int, elapsed: int, up: int, down: int) -> int:
-    """Maintenance haircut moved toward ``target`` at most up/down WAD per second (DESIGN §4)."""
+    """Maintenance haircut moved toward ``target`` at most up/down WAD per second (docs/design.md §4)."""
     if target >= current:
         return min(target, U(current + U(up * elapsed)))
     step = U(down * elapsed)
@@ -125,7 +125,7 @@ def ramp(current: int, target: int, elapsed: int, up: int, down: int) -> int:
 
 
 def size_haircut(kappa: int, depth: int, val: int) -> int:
-    """ceil(kappa * isqrt(value*1e18/depth*1e18) / 1e18), WAD (DESIGN §4, Drift-style size term).
+    """ceil(kappa * isqrt(value*1e18/depth*1e18) / 1e18), WAD (docs/design.md §4, Drift-style size term).
 
     value/depth is a WAD number; one more 1e18 makes isqrt return sqrt(value/depth) in WAD.
     """
@@ -158,14 +158,14 @@ def weighted_liability(val: int, h: int) -> int:
 
 
 def health_factor(assets: int, liabilities: int) -> int:
-    """assets / liabilities, WAD; UINT256_MAX without debt (DESIGN §5)."""
+    """assets / liabilities, WAD; UINT256_MAX without debt (docs/design.md §5)."""
     if liabilities == 0:
         return UINT256_MAX
     return div(U(assets * WAD), liabilities)
 
 
 def bonus(assets: int, liabilities: int, bonus_min: int, bonus_slope: int, bonus_max: int) -> int:
-    """min(bonus_min + bonus_slope * shortfall, bonus_max), WAD (DESIGN §6)."""
+    """min(bonus_min + bonus_slope * shortfall, bonus_max), WAD (docs/design.md §6)."""
     shortfall = 0
     if liabilities > assets:
         shortfall = div(U((liabilities - assets) * WAD), liabilities)
@@ -175,7 +175,7 @@ def bonus(assets: int, liabilities: int, bonus_min: int, bonus_slope: int, bonus
 def max_repay(
     debt: int, debt_price: int, debt_decimals: int, hf: int, close_factor: int, hf_full: int, min_debt_value: int
 ) -> int:
-    """Largest repayment on one debt asset, token decimals (DESIGN §6)."""
+    """Largest repayment on one debt asset, token decimals (docs/design.md §6)."""
     if hf < hf_full:
         return debt
     cap = div(U(debt * close_factor), WAD)
@@ -185,13 +185,13 @@ def max_repay(
 
 
 def seize_amount(repay: int, debt_price: int, debt_dec: int, col_price: int, col_dec: int, bon: int) -> int:
-    """Collateral for a repayment, rounded down, collateral decimals (DESIGN §6)."""
+    """Collateral for a repayment, rounded down, collateral decimals (docs/design.md §6)."""
     val = asset_value(repay, debt_price, debt_dec)
     return div(U(div(U(val * U(WAD + bon)), WAD) * pow10(col_dec)), col_price)
 
 
 def repay_for_seize(seize: int, debt_price: int, debt_dec: int, col_price: int, col_dec: int, bon: int) -> int:
-    """Repayment buying ``seize`` collateral, rounded up, debt decimals (DESIGN §6)."""
+    """Repayment buying ``seize`` collateral, rounded up, debt decimals (docs/design.md §6)."""
     val = asset_value(seize, col_price, col_dec)
     unit = pow10(debt_dec)
     return div(U(U(div(U(val * WAD), U(WAD + bon)) * unit) + debt_price - 1), debt_price)
@@ -208,7 +208,7 @@ def utilization(deposits: int, borrows: int) -> int:
 
 
 def borrow_rate(u: int, base: int, slope1: int, slope2: int, kink: int) -> int:
-    """Kinked rate model, WAD per year (DESIGN §2)."""
+    """Kinked rate model, WAD per year (docs/design.md §2)."""
     rate = U(base + div(U(slope1 * min(u, kink)), kink))
     if u > kink:
         rate = U(rate + div(U(slope2 * (u - kink)), U(WAD - kink)))

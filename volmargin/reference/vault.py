@@ -97,7 +97,7 @@ def tokens(scaled: int, m: Market) -> int:
 
 
 def health_sums(balances: list[int], views: list[RiskView], decimals: list[int], caution_scale: int) -> Health:
-    """MarginVault._weigh: the four weighted sums of DESIGN §5, WAD USD.
+    """MarginVault._weigh: the four weighted sums of docs/design.md §5, WAD USD.
 
     ``balances[i]`` is a signed balance in token decimals ``decimals[i]``, valued
     with the oracle view ``views[i]`` (price WAD USD, haircuts WAD, size term
@@ -424,7 +424,7 @@ class VaultRef:
                 p[V_MIN_DEBT_VALUE],
             ),
         )
-        if repay < debt:  # a liquidator-chosen repayment must not leave dust behind (DESIGN §6)
+        if repay < debt:  # a liquidator-chosen repayment must not leave dust behind (docs/design.md §6)
             require(liability_value(debt - repay, rd.price, dd) >= p[V_MIN_DEBT_VALUE], "vault: dust left")
         bon = bonus(h.maint_assets, h.maint_liabilities, p[V_BONUS_MIN], p[V_BONUS_SLOPE], p[V_BONUS_MAX])
         seize = seize_amount(repay, rd.price, dd, rc.price, dc, bon)

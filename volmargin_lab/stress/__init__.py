@@ -1,4 +1,4 @@
-"""The stress lab (issue #5, DESIGN §10): does volmargin lose less in a crash and lock up
+"""The stress lab (issue #5, docs/design.md §10): does volmargin lose less in a crash and lock up
 less collateral in calm markets than a protocol with static parameters?
 
 Modules: ``policies`` (static / dynamic / ablations, as parameter vectors of the same

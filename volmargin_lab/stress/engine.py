@@ -1,4 +1,4 @@
-"""Vectorized vault simulation on ``volmargin.model`` with the frictions of DESIGN §10.
+"""Vectorized vault simulation on ``volmargin.model`` with the frictions of docs/design.md §10.
 
 ``VaultSim`` runs many independent scenarios side by side (a leading batch axis ``B``:
 one real episode, or a batch of Monte Carlo paths) over ``N`` accounts and ``A`` assets.
@@ -21,7 +21,7 @@ Each step, in order:
    cannot be liquidated (``RiskOracle.risk`` reverts).
 4. **Keeper latency**: with ``latency_steps = 1`` a liquidation at step ``k`` needs the
    account liquidatable at ``k - 1`` (the keeper saw it) and at ``k`` (the contract checks).
-5. **Liquidation** (DESIGN §6, ``VaultRef._liquidate``): the largest debt by oracle value is
+5. **Liquidation** (docs/design.md §6, ``VaultRef._liquidate``): the largest debt by oracle value is
    repaid against the largest collateral; close factor, ``hf_full``, dust rule, health-scaled
    bonus, insurance cut, seizure capped by the collateral held. The liquidator takes it only
    if selling the seized collateral at the *market* price, less square-root slippage
@@ -65,7 +65,7 @@ def _default_depth() -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Frictions:
-    """DESIGN §10 assumptions, every one a named parameter (listed in the report).
+    """docs/design.md §10 assumptions, every one a named parameter (listed in the report).
 
     deviation : feed deviation threshold (fraction; Chainlink ETH/USD: 0.5 %).
     feed_heartbeat_s : feed heartbeat, seconds (Chainlink ETH/USD: 1 h).
@@ -550,7 +550,7 @@ class VaultSim:
 def liquidation_amounts(
     deposits: np.ndarray, borrows: np.ndarray, price: np.ndarray, h_maint: np.ndarray, vault: VaultModel
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The keeper's choice and the contract's maximum liquidation for K accounts (DESIGN §6,
+    """The keeper's choice and the contract's maximum liquidation for K accounts (docs/design.md §6,
     ``VaultRef._liquidate`` in model units).
 
     Parameters

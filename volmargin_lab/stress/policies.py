@@ -16,7 +16,7 @@ the same contracts and the same ``volmargin.model`` code run all of them (issue 
   Stablecoin haircut 0 (debt weight 1). Sources: Aave v3 Ethereum market parameters
   (WETH LTV 80 % / LT 82.5 % / bonus 5 %; WBTC 73 % / 78 % / 5 %); LUNA and FTT never had
   an Aave market: 55 % / 60 % is Venus' LUNA collateral factor (May 2022), used for both.
-* ``dynamic``: the DESIGN §3-§7 defaults of ``volmargin.params.TOKENS`` / ``VAULT``; the
+* ``dynamic``: the docs/design.md §3-§7 defaults of ``volmargin.params.TOKENS`` / ``VAULT``; the
   toxic assets (LUNA, FTT) get the same defaults with a 30 % floor ``h_min`` and a thin
   governance depth (``TOXIC_DEPTH_USD``) so that the §4 size term bites.
 * ``dynamic-no-breakers``: ``dynamic`` with the §7 breakers off (as in ``static``).
@@ -201,7 +201,7 @@ def make_policy(name: str) -> Policy:
         )
         return Policy(name, "Aave-v3-like fixed LTV / LT / 5 % bonus, no breakers, no cap", vec, vault)
     if name == "dynamic":
-        return Policy(name, "DESIGN defaults: volatility haircuts, ramp, breakers, size term", dyn, P.VAULT)
+        return Policy(name, "docs/design.md defaults: volatility haircuts, ramp, breakers, size term", dyn, P.VAULT)
     if name == "dynamic-no-breakers":
         return Policy(name, "dynamic with the circuit breakers off (stale feeds keep valuing)",
                       _with(dyn, **_BREAKERS_OFF), P.VAULT)

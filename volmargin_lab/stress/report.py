@@ -477,10 +477,10 @@ def _direction(x: dict[str, Any], level: float = 0.99) -> str:
 #: The report's account of calibration protocol v2 (``docs/calibration-protocol.md``).
 V2_SUMMARY = (
     "**Protocol v2** (`docs/calibration-protocol.md`, committed before any run) separates the volatility model "
-    "from the stressed floor, as DESIGN §3 and Basel (1996) do: it backtests the volatility *model* (h0 + z_maint "
+    "from the stressed floor, as docs/design.md §3 and Basel (1996) do: it backtests the volatility *model* (h0 + z_maint "
     "sigma_H with the ramp, h_min = 0) at 99 %, chooses the cheapest candidate (lowest training mean haircut) that "
     "passes Kupiec and Christoffersen at 5 % on training (2018-08-14 .. 2022-12-31; ties to the larger z_maint, "
-    "then the larger tau_slow), sets the floor h_min by its DESIGN definition (the empirical 99 % quantile of the "
+    "then the larger tau_slow), sets the floor h_min by its docs/design.md definition (the empirical 99 % quantile of the "
     "training 1-day losses, rounded up to a whole percent) and z_init = z_maint + 1.\n"
 )
 
@@ -529,13 +529,13 @@ def _v2_choice_table(assets: dict[str, Any]) -> str:
 
 
 def _v2_held_out_notes(assets: dict[str, Any], quick: bool) -> list[str]:
-    """Bullets on the held-out tests: a fallback to the DESIGN defaults, the primary test, the
+    """Bullets on the held-out tests: a fallback to the docs/design.md defaults, the primary test, the
     confirmatory test (or why there is none), the missing ETH span, the disclosure."""
     L: list[str] = []
     if not all(x.get("selected", True) for x in assets.values()):
         L.append("- No candidate passed both tests on training for "
                  + ", ".join(s for s, x in assets.items() if not x.get("selected", True))
-                 + ": the DESIGN defaults (z 3, 12 h, 30 d) were kept, as the protocol says.")
+                 + ": the docs/design.md defaults (z 3, 12 h, 30 d) were kept, as the protocol says.")
     first = next(iter(assets.values()))
     tp = first.get("test_period")
     prim = [f"{s} {format_xn(x.get('primary'))} ({'pass' if x.get('passed') else 'FAIL'}: Kupiec p {_p(x.get('kupiec_p'))}, "
@@ -679,7 +679,7 @@ def _calibrated_vs_static(summary: dict[str, Any], mode: str) -> list[str]:
         hd = {s: (summary.get("policies", {}).get("dynamic", {}).get("assets", {}).get(s) or {}).get("h_min")
               for s in ("WETH", "WBTC")}
         if all(x is not None for x in list(hm.values()) + list(hd.values())):
-            L.append(f"- Floors: `{CALIBRATED}` h_min WETH {_pct(hm['WETH'])}, WBTC {_pct(hm['WBTC'])} (the DESIGN "
+            L.append(f"- Floors: `{CALIBRATED}` h_min WETH {_pct(hm['WETH'])}, WBTC {_pct(hm['WBTC'])} (the docs/design.md "
                      f"definition on 2018-2022) against `dynamic`'s {_pct(hd['WETH'])} / {_pct(hd['WBTC'])}; the "
                      "initial haircut is max(h_min, h0 + z_init sigma_H), so in calm markets the floor decides the "
                      "borrowing power.")

@@ -1,11 +1,11 @@
-"""Real market episodes as price paths for the stress engine (issue #5 item 1, DESIGN §10).
+"""Real market episodes as price paths for the stress engine (issue #5 item 1, docs/design.md §10).
 
 A stress episode is a ``volmargin_lab.data.EPISODES`` entry plus: finer files that replace the
 base file where they cover it, toxic collateral files, the time the population opens its
 positions (before it, the oracle only warms up), the end of the calm window, and feed
 pauses.
 
-Intrabar paths (DESIGN §10): an OHLC bar ``[t, t + r)`` becomes three points, the two
+Intrabar paths (docs/design.md §10): an OHLC bar ``[t, t + r)`` becomes three points, the two
 extremes at ``t + r/3`` and ``t + 2r/3`` (low first when the bar closed above its open,
 high first otherwise) and the close at ``t + r``; bars shorter than
 ``INTRABAR_MIN_BAR_S`` and close-only bars give their close at ``t + r`` only. Every
