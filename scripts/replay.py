@@ -68,7 +68,7 @@ def cli(episode: str, out_dir: Path, n_accounts: int, seed: int, max_steps: int 
     click.echo(json.dumps({k: s[k] for k in ("episode", "steps", "accounts", "liquidations", "bad_debt_usd",
                                              "parity_checks", "parity_mismatches", "breaker_trips",
                                              "wall_seconds")}, indent=2))
-    click.echo(f"wrote {out_dir}/summary.json, steps.csv, report.md")
+    click.echo(f"wrote {out_dir}/summary.json, steps.csv, report.md, index.html (risk page) and its PNG plots")
     if s["parity_mismatches"]:
         click.echo(f"parity mismatches: {s['parity_mismatches']} (see report.md)", err=True)
         sys.exit(1)
