@@ -10,15 +10,29 @@ See volmargin/chain/keeper.py for the round and the record fields.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand, network_option
+from ape.cli import ConnectedProviderCommand, network_option, verbosity_option
+
+
+def _json_stdout():  # type: ignore[no-untyped-def]
+    """A text stream on the process's stdout for the JSON lines; file descriptor 1 itself
+    then points at stderr, so that whatever else is printed (ape-foundry prints the call
+    trace of every revert to ``sys.stdout``, bound at its import) stays off the JSON stream."""
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    return out
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Poke, liquidate and settle on a live deployment")
 @network_option()
+# stdout carries the JSON lines: Ape's INFO lines (e.g. "Connecting to ... node") stay off it
+@verbosity_option(default="WARNING")
 @click.option("--deployment", "deployment_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Deployment JSON (default: deployments/<chain id>.json of the connected chain).")
 @click.option("--account", "account_alias", default=None,
@@ -44,15 +58,17 @@ from ape.cli import ConnectedProviderCommand, network_option
 def cli(network, deployment_path: Path | None, account_alias: str | None, interval: float, once: bool,  # type: ignore[no-untyped-def]
         slippage: float, gas_price_gwei: float | None, native_usd: float | None, from_block: int | None,
         batch: int, log_path: Path | None) -> None:
-    """Keep the deployment: poke, liquidate when it pays, settle bad debt."""
+    """Keep the deployment: poke, liquidate when it pays, settle bad debt.
+
+    One JSON line per action or refusal on stdout (Ape's own log lines: -v, default
+    WARNING here). Amounts in token decimals, *_usd in USD, gas in units.
+    """
     from ape import chain, project
-    from ape.logging import logger
 
     from volmargin.chain import keeper as K
     from volmargin.chain.deploy import skip_debug_log_tracing
     from volmargin.chain.manifest import DEPLOYMENTS_DIR, DeploymentError, load
 
-    logger.set_level("WARNING")
     skip_debug_log_tracing()
     net = chain.provider.network
     local = K.is_local_network(net.ecosystem.name, net.name)
@@ -66,23 +82,18 @@ def cli(network, deployment_path: Path | None, account_alias: str | None, interv
     except DeploymentError as exc:
         raise click.BadParameter(str(exc), param_hint="--deployment") from None
     gas_price = None if gas_price_gwei is None else int(round(gas_price_gwei * 10**9))
-    streams = [sys.stdout]
-    log_file = None
-    if log_path is not None:
+    with contextlib.ExitStack() as stack:
+        streams = [stack.enter_context(_json_stdout())]
+        if log_path is not None:
+            try:
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                streams.append(stack.enter_context(log_path.open("a")))
+            except OSError as exc:
+                raise click.BadParameter(f"{log_path}: {exc.strerror}", param_hint="--log") from None
         try:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            log_file = log_path.open("a")
-        except OSError as exc:
-            raise click.BadParameter(f"{log_path}: {exc.strerror}", param_hint="--log") from None
-        streams.append(log_file)
-    try:
-        config = K.KeeperConfig(slippage=slippage, gas_price_wei=gas_price, native_usd=native_usd,
-                                from_block=from_block, batch=batch)
-        keeper = K.Keeper(dep, sender, config, K.json_writer(*streams))
-    except (K.KeeperError, DeploymentError) as exc:
-        raise click.BadParameter(str(exc), param_hint="--deployment/--native-usd") from None
-    try:
+            config = K.KeeperConfig(slippage=slippage, gas_price_wei=gas_price, native_usd=native_usd,
+                                    from_block=from_block, batch=batch)
+            keeper = K.Keeper(dep, sender, config, K.json_writer(*streams))
+        except (K.KeeperError, DeploymentError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--deployment/--native-usd") from None
         K.run(keeper, interval=interval, once=once)
-    finally:
-        if log_file is not None:
-            log_file.close()

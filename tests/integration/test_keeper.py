@@ -11,11 +11,15 @@ past an account whose liquidation reverts. The same keeper also runs as
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
+from pathlib import Path
 
-from ape_cli import ape_run
+from ape_cli import ROOT, ape_run
 from volmargin.chain.deploy import fund
 from volmargin.chain.keeper import Keeper, KeeperConfig, run
 from volmargin.chain.lens import read_accounts
@@ -122,6 +126,23 @@ def test_keeper_round_liquidates_skips_and_survives(system, project, chain, book
     assert out[-1]["summary"]["actions"]["error"] == 1 and out[-1]["summary"]["accounts"] == len(owners)  # lender in, closed out
     logged = (book["path"].parent / "keeper.jsonl").read_text().splitlines()
     assert [json.loads(x) for x in logged] == out
+    assert r.stdout.splitlines()[0].startswith("{"), r.stdout[:500]  # stdout is JSON lines only
+
+    # a long-running keeper stops on SIGTERM after its round, with a summary line
+    ape_bin = str(Path(sys.executable).parent / "ape")
+    proc = subprocess.Popen([ape_bin, "run", "keeper", "--interval", "0.5", "--network", "ethereum:local:foundry",
+                             "--account", "TEST::7", "--deployment", str(book["path"])], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(proc.stdout.readline())  # the reverting account, every round
+        assert first["action"] == "error"
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    last = json.loads(rest.splitlines()[-1])["summary"]
+    assert last["stopped_by"] == "SIGTERM" and last["rounds"] >= 1 and last["actions"]["error"] == last["rounds"]
 
 
 @pytest.mark.parametrize("args, hint", [

@@ -222,3 +222,17 @@ def test_record_retry_and_config_errors():
     for bad in ({"slippage": -0.1}, {"batch": 0}, {"batch": 257}, {"native_usd": 0.0}, {"gas_price_wei": -1}):
         with pytest.raises(KeeperError):
             KeeperConfig(**bad)
+
+
+def test_test_accounts_only_on_local_networks():
+    from volmargin.chain.keeper import is_local_network, keeper_account
+
+    assert is_local_network("ethereum", "local") and not is_local_network("ethereum", "sepolia")
+    assert str(keeper_account(None, local=True).address) == str(keeper_account("TEST::2", local=True).address)
+    for alias in (None, "TEST::2", "test::0"):
+        with pytest.raises(KeeperError, match="ethereum:local"):
+            keeper_account(alias, local=False)
+    with pytest.raises(KeeperError, match="no test account"):
+        keeper_account("TEST::x", local=True)
+    with pytest.raises(KeeperError, match="no account alias 'nobody-here'"):
+        keeper_account("nobody-here", local=True)
