@@ -96,4 +96,6 @@ def cli(network, deployment_path: Path | None, account_alias: str | None, interv
             keeper = K.Keeper(dep, sender, config, K.json_writer(*streams))
         except (K.KeeperError, DeploymentError) as exc:
             raise click.BadParameter(str(exc), param_hint="--deployment/--native-usd") from None
+        except Exception as exc:  # noqa: BLE001 - an unreachable node or a wrong address: one line
+            raise click.ClickException(f"cannot start the keeper on {path}: {' '.join(str(exc).split())[:300]}") from None
         K.run(keeper, interval=interval, once=once)

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from ape_cli import ROOT, ape_run
 from volmargin.chain.deploy import fund
-from volmargin.chain.keeper import Keeper, KeeperConfig, run
-from volmargin.chain.lens import read_accounts
+from volmargin.chain.keeper import Keeper, KeeperConfig, RoundStats, run
+from volmargin.chain.lens import AccountRow, read_accounts
+from volmargin.reference import Health
 from volmargin.chain.manifest import load
 
 E6, E8, E18 = 10**6, 10**8, 10**18
@@ -114,8 +115,30 @@ def test_keeper_round_liquidates_skips_and_survives(system, project, chain, book
     print(f"\nkeeper round: {first.accounts} accounts, {first.actions['liquidate']} liquidations, {round_s:.2f} s; "
           f"next round ({summary['actions']['liquidate']} liquidations): {summary['round_s_last']:.2f} s")
 
+    # bad debt is settled by liquidation itself; a settlement that reverts is one error record
+    stats = RoundStats(keeper.block)
+    fake = AccountRow(book["healthy"], (-1,) + (0,) * 7, Health(0, 1, 0, 1, False))
+    keeper.act(fake, [], [], stats)
+    assert lines[-1]["action"] == "error" and lines[-1]["reason"] == "vault: not bad debt"
+
+    # a non-positive answer is poked once (poking it again would re-trip the breaker); the
+    # invalid price then stops the reads, which is an error record per round, not an exit
+    lines.clear()
+    chain.pending_timestamp += 60
+    dep.feeds["WBTC"].push(0, 0, sender=system.admin)
+    for _ in range(2):
+        keeper.run_round()
+    assert [r["assets"] for r in lines if r.get("action") == "poke"] == [["WBTC"]]
+    assert system.oracle.breaker(system.tokens["WBTC"]) == 2  # REDUCE_ONLY
+    reads = [r["reason"] for r in lines if r.get("action") == "error"]
+    assert reads == ["read: oracle: invalid price"] * 2
+    chain.pending_timestamp += 60
+    dep.feeds["WBTC"].push(3_000_000_000_000, 0, sender=system.admin)  # 30,000 USD
+    keeper.run_round()
+    assert [r["assets"] for r in lines if r.get("action") == "poke"] == [["WBTC"], ["WBTC"]]
+
     if chain.provider.name != "foundry":
-        return  # the process below needs a node it can share (anvil)
+        return  # the processes below need a node they can share (anvil)
     # the same keeper as a process, against the same node: nothing left but the reverting account
     monkeypatch.setenv("APE_FOUNDRY_HOST", chain.provider.uri)
     r = ape_run("keeper", "--once", "--network", "ethereum:local:foundry", "--account", "TEST::7",

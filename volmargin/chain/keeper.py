@@ -320,6 +320,8 @@ class Keeper:
         self.scanned = start - 1  # last block whose logs are in ``accounts``
         self.accounts: set[str] = set()
         self.approved: set[str] = set()
+        self.poked: dict[str, int] = {}  # asset -> feed updatedAt (s) of the round last poked
+        self._assets: list[AssetRow] | None = None  # this round's asset rows when no poke changed them
         self.topics = ["0x" + keccak(text=sig).hex() for sig in ACCOUNT_EVENTS]
         self.block = 0
 
@@ -395,16 +397,25 @@ class Keeper:
             return None
 
     def poke(self, stats: RoundStats) -> list[str]:
-        """``poke_many`` the assets whose feed has a new round; returns their symbols."""
+        """``poke_many`` the assets whose feed has a new round; returns their symbols.
+
+        A round is poked once: a round the oracle refuses (non-positive, incomplete) leaves
+        its stored ``updated_at`` behind the feed's, and poking it again would re-trip the
+        breaker and restart its cooldown (docs/design.md §4).
+        """
+        self._assets = None
         _, assets = self._retry(lambda: read_assets(self.oracle, self.listed))
         updated = [int(self._retry(lambda f=f: f.latestRoundData()[3])) for f in self.feeds]
-        todo = new_rounds(assets, updated)
+        feed_time = dict(zip(self.listed, updated))
+        todo = [a for a in new_rounds(assets, updated) if feed_time[a] > self.poked.get(a, 0)]
         if not todo:
+            self._assets = assets
             return []
         syms = [self.symbol(a) for a in todo]
         receipt = self.oracle.poke_many(todo, **self._tx())
-        amounts = {self.symbol(a.asset): {"oracle_updated_at": a.updated_at, "feed_updated_at": t}
-                   for a, t in zip(assets, updated) if a.asset in todo}
+        self.poked.update({a: feed_time[a] for a in todo})
+        amounts = {self.symbol(a.asset): {"oracle_updated_at": a.updated_at, "feed_updated_at": feed_time[a.asset]}
+                   for a in assets if a.asset in todo}
         self.emit(stats, "poke", assets=syms, amounts=amounts, gas_used=int(receipt.gas_used), tx=str(receipt.txn_hash))
         return syms
 
@@ -423,9 +434,12 @@ class Keeper:
         return len(self.accounts) - before
 
     def read(self) -> tuple[list[AssetRow], list[int], list[AccountRow]]:
-        """Asset rows (``listed`` order), the vault's global parameters (``V_*`` order) and
-        the rows of every known account, read in batches of ``config.batch``."""
-        _, assets = self._retry(lambda: read_assets(self.oracle, self.listed))
+        """Asset rows (``listed`` order; the poke stage's when it poked nothing), the vault's
+        global parameters (``V_*`` order) and the rows of every known account, read in
+        batches of ``config.batch``."""
+        assets = self._assets
+        if assets is None:
+            _, assets = self._retry(lambda: read_assets(self.oracle, self.listed))
         params = [int(self._retry(lambda i=i: self.vault.params(i))) for i in range(ref.V_INSURANCE_SHARE + 1)]
         accounts = sorted(self.accounts)
         rows: list[AccountRow] = []
@@ -451,7 +465,16 @@ class Keeper:
             self.emit(stats, "error", account=row.account, reason=revert_reason(exc) or _one_line(exc))
 
     def liquidate(self, row: AccountRow, assets: list[AssetRow], params: list[int], stats: RoundStats) -> None:
-        """Plan, price and (when it pays) send the liquidation of one unhealthy account."""
+        """Plan, price and (when it pays) send the liquidation of one unhealthy account.
+
+        ``max_repay`` is 2**256 - 1 (the contract repays its own maximum, so interest
+        accrued since the read cannot leave dust) and ``min_seize`` the planned seizure
+        less ``config.slippage``. The record's ``amounts``: the plan (``repay``, ``seize``,
+        ``insurance_cut``, ``seized``, ``bonus``, ``repaid_usd``, ``seized_usd``), the gas
+        estimate and profitability (``gain_usd``, ``gas_usd``, ``slippage_usd``,
+        ``net_usd``); after the transaction ``repaid``, ``seized``, ``insurance_cut`` and
+        ``bonus`` are the Liquidation event's, ``settled`` its BadDebtSettled events.
+        """
         plan = plan_liquidation(row, assets, self.decimals, params)
         if plan is None:
             self.emit(stats, "skip", account=row.account, reason="no debt and collateral pair to liquidate")
@@ -567,6 +590,8 @@ class _Stop:
     signum: int | None = None
 
     def __call__(self, signum: int, frame: Any) -> None:
+        if self.requested:  # a second signal: stop now
+            raise KeyboardInterrupt
         self.requested, self.signum = True, signum
 
 
@@ -583,7 +608,7 @@ def run(keeper: Keeper, *, interval: float = 0.0, once: bool = False, max_rounds
     ``interval`` > 0: a round every ``interval`` seconds; 0: a round on every new block,
     polled every ``poll_s`` seconds. After a round with errors the next waits
     ``backoff_s`` x 2**n seconds (n failed rounds in a row, at most ``backoff_cap_s``).
-    A signal lets the current round finish. Returns the summary, also emitted as the
+    A signal lets the current round finish (a second one interrupts it). Returns the summary, also emitted as the
     last JSON line: rounds, actions by name, accounts known, mean and last round seconds.
     """
     stop = _Stop()
