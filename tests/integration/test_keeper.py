@@ -168,6 +168,37 @@ def test_keeper_round_liquidates_skips_and_survives(system, project, chain, book
     assert last["stopped_by"] == "SIGTERM" and last["rounds"] >= 1 and last["actions"]["error"] == last["rounds"]
 
 
+def test_keeper_survives_rpc_errors(system, project, accounts, tmp_path, monkeypatch):
+    import volmargin.chain.keeper as K
+
+    dep = load(project, system.write_json(tmp_path / "deployment.json"))
+    lines: list[dict] = []
+    waits: list[float] = []
+    cfg = KeeperConfig(retries=2, backoff_s=0.05, backoff_cap_s=0.075)
+    keeper = Keeper(dep, accounts[7], cfg, lines.append, sleep=waits.append)
+    real, fails = K.read_accounts, [2]
+
+    def flaky(vault, accounts_):
+        if fails[0]:
+            fails[0] -= 1
+            raise ConnectionError("connection reset by peer")
+        return real(vault, accounts_)
+
+    monkeypatch.setattr(K, "read_accounts", flaky)
+    stats = keeper.run_round()  # two failures, two retries: the round goes through
+    assert (stats.failed_stages, stats.accounts, waits, lines) == (0, 1, [0.05, 0.075], [])  # the lender
+    fails[0] = 3  # one more than the retries: one error record, the round still ends
+    stats = keeper.run_round()
+    assert stats.failed_stages == 1 and [r["reason"] for r in lines] == ["read: ConnectionError: connection reset by peer"]
+    # the loop backs off after a failed round and goes on
+    lines.clear()
+    fails[0] = 3
+    t0 = time.perf_counter()
+    summary = run(keeper, interval=0.01, max_rounds=2, handle_signals=False)
+    assert summary["rounds"] == 2 and summary["actions"]["error"] == 1 and time.perf_counter() - t0 >= 0.05
+    assert [r.get("action") for r in lines] == ["error", None]  # the round's error, then the summary
+
+
 @pytest.mark.parametrize("args, hint", [
     (["--slippage", "-1"], "--slippage"),
     (["--deployment", "/nonexistent/deployment.json"], "--deployment"),

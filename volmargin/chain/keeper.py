@@ -602,7 +602,8 @@ def _wait(seconds: float, stop: _Stop, sleep: Callable[[float], None]) -> None:
 
 
 def run(keeper: Keeper, *, interval: float = 0.0, once: bool = False, max_rounds: int | None = None,
-        handle_signals: bool = True, poll_s: float = 1.0) -> dict[str, Any]:
+        handle_signals: bool = True, poll_s: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+        ) -> dict[str, Any]:
     """Run rounds until SIGINT/SIGTERM (or one round with ``once``, or ``max_rounds``).
 
     ``interval`` > 0: a round every ``interval`` seconds; 0: a round on every new block,
@@ -620,7 +621,7 @@ def run(keeper: Keeper, *, interval: float = 0.0, once: bool = False, max_rounds
             if not once and interval <= 0 and rounds and not failed:
                 try:
                     if keeper.head() <= last.block:
-                        _wait(poll_s, stop, keeper.sleep)
+                        _wait(poll_s, stop, sleep)
                         continue
                 except Exception:  # noqa: BLE001 - the round logs it
                     pass
@@ -631,8 +632,7 @@ def run(keeper: Keeper, *, interval: float = 0.0, once: bool = False, max_rounds
             if once or (max_rounds is not None and rounds >= max_rounds):
                 break
             cfg = keeper.config
-            _wait(min(cfg.backoff_cap_s, cfg.backoff_s * 2 ** (failed - 1)) if failed else interval, stop,
-                  keeper.sleep)
+            _wait(min(cfg.backoff_cap_s, cfg.backoff_s * 2 ** (failed - 1)) if failed else interval, stop, sleep)
     finally:
         for s, h in old.items():
             signal.signal(s, h)
