@@ -4,7 +4,7 @@ One *round* (``Keeper.run_round``):
 
 1. **poke**: for every listed asset whose feed has a round newer than the one the
    RiskOracle last accepted (the feed's ``latestRoundData`` ``updatedAt`` against the
-   oracle's stored ``updated_at``), one ``poke_many`` for all of them (docs/design.md §3-§4);
+   oracle's stored ``updated_at``), one ``poke_many`` for all of them (docs/design.md §3, §4, §7);
 2. **scan**: the vault's ``Deposit`` and ``Borrow`` logs from the deployment block on,
    incrementally, add their accounts to the in-memory set (an account needs one of the
    two to hold a position);
@@ -19,7 +19,7 @@ The amounts of a liquidation are those of ``MarginVault.liquidate`` computed wit
 exact reference (``volmargin.reference``: ``max_repay``, ``bonus``, ``seize_amount``,
 ``repay_for_seize``) from the balances, health sums and prices the lens views return.
 
-Every action or refusal is one JSON line (``Record``): ``ts`` (Unix seconds), ``block``,
+Every action or refusal is one JSON line (``record``): ``ts`` (Unix seconds), ``block``,
 ``action`` (``poke`` / ``liquidate`` / ``settle`` / ``skip`` / ``error``), ``account``,
 ``assets`` (symbols), ``amounts`` (token decimals; ``*_usd`` in USD), ``gas_used`` and
 ``reason`` (the revert string on a revert). Reads and gas estimates are retried with a
@@ -269,7 +269,7 @@ class RoundStats:
     many of its stages (head, poke, scan, read) failed (RPC errors, not account reverts)."""
 
     block: int
-    actions: Counter = field(default_factory=Counter)
+    actions: Counter[str] = field(default_factory=Counter)
     accounts: int = 0
     seconds: float = 0.0
     failed_stages: int = 0
@@ -296,8 +296,9 @@ class Keeper:
     (default ``ape.chain``); ``sleep``: used by the read retries. The account set, the
     last scanned block and the tokens already approved live in memory.
 
-    Raises ``KeeperError`` when a listed asset is missing from the deployment file, or
-    when no native price is given and ``config.native_symbol`` is not listed.
+    Raises ``DeploymentError`` when an asset the vault lists is missing from the
+    deployment file, ``KeeperError`` when no native price is given and
+    ``config.native_symbol`` is not listed.
     """
 
     def __init__(self, dep: Deployment, sender: Any, config: KeeperConfig, emit: Emit, chain: Any = None,
@@ -401,7 +402,7 @@ class Keeper:
 
         A round is poked once: a round the oracle refuses (non-positive, incomplete) leaves
         its stored ``updated_at`` behind the feed's, and poking it again would re-trip the
-        breaker and restart its cooldown (docs/design.md §4).
+        breaker and restart its cooldown (docs/design.md §7).
         """
         self._assets = None
         _, assets = self._retry(lambda: read_assets(self.oracle, self.listed))
@@ -614,7 +615,7 @@ def run(keeper: Keeper, *, interval: float = 0.0, once: bool = False, max_rounds
     """
     stop = _Stop()
     old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)} if handle_signals else {}
-    totals: Counter = Counter()
+    totals: Counter[str] = Counter()
     rounds, failed, seconds, last = 0, 0, 0.0, RoundStats(keeper.block)
     try:
         while not stop.requested:
