@@ -97,5 +97,6 @@ def cli(network, deployment_path: Path | None, account_alias: str | None, interv
         except (K.KeeperError, DeploymentError) as exc:
             raise click.BadParameter(str(exc), param_hint="--deployment/--native-usd") from None
         except Exception as exc:  # noqa: BLE001 - an unreachable node or a wrong address: one line
-            raise click.ClickException(f"cannot start the keeper on {path}: {' '.join(str(exc).split())[:300]}") from None
+            why = " ".join(str(exc).split())[:300]
+            raise click.ClickException(f"cannot start the keeper on {path}: {why}") from None
         K.run(keeper, interval=interval, once=once)

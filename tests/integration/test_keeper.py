@@ -146,7 +146,8 @@ def test_keeper_round_liquidates_skips_and_survives(system, project, chain, book
     assert r.returncode == 0, r.stderr[-2000:]
     out = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
     assert [(x["action"], x["account"]) for x in out[:-1]] == [("error", book["reverting"])]
-    assert out[-1]["summary"]["actions"]["error"] == 1 and out[-1]["summary"]["accounts"] == len(owners)  # lender in, closed out
+    sub = out[-1]["summary"]
+    assert sub["actions"]["error"] == 1 and sub["accounts"] == len(owners)  # the lender in, the closed one out
     logged = (book["path"].parent / "keeper.jsonl").read_text().splitlines()
     assert [json.loads(x) for x in logged] == out
     assert r.stdout.splitlines()[0].startswith("{"), r.stdout[:500]  # stdout is JSON lines only
@@ -189,7 +190,8 @@ def test_keeper_survives_rpc_errors(system, project, accounts, tmp_path, monkeyp
     assert (stats.failed_stages, stats.accounts, waits, lines) == (0, 1, [0.05, 0.075], [])  # the lender
     fails[0] = 3  # one more than the retries: one error record, the round still ends
     stats = keeper.run_round()
-    assert stats.failed_stages == 1 and [r["reason"] for r in lines] == ["read: ConnectionError: connection reset by peer"]
+    assert stats.failed_stages == 1
+    assert [r["reason"] for r in lines] == ["read: ConnectionError: connection reset by peer"]
     # the loop backs off after a failed round and goes on
     lines.clear()
     fails[0] = 3

@@ -18,7 +18,7 @@ from volmargin import model
 from volmargin import params as P
 from volmargin import reference as ref
 from volmargin.chain.keeper import (
-    KeeperConfig, KeeperError, LiquidationPlan, is_bad_debt, liquidation_amounts, new_rounds, plan_liquidation,
+    KeeperConfig, KeeperError, LiquidationPlan, is_bad_debt, new_rounds, plan_liquidation,
     profitability, record, retry,
 )
 from volmargin.chain.lens import AccountRow, AssetRow
@@ -163,7 +163,7 @@ def test_healthy_account_has_no_plan_and_bad_debt_rows():
 
 def test_liquidation_amounts_cap_seizure_at_the_collateral():
     health = ref.Health(50 * ref.WAD, 100 * ref.WAD, 0, 0, False)  # deep shortfall: full repayment, max bonus
-    repay, seize, cut, bon = liquidation_amounts(100 * 10**6, 10**16, ref.WAD, 6, 2_000 * ref.WAD, 18, health,
+    repay, seize, cut, bon = ref.liquidation_amounts(100 * 10**6, 10**16, ref.WAD, 6, 2_000 * ref.WAD, 18, health,
                                                  P.VAULT)
     assert bon == P.VAULT[ref.V_BONUS_MAX] and seize == 10**16  # 0.01 WETH = 20 USD of collateral
     assert repay == ref.repay_for_seize(seize, ref.WAD, 6, 2_000 * ref.WAD, 18, bon)

@@ -15,9 +15,10 @@ One *round* (``Keeper.run_round``):
    otherwise ``liquidate`` on the (debt, collateral) pair that pays the liquidator most,
    only when the gain exceeds the gas cost plus a slippage allowance (docs/design.md §6).
 
-The amounts of a liquidation are those of ``MarginVault.liquidate`` computed with the
-exact reference (``volmargin.reference``: ``max_repay``, ``bonus``, ``seize_amount``,
-``repay_for_seize``) from the balances, health sums and prices the lens views return.
+The amounts of a liquidation are those of ``MarginVault.liquidate``, computed by the exact
+reference's ``liquidation_amounts`` (the function ``VaultRef.liquidate`` uses: ``max_repay``,
+``bonus``, ``seize_amount``, ``repay_for_seize``) from the balances, health sums and prices
+the lens views return.
 
 Every action or refusal is one JSON line (``record``): ``ts`` (Unix seconds), ``block``,
 ``action`` (``poke`` / ``liquidate`` / ``settle`` / ``skip`` / ``error``), ``account``,
@@ -124,32 +125,6 @@ class LiquidationPlan:
         return self.seized_value - self.repaid_value
 
 
-def liquidation_amounts(
-    debt: int, collateral: int, debt_price: int, debt_dec: int, col_price: int, col_dec: int,
-    health: ref.Health, params: list[int] | tuple[int, ...],
-) -> tuple[int, int, int, int]:
-    """(repay, seize, insurance cut, bonus) of a liquidation repaying as much as allowed.
-
-    ``debt``, ``collateral``: the account's debt (> 0, debt token decimals) and collateral
-    (> 0, collateral token decimals); prices WAD USD per whole token; ``health``: the
-    account's weighted sums (WAD USD); ``params``: the vault's global vector (``V_*``
-    order). The steps of ``MarginVault.liquidate`` with ``max_repay`` = 2**256 - 1 on the
-    reference's functions (``max_repay``, ``bonus``, ``seize_amount``, ``repay_for_seize``)
-    (docs/design.md §6). Raises ``ArithmeticError`` where the contract would overflow.
-    """
-    hf = ref.health_factor(health.maint_assets, health.maint_liabilities)
-    repay = ref.max_repay(debt, debt_price, debt_dec, hf, params[ref.V_CLOSE_FACTOR], params[ref.V_HF_FULL],
-                          params[ref.V_MIN_DEBT_VALUE])
-    bon = ref.bonus(health.maint_assets, health.maint_liabilities, params[ref.V_BONUS_MIN],
-                    params[ref.V_BONUS_SLOPE], params[ref.V_BONUS_MAX])
-    seize = ref.seize_amount(repay, debt_price, debt_dec, col_price, col_dec, bon)
-    if seize > collateral:
-        seize = collateral
-        repay = min(repay, ref.repay_for_seize(seize, debt_price, debt_dec, col_price, col_dec, bon))
-    cut = seize * bon // (ref.WAD + bon) * params[ref.V_INSURANCE_SHARE] // ref.WAD
-    return repay, seize, cut, bon
-
-
 def plan_liquidation(
     row: AccountRow, assets: list[AssetRow], decimals: list[int], params: list[int] | tuple[int, ...],
 ) -> LiquidationPlan | None:
@@ -172,7 +147,8 @@ def plan_liquidation(
             if row.balances[j] <= 0:
                 continue
             pd, pc, dd, dc = assets[i].price, assets[j].price, decimals[i], decimals[j]
-            repay, seize, cut, bon = liquidation_amounts(-row.balances[i], row.balances[j], pd, dd, pc, dc, h, params)
+            debt, col = -row.balances[i], row.balances[j]
+            repay, seize, cut, bon = ref.liquidation_amounts(debt, col, pd, dd, pc, dc, h, params)
             if repay == 0 or seize <= cut:
                 continue
             plan = LiquidationPlan(row.account, assets[i].asset, assets[j].asset, repay, seize, cut, seize - cut, bon,
@@ -307,7 +283,8 @@ class Keeper:
             from ape import chain as ape_chain
 
             chain = ape_chain
-        self.dep, self.sender, self.config, self.emit_json, self.chain, self.sleep = dep, sender, config, emit, chain, sleep
+        self.dep, self.sender, self.config, self.emit_json = dep, sender, config, emit
+        self.chain, self.sleep = chain, sleep
         self.vault, self.oracle = dep.vault, dep.oracle
         self.listed = [to_checksum_address(str(self.vault.listed(i))) for i in range(int(self.vault.n_listed()))]
         self.symbols = [dep.symbol_of(a) for a in self.listed]  # DeploymentError if one is not in the file
@@ -512,7 +489,8 @@ class Keeper:
         """``settle_bad_debt`` for an account with debt and no collateral."""
         syms = [s for s, b in zip(self.symbols, row.balances) if b < 0]
         try:
-            gas = int(self._retry(lambda: self.vault.settle_bad_debt.estimate_gas_cost(row.account, sender=self.sender)))
+            estimate = self.vault.settle_bad_debt.estimate_gas_cost
+            gas = int(self._retry(lambda: estimate(row.account, sender=self.sender)))
         except Exception as exc:  # noqa: BLE001
             self.emit(stats, "error", account=row.account, assets=syms, reason=revert_reason(exc) or _one_line(exc),
                       stage="estimate")
