@@ -588,8 +588,9 @@ def run(keeper: Keeper, *, interval: float = 0.0, once: bool = False, max_rounds
     ``interval`` > 0: a round every ``interval`` seconds; 0: a round on every new block,
     polled every ``poll_s`` seconds. After a round with errors the next waits
     ``backoff_s`` x 2**n seconds (n failed rounds in a row, at most ``backoff_cap_s``).
-    A signal lets the current round finish (a second one interrupts it). Returns the summary, also emitted as the
-    last JSON line: rounds, actions by name, accounts known, mean and last round seconds.
+    A signal lets the current round finish (a second one interrupts it). Returns the
+    summary, also emitted as the last JSON line (``{"ts", "block", "summary"}``): rounds,
+    actions by name, accounts known, mean and last round seconds, the stopping signal.
     """
     stop = _Stop()
     old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)} if handle_signals else {}
