@@ -4,5 +4,6 @@ views, read and write deployment manifests, and the function table of the test h
 Modules: ``deploy`` (``deploy_system``, ``System``: deploy and drive the contracts beside
 ``volmargin.reference``), ``backends`` (``ApeBackend``, ``BoaBackend``: where ``deploy`` sends
 its transactions), ``lens`` (``read_assets``, ``read_accounts``), ``manifest``
-(deployment files), ``harness`` (``RiskMathHarness`` function table).
+(deployment files), ``harness`` (``RiskMathHarness`` function table), ``keeper`` (oracle
+pokes, liquidations and bad-debt settlement on a live deployment: ``ape run keeper``).
 """

@@ -126,6 +126,43 @@ def health_sums(balances: list[int], views: list[RiskView], decimals: list[int],
     return Health(ma, ml, ia, il, reduce_only)
 
 
+def liquidation_amounts(
+    debt: int, col_bal: int, debt_price: int, debt_dec: int, col_price: int, col_dec: int, h: Health,
+    p: list[int] | tuple[int, ...], max_repay_: int = UINT256_MAX,
+) -> tuple[int, int, int, int]:
+    """MarginVault.liquidate's amounts: (repaid, seized from the account, insurance cut, bonus).
+
+    ``debt`` (> 0) and ``col_bal`` (> 0): the account's debt and collateral, token decimals;
+    prices WAD USD per whole token; ``h``: the account's health sums; ``p``: the vault's
+    global parameters (``V_*`` order); ``max_repay_``: the liquidator's cap, debt token
+    decimals. Repayment capped by the close factor (the whole debt below ``hf_full`` or above
+    a dust remainder), bonus scaled by the shortfall, seizure capped by the collateral with
+    the repayment cut to match, the insurance fund's share of the bonus (docs/design.md §6).
+    Rejects "vault: dust left" where the contract does.
+    """
+    repay = min(
+        max_repay_,
+        max_repay(
+            debt,
+            debt_price,
+            debt_dec,
+            health_factor(h.maint_assets, h.maint_liabilities),
+            p[V_CLOSE_FACTOR],
+            p[V_HF_FULL],
+            p[V_MIN_DEBT_VALUE],
+        ),
+    )
+    if repay < debt:  # a liquidator-chosen repayment must not leave dust behind (docs/design.md §6)
+        require(liability_value(debt - repay, debt_price, debt_dec) >= p[V_MIN_DEBT_VALUE], "vault: dust left")
+    bon = bonus(h.maint_assets, h.maint_liabilities, p[V_BONUS_MIN], p[V_BONUS_SLOPE], p[V_BONUS_MAX])
+    seize = seize_amount(repay, debt_price, debt_dec, col_price, col_dec, bon)
+    if seize > col_bal:
+        seize = col_bal
+        repay = min(repay, repay_for_seize(seize, debt_price, debt_dec, col_price, col_dec, bon))
+    cut = seize * bon // (WAD + bon) * p[V_INSURANCE_SHARE] // WAD
+    return repay, seize, cut, bon
+
+
 @dataclass
 class VaultRef:
     """Mirror of MarginVault.vy on top of an ``OracleRef``.
@@ -411,27 +448,7 @@ class VaultRef:
         rc = self.oracle.risk(col_asset, now)
         dd, dc = self.decimals[debt_asset], self.decimals[col_asset]
         p = self.params
-        debt = -debt_bal
-        repay = min(
-            max_repay_,
-            max_repay(
-                debt,
-                rd.price,
-                dd,
-                health_factor(h.maint_assets, h.maint_liabilities),
-                p[V_CLOSE_FACTOR],
-                p[V_HF_FULL],
-                p[V_MIN_DEBT_VALUE],
-            ),
-        )
-        if repay < debt:  # a liquidator-chosen repayment must not leave dust behind (docs/design.md §6)
-            require(liability_value(debt - repay, rd.price, dd) >= p[V_MIN_DEBT_VALUE], "vault: dust left")
-        bon = bonus(h.maint_assets, h.maint_liabilities, p[V_BONUS_MIN], p[V_BONUS_SLOPE], p[V_BONUS_MAX])
-        seize = seize_amount(repay, rd.price, dd, rc.price, dc, bon)
-        if seize > col_bal:
-            seize = col_bal
-            repay = min(repay, repay_for_seize(seize, rd.price, dd, rc.price, dc, bon))
-        cut = seize * bon // (WAD + bon) * p[V_INSURANCE_SHARE] // WAD
+        repay, seize, cut, _ = liquidation_amounts(-debt_bal, col_bal, rd.price, dd, rc.price, dc, h, p, max_repay_)
         require(repay > 0 and seize - cut >= min_seize, "vault: seize below minimum")
         self._use_liquidation_cap(liability_value(repay, rd.price, dd), now)
         self._set_balance(account, debt_asset, md, debt_bal + repay)
