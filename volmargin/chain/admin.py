@@ -101,10 +101,11 @@ def _require_any_role(label: str, contract: Any, account: Any, *role_names: str)
 
 
 def change_role(dep: Deployment, grant: bool, role_name: str, account: str, sender: Any,
-                on: str = "both") -> list[str]:
+                on: str = "both", receipts: dict[str, Any] | None = None) -> list[str]:
     """Grant (``grant``) or revoke ``role_name`` for ``account`` on the oracle, the vault
     or both (each that defines the role). The sender must hold the role's admin role.
-    Returns one line per contract: what was sent, or why nothing was needed.
+    Returns one line per contract: what was sent, or why nothing was needed; each
+    receipt goes into ``receipts`` (when given) under the contract's label.
 
     Raises ``AdminError`` if no chosen contract defines the role, or the sender lacks
     its admin role ("access_control: account is missing role")."""
@@ -121,7 +122,9 @@ def change_role(dep: Deployment, grant: bool, role_name: str, account: str, send
         if held == grant:
             out.append(f"{lbl}: {account} {'already holds' if grant else 'does not hold'} {role_name}; nothing sent")
             continue
-        (c.grantRole if grant else c.revokeRole)(roles[role_name], account, sender=sender)
+        receipt = (c.grantRole if grant else c.revokeRole)(roles[role_name], account, sender=sender)
+        if receipts is not None:
+            receipts[lbl] = receipt
         out.append(f"{lbl}: {'granted' if grant else 'revoked'} {role_name} {'to' if grant else 'from'} {account}")
     return out
 

@@ -34,6 +34,11 @@ class Backend(ABC):
     def address(self, account: Any) -> str:
         """Checksummed address of ``account`` (an account object of this backend)."""
 
+    @abstractmethod
+    def at(self, name: str, address: str) -> Any:
+        """The contract at ``address`` (already deployed, e.g. a third-party token or feed)
+        through the interface of contract ``name`` (e.g. ``"MockERC20"`` for an ERC-20)."""
+
 
 class ApeBackend(Backend):
     """Ape: ``project.NAME.deploy(...)``; a transaction's receipt is Ape's ``ReceiptAPI``.
@@ -54,6 +59,10 @@ class ApeBackend(Backend):
     def address(self, account: Any) -> str:
         """``str(account.address)``."""
         return str(account.address)
+
+    def at(self, name: str, address: str) -> Any:
+        """``project.NAME.at(address)``."""
+        return getattr(self.project, name).at(address)
 
 
 @dataclass(frozen=True)
@@ -99,3 +108,7 @@ class BoaBackend(Backend):
     def address(self, account: Any) -> str:
         """An account is its address: ``str(account)``."""
         return str(account)
+
+    def at(self, name: str, address: str) -> Any:
+        """``name``'s factory at ``address``."""
+        return self._factory(name).at(address)

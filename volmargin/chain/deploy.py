@@ -3,7 +3,10 @@
 ``deploy_system`` deploys three mock tokens (USD 6 decimals, WETH 18, WBTC
 8), their MockAggregator feeds (8 decimals), the RiskOracle and the
 MarginVault with the defaults of ``volmargin.params``, lists the assets, and
-(optionally) seeds lender liquidity. It mirrors each step in
+(optionally) seeds lender liquidity. Given ``addresses``, it lists existing
+tokens and feeds (third-party ERC-20s, Chainlink AggregatorV3 feeds) instead
+of deploying mocks for them (``volmargin.chain.config`` builds both from a
+deployment config). It mirrors each step in
 ``volmargin.reference`` so that callers can hold the chain to the reference
 from the first block. The steps go through a ``volmargin.chain.backends``
 backend: Ape's (given an Ape ``project``) or titanoboa's.
@@ -29,7 +32,10 @@ class System:
     ``tokens``/``feeds`` map a symbol ("USD", "WETH", "WBTC") to the
     contract instance (Ape's, or titanoboa's). ``oracle_ref``/``vault_ref`` are
     the exact mirrors, keyed by token address. ``backend`` sends the driving
-    helpers' transactions (default: Ape's).
+    helpers' transactions (default: Ape's). ``txs`` maps each deployment step
+    (``oracle``, ``WETH.list_oracle``, ...) to its transaction hash (Ape only);
+    ``mocks[symbol]`` is (token is a mock, feed is a mock); ``limits`` the
+    risk steward's (max_rel_change WAD, min_change_delay s).
     """
 
     admin: Any
@@ -41,6 +47,9 @@ class System:
     oracle_ref: ref.OracleRef
     vault_ref: ref.VaultRef
     gas: dict[str, int] = field(default_factory=dict)
+    txs: dict[str, str] = field(default_factory=dict)
+    mocks: dict[str, tuple[bool, bool]] = field(default_factory=dict)
+    limits: tuple[int, int] = (P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY)
     last_rounds: dict[str, ref.FeedRound] = field(default_factory=dict)
     backend: Backend = field(default_factory=ApeBackend)
 
@@ -66,6 +75,7 @@ class System:
                     "token": str(self.tokens[s].address),
                     "feed": str(self.feeds[s].address),
                     "decimals": self.specs[s].decimals,
+                    **({"mock_token": self.mocks[s][0], "mock_feed": self.mocks[s][1]} if s in self.mocks else {}),
                     "oracle_params": S.ORACLE.as_dict(self.specs[s].oracle),
                     "rate_params": S.ASSET.as_dict(self.specs[s].rates),
                     "var_seed": self.specs[s].var_seed,
@@ -73,8 +83,8 @@ class System:
                 for s in self.tokens
             },
             "vault_params": S.VAULT.as_dict(self.vault_ref.params),
-            "max_rel_change": P.MAX_REL_CHANGE,
-            "min_change_delay": P.MIN_CHANGE_DELAY,
+            "max_rel_change": self.limits[0],
+            "min_change_delay": self.limits[1],
             "units": "WAD = 1e18; variances WAD/s; rates WAD/year; times s; USD values WAD USD",
         }
 
@@ -125,6 +135,9 @@ def deploy_system(
     vault_params: tuple[int, ...] = P.VAULT,
     lender: Any | None = None,
     seed_liquidity: dict[str, int] | None = None,
+    addresses: dict[str, tuple[str | None, str | None]] | None = None,
+    max_rel_change: int = P.MAX_REL_CHANGE,
+    min_change_delay: int = P.MIN_CHANGE_DELAY,
 ) -> System:
     """Deploy tokens, feeds, oracle and vault; list the assets; seed liquidity.
 
@@ -140,45 +153,72 @@ def deploy_system(
         Parameters (``volmargin.params``).
     lender, seed_liquidity
         If both are given, ``lender`` is minted and deposits
-        ``seed_liquidity[symbol]`` whole tokens of each asset.
+        ``seed_liquidity[symbol]`` whole tokens of each asset (mock tokens only).
+    addresses
+        ``{symbol: (token, feed)}``: existing contracts to list instead of
+        deploying mocks (None for either: deploy the mock). An existing token
+        must already hold one whole token of the admin for the vault's
+        fee-on-transfer probe (a mock is minted it).
+    max_rel_change, min_change_delay
+        Risk-steward limits of both contracts (WAD; seconds).
     """
     backend = project if isinstance(project, Backend) else ApeBackend(project)
-    start_prices = start_prices or {}
-    oracle = backend.deploy("RiskOracle", P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY, sender=admin)
-    vault = backend.deploy("MarginVault", oracle.address, list(vault_params), P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY,
-                           sender=admin)
+    start_prices, addresses = start_prices or {}, addresses or {}
     oracle_ref = ref.OracleRef()
     vault_ref = ref.VaultRef(oracle=oracle_ref, params=list(vault_params))
-    system = System(admin, {}, {}, oracle, vault, {s.symbol: s for s in specs}, oracle_ref, vault_ref, {},
-                    backend=backend)
+    system = System(admin, {}, {}, None, None, {s.symbol: s for s in specs}, oracle_ref, vault_ref, {},
+                    backend=backend, limits=(max_rel_change, min_change_delay))
+    system.oracle = _step(system, "oracle", backend.deploy("RiskOracle", max_rel_change, min_change_delay, sender=admin))
+    system.vault = _step(system, "vault", backend.deploy("MarginVault", system.oracle.address, list(vault_params),
+                                                         max_rel_change, min_change_delay, sender=admin))
     for spec in specs:
-        _list_asset(system, spec, start_prices.get(spec.symbol, spec.start_price_usd))
+        token, feed = addresses.get(spec.symbol, (None, None))
+        _list_asset(system, spec, start_prices.get(spec.symbol, spec.start_price_usd), token, feed)
     if lender is not None and seed_liquidity:
         for symbol, whole in seed_liquidity.items():
             amount = whole * 10 ** system.specs[symbol].decimals
             fund(system, lender, symbol, amount)
-            r = backend.transact(vault, "deposit", system.address(symbol), amount, sender=lender)
-            vault_ref.deposit(backend.address(lender), system.address(symbol), amount, r.timestamp)
+            r = backend.transact(system.vault, "deposit", system.address(symbol), amount, sender=lender)
+            _step(system, f"{symbol}.seed_deposit", r)
+            system.vault_ref.deposit(backend.address(lender), system.address(symbol), amount, r.timestamp)
     return system
 
 
-def _list_asset(system: System, spec: P.TokenSpec, price: float) -> None:
-    """Deploy ``spec``'s token and feed (first round at ``price``, USD per whole token) and
-    list the asset in the oracle and the vault, mirrored in the reference."""
+def _step(system: System, name: str, result: Any) -> Any:
+    """Record the transaction hash of a deployed contract or a receipt (Ape's) under ``name``; ``result``."""
+    tx = getattr(result, "txn_hash", None)
+    if tx is not None:
+        system.txs[name] = tx if isinstance(tx, str) else "0x" + bytes(tx).hex()
+    return result
+
+
+def _list_asset(system: System, spec: P.TokenSpec, price: float, token: str | None = None,
+                feed: str | None = None) -> None:
+    """List ``spec``'s asset in the oracle and the vault, mirrored in the reference: the
+    token and feed at ``token``/``feed`` when given, else mocks deployed here (the feed's
+    first round at ``price``, USD per whole token)."""
     backend, admin, sym = system.backend, system.admin, spec.symbol
-    system.tokens[sym] = backend.deploy("MockERC20", spec.name, sym, spec.decimals, sender=admin)
-    system.feeds[sym] = backend.deploy(
-        "MockAggregator", P.FEED_DECIMALS, spec.feed_description, to_feed_answer(price, P.FEED_DECIMALS), 0, sender=admin
-    )
-    asset, token = system.address(sym), system.tokens[sym]
+    system.mocks[sym] = (token is None, feed is None)
+    system.tokens[sym] = (backend.at("MockERC20", token) if token is not None else
+                          _step(system, f"{sym}.token", backend.deploy("MockERC20", spec.name, sym, spec.decimals,
+                                                                       sender=admin)))
+    system.feeds[sym] = (backend.at("MockAggregator", feed) if feed is not None else _step(
+        system, f"{sym}.feed", backend.deploy("MockAggregator", P.FEED_DECIMALS, spec.feed_description,
+                                              to_feed_answer(price, P.FEED_DECIMALS), 0, sender=admin)))
+    asset, tok = system.address(sym), system.tokens[sym]
+    feed_decimals = P.FEED_DECIMALS if feed is None else int(system.feeds[sym].decimals())
     rnd = system.feed_round(sym)
-    r = backend.transact(system.oracle, "list_asset", asset, system.feeds[sym].address, spec.var_seed,
-                         list(spec.oracle), sender=admin)
-    system.oracle_ref.list_asset(asset, P.FEED_DECIMALS, rnd, spec.var_seed, list(spec.oracle), r.timestamp)
+    r = _step(system, f"{sym}.list_oracle", backend.transact(
+        system.oracle, "list_asset", asset, system.feeds[sym].address, spec.var_seed, list(spec.oracle), sender=admin))
+    system.oracle_ref.list_asset(asset, feed_decimals, rnd, spec.var_seed, list(spec.oracle), r.timestamp)
     # MarginVault.list_asset's fee-on-transfer probe: one whole token, pulled from the admin and returned
-    backend.transact(token, "mint", backend.address(admin), 10**spec.decimals, sender=admin)
-    backend.transact(token, "approve", system.vault.address, 10**spec.decimals, sender=admin)
-    r = backend.transact(system.vault, "list_asset", asset, list(spec.rates), sender=admin)
+    if token is None:
+        _step(system, f"{sym}.probe_mint",
+              backend.transact(tok, "mint", backend.address(admin), 10**spec.decimals, sender=admin))
+    _step(system, f"{sym}.probe_approve",
+          backend.transact(tok, "approve", system.vault.address, 10**spec.decimals, sender=admin))
+    r = _step(system, f"{sym}.list_vault", backend.transact(system.vault, "list_asset", asset, list(spec.rates),
+                                                            sender=admin))
     system.oracle_ref.poke(asset, rnd, r.timestamp)
     system.vault_ref.list_asset(asset, spec.decimals, list(spec.rates), r.timestamp)
 

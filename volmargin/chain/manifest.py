@@ -1,9 +1,13 @@
 """Deployment files: where ``ape run deploy`` writes addresses, and how scripts
 and the console load them back.
 
-A deployment JSON (``deployments/<network>.json``, plus ``latest.json``) holds
+A deployment JSON (``deployments/<chain_id>.json``, plus ``latest.json``) holds
 the admin, oracle and vault addresses and, per asset symbol, the token and
-feed addresses, decimals and parameters (see ``System.to_json``).
+feed addresses, decimals and parameters (see ``System.to_json``). A manifest
+written by ``ape run deploy`` also records where and how it was deployed:
+chain id, network, deployer, first block, the transaction of each step, the
+compiler, the git commit, the config file and its hashes, and every parameter
+as read back from the chain (``volmargin.chain.rollout``).
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ class AssetInfo(BaseModel):
     ``rate_params`` map the parameter names of ``volmargin.reference``
     (``ORACLE_PARAM_NAMES``, ``ASSET_PARAM_NAMES``) to their on-chain integers
     (WAD = 1e18, variances WAD/s, rates WAD/year, times s); ``var_seed`` is
-    the initial EWMA variance, WAD/s.
+    the initial EWMA variance, WAD/s; ``mock_token``/``mock_feed``: whether the
+    deployment created the token/feed as a mock (None in older files).
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -44,6 +49,8 @@ class AssetInfo(BaseModel):
     oracle_params: dict[str, int]
     rate_params: dict[str, int]
     var_seed: int = Field(ge=0)
+    mock_token: bool | None = None
+    mock_feed: bool | None = None
 
 
 class DeploymentInfo(BaseModel):
@@ -54,6 +61,16 @@ class DeploymentInfo(BaseModel):
     (``VAULT_PARAM_NAMES``, WAD or seconds); the governance limits
     ``max_rel_change`` (WAD) and ``min_change_delay`` (seconds); and a line
     stating the units. Keys beyond these are kept.
+
+    Written by ``ape run deploy`` (None in files written by ``System.write_json``):
+    ``chain_id``, ``network`` (Ape's network choice), ``deployer``, ``block`` (the
+    block of the first deployment transaction: event scans start there), ``txs``
+    (step -> transaction hash), ``compiler`` (``{"vyper": version}``), ``git_commit``
+    (with ``-dirty`` when the tree had changes), ``config_file`` and its bytes'
+    sha256 ``config_sha256`` (None: the built-in defaults), ``config_hash`` (sha256
+    of the resolved config, ``volmargin.chain.config.Plan.config_hash``: what
+    decides whether a second run has anything to deploy), and ``read_back``: the
+    parameters as read from the chain after deployment (on-chain integers).
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -66,6 +83,17 @@ class DeploymentInfo(BaseModel):
     max_rel_change: int = Field(ge=0)
     min_change_delay: int = Field(ge=0)
     units: str
+    chain_id: int | None = None
+    network: str | None = None
+    deployer: Address | None = None
+    block: int | None = Field(default=None, ge=0)
+    txs: dict[str, str] | None = None
+    compiler: dict[str, str] | None = None
+    git_commit: str | None = None
+    config_file: str | None = None
+    config_sha256: str | None = None
+    config_hash: str | None = None
+    read_back: dict[str, Any] | None = None
 
 
 @dataclass
