@@ -1,9 +1,11 @@
 """Replay a real price episode through the deployed contracts (the main job).
 
 The replay deploys the system on the connected Ape network, opens a seeded
-population of leveraged accounts, then for each historical bar: pushes the
-bar's close into the mock feeds, pokes the oracle, compares every number the
-chain reports (prices, sigmas, haircuts, breaker states, every account's
+population of leveraged accounts, then for each historical bar: pushes into the mock
+feeds the last round each asset's Chainlink-like feed published during the bar
+(``volmargin_lab.feed``: deviation threshold and heartbeat per asset, run over the finest real
+path of the bars; nothing when the feed published no round), pokes the oracle, compares every
+number the chain reports (prices, sigmas, haircuts, breaker states, every account's
 balances and health sums) with ``volmargin.reference`` run on the same
 inputs, and lets a keeper liquidate every liquidatable account.
 
@@ -12,7 +14,7 @@ the population is ``volmargin_lab.population``'s, opened at each account's lever
 the model's borrowing power at the listing (``population.open_at_leverage``).
 
 Simplifications of this main-job replay (docs/design.md §10 allows them; the report
-states them): feeds update once per bar at the bar's close, the keeper is
+states them): the feeds push at most one round per bar (the last one they published in it), the keeper is
 frictionless (no slippage, no gas, no latency beyond the bar), the
 stablecoin holds 1.00 USD where the episode has no stablecoin file.
 """
@@ -35,11 +37,13 @@ from volmargin.chain.deploy import System, deploy_system
 from volmargin.chain.driver import EpisodeResult, exact_configuration, listing_model, run_episode
 
 from .data import Bars, EPISODES, load_episode
+from .feed import feed_path, feed_spec, path_seed, publish_rounds
 from .monitor import write_replay_page
 from .population import make_population, open_at_leverage
 
 SIMPLIFICATIONS: tuple[str, ...] = (
-    "feeds update once per bar, at the bar's close (no deviation/heartbeat cadence, no intrabar path)",
+    "feeds push at most one round per bar: the last round their deviation/heartbeat feed published during the bar "
+    "(earlier rounds of the same bar are not pushed; see `feed` for the counts)",
     "frictionless keeper: liquidates every liquidatable account each bar, no slippage or gas",
     "stablecoin at 1.00 USD unless the episode has a stablecoin file",
 )
@@ -89,36 +93,55 @@ def run_replay(
     ta = accounts.test_accounts
     admin, lender, liquidator = ta[0], ta[1], ta[2]
     borrowers = [ta[3 + k] for k in range(n_accounts)]
-    system = deploy_system(project, admin, start_prices={s: _close(bars, s, 0) for s in ("USD", "WETH", "WBTC")},
-                           lender=lender, seed_liquidity=P.SEED_LIQUIDITY)
+    prices, start, feed_info = feed_prices(episode, bars, last, step_s)
+    system = deploy_system(project, admin, start_prices=start, lender=lender, seed_liquidity=P.SEED_LIQUIDITY)
     checker, keeper = exact_configuration(system, str(liquidator.address))
     opening = opening_balances(system, n_accounts, seed)
-    prices = bar_prices(bars, last, step_s)
     result = run_episode(system, chain, borrowers, liquidator, opening, prices, step_s, checker, keeper, progress)
     steps = step_table(result, times)
     summary = _summary(episode, system, result, steps, n_accounts=n_accounts, seed=seed, bar_seconds=step_s)
+    summary["feed"] = feed_info
     summary["wall_seconds"] = round(time.time() - started, 1)
     summary["deployment"] = system.to_json()
     return ReplayResult(summary, steps.to_dict("records"))
 
 
-def _close(bars: dict[str, Bars], sym: str, i: int) -> float:
-    """Close of bar ``i`` (USD per whole token); the stablecoin holds 1.00 without a file."""
-    if sym == "USD" and "USD" not in bars:
-        return 1.0
-    return float(bars[sym].close[i])
+def feed_prices(
+    episode: str, bars: dict[str, Bars], last: int, step_s: int
+) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, dict[str, Any]]]:
+    """The feeds' pushes of steps 1..``last - 1``, the listing prices and what the feeds are built from.
 
-
-def bar_prices(bars: dict[str, Bars], last: int, step_s: int) -> dict[str, np.ndarray]:
-    """Prices pushed at steps 1..``last - 1`` (USD per whole token; NaN: no push), in push
-    order: the assets with data, then the stablecoin, every bar from its file or else once a
-    day at 1.00 (its feed's heartbeat is a day)."""
-    out = {s: np.array([_close(bars, s, i) for i in range(1, last)]) for s in ("WETH", "WBTC") if s in bars}
-    usd = np.array([_close(bars, "USD", i) for i in range(1, last)])
+    Step i ends at ``timestamp[i] + step_s`` (bar i's close). Per asset with data, its feed
+    (``feed.FEED_SPECS``) runs over the finest real path of its bars (``feed.feed_path``, seeded
+    by episode, symbol and file as in the stress lab); step i pushes the last round published
+    after step i - 1 and up to its end (NaN: no round, no push); the listing price is the last
+    round at step 0. The stablecoin without a file holds 1.00 USD, pushed once a day (its feed's
+    heartbeat). Returns (symbol -> (last - 1,) USD in push order: the assets with data, then the
+    stablecoin; symbol -> listing USD; symbol -> {built_from, deviation, heartbeat_s,
+    rounds_published, rounds_pushed})."""
+    ref_sym = [s for s in ("WETH", "WBTC") if s in bars][0]
+    ends = bars[ref_sym].timestamp[:last].astype(np.float64) + step_s
+    out: dict[str, np.ndarray] = {}
+    start: dict[str, float] = {}
+    info: dict[str, dict[str, Any]] = {}
+    for s in [x for x in ("WETH", "WBTC") if x in bars] + (["USD"] if "USD" in bars else []):
+        f = EPISODES[episode].files[s]
+        t, p, what = feed_path(bars[s], path_seed(episode, s, f))
+        spec = feed_spec(s)
+        rt, rp = publish_rounds(t, p, spec)
+        j = np.maximum(np.searchsorted(rt, ends, side="right") - 1, 0)
+        new = np.r_[False, j[1:] > j[:-1]]
+        out[s] = np.where(new, rp[j], np.nan)[1:]
+        start[s] = float(rp[j[0]])
+        info[s] = {"built_from": f"{f}: {what}", "deviation": spec.deviation, "heartbeat_s": spec.heartbeat_s,
+                   "rounds_published": int(((rt > ends[0]) & (rt <= ends[-1])).sum()), "rounds_pushed": int(new.sum())}
     if "USD" not in bars:
-        usd[np.arange(len(usd)) % (P.DAY // step_s) != 0] = np.nan
-    out["USD"] = usd
-    return out
+        usd = np.full(last - 1, np.nan)
+        usd[np.arange(last - 1) % (P.DAY // step_s) == 0] = 1.0
+        out["USD"], start["USD"] = usd, 1.0
+        info["USD"] = {"built_from": "no stablecoin file: held at 1.00 USD, pushed once a day (its heartbeat)",
+                       "rounds_pushed": int(np.isfinite(usd).sum())}
+    return out, start, info
 
 
 def opening_balances(system: System, n_accounts: int, seed: int) -> np.ndarray:
@@ -236,6 +259,9 @@ def render_report(result: ReplayResult) -> str:
         f"bad debt: {s['bad_debt_usd']:,.2f} USD",
         f"- circuit-breaker trips (entries into REDUCE_ONLY): {s['breaker_trips']}",
         f"- parity with `volmargin.reference`: {s['parity_checks']} checks, {s['parity_mismatches']} mismatches",
+        *[f"- feed {k}: {v['built_from']}; rounds pushed {v['rounds_pushed']}"
+          + (f" of {v['rounds_published']} published (deviation {v['deviation']:.2%}, heartbeat {v['heartbeat_s']:.0f} s)"
+             if "rounds_published" in v else "") for k, v in s.get("feed", {}).items()],
         f"- wall time: {s['wall_seconds']} s",
         "",
         ranges.to_markdown(index=False, disable_numparse=True),

@@ -29,8 +29,10 @@ def test_short_replay_has_parity(project, chain, tmp_path):
     write_outputs(result, tmp_path)
     summary = json.loads((tmp_path / "summary.json").read_text())
     for key in ("episode", "steps", "accounts", "liquidations", "bad_debt_usd", "parity_checks",
-                "parity_mismatches", "breaker_trips"):
+                "parity_mismatches", "breaker_trips", "feed"):
         assert key in summary
+    assert "pinned bridge" in summary["feed"]["WETH"]["built_from"]
+    assert 0 < summary["feed"]["WETH"]["rounds_pushed"] <= 6
     assert (tmp_path / "steps.csv").read_text().count("\n") == 7
     assert "parity" in (tmp_path / "report.md").read_text()
 

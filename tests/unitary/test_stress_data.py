@@ -11,7 +11,9 @@ from volmargin_lab.stress.engine import Frictions
 from volmargin_lab.stress.metrics import tail_stats
 from volmargin_lab.stress.montecarlo import MCConfig, PathModels, JumpFit, fit_jumps, price_paths, run_monte_carlo
 from volmargin_lab.population import borrowing_power, make_population, open_at_leverage, open_balances
-from volmargin_lab.stress.scenarios import STRESS_EPISODES, bar_points, load_market, utc
+from volmargin_lab.data import load_csv, DATA_DIR
+from volmargin_lab.feed import feed_spec, publish_rounds
+from volmargin_lab.stress.scenarios import STRESS_EPISODES, load_market, utc
 
 
 def _bars(o, h, lo, c, res=3600):
@@ -20,14 +22,18 @@ def _bars(o, h, lo, c, res=3600):
     return Bars(np.arange(n, dtype=np.int64) * res, f(o), f(h), f(lo), f(c), np.ones(n), False, "x", res)
 
 
-def test_intrabar_path_visits_extremes_in_the_bar_direction():
-    b = _bars([100, 100], [110, 105], [95, 80], [108, 90])
-    t, p = bar_points(b)
-    # up bar: open, low, high, close; down bar: high, low, close
-    assert p.tolist() == [100, 95, 110, 108, 105, 80, 90]
-    assert t.tolist() == [0, 1200, 2400, 3600, 4800, 6000, 7200]
-    short = _bars([1], [2], [0.5], [1.5], res=60)
-    assert bar_points(short)[1].tolist() == [1, 1.5]
+def test_the_oracle_sees_only_published_rounds():
+    m = load_market("eth-2020-03")
+    for j, s in enumerate(m.symbols):
+        changed = np.r_[True, m.updated_at[1:, j] != m.updated_at[:-1, j]]
+        # a new round sits at its own step, at the market path's price there; nothing else moves the answer
+        k = np.flatnonzero(changed[1:]) + 1
+        assert np.all(m.updated_at[k, j] == m.times[k]) and np.allclose(m.answer[k, j], m.prices[k, j], rtol=1e-12)
+        assert np.all(m.answer[1:, j][~changed[1:]] == m.answer[:-1, j][~changed[1:]])
+        r = m.answer[k, j] / m.answer[k - 1, j] - 1.0
+        hb = np.diff(m.updated_at[:, j])[k - 1]
+        assert np.all((np.abs(r) >= feed_spec(s).deviation) | (hb >= feed_spec(s).heartbeat_s))
+    assert "pinned bridge" in m.built_from["WETH"][0] and m.rounds["WETH"] > 1000
 
 
 def test_luna_episode_lists_luna_and_pauses_its_feed():
@@ -37,6 +43,8 @@ def test_luna_episode_lists_luna_and_pauses_its_feed():
     j = m.symbols.index("LUNA")
     assert m.prices[:, j].max() > 60 and m.prices[-1, j] < 0.001
     assert m.close_only["LUNA"] and not m.close_only["WETH"]
+    # the paused feed: no round under 0.107 USD, the last answer stays above it
+    assert m.answer[:, j].min() >= 0.107 and m.answer[-1, j] < 0.2
     assert np.all(m.prices[:, 0] == 1.0)
     assert m.times[m.open_step] >= STRESS_EPISODES["luna-2022-05"].open_at
 
@@ -44,10 +52,17 @@ def test_luna_episode_lists_luna_and_pauses_its_feed():
 def test_finer_files_replace_the_coarse_points_in_their_span():
     m = load_market("ftx-2022-11")
     assert m.symbols[-1] == "FTT" and m.resolution == {"WETH": 60, "WBTC": 60, "FTT": 60, "USD": 0}
-    dt = np.diff(m.times)
-    inside = (m.times[1:] > utc("2022-11-09 00:00")) & (m.times[1:] < utc("2022-11-09 12:00"))
-    outside = m.times[1:] < utc("2022-11-08 12:00")
-    assert dt[inside].max() <= 60 and dt[outside].min() >= 1200 - 1e-9
+    assert [b.split(":")[0] for b in m.built_from["FTT"]] == ["ftt_usdt_2022-11_1h.csv", "ftt_usdt_2022-11_1m.csv"]
+    fine = load_csv(DATA_DIR / "eth_usdt_2022-11_1m.csv")
+    inside = (m.times > utc("2022-11-09 00:00")) & (m.times < utc("2022-11-09 12:00"))
+    assert inside.sum() > 100 and np.all(m.times[inside] % 60 == 0)
+    # inside the 1-minute span the WETH market is the 1-minute closes at the step times, exactly
+    i = np.searchsorted(fine.timestamp, m.times[inside] - 60)
+    assert np.allclose(m.prices[inside, 1], fine.close[i], rtol=1e-12)
+    # and its feed's rounds are the rounds of a feed on those closes
+    rt, _ = publish_rounds(fine.timestamp + 60.0, fine.close, feed_spec("WETH"))
+    up = np.unique(m.updated_at[inside, 1])
+    assert np.isin(up[up > utc("2022-11-09 00:00")], rt).all()
 
 
 def test_usdc_episode_has_the_stablecoin_leg():

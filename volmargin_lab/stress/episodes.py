@@ -1,8 +1,9 @@
 """Run every policy through one real episode, both ways of opening (issue #5 items 1-4).
 
 For each policy the oracle is listed at the episode's first point with the realized variance
-of the warm-up window (market points from the first bar to ``open_at``, per second) as its
-seed, and poked through the warm-up; the accounts then open at ``open_at`` and the episode
+of the warm-up window (the feeds' published rounds from the first bar to ``open_at``, per
+second; never the market path, ``scenarios`` module docstring) as its seed, and poked through
+the warm-up; the oracle reads only the feeds' rounds (``engine.Feed``, driven mode); the accounts then open at ``open_at`` and the episode
 runs to its end. Units: USD, seconds, fractions.
 """
 
@@ -14,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .engine import Frictions, SimResult, VaultSim
+from .engine import Feed, Frictions, SimResult, VaultSim
 from .metrics import episode_metrics
 from .policies import make_policy
 from ..population import OPEN_MODES, borrowing_power, make_population, open_balances
@@ -22,7 +23,8 @@ from .scenarios import STRESS_EPISODES, MarketPath, load_market
 
 
 def realized_var(prices: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """(A,) realized variance per second of simple returns along ``prices`` (S, A) at ``times`` (S,)."""
+    """(A,) realized variance per second of simple returns along ``prices`` (S, A) at ``times`` (S,)
+    (the episodes pass the feeds' answers on the step grid: each round's return counts once)."""
     if len(times) < 2:
         return np.zeros(prices.shape[1])
     r = np.diff(prices, axis=0) / prices[:-1]
@@ -55,12 +57,12 @@ def run_episode(
 
     Raises ``volmargin_lab.data.DataError`` for an unknown episode or bad files, ``KeyError`` for
     an unknown policy."""
-    ep = STRESS_EPISODES.get(name)
     market = load_market(name, max_hours=max_hours)
     ep = STRESS_EPISODES[name]
     syms = market.symbols
     o = market.open_step
-    var_seed = realized_var(market.prices[: o + 1], market.times[: o + 1])
+    var_seed = realized_var(market.answer[: o + 1], market.times[: o + 1])
+    feed = Feed(market.answer[None], market.updated_at[None], market.times)
     pause = np.array([ep.pause_below.get(s, 0.0) for s in syms])
     toxic = ep.toxic[0] if ep.toxic else None
     pop = make_population(n_accounts, seed, syms, toxic)
@@ -71,7 +73,7 @@ def run_episode(
     for pol_name in policies:
         pol = make_policy(pol_name)
         sim = VaultSim(syms, pol.oracle_model(syms), pol.vault_model(), frictions, market.prices, market.times,
-                       var_seed, pause_below=pause, bp_until=np.inf if ep.calm else ep.calm_until)
+                       var_seed, pause_below=pause, feed=feed, bp_until=np.inf if ep.calm else ep.calm_until)
         sim.warm_up(o)
         v = sim.view()
         bp[pol_name] = borrowing_power(tokens, pop.debt_asset, v["price"][0], v["h_init"][0], v["kappa"][0],

@@ -26,7 +26,8 @@ from .policies import POLICY_NAMES, make_policy
 from ..population import BASE_SHARES, COLLATERAL_USD, KIND_NAMES, LEVERAGE, TOXIC_COLLATERAL_USD, TOXIC_SHARE
 from ..monitor import write_stress_page
 from .report import verdict, write_report
-from .scenarios import INTRABAR_MIN_BAR_S, STRESS_EPISODES, utc_str
+from .scenarios import STRESS_EPISODES, utc_str
+from ..feed import BRIDGE_NOISE, BRIDGE_STEPS, FEED_SPECS, feed_realism
 
 #: --quick: hours simulated after opening, accounts per episode, Monte Carlo size, on-chain bars.
 QUICK = {"hours": 24.0, "accounts": 300, "paths": 50, "mc_accounts": 1000, "onchain_steps": 6, "onchain_accounts": 8}
@@ -142,8 +143,9 @@ def _clean(x: Any) -> Any:
 DATA_NOTES: tuple[str, ...] = (
     "USDT-quoted files are read as USD prices (crash-2021-05, ftx-2022-11 BTC/FTT/1-minute legs, usdc-2023-03 "
     "ETH/BTC, crash-2024-08).",
-    "No intrabar extremes where only closes exist: ftx-2022-11 BTC and FTT hourly, LUNA hourly, USDC 15-minute, "
-    "ETH/BTC hourly in usdc-2023-03 (close-only files; interpolated log-linearly between closes).",
+    "No intrabar path where only closes exist: ftx-2022-11 BTC and FTT hourly, LUNA hourly, USDC 15-minute, "
+    "ETH/BTC hourly in usdc-2023-03 (close-only files: the feeds run on the closes, which under-state the volatility "
+    "a feed on finer data sees; see Feed realism).",
     "1-minute data exist only for ETH from 2021-05-15 15:24 and for ETH/BTC/FTT on 2022-11-08 22:31 .. 11-09 15:12; "
     "elsewhere the finest are 5-minute (2021-05, 2024-08) or hourly bars.",
     "No LUNA or FTT price before their episodes: their oracles are seeded with the realized variance of the "
@@ -202,6 +204,8 @@ def run_stress(
         "assumptions": _assumptions(fr),
         "data_notes": notes + list(DATA_NOTES),
     }
+    # ---- feed realism (volmargin_lab.feed): the bridge of the hourly-only spans against the fine data
+    summary["feed_realism"] = feed_realism()
     summary["verdict"] = verdict(summary)
     walls["total"] = time.time() - t_all
     summary["wall_seconds"] = walls
@@ -354,6 +358,8 @@ def _episode_summary(run: EpisodeRun, backtest: dict[str, dict[str, Any]]) -> di
         "steps": int(len(m.times) - 1 - m.open_step),
         "accounts": run.n_accounts,
         "var_seed_annual_vol": dict(zip(m.symbols, np.sqrt(run.var_seed * 31_536_000).tolist())),
+        "feed_built_from": m.built_from,
+        "feed_rounds": m.rounds,
         "by_mode": run.metrics,
         "policies": {},
     }
@@ -378,9 +384,13 @@ def _assumptions(fr: Frictions) -> dict[str, Any]:
                        "toxic collateral USD (log-uniform)": list(TOXIC_COLLATERAL_USD),
                        "leverage (uniform, fraction of borrowing power)": list(LEVERAGE)},
         "other": {
-            "intrabar": f"OHLC bars of at least {INTRABAR_MIN_BAR_S} s visit low/high at 1/3 and 2/3 of the bar "
-                        "(low first in an up bar), close at the end",
-            "oracle seed": "realized variance per second of the warm-up window (first bar to opening), per asset",
+            "feeds": {s: {"deviation": f.deviation, "heartbeat_s": f.heartbeat_s} for s, f in FEED_SPECS.items()},
+            "feed path": "1- and 5-minute bars: closes; hourly OHLC bars: seeded bridge pinned to open, low, high, "
+                         f"close ({BRIDGE_STEPS} points a bar, Brownian noise {BRIDGE_NOISE} x the bar's Garman-Klass "
+                         "variance); close-only bars: closes. The oracle reads only the feeds' rounds; engine steps at "
+                         "the rounds' times",
+            "oracle seed": "realized variance per second of the feeds' rounds in the warm-up window (first bar to "
+                           "opening), per asset",
             "feed pause": "LUNA/USD stops updating below 0.107 USD (Chainlink paused it on 2022-05-12)",
             "interest": "not accrued in the model (below 0.5 % of a debt over a month at the default rates)",
             "accounts": "no new borrowing, repayment or top-up during an episode",

@@ -5,12 +5,14 @@ base file where they cover it, toxic collateral files, the time the population o
 positions (before it, the oracle only warms up), the end of the calm window, and feed
 pauses.
 
-Intrabar paths (docs/design.md §10): an OHLC bar ``[t, t + r)`` becomes three points, the two
-extremes at ``t + r/3`` and ``t + 2r/3`` (low first when the bar closed above its open,
-high first otherwise) and the close at ``t + r``; bars shorter than
-``INTRABAR_MIN_BAR_S`` and close-only bars give their close at ``t + r`` only. Every
-asset's points are interpolated log-linearly onto the union of all assets' point times
-(a close-only or coarser asset moves geometrically between its own observations).
+Paths and feeds (docs/design.md §10, ``volmargin_lab.feed``): every file becomes its finest real
+path (``feed.feed_path``: 1- and 5-minute bars their closes, hourly OHLC bars the seeded bridge
+pinned to each bar's open, low, high and close, close-only bars their closes); finer files
+replace coarser ones inside their span. Each asset's Chainlink-like feed
+(``feed.FEED_SPECS``: deviation threshold and heartbeat) runs over that path and publishes
+rounds; the engine steps at the union of all assets' round times, the oracle sees only the
+rounds (``MarketPath.answer``, ``updated_at``) and the keeper the market path at the step
+times (``MarketPath.prices``, interpolated log-linearly between an asset's own points).
 
 Units: times Unix seconds (UTC); prices USD per whole token (USDT-quoted files read as
 USD, see ``data/SOURCES.md``).
@@ -24,10 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import DATA_DIR, EPISODES, Bars, DataError, load_csv
-
-#: Bars at least this long (seconds) visit their low and high inside the bar.
-INTRABAR_MIN_BAR_S = 300
+from ..data import DATA_DIR, EPISODES, DataError, load_csv
+from ..feed import feed_path, feed_spec, on_grid, path_seed, publish_rounds
 
 
 def utc(s: str) -> int:
@@ -108,12 +108,15 @@ STRESS_EPISODES: dict[str, StressEpisode] = {
 
 @dataclass(frozen=True)
 class MarketPath:
-    """Market prices of several assets on one time grid.
+    """Market prices and feed answers of several assets on one time grid.
 
-    ``times`` (S,) float64 Unix seconds, increasing; ``prices`` (S, A) float64 USD;
-    ``symbols`` the A column names; ``files`` the files used per symbol and
-    ``resolution`` the finest bar length used per symbol (seconds);
-    ``open_step`` the first step at or after the episode's ``open_at``.
+    ``times`` (S,) float64 Unix seconds, increasing: the union of every asset's feed round
+    times; ``prices`` (S, A) float64 USD market (keeper) prices; ``answer`` and
+    ``updated_at`` (S, A) the feeds' last round (USD, seconds) at each step; ``symbols`` the A
+    column names; ``files`` the files used per symbol, ``resolution`` the finest bar length
+    used per symbol (seconds), ``built_from`` what each asset's feed runs over, ``rounds`` the
+    rounds each feed published on the grid; ``open_step`` the first step at or after the
+    episode's ``open_at``.
     """
 
     name: str
@@ -124,28 +127,10 @@ class MarketPath:
     resolution: dict[str, int]
     close_only: dict[str, bool]
     open_step: int = 0
-
-
-def bar_points(bars: Bars, intrabar_min_s: int = INTRABAR_MIN_BAR_S) -> tuple[np.ndarray, np.ndarray]:
-    """The intrabar path of ``bars``: (times, prices), see the module docstring.
-
-    The first bar also contributes its open at ``t`` (the path's start)."""
-    r = int(bars.resolution_s) if bars.resolution_s > 0 else 3600
-    t0 = bars.timestamp.astype(np.float64)
-    ohlc = (not bars.close_only) and r >= intrabar_min_s and np.all(np.isfinite(bars.high)) and np.all(
-        np.isfinite(bars.low)
-    )
-    if not ohlc:
-        times = t0 + r
-        prices = bars.close.astype(np.float64)
-        start_p = bars.open[0] if np.isfinite(bars.open[0]) else bars.close[0]
-        return np.r_[t0[0], times], np.r_[start_p, prices]
-    up = bars.close >= bars.open
-    first = np.where(up, bars.low, bars.high)
-    second = np.where(up, bars.high, bars.low)
-    times = np.stack([t0 + r / 3.0, t0 + 2.0 * r / 3.0, t0 + float(r)], axis=1).ravel()
-    prices = np.stack([first, second, bars.close], axis=1).ravel()
-    return np.r_[t0[0], times], np.r_[bars.open[0], prices]
+    answer: np.ndarray | None = None
+    updated_at: np.ndarray | None = None
+    built_from: dict[str, list[str]] = field(default_factory=dict)
+    rounds: dict[str, int] = field(default_factory=dict)
 
 
 def _splice(points: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -162,25 +147,46 @@ def _splice(points: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np
     return t, p
 
 
-def load_market(
-    name: str,
-    data_dir: str | Path | None = None,
-    intrabar_min_s: int = INTRABAR_MIN_BAR_S,
-    max_hours: float | None = None,
-) -> MarketPath:
-    """The market path of stress episode ``name``.
+def _symbol_paths(
+    name: str, root: Path, per_symbol: dict[str, list[str]], window: tuple[int, int] | None
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, list[str]], dict[str, int], dict[str, bool]]:
+    """Per symbol: the spliced finest path (times, prices), its files' descriptions, finest
+    resolution (s) and whether every file is close-only. DataError for a bad file or window."""
+    series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    built: dict[str, list[str]] = {}
+    resolution: dict[str, int] = {}
+    close_only: dict[str, bool] = {}
+    for s, fs in per_symbol.items():
+        pts = []
+        built[s] = []
+        for f in fs:
+            b = load_csv(root / f)
+            if window is not None:
+                b = b.take((b.timestamp >= window[0]) & (b.timestamp < window[1]))
+                if len(b) == 0:
+                    raise DataError(f"{root / f}: no bars in the window of episode {name!r}")
+            t, p, what = feed_path(b, path_seed(name, s, f))
+            pts.append((t, p))
+            built[s].append(f"{f}: {what}")
+            resolution[s] = min(resolution.get(s, 10**9), int(b.resolution_s))
+            close_only[s] = close_only.get(s, True) and b.close_only
+        series[s] = _splice(pts)
+    return series, built, resolution, close_only
+
+
+def load_market(name: str, data_dir: str | Path | None = None, max_hours: float | None = None) -> MarketPath:
+    """The market path and feed rounds of stress episode ``name``.
 
     Parameters
     ----------
     name : a key of ``STRESS_EPISODES``.
     data_dir : directory of the price files (default ``volmargin_lab.data.DATA_DIR``).
-    intrabar_min_s : shortest bar (seconds) that visits its low and high.
     max_hours : keep only this many hours after ``open_at`` (``--quick``).
 
     Returns
     -------
     MarketPath with symbols ``("USD", <base assets>, <toxic assets>)``; USD is held at
-    1.0 where the episode has no stablecoin file.
+    1.0 where the episode has no stablecoin file (its feed then publishes heartbeats only).
 
     Raises
     ------
@@ -192,50 +198,34 @@ def load_market(
         raise DataError(f"unknown episode {name!r}; known: {', '.join(STRESS_EPISODES)}")
     ep = STRESS_EPISODES[name]
     root = Path(data_dir) if data_dir is not None else DATA_DIR
-    base_files = dict(EPISODES[ep.base].files)
-    per_symbol: dict[str, list[str]] = {s: [f] for s, f in base_files.items()}
+    per_symbol: dict[str, list[str]] = {s: [f] for s, f in dict(EPISODES[ep.base].files).items()}
     for s, fs in ep.finer.items():
         per_symbol[s] = per_symbol[s] + list(fs)
     for s, fs in ep.extra.items():
         per_symbol[s] = list(fs)
-    series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    resolution: dict[str, int] = {}
-    close_only: dict[str, bool] = {}
-    for s, fs in per_symbol.items():
-        pts = []
-        for f in fs:
-            b = load_csv(root / f)
-            if ep.window is not None:
-                b = b.take((b.timestamp >= ep.window[0]) & (b.timestamp < ep.window[1]))
-                if len(b) == 0:
-                    raise DataError(f"{root / f}: no bars in the window of episode {name!r}")
-            pts.append(bar_points(b, intrabar_min_s))
-            resolution[s] = min(resolution.get(s, 10**9), int(b.resolution_s))
-            close_only[s] = close_only.get(s, True) and b.close_only
-        series[s] = _splice(pts)
+    series, built, resolution, close_only = _symbol_paths(name, root, per_symbol, ep.window)
     lo = max(t[0] for t, _ in series.values())
     hi = min(t[-1] for t, _ in series.values())
     if not hi > lo:
         raise DataError(f"episode {name!r}: its files do not overlap in time")
-    grid = np.unique(np.concatenate([t[(t >= lo) & (t <= hi)] for t, _ in series.values()]))
     symbols = ["USD"] + [s for s in ("WETH", "WBTC") if s in series] + [s for s in ep.extra]
-    cols = []
-    for s in symbols:
-        if s == "USD" and "USD" not in series:
-            cols.append(np.ones(len(grid)))
-            continue
-        t, p = series[s]
-        cols.append(np.exp(np.interp(grid, t, np.log(p))))
-    prices = np.stack(cols, axis=1)
+    if "USD" not in series:  # held at 1.00: a path of one point a minute
+        tu = np.arange(lo, hi + 60.0, 60.0)
+        series["USD"] = (tu, np.ones(len(tu)))
+        built["USD"] = ["no stablecoin file: held at 1.00 USD"]
+        resolution["USD"], close_only["USD"] = 0, True
+    rounds = {s: publish_rounds(*series[s], feed_spec(s), ep.pause_below.get(s, 0.0)) for s in symbols}
+    grid = np.unique(np.concatenate([[lo, hi]] + [t[(t >= lo) & (t <= hi)] for t, _ in rounds.values()]))
     open_step = int(np.searchsorted(grid, ep.open_at))
     if open_step >= len(grid) - 1:
         raise DataError(f"episode {name!r}: open_at is after the data")
     if max_hours is not None:
-        end = ep.open_at + max_hours * 3600.0
-        keep = grid <= end
-        grid, prices = grid[keep], prices[keep]
+        grid = grid[grid <= ep.open_at + max_hours * 3600.0]
+    prices = np.stack([np.exp(np.interp(grid, series[s][0], np.log(series[s][1]))) for s in symbols], axis=1)
+    ans = [on_grid(*rounds[s], grid) for s in symbols]
+    answer = np.stack([a for a, _ in ans], axis=1)
+    updated = np.stack([u for _, u in ans], axis=1)
+    n_rounds = {s: int(((rounds[s][0] >= grid[0]) & (rounds[s][0] <= grid[-1])).sum()) for s in symbols}
     files = {s: per_symbol.get(s, []) for s in symbols}
-    if "USD" not in series:
-        resolution["USD"] = 0
-        close_only["USD"] = True
-    return MarketPath(name, tuple(symbols), grid, prices, files, resolution, close_only, open_step)
+    return MarketPath(name, tuple(symbols), grid, prices, files, resolution, close_only, open_step,
+                      answer, updated, {s: built[s] for s in symbols}, n_rounds)
