@@ -49,9 +49,12 @@ def cli(ctx: click.Context, provider: Any, account_alias: str, deployment_path: 
     skip_debug_log_tracing()
     try:
         sender = resolve_account(account_alias, chain.provider)
+    except AdminError as exc:
+        raise click.ClickException(f"--account: {exc}") from None
+    try:
         dep = load_deployment(project, chain, deployment_path)
-    except (AdminError, DeploymentError) as exc:
-        raise _fail(exc) from None
+    except DeploymentError as exc:
+        raise click.ClickException(f"--deployment: {exc}") from None
     ctx.obj = {"sender": sender, "dep": dep, "chain": chain, "project": project}
 
 

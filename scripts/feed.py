@@ -83,10 +83,17 @@ def cli(network, deployment_path: Path | None, asset: str, csv_path: Path | None
         raise click.ClickException("feed pushes to mock feeds on development chains only (the reporter is TEST::0)")
     path = deployment_path or manifest_path(chain.chain_id)
     try:
-        symbol = load(project, path).symbol_of(asset)  # the manifest's assets, before the chain is read
+        manifest = load(project, path)
+    except DeploymentError as exc:
+        raise click.ClickException(f"--deployment: {exc}") from None
+    try:
+        symbol = manifest.symbol_of(asset)  # the manifest's assets, before the chain is read
+    except DeploymentError as exc:
+        raise click.BadParameter(str(exc), param_hint="--asset") from None
+    try:
         dep = load_deployment(project, chain, path)
     except DeploymentError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(f"--deployment: {exc}") from None
     feed = dep.feeds[symbol]
     if bars is not None:
         prices = [float(x) for x in bars.close[:steps]]

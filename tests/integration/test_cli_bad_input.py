@@ -81,8 +81,9 @@ ROWS: tuple[Row, ...] = (
     _row(f"calibrate|--out|{UNCREATABLE}|--quick", 2, "--out", "cannot create"),
     _row("calibrate|--out|{out}|--asset|DOGE", 2, "--asset", "'DOGE' is not one of"),
     # feed
-    _row("feed|--deployment|{fake}|--asset|DOGE|--gbm", 1, "unknown asset 'DOGE'; known: WETH"),
-    _row("feed|--deployment|{garbage}|--asset|WETH|--gbm", 1, "not JSON"),
+    _row("feed|--deployment|{fake}|--asset|DOGE|--gbm", 2, "--asset", "unknown asset 'DOGE'; known: WETH"),
+    _row("feed|--deployment|{garbage}|--asset|WETH|--gbm", 1, "--deployment", "{garbage}", "not JSON"),
+    _row("feed|--deployment|{fake}|--asset|WETH|--gbm", 1, "--deployment", "no vault at"),
     _row("feed|--deployment|{fake}|--asset|WETH|--csv|{missing}", 2, "--csv", "does not exist"),
     _row("feed|--deployment|{fake}|--asset|WETH|--csv|{bad_csv}", 1, "--csv", "header must be"),
     _row("feed|--deployment|{fake}|--asset|WETH|--gbm|--steps|0", 2, "--steps", "0 is not in the range"),
@@ -110,8 +111,8 @@ ROWS: tuple[Row, ...] = (
     _row("monitor|--html|{file}|--from-replay|{dir}", 2, "--html", "is a file, not a folder"),
     _row("monitor|--html|{out}|--watch|0", 2, "--watch", "0 is not in the range"),
     # admin
-    _row("admin|--account|TEST::99|pause|borrow", 1, "no test account 'TEST::99'"),
-    _row("admin|--account|TEST::0|--deployment|{garbage}|pause|all", 1, "{garbage}", "not JSON"),
+    _row("admin|--account|TEST::99|pause|borrow", 1, "--account", "no test account 'TEST::99'"),
+    _row("admin|--account|TEST::0|--deployment|{garbage}|pause|all", 1, "--deployment", "{garbage}", "not JSON"),
     _row("admin|--network|ethereum:nope|--account|TEST::0|pause|all", 2, "--network", "named 'nope'"),
 )
 
