@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ape.cli import network_option
+
+from volmargin.cli import Group, network_option
 
 _ROLE_HELP = "Role by name: DEFAULT_ADMIN_ROLE, RISK_ADMIN_ROLE, GUARDIAN_ROLE (vault), any *_ROLE the contracts define."
 
@@ -25,12 +26,13 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
-@click.group(short_help="Pause, set parameters, list assets, manage roles")
+@click.group(cls=Group, short_help="Pause, set parameters, list assets, manage roles")
 @network_option()
 @click.option("--account", "account_alias", required=True,
-              help="Signer: an `ape accounts` alias, or TEST::<n> on development chains only.")
+              help="Signer (no unit): an `ape accounts` alias, or TEST::<n> on development chains only.")
 @click.option("--deployment", "deployment_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Deployment manifest [default: deployments/<chain id>.json, else deployments/latest.json].")
+              show_default="deployments/<chain id>.json, else deployments/latest.json",
+              help="Deployment manifest (no unit).")
 @click.pass_context
 def cli(ctx: click.Context, provider: Any, account_alias: str, deployment_path: Path | None) -> None:
     """Operate a volmargin deployment; each subcommand checks before it sends."""
@@ -47,9 +49,12 @@ def cli(ctx: click.Context, provider: Any, account_alias: str, deployment_path: 
     skip_debug_log_tracing()
     try:
         sender = resolve_account(account_alias, chain.provider)
+    except AdminError as exc:
+        raise click.ClickException(f"--account: {exc}") from None
+    try:
         dep = load_deployment(project, chain, deployment_path)
-    except (AdminError, DeploymentError) as exc:
-        raise _fail(exc) from None
+    except DeploymentError as exc:
+        raise click.ClickException(f"--deployment: {exc}") from None
     ctx.obj = {"sender": sender, "dep": dep, "chain": chain, "project": project}
 
 
@@ -89,8 +94,8 @@ def unpause(obj: dict[str, Any], actions: tuple[str, ...]) -> None:
 @cli.command("set-param")
 @click.argument("name")
 @click.argument("value")
-@click.option("--asset", default=None,
-              help="Asset symbol or token address, for per-asset parameters (oracle and vault rate model).")
+@click.option("--asset", default=None, show_default="none: a vault-wide parameter",
+              help="Asset symbol or token address (no unit), for per-asset parameters (oracle and vault rate model).")
 @click.option("--dry-run", is_flag=True, help="Show the check and send nothing.")
 @click.pass_obj
 def set_param(obj: dict[str, Any], name: str, value: str, asset: str | None, dry_run: bool) -> None:
@@ -118,12 +123,13 @@ def set_param(obj: dict[str, Any], name: str, value: str, asset: str | None, dry
 @cli.command("list-asset")
 @click.argument("token")
 @click.argument("feed")
-@click.option("--like", default=None, help="Start from the parameters of this listed asset (symbol or address) "
-                                            "[default: the volmargin.params defaults].")
-@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
-              help="Override one oracle or rate parameter by its volmargin.spec name, human units (repeatable).")
+@click.option("--like", default=None, show_default="the volmargin.params defaults",
+              help="Start from the parameters of this listed asset (symbol or address; no unit).")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", show_default="none",
+              help="Override one oracle or rate parameter by its volmargin.spec name, in human units as for "
+                   "set-param: fractions, seconds, USD (repeatable).")
 @click.option("--vol", type=click.FloatRange(min=0), default=0.8, show_default=True,
-              help="Annualized volatility of the seed variance (0.8 = 80 %).")
+              help="Annualized volatility of the seed variance, fraction a year (0.8 = 80 %).")
 @click.pass_obj
 def list_asset(obj: dict[str, Any], token: str, feed: str, like: str | None, settings: tuple[str, ...],
                vol: float) -> None:
@@ -143,7 +149,7 @@ def _role_command(grant: bool) -> Any:
     @click.argument("role")
     @click.argument("account")
     @click.option("--on", "on", type=click.Choice(["oracle", "vault", "both"]), default="both", show_default=True,
-                  help="Contract(s) to change; with both, each that defines the role.")
+                  help="Contract(s) to change (no unit); with both, each that defines the role.")
     @click.pass_obj
     def command(obj: dict[str, Any], role: str, account: str, on: str) -> None:
         from volmargin.chain import admin as A

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import click
 import numpy as np
-from ape.cli import ConnectedProviderCommand, network_option
+
+from volmargin.cli import ConnectedCommand, OutFile, network_option
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,15 +113,20 @@ def _model(accounts: int, steps: int) -> tuple[int, float]:
     return accounts * (steps + 1), elapsed
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Parity throughput benchmark -> reports/bench/parity.json")
+@click.command(cls=ConnectedCommand, short_help="Parity throughput benchmark -> reports/bench/parity.json")
 @network_option()
-@click.option("--seconds", type=click.FloatRange(min=1), default=10.0, show_default=True, help="Time spent on pure checks.")
-@click.option("--stateful-steps", type=click.IntRange(40), default=800, show_default=True, help="Stateful rules to run.")
+@click.option("--seconds", type=click.FloatRange(min=1), default=10.0, show_default=True,
+              help="Time spent on pure checks, seconds.")
+@click.option("--stateful-steps", type=click.IntRange(40), default=800, show_default=True,
+              help="Stateful rules to run (count).")
 @click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="the core count",
-              help="Processes running the stateful test at once (each on its own in-process EVM).")
-@click.option("--model-steps", type=click.IntRange(1), default=2_000, show_default=True, help="Steps of the model run.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=ROOT / "reports/bench/parity.json",
-              show_default=True)
+              help="Processes running the stateful test at once (count; each on its own in-process EVM).")
+@click.option("--model-steps", type=click.IntRange(1), default=2_000, show_default=True,
+              help="Hourly steps of the model run (count).")
+@click.option("--out", type=OutFile(), default=ROOT / "reports/bench/parity.json",
+              show_default="reports/bench/parity.json",
+              help="JSON file for the throughputs (no unit; per-second rates inside; folders created, "
+                   "checked before any work).")
 def cli(network, seconds: float, stateful_steps: int, workers: int, model_steps: int, out: Path) -> None:  # type: ignore[no-untyped-def]
     """Measure and print the three throughputs; write them with the machine's core count."""
     from ape import accounts, chain, project

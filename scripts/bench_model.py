@@ -31,6 +31,7 @@ import numpy as np
 from volmargin import model as M
 from volmargin import params as P
 from volmargin import reference as ref
+from volmargin.cli import Command, OutFile
 
 F = float(ref.WAD)
 HOUR = 3_600
@@ -229,6 +230,19 @@ def _sweep_paths(n_paths: int, steps: int, rng: np.random.Generator, accounts: i
     return {k: float(v) for k, v in worst.items()}
 
 
+def _array_module(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--xp``: the name of an importable array module; ``click.BadParameter`` otherwise."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(value) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise click.BadParameter(f"no array module {value!r} is installed (numpy, cupy)")
+    return value
+
+
 def tolerance(draws: int, n_paths: int, steps: int, seed: int) -> dict:
     """Worst disagreement of volmargin.model with the exact reference: ``draws`` seeded draws per
     risk-math function and ``n_paths`` hourly paths of ``steps`` steps (keys: absolute errors in
@@ -239,26 +253,26 @@ def tolerance(draws: int, n_paths: int, steps: int, seed: int) -> dict:
     return out
 
 
-@click.command(short_help="Throughput and tolerance of the vectorized model (no chain)")
+@click.command(cls=Command, short_help="Throughput and tolerance of the vectorized model (no chain)")
 @click.option("--accounts", type=click.IntRange(1), default=10_000, show_default=True,
-              help="Accounts in the book, each with balances in the 3 assets (USD, WETH, WBTC).")
+              help="Accounts in the book, each with balances in the 3 assets (count; USD, WETH, WBTC).")
 @click.option("--steps", type=click.IntRange(1), default=2_000, show_default=True,
-              help="Hourly time steps per price path (rows, listing row included).")
-@click.option("--paths", type=click.IntRange(1), default=1, show_default=True, help="Seeded price paths.")
+              help="Hourly time steps per price path (count of rows, listing row included).")
+@click.option("--paths", type=click.IntRange(1), default=1, show_default=True, help="Seeded price paths (count).")
 @click.option("--repeat", type=click.IntRange(1), default=5, show_default=True,
-              help="Timed runs; the median wall time (seconds) is reported.")
+              help="Timed runs (count); the median wall time (seconds) is reported.")
 @click.option("--chunk", type=click.IntRange(1), default=256, show_default=True,
-              help="Time steps (rows) per matrix product.")
-@click.option("--xp", "xp_name", default="numpy", show_default=True,
-              help="Array namespace module (numpy, cupy).")
+              help="Time steps (rows, count) per matrix product.")
+@click.option("--xp", "xp_name", default="numpy", show_default=True, callback=_array_module,
+              help="Array namespace module (no unit; numpy, cupy).")
 @click.option("--tolerance", "with_tolerance", is_flag=True,
               help="Also measure the worst disagreement with the exact integer reference.")
 @click.option("--tolerance-draws", type=click.IntRange(1), default=20_000, show_default=True,
-              help="Seeded draws per risk-math function in the tolerance sweep.")
+              help="Seeded draws per risk-math function in the tolerance sweep (count).")
 @click.option("--tolerance-paths", type=click.IntRange(1), default=100, show_default=True,
-              help="Seeded 200-step hourly paths (30 accounts) in the tolerance sweep.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the results as JSON to this file (parents created).")
+              help="Seeded 200-step hourly paths (30 accounts) in the tolerance sweep (count).")
+@click.option("--out", type=OutFile(), default=None, show_default="print only",
+              help="Write the results as JSON to this file (no unit; folders created, checked before any work).")
 def cli(accounts: int, steps: int, paths: int, repeat: int, chunk: int, xp_name: str, with_tolerance: bool,
         tolerance_draws: int, tolerance_paths: int, out: Path | None) -> None:
     """Time volmargin.model.health_paths on ACCOUNTS x 3 assets x STEPS hourly steps x PATHS and print

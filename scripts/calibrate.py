@@ -28,21 +28,24 @@ from typing import Any
 
 import click
 
+from volmargin.cli import Command, OutDir
+
 PROTOCOLS = ("v2",)
 
 
-@click.command(short_help="Calibration protocol v2 of the maintenance haircut; Kupiec, Christoffersen, Basel")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory for calibration.json and the candidate tables (created).")
+@click.command(cls=Command,
+               short_help="Calibration protocol v2 of the maintenance haircut; Kupiec, Christoffersen, Basel")
+@click.option("--out", "out_dir", type=OutDir(), required=True,
+              help="Folder for calibration.json and the candidate tables (no unit; created, checked before any work).")
 @click.option("--asset", type=click.Choice(["WETH", "WBTC", "all"]), default="all", show_default=True,
-              help="Asset to calibrate.")
+              help="Asset to calibrate (no unit).")
 @click.option("--quick", is_flag=True,
               help="Short run for a smoke test: train 2019-07..2020, test 2021, 4 candidates, no confirmatory set.")
 @click.option("--strict", is_flag=True, help="Exit 1 when the primary held-out test of the model haircut fails "
               "(or no candidate passes training).")
 @click.option("--protocol", type=click.Choice(PROTOCOLS), default="v2", show_default=True,
               help="The pre-registered protocol of docs/calibration-protocol.md (model backtest at 99 %, stressed "
-                   "floor, confirmatory BTC daily test); the only one left.")
+                   "floor, confirmatory BTC daily test); the only one left (no unit).")
 def cli(out_dir: Path, asset: str, quick: bool, strict: bool, protocol: str) -> None:
     """Calibrate the maintenance haircut by protocol v2 and backtest it on held-out data.
 
@@ -51,8 +54,6 @@ def cli(out_dir: Path, asset: str, quick: bool, strict: bool, protocol: str) -> 
     periods as UTC bar times. With --strict, exits 1 when a chosen calibration fails the
     primary held-out test (or no candidate passes training).
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise click.BadParameter(f"{out_dir} exists and is not a directory", param_hint="--out")
     _run_v2(out_dir, ["WETH", "WBTC"] if asset == "all" else [asset], quick, strict)
 
 

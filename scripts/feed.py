@@ -15,29 +15,35 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand, network_option
+
+from volmargin.cli import ConnectedCommand, InFile, network_option
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Push real or simulated prices into the mock feeds")
+@click.command(cls=ConnectedCommand, short_help="Push real or simulated prices into the mock feeds")
 @network_option()
 @click.option("--deployment", "deployment_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Deployment manifest [default: deployments/<chain id>.json, else deployments/latest.json].")
-@click.option("--asset", required=True, help="Symbol of the feed to push (USD, WETH, WBTC).")
-@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Price file (timestamp,open,high,low,close,volume); its closes are pushed in order.")
+              show_default="deployments/<chain id>.json, else deployments/latest.json",
+              help="Deployment manifest (no unit).")
+@click.option("--asset", required=True, help="Symbol or token address of the feed to push (no unit; USD, WETH, WBTC).")
+@click.option("--csv", "csv_path", type=InFile(), default=None, show_default="none: give --csv or --gbm",
+              help="Price file (no unit; timestamp,open,high,low,close,volume, closes in USD per whole token); "
+                   "its closes are pushed in order.")
 @click.option("--gbm", is_flag=True, help="Push a simulated GBM path with jumps instead of a file.")
 @click.option("--s0", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="GBM start price, USD (default: the feed's current answer).")
+              show_default="the feed's current answer", help="GBM start price, USD per whole token.")
 @click.option("--sigma", type=click.FloatRange(min=0), default=0.8, show_default=True,
-              help="GBM annualized volatility (0.8 = 80 %).")
+              help="GBM annualized volatility, fraction a year (0.8 = 80 %).")
 @click.option("--jump-intensity", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Expected jumps per year.")
-@click.option("--jump-mean", type=float, default=-0.1, show_default=True, help="Mean log jump size.")
-@click.option("--jump-std", type=click.FloatRange(min=0), default=0.05, show_default=True, help="Std of log jump size.")
-@click.option("--steps", type=click.IntRange(1), default=24, show_default=True, help="GBM steps (or max bars from --csv).")
+              help="Expected jumps per year (count a year).")
+@click.option("--jump-mean", type=float, default=-0.1, show_default=True,
+              help="Mean log jump size (log of a price ratio, no unit).")
+@click.option("--jump-std", type=click.FloatRange(min=0), default=0.05, show_default=True,
+              help="Std of log jump size (log of a price ratio, no unit).")
+@click.option("--steps", type=click.IntRange(1), default=24, show_default=True,
+              help="GBM steps (or max bars from --csv), count.")
 @click.option("--dt", "dt_s", type=click.IntRange(1), default=3600, show_default=True,
               help="Seconds between pushes for GBM (for --csv: the file's bar spacing).")
-@click.option("--seed", type=int, default=0, show_default=True, help="GBM seed.")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="GBM seed (no unit).")
 @click.option("--no-poke", is_flag=True, help="Do not poke the oracle after each push.")
 @click.option("--keep-alive/--no-keep-alive", default=True, show_default=True,
               help="Re-push the other feeds' last answers whenever they would outlive their heartbeat "
@@ -58,8 +64,8 @@ def cli(network, deployment_path: Path | None, asset: str, csv_path: Path | None
     from volmargin import params as P
     from volmargin.chain import feeds as F
     from volmargin.chain.deploy import skip_debug_log_tracing
-    from volmargin.chain.manifest import DeploymentError
-    from volmargin.chain.node import is_dev_chain, load_deployment
+    from volmargin.chain.manifest import DeploymentError, load
+    from volmargin.chain.node import is_dev_chain, load_deployment, manifest_path
     from volmargin_lab.data import DataError, load_csv
     from volmargin_lab.paths import gbm_jump_path
 
@@ -67,19 +73,29 @@ def cli(network, deployment_path: Path | None, asset: str, csv_path: Path | None
     skip_debug_log_tracing()
     if gbm == (csv_path is not None):
         raise click.ClickException("give exactly one of --csv FILE or --gbm")
-    if not is_dev_chain(chain.provider):
-        raise click.ClickException("feed pushes to mock feeds on development chains only (the reporter is TEST::0)")
-    try:
-        dep = load_deployment(project, chain, deployment_path)
-        symbol = dep.symbol_of(asset)
-    except DeploymentError as exc:
-        raise click.ClickException(str(exc)) from None
-    feed = dep.feeds[symbol]
-    if csv_path is not None:
+    bars = None
+    if csv_path is not None:  # read before the chain is
         try:
             bars = load_csv(csv_path)
         except DataError as exc:
             raise click.ClickException(f"--csv: {exc}") from None
+    if not is_dev_chain(chain.provider):
+        raise click.ClickException("feed pushes to mock feeds on development chains only (the reporter is TEST::0)")
+    path = deployment_path or manifest_path(chain.chain_id)
+    try:
+        manifest = load(project, path)
+    except DeploymentError as exc:
+        raise click.ClickException(f"--deployment: {exc}") from None
+    try:
+        symbol = manifest.symbol_of(asset)  # the manifest's assets, before the chain is read
+    except DeploymentError as exc:
+        raise click.BadParameter(str(exc), param_hint="--asset") from None
+    try:
+        dep = load_deployment(project, chain, path)
+    except DeploymentError as exc:
+        raise click.ClickException(f"--deployment: {exc}") from None
+    feed = dep.feeds[symbol]
+    if bars is not None:
         prices = [float(x) for x in bars.close[:steps]]
         dt_s = bars.resolution_s or dt_s
     else:

@@ -12,7 +12,8 @@ import platform
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand, network_option
+
+from volmargin.cli import ConnectedCommand, OutFile, network_option
 
 
 #: Issue #6 item 7: gas targets, 21,000 base included.
@@ -33,10 +34,10 @@ INCUMBENTS = {
 }
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Gas of deposit, withdraw, borrow, repay, liquidate, poke")
+@click.command(cls=ConnectedCommand, short_help="Gas of deposit, withdraw, borrow, repay, liquidate, poke")
 @network_option()
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench/gas.json"),
-              show_default=True, help="Where to write the JSON.")
+@click.option("--out", type=OutFile(), default=Path("reports/bench/gas.json"), show_default=True,
+              help="JSON file to write (no unit; gas units inside; folders created, checked before any work).")
 def cli(network, out: Path) -> None:  # type: ignore[no-untyped-def]
     """Deploy a fresh system and measure each action once, in a realistic state.
 

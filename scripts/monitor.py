@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand, network_option
+
+from volmargin.cli import ConnectedCommand, OutDir, network_option
 
 
 def _live(html: Path, deployment: Path | None, watch: int | None, snapshots: int | None) -> None:
@@ -46,21 +47,24 @@ def _live(html: Path, deployment: Path | None, watch: int | None, snapshots: int
         time.sleep(watch)
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Write an HTML risk view of a deployment or a run")
+@click.command(cls=ConnectedCommand, short_help="Write an HTML risk view of a deployment or a run")
 @network_option()
-@click.option("--html", "html", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output directory for index.html, its PNG plots and history.json (created).")
+@click.option("--html", "html", type=OutDir(), required=True,
+              help="Output folder for index.html, its PNG plots and history.json (no unit; created, checked "
+                   "before any work).")
 @click.option("--deployment", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Deployment manifest (JSON) to monitor [default: deployments/<chain id>.json].")
-@click.option("--watch", type=click.IntRange(1), default=None, metavar="SECONDS",
+              show_default="deployments/<chain id>.json", help="Deployment manifest (JSON) to monitor (no unit).")
+@click.option("--watch", type=click.IntRange(1), default=None, metavar="SECONDS", show_default="one snapshot",
               help="Take a snapshot every SECONDS seconds and redraw the page (which refreshes itself); "
-                   "stop with Ctrl-C [default: one snapshot].")
-@click.option("--snapshots", type=click.IntRange(1), default=None,
-              help="With --watch: stop after this many snapshots [default: never].")
-@click.option("--from-replay", "from_replay", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Instead of a live deployment: the output folder of `ape run replay` (summary.json, steps.csv).")
-@click.option("--from-stress", "from_stress", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Instead of a live deployment: the output folder of `ape run stress` (summary.json).")
+                   "stop with Ctrl-C.")
+@click.option("--snapshots", type=click.IntRange(1), default=None, show_default="never stop",
+              help="With --watch: stop after this many snapshots (count).")
+@click.option("--from-replay", "from_replay", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, show_default="a live deployment",
+              help="The output folder of `ape run replay` (no unit; summary.json, steps.csv) to show instead.")
+@click.option("--from-stress", "from_stress", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, show_default="a live deployment",
+              help="The output folder of `ape run stress` (no unit; summary.json) to show instead.")
 def cli(html: Path, deployment: Path | None, watch: int | None, snapshots: int | None,  # type: ignore[no-untyped-def]
         from_replay: Path | None, from_stress: Path | None) -> None:
     """Write HTML/index.html: a risk view of the deployment on the connected network

@@ -18,9 +18,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import click
+
+from volmargin.cli import Command, InFile, OutFile
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,6 +99,19 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
+def _resume(ctx: click.Context, param: click.Parameter, value: Path | None) -> tuple[Path, dict[str, Any]] | None:
+    """``--resume``: (the file, its killed mutants by name) from the mutation.json of an
+    interrupted run; ``click.BadParameter`` when the file is not one."""
+    if value is None:
+        return None
+    try:
+        rows = json.loads(value.read_text())["mutants"]
+        return value, {r["mutant"]: r for r in rows if r["killed"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise click.BadParameter(f"{value} is not a mutation.json of `ape run mutate` "
+                                 f"({type(exc).__name__}: {exc})") from None
+
+
 def run_suite(timeout: int, profile: str = "ci") -> tuple[bool, str]:
     """Run the differential suite under a hypothesis profile; (passed, last line of output)."""
     env = dict(os.environ, HYPOTHESIS_PROFILE=profile)
@@ -111,19 +126,22 @@ def run_suite(timeout: int, profile: str = "ci") -> tuple[bool, str]:
     return True, "suite passed"
 
 
-@click.command(short_help="Plant bugs one at a time and check the differential suite kills each")
-@click.option("--only", default=None, help="Run only mutants whose name contains this text.")
+@click.command(cls=Command, short_help="Plant bugs one at a time and check the differential suite kills each")
+@click.option("--only", default=None, show_default="all mutants",
+              help="Run only mutants whose name contains this text (no unit).")
 @click.option("--timeout", type=click.IntRange(10), default=900, show_default=True, help="Seconds per suite command.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=ROOT / "reports/bench/mutation.json",
-              show_default=True)
+@click.option("--out", type=OutFile(), default=ROOT / "reports/bench/mutation.json",
+              show_default="reports/bench/mutation.json",
+              help="JSON file of the results, rewritten after every mutant (no unit; seconds per mutant inside; "
+                   "folders created, checked before any mutant is planted).")
 @click.option("--shard", default="1/1", show_default=True, callback=lambda ctx, param, v: _shard(v),
-              help="K/N: run every N-th mutant starting at the K-th (1-based), e.g. two clones of the "
+              help="K/N: run every N-th mutant starting at the K-th (1-based; no unit), e.g. two clones of the "
                    "repository running 1/2 and 2/2 at once.")
 @click.option("--skip-baseline", is_flag=True, help="Do not first check that the suite passes without mutants.")
-@click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="A mutation.json of an interrupted run: its killed mutants are kept, not run again.")
+@click.option("--resume", type=InFile(), default=None, callback=_resume, show_default="run every chosen mutant",
+              help="A mutation.json of an interrupted run (no unit): its killed mutants are kept, not run again.")
 def cli(only: str | None, timeout: int, out: Path, shard: tuple[int, int], skip_baseline: bool,
-        resume: Path | None) -> None:
+        resume: tuple[Path, dict[str, Any]] | None) -> None:
     """Apply each mutant, run the suite, restore the source; exit 1 if any survives.
 
     The JSON is rewritten after every mutant, so an interrupted run keeps what it measured.
@@ -138,10 +156,10 @@ def cli(only: str | None, timeout: int, out: Path, shard: tuple[int, int], skip_
             raise click.ClickException(f"the suite fails without mutants ({why}); fix that first")
     rows: list[dict[str, object]] = []
     if resume is not None:
-        done = {r["mutant"]: r for r in json.loads(resume.read_text())["mutants"] if r["killed"]}
+        resume_path, done = resume
         rows = [done[m.name] for m in chosen if m.name in done]
         chosen = [m for m in chosen if m.name not in done]
-        click.echo(f"resuming: {len(rows)} mutants already killed in {resume}")
+        click.echo(f"resuming: {len(rows)} mutants already killed in {resume_path}")
     planned = len(rows) + len(chosen)
     out.parent.mkdir(parents=True, exist_ok=True)
     for m in chosen:

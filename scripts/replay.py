@@ -14,28 +14,29 @@ import sys
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand, network_option
 from tqdm import tqdm
 
 from volmargin_lab.data import EPISODES, DataError, load_episode
 from volmargin_lab.replay import run_replay, write_outputs
 from volmargin.chain.deploy import skip_debug_log_tracing
+from volmargin.cli import ConnectedCommand, OutDir, network_option
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Replay a real price episode through the contracts")
+@click.command(cls=ConnectedCommand, short_help="Replay a real price episode through the contracts")
 @network_option()
 @click.option(
     "--episode",
     required=True,
-    help=f"Episode to replay; one of: {', '.join(EPISODES)}.",
+    help=f"Episode to replay (no unit); one of: {', '.join(EPISODES)}.",
 )
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory for summary.json, steps.csv and report.md (created).")
+@click.option("--out", "out_dir", type=OutDir(), required=True,
+              help="Folder for summary.json, steps.csv and report.md (no unit; created, checked before any work).")
 @click.option("--accounts", "n_accounts", type=click.IntRange(1, 200), default=50, show_default=True,
-              help="Number of leveraged accounts in the seeded population.")
-@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the population generator.")
-@click.option("--max-steps", type=click.IntRange(1), default=None,
-              help="Replay only this many bars after the opening bar (default: all).")
+              help="Number of leveraged accounts in the seeded population (count).")
+@click.option("--seed", type=click.IntRange(0), default=7, show_default=True,
+              help="Seed of the population generator (no unit).")
+@click.option("--max-steps", type=click.IntRange(1), default=None, show_default="all",
+              help="Replay only this many bars (hourly steps, count) after the opening bar.")
 def cli(episode: str, out_dir: Path, n_accounts: int, seed: int, max_steps: int | None) -> None:
     """Replay a real price episode through a fresh deployment on the connected network.
 

@@ -15,14 +15,16 @@ import time
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand, network_option
 from tqdm import tqdm
 
+from volmargin.cli import ConnectedCommand, OutDir, network_option
 from volmargin_lab.stress.policies import POLICY_NAMES
 from volmargin_lab.stress.scenarios import STRESS_EPISODES
 
 
 def _names(value: str | None, known: tuple[str, ...] | list[str], what: str, param: str) -> list[str]:
+    """The comma-separated names of ``value`` (all of ``known`` when None); ``click.BadParameter``
+    naming ``param`` for an empty list or a name not in ``known``."""
     if value is None:
         return list(known)
     names = [x.strip() for x in value.split(",") if x.strip()]
@@ -35,33 +37,41 @@ def _names(value: str | None, known: tuple[str, ...] | list[str], what: str, par
     return names
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Stress lab: policies through crashes, Monte Carlo, report")
+def _episodes(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
+    return _names(value, list(STRESS_EPISODES), "episode", "--episodes")
+
+
+def _policies(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
+    return _names(value, list(POLICY_NAMES), "policy", "--policies")
+
+
+@click.command(cls=ConnectedCommand, short_help="Stress lab: policies through crashes, Monte Carlo, report")
 @network_option()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory for summary.json, report.md and the PNG plots (created).")
+@click.option("--out", "out_dir", type=OutDir(), required=True,
+              help="Folder for summary.json, report.md and the PNG plots (no unit; created, checked before any work).")
 @click.option("--quick", is_flag=True, help="First 24 h after opening of each episode, 300 accounts, "
               "50 Monte Carlo paths x 1,000 accounts, 6 on-chain bars: a smoke run (under 2 minutes).")
-@click.option("--episodes", default=None, metavar="A,B,...",
-              help=f"Comma-separated episodes (default all): {', '.join(STRESS_EPISODES)}.")
-@click.option("--policies", default=None, metavar="A,B,...",
-              help=f"Comma-separated policies (default all): {', '.join(POLICY_NAMES)}.")
+@click.option("--episodes", default=None, metavar="A,B,...", callback=_episodes, show_default="all",
+              help=f"Comma-separated episodes (no unit): {', '.join(STRESS_EPISODES)}.")
+@click.option("--policies", default=None, metavar="A,B,...", callback=_policies, show_default="all",
+              help=f"Comma-separated policies (no unit): {', '.join(POLICY_NAMES)}.")
 @click.option("--paths", type=click.IntRange(1, 1_000_000), default=1000, show_default=True,
-              help="Monte Carlo paths per path model (hourly steps over --horizon hours).")
+              help="Monte Carlo paths per path model (count; hourly steps over --horizon hours).")
 @click.option("--accounts", type=click.IntRange(1, 1_000_000), default=10_000, show_default=True,
-              help="Accounts in each Monte Carlo path.")
+              help="Accounts in each Monte Carlo path (count).")
 @click.option("--episode-accounts", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
-              help="Accounts in each real episode.")
+              help="Accounts in each real episode (count).")
 @click.option("--horizon", "horizon_h", type=click.IntRange(1, 24 * 60), default=168, show_default=True,
               help="Monte Carlo horizon, hours (one step per hour).")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="dask.distributed scheduler address (e.g. tcp://10.0.0.5:8786) for the Monte Carlo; "
-              "default: local dask processes ('threads' or 'synchronous' pick those local schedulers).")
-@click.option("--workers", type=click.IntRange(1, 1024), default=None,
-              help="Local dask workers (default: one per CPU).")
+@click.option("--scheduler", default=None, metavar="ADDRESS", show_default="local dask processes",
+              help="dask.distributed scheduler address (no unit; e.g. tcp://10.0.0.5:8786) for the Monte Carlo; "
+              "'threads' or 'synchronous' pick those local schedulers.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None, show_default="one per CPU",
+              help="Local dask workers (count).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=7, show_default=True,
-              help="Seed of the populations and of the Monte Carlo paths.")
+              help="Seed of the populations and of the Monte Carlo paths (no unit).")
 @click.option("--no-onchain", is_flag=True, help="Skip the on-chain parity subset.")
-def cli(out_dir: Path, quick: bool, episodes: str | None, policies: str | None, paths: int, accounts: int,
+def cli(out_dir: Path, quick: bool, episodes: list[str], policies: list[str], paths: int, accounts: int,
         episode_accounts: int, horizon_h: int, scheduler: str | None, workers: int | None, seed: int,
         no_onchain: bool) -> None:
     """Measure volmargin against a static-parameter protocol on real crashes and simulated paths.
@@ -77,12 +87,10 @@ def cli(out_dir: Path, quick: bool, episodes: str | None, policies: str | None, 
     from volmargin_lab.stress.run import QUICK, StressConfig, run_stress
     from volmargin.chain.deploy import skip_debug_log_tracing
 
-    eps = _names(episodes, list(STRESS_EPISODES), "episode", "--episodes")
-    pols = _names(policies, list(POLICY_NAMES), "policy", "--policies")
     logger.set_level("WARNING")
     skip_debug_log_tracing()
     started = time.time()
-    cfg = StressConfig(out=out_dir, quick=quick, episodes=eps, policies=pols,
+    cfg = StressConfig(out=out_dir, quick=quick, episodes=episodes, policies=policies,
                        accounts=QUICK["accounts"] if quick else episode_accounts, paths=paths,
                        mc_accounts=accounts, horizon_h=horizon_h, seed=seed, scheduler=scheduler,
                        workers=workers, onchain=not no_onchain)

@@ -11,6 +11,8 @@ stack and NumPy). Modules:
   params     default parameters of every contract, in one place
   units      conversions between human numbers and fixed-point integers
   chain      deploy and drive the contracts through Ape, decode their views
+  cli        conventions of the ``ape run`` scripts: output paths checked at parse time,
+             one-line errors
 
 The research lab (price data, populations, stress tests, calibration) is the separate
 package ``volmargin_lab``, installed with the ``lab`` extra.

@@ -1,5 +1,5 @@
-"""The main job on a short slice: the replay holds the chain to the reference,
-writes its outputs, and the CLI refuses bad input with a clear message."""
+"""The main job on a short slice: the replay holds the chain to the reference and
+writes its outputs (the CLI's answers to bad input: tests/integration/test_cli_bad_input.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import ape
 import numpy as np
 import pytest
 
-from ape_cli import ape_run
 from volmargin_lab.data import DataError
 from volmargin_lab.population import KIND_NAMES, make_population
 from volmargin_lab.replay import run_replay, write_outputs
@@ -53,15 +52,3 @@ def test_population_is_seeded_and_mixed():
     with pytest.raises(ValueError, match="accounts must be >= 1"):
         make_population(0, 1, syms)
 
-
-def test_cli_rejects_unknown_episode(tmp_path):
-    r = ape_run("replay", "--episode", "nope", "--out", str(tmp_path / "out"))
-    assert r.returncode == 2
-    assert "unknown episode 'nope'" in r.stderr and "--episode" in r.stderr
-    assert not (tmp_path / "out").exists()
-
-
-def test_cli_rejects_zero_accounts(tmp_path):
-    r = ape_run("replay", "--episode", "eth-2020-03", "--accounts", "0", "--out", str(tmp_path / "out"))
-    assert r.returncode == 2
-    assert "--accounts" in r.stderr

@@ -1,5 +1,5 @@
-"""ape run stress --quick end to end on the embedded chain (outputs, on-chain parity), and the
-CLI's answers to bad input."""
+"""ape run stress --quick end to end on the embedded chain (outputs, on-chain parity); the CLI's
+answers to bad input are in tests/integration/test_cli_bad_input.py."""
 
 from __future__ import annotations
 
@@ -59,17 +59,3 @@ def test_quick_run_writes_the_report_and_holds_parity(tmp_path):
         assert (out / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f
     assert "wrote" in r.stdout
 
-
-@pytest.mark.parametrize("args, param, message", [
-    (["--episodes", "eth-2020-03,nope"], "--episodes", "unknown episode 'nope'"),
-    (["--policies", "static,greedy"], "--policies", "unknown policy 'greedy'"),
-    (["--paths", "0"], "--paths", "0"),
-    (["--accounts", "-5"], "--accounts", "-5"),
-    (["--seed", "x"], "--seed", "'x'"),
-])
-def test_cli_rejects_bad_input(tmp_path, args, param, message):
-    out = tmp_path / "out"
-    r = ape_run("stress", "--out", str(out), *args, timeout=120)
-    assert r.returncode == 2, r.stdout + r.stderr
-    assert param in r.stderr and message in r.stderr
-    assert not out.exists()
