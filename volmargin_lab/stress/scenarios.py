@@ -106,6 +106,18 @@ STRESS_EPISODES: dict[str, StressEpisode] = {
 }
 
 
+#: Episodes run only by the efficient frontier (``volmargin_lab.stress.frontier``), not by the
+#: lab's episode tables: the held-out calm window of docs/frontier-protocol.md.
+FRONTIER_EPISODES: dict[str, StressEpisode] = {
+    "calm-2023-09": StressEpisode(
+        "calm-2023-09", "calm-2023-09", utc("2023-09-03 00:00"), utc("2023-10-01 00:00"), calm=True,
+        window=(utc("2023-09-01 00:00"), utc("2023-10-01 00:00")),
+    ),
+}
+#: Every episode ``load_market`` and ``run_episode`` know.
+ALL_EPISODES: dict[str, StressEpisode] = {**STRESS_EPISODES, **FRONTIER_EPISODES}
+
+
 @dataclass(frozen=True)
 class MarketPath:
     """Market prices of several assets on one time grid.
@@ -172,7 +184,7 @@ def load_market(
 
     Parameters
     ----------
-    name : a key of ``STRESS_EPISODES``.
+    name : a key of ``ALL_EPISODES`` (``STRESS_EPISODES`` or ``FRONTIER_EPISODES``).
     data_dir : directory of the price files (default ``volmargin_lab.data.DATA_DIR``).
     intrabar_min_s : shortest bar (seconds) that visits its low and high.
     max_hours : keep only this many hours after ``open_at`` (``--quick``).
@@ -188,9 +200,9 @@ def load_market(
         Unknown episode (listing the known ones), a missing or malformed file, or files
         that do not overlap.
     """
-    if name not in STRESS_EPISODES:
-        raise DataError(f"unknown episode {name!r}; known: {', '.join(STRESS_EPISODES)}")
-    ep = STRESS_EPISODES[name]
+    if name not in ALL_EPISODES:
+        raise DataError(f"unknown episode {name!r}; known: {', '.join(ALL_EPISODES)}")
+    ep = ALL_EPISODES[name]
     root = Path(data_dir) if data_dir is not None else DATA_DIR
     base_files = dict(EPISODES[ep.base].files)
     per_symbol: dict[str, list[str]] = {s: [f] for s, f in base_files.items()}
