@@ -3,8 +3,9 @@
 Runs every policy (static, dynamic, two ablations and dynamic-calibrated) through the real crash episodes
 and the calm month on the vectorized model with the frictions of docs/design.md §10, a Monte
 Carlo of GBM-with-jumps and GARCH(1,1) paths through dask, the haircut calibration and
-backtests, and a subset replayed through the deployed contracts for parity; writes
-DIR/summary.json, DIR/report.md and PNG plots.
+backtests, a subset replayed through the deployed contracts for parity, and the efficient frontier
+of docs/frontier-protocol.md (static and dynamic margin swept over their risk knobs; --no-frontier
+skips it); writes DIR/summary.json, DIR/report.md and PNG plots.
 """
 
 from __future__ import annotations

@@ -323,13 +323,6 @@ EPISODES: dict[str, Episode] = {
         {"USD": "usdc_usd_2023-03_15m.csv", "WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"},
         "usdc_usd_2023-03_15m.csv",
     ),
-    "calm-2023-09": Episode(
-        "calm-2023-09",
-        "September 2023, the calmest month of ETH from 2023 on (Binance USDT, hourly closes); the frontier's "
-        "held-out calm window.",
-        {"WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"},
-        None,
-    ),
     "crash-2024-08": Episode(
         "crash-2024-08",
         "Yen carry unwind, 2024-08-01..2024-08-09: BTC low 49,000 on 08-05 (Binance USDT, 5-minute OHLC).",

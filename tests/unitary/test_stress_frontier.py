@@ -157,3 +157,14 @@ def test_training_floor_at_one_day_matches_calibration_v2():
     for s in ("WETH", "WBTC"):
         assert math.ceil(100 * f[s]["q"] - 1e-9) / 100 == pytest.approx(P.CALIBRATED_V2[s]["h_min"])
         assert f[s]["h_min"] >= f[s]["q"] and f[s]["h_min"] - f[s]["q"] < F.FLOOR_STEP
+
+
+def test_held_out_calm_window_is_september_2023_and_only_in_the_frontier():
+    from volmargin_lab.data import EPISODES
+    from volmargin_lab.stress.scenarios import STRESS_EPISODES, load_market, utc
+
+    m = load_market(F.HELDOUT_CALM)
+    assert m.symbols == ("USD", "WETH", "WBTC")
+    assert m.times[0] == utc("2023-09-01 00:00") and m.times[-1] == utc("2023-10-01 00:00")
+    assert m.times[m.open_step] == utc("2023-09-03 00:00") and len(m.times) == 721  # hourly closes
+    assert F.HELDOUT_CALM not in STRESS_EPISODES and F.HELDOUT_CALM not in EPISODES

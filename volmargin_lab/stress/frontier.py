@@ -347,7 +347,9 @@ def needed(rows: list[dict[str, Any]], static: dict[str, Any]) -> dict[str, Any]
     """What the frontier shows: the largest calm borrowing power gain of any dynamic point
     with no more training bad debt than ``static`` (``best_gain_at_static_bad_debt``), and the
     least training bad debt of any dynamic point reaching the goal gain
-    (``least_bad_debt_at_goal_gain``, None when none reaches it); USD, fractions."""
+    (``least_bad_debt_at_goal_gain``, None when none reaches it, with its bad debt minus
+    ``static``'s per episode, ``excess_over_static_by_episode``); USD, fractions. ``rows`` need
+    ``bad_debt_by_episode`` (``frontier_table``'s rows)."""
     dyn = [r for r in rows if r["family"] == "dynamic" and r["calm_borrowing_power"] is not None]
     ok = [r["calm_borrowing_power"] / static["calm_borrowing_power"] - 1 for r in dyn
           if r["bad_debt_usd_train"] <= static["bad_debt_usd_train"]]
@@ -357,7 +359,9 @@ def needed(rows: list[dict[str, Any]], static: dict[str, Any]) -> dict[str, Any]
             "least_bad_debt_at_goal_gain": None if best is None else {
                 "name": best["name"], "bad_debt_usd_train": best["bad_debt_usd_train"],
                 "bad_debt_usd_heldout": best["bad_debt_usd_heldout"],
-                "calm_bp_gain": best["calm_borrowing_power"] / static["calm_borrowing_power"] - 1}}
+                "calm_bp_gain": best["calm_borrowing_power"] / static["calm_borrowing_power"] - 1,
+                "excess_over_static_by_episode": {e: x - static["bad_debt_by_episode"][e]
+                                                  for e, x in best["bad_debt_by_episode"].items()}}}
 
 
 def static_aave_matches_lab() -> bool:

@@ -275,6 +275,30 @@ def _frontier_words(summary: dict[str, Any]) -> list[str]:
                     f"{least['bad_debt_usd_train']:,.0f} USD (`{least['name']}`, gain {_pct(least['calm_bp_gain'])}, "
                     f"held-out {least['bad_debt_usd_heldout']:,.0f} USD)." if least else
                     "no dynamic point reaches +10 % calm gain.") + "\n")
+        if least:
+            L += _diagnostic_words(least)
+    return L
+
+
+def _diagnostic_words(least: dict[str, Any]) -> list[str]:
+    """Where the least-bad-debt point at the goal gain loses to static (per episode, USD) and its
+    identical-opening and coverage checks (a diagnostic: that point was not chosen)."""
+    ex = least.get("excess_over_static_by_episode") or {}
+    L = ["Its bad debt minus static's, per episode: "
+         + ", ".join(f"{e} {x:+,.0f} USD" for e, x in ex.items()) + ".\n"] if ex else []
+    idt, cov = least.get("identical_openings"), least.get("coverage")
+    if idt:
+        worse = [e for e, x in idt.items() if x["chosen"] > x["static"]]
+        L.append(f"Diagnostic (not a choice): with identical openings that point has more bad debt than static in "
+                 f"{len(worse)} of {len(idt)} episodes{' (' + ', '.join(worse) + ')' if worse else ''}.\n")
+        df = pd.DataFrame.from_dict(idt, orient="index").rename(columns={"chosen": "diagnostic point"})
+        df.index.name = "identical openings, bad debt USD"
+        L.append(md_table(df, "{:,.0f}") + "\n")
+    if cov:
+        L.append("Its coverage on the held-out history: " + "; ".join(
+            f"{s} {x['exceedances']}/{x['observations']} windows of {x['horizon_h']:g} h, one-sided "
+            f"{_p(x['kupiec_p_one_sided'])}, Christoffersen {_p(x['christoffersen_p'])}: "
+            f"{'pass' if x['passed'] else 'FAIL'}" for s, x in cov.items()) + ".\n")
     return L
 
 

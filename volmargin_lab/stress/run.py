@@ -36,7 +36,8 @@ QUICK = {"hours": 24.0, "accounts": 300, "paths": 50, "mc_accounts": 1000, "onch
 @dataclass
 class StressConfig:
     """What to run. Counts >= 1; ``scheduler`` None (local processes), "threads",
-    "synchronous" or a dask.distributed address; ``workers`` local dask workers."""
+    "synchronous" or a dask.distributed address; ``workers`` local dask workers; ``frontier``
+    the efficient frontier's grids (``frontier.FrontierConfig``; None: no frontier)."""
 
     out: Path
     quick: bool = False
@@ -260,14 +261,20 @@ def _frontier_summary(cfg: StressConfig, fr: Frictions, points: list[dict[str, A
     rows = F.frontier_table(fc, points, parts)
     st = F.static_point(rows)
     ch = F.select(rows, st)
+    need = F.needed(rows, st)
     identical = coverage = None
     if ch is not None:
         echo(f"frontier: chosen {ch['name']}; identical openings and coverage test")
         identical, coverage = F.check_chosen(fc, st, ch, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers)
+    elif need["least_bad_debt_at_goal_gain"] is not None:  # no choice: the same checks as a diagnostic only
+        diag = next(r for r in rows if r["name"] == need["least_bad_debt_at_goal_gain"]["name"])
+        echo(f"frontier: nothing chosen; diagnostic checks of {diag['name']}")
+        idt, cov = F.check_chosen(fc, st, diag, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers)
+        need["least_bad_debt_at_goal_gain"].update({"identical_openings": idt, "coverage": cov})
     summary["frontier"] = rows
     summary["frontier_config"] = {**fc.as_dict(), "static_aave_point_is_static_policy": F.static_aave_matches_lab(),
                                   "points": len(points)}
-    summary["frontier_needed"] = F.needed(rows, st)
+    summary["frontier_needed"] = need
     summary["verdict"].update(F.frontier_verdict(rows, identical, coverage))
 
 
