@@ -3,8 +3,9 @@
 Runs every policy (static, dynamic, two ablations and dynamic-calibrated) through the real crash episodes
 and the calm month on the vectorized model with the frictions of docs/design.md §10, a Monte
 Carlo of GBM-with-jumps and GARCH(1,1) paths through dask, the haircut calibration and
-backtests, and a subset replayed through the deployed contracts for parity; writes
-DIR/summary.json, DIR/report.md and PNG plots.
+backtests, a subset replayed through the deployed contracts for parity, and the efficient frontier
+of docs/frontier-protocol.md (static and dynamic margin swept over their risk knobs; --no-frontier
+skips it); writes DIR/summary.json, DIR/report.md and PNG plots.
 """
 
 from __future__ import annotations
@@ -18,8 +19,55 @@ import click
 from tqdm import tqdm
 
 from volmargin.cli import ConnectedCommand, OutDir, network_option
+from volmargin_lab.stress.frontier import FrontierConfig, QUICK_FRONTIER
 from volmargin_lab.stress.policies import POLICY_NAMES
 from volmargin_lab.stress.scenarios import STRESS_EPISODES
+
+_FC, _QF = FrontierConfig(), QUICK_FRONTIER
+
+
+def _csv(xs: tuple[float, ...]) -> str:
+    return ",".join(f"{x:g}" for x in xs)
+
+
+def _floats(value: str | None, param: str) -> tuple[float, ...] | None:
+    """A comma-separated list of numbers, None when not given; click.BadParameter otherwise."""
+    if value is None:
+        return None
+    try:
+        out = tuple(float(x) for x in value.split(",") if x.strip())
+    except ValueError:
+        raise click.BadParameter(f"not a list of numbers: {value!r}", param_hint=param) from None
+    if not out:
+        raise click.BadParameter("empty list", param_hint=param)
+    return out
+
+
+def _frontier_config(quick: bool, accounts: int | None, lt: str | None, z: str | None, horizons: str | None,
+                     gaps: str | None, buffers: str | None, axes: tuple[str, ...]) -> FrontierConfig:
+    """The frontier grid: the mode's defaults (``FrontierConfig()`` or ``QUICK_FRONTIER``) with the
+    options given replacing them."""
+    from dataclasses import replace
+
+    base = QUICK_FRONTIER if quick else FrontierConfig()
+    ch: dict = {}
+    for key, val, param in (("static_lt", lt, "--frontier-lt"), ("z_maint", z, "--frontier-z"),
+                            ("horizons_h", horizons, "--frontier-horizons"), ("gaps", gaps, "--frontier-gaps"),
+                            ("buffers", buffers, "--frontier-buffers")):
+        got = _floats(val, param)
+        if got is not None:
+            ch[key] = got
+    if accounts is not None:
+        ch["accounts"] = accounts
+    extra = {}
+    for a in axes:
+        name, sep, vals = a.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected KNOB=X,Y, got {a!r}", param_hint="--frontier-axis")
+        extra[name.strip()] = _floats(vals, "--frontier-axis")
+    if extra:
+        ch["extra_axes"] = extra
+    return replace(base, **ch)
 
 
 def _names(value: str | None, known: tuple[str, ...] | list[str], what: str, param: str) -> list[str]:
@@ -71,9 +119,29 @@ def _policies(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=7, show_default=True,
               help="Seed of the populations and of the Monte Carlo paths (no unit).")
 @click.option("--no-onchain", is_flag=True, help="Skip the on-chain parity subset.")
+@click.option("--frontier/--no-frontier", default=True, show_default=True,
+              help="Sweep static and dynamic margin over their risk knobs (no unit; docs/frontier-protocol.md).")
+@click.option("--frontier-accounts", type=click.IntRange(1, 1_000_000), default=None,
+              help=f"Accounts per episode in the frontier (count) [default: {_FC.accounts}; --quick {_QF.accounts}].")
+@click.option("--frontier-lt", default=None, metavar="X,Y,...",
+              help=f"Static grid, WETH liquidation thresholds (fraction; must hold 0.825) [default: {_csv(_FC.static_lt)}; "
+              f"--quick {_csv(_QF.static_lt)}].")
+@click.option("--frontier-z", default=None, metavar="X,Y,...",
+              help=f"Dynamic grid, z_maint (sigma multiples, no unit) [default: {_csv(_FC.z_maint)}; --quick {_csv(_QF.z_maint)}].")
+@click.option("--frontier-horizons", default=None, metavar="H,...",
+              help=f"Dynamic grid, horizons (hours) [default: {_csv(_FC.horizons_h)}; --quick {_csv(_QF.horizons_h)}].")
+@click.option("--frontier-gaps", default=None, metavar="X,Y,...",
+              help=f"Dynamic grid, z_init - z_maint (sigma multiples, no unit) [default: {_csv(_FC.gaps)}; --quick {_csv(_QF.gaps)}].")
+@click.option("--frontier-buffers", default=None, metavar="X,Y,...",
+              help=f"Dynamic grid, h_min_init - h_min (fraction; run only where the oracle has h_min_init) "
+              f"[default: {_csv(_FC.buffers)}; --quick {_csv(_QF.buffers)}].")
+@click.option("--frontier-axis", multiple=True, metavar="KNOB=X,Y",
+              show_default="none", help="A further dynamic grid axis over any policy knob by name, in the knob's human unit, e.g. fraction or hours (repeatable).")
 def cli(out_dir: Path, quick: bool, episodes: list[str], policies: list[str], paths: int, accounts: int,
         episode_accounts: int, horizon_h: int, scheduler: str | None, workers: int | None, seed: int,
-        no_onchain: bool) -> None:
+        no_onchain: bool, frontier: bool, frontier_accounts: int | None, frontier_lt: str | None,
+        frontier_z: str | None, frontier_horizons: str | None, frontier_gaps: str | None,
+        frontier_buffers: str | None, frontier_axis: tuple[str, ...]) -> None:
     """Measure volmargin against a static-parameter protocol on real crashes and simulated paths.
 
     Units in the outputs: USD (bad debt, liquidation volume), fractions (haircuts, borrowing
@@ -90,10 +158,14 @@ def cli(out_dir: Path, quick: bool, episodes: list[str], policies: list[str], pa
     logger.set_level("WARNING")
     skip_debug_log_tracing()
     started = time.time()
+    fc = None
+    if frontier:
+        fc = _frontier_config(quick, frontier_accounts, frontier_lt, frontier_z, frontier_horizons, frontier_gaps,
+                              frontier_buffers, frontier_axis)
     cfg = StressConfig(out=out_dir, quick=quick, episodes=episodes, policies=policies,
                        accounts=QUICK["accounts"] if quick else episode_accounts, paths=paths,
                        mc_accounts=accounts, horizon_h=horizon_h, seed=seed, scheduler=scheduler,
-                       workers=workers, onchain=not no_onchain)
+                       workers=workers, onchain=not no_onchain, frontier=fc)
 
     def onchain(policy: str, steps: int, n: int) -> dict:
         with tqdm(total=steps, desc=f"on-chain {policy}", unit="bar") as bar:
@@ -111,6 +183,10 @@ def cli(out_dir: Path, quick: bool, episodes: list[str], policies: list[str], pa
                     **({"dynamic-calibrated": {k: v["dynamic-calibrated"][k] for k in (
                         "less_bad_debt_in", "more_bad_debt_in", "calm_borrowing_power_gain", "crash_goal_met",
                         "calm_goal_met")}} if "dynamic-calibrated" in v else {})},
+        "frontier": {k: v.get(k) for k in ("calm_bp_gain", "calm_bp_gain_heldout", "bad_debt_train_ratio",
+                                            "bad_debt_heldout_ratio", "identical_ok", "coverage_passed",
+                                            "frontier_goal_met")} | {"chosen": (v.get("chosen") or {}).get("name")}
+        if "frontier_goal_met" in v else None,
         "onchain": {p: {k: r.get(k) for k in ("checks", "mismatches", "liquidations")}
                     for p, r in summary["onchain"].items()},
         "wall_seconds": round(time.time() - started, 1),

@@ -17,9 +17,9 @@ import numpy as np
 
 from .engine import Feed, Frictions, SimResult, VaultSim
 from .metrics import episode_metrics
-from .policies import make_policy
+from .policies import Policy, make_policy
 from ..population import OPEN_MODES, borrowing_power, make_population, open_balances
-from .scenarios import STRESS_EPISODES, MarketPath, load_market
+from .scenarios import ALL_EPISODES, MarketPath, load_market
 
 
 def realized_var(prices: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -46,19 +46,26 @@ class EpisodeRun:
 
 def run_episode(
     name: str,
-    policies: list[str],
+    policies: list[str | Policy],
     n_accounts: int,
     seed: int,
     frictions: Frictions,
     max_hours: float | None = None,
     progress: Callable[[int], Any] | None = None,
+    modes: tuple[str, ...] = OPEN_MODES,
 ) -> EpisodeRun:
-    """Simulate ``policies`` on episode ``name`` with ``n_accounts`` seeded accounts.
+    """Simulate ``policies`` (names of ``make_policy``, or ``Policy`` objects, keyed by their
+    ``name``) on episode ``name`` with ``n_accounts`` seeded accounts, opening each way of
+    ``modes`` (a subset of ``OPEN_MODES``; ``identical`` uses the smallest borrowing power over
+    ``policies``).
 
     Raises ``volmargin_lab.data.DataError`` for an unknown episode or bad files, ``KeyError`` for
-    an unknown policy."""
+    an unknown policy or opening mode."""
+    bad = [m for m in modes if m not in OPEN_MODES]
+    if bad:
+        raise KeyError(f"unknown opening mode(s) {bad}; known: {', '.join(OPEN_MODES)}")
     market = load_market(name, max_hours=max_hours)
-    ep = STRESS_EPISODES[name]
+    ep = ALL_EPISODES[name]
     syms = market.symbols
     o = market.open_step
     var_seed = realized_var(market.answer[: o + 1], market.times[: o + 1])
@@ -70,8 +77,9 @@ def run_episode(
     tokens = pop.collateral_usd / m_open
     warmed: dict[str, VaultSim] = {}
     bp: dict[str, np.ndarray] = {}
-    for pol_name in policies:
-        pol = make_policy(pol_name)
+    pols = [p if isinstance(p, Policy) else make_policy(p) for p in policies]
+    for pol in pols:
+        pol_name = pol.name
         sim = VaultSim(syms, pol.oracle_model(syms), pol.vault_model(), frictions, market.prices, market.times,
                        var_seed, pause_below=pause, feed=feed, bp_until=np.inf if ep.calm else ep.calm_until)
         sim.warm_up(o)
@@ -79,11 +87,11 @@ def run_episode(
         bp[pol_name] = borrowing_power(tokens, pop.debt_asset, v["price"][0], v["h_init"][0], v["kappa"][0],
                                        v["depth"][0], v["breaker"][0], pol.vault_model().caution_scale)
         warmed[pol_name] = sim
-    smallest = np.min(np.stack([bp[p] for p in policies]), axis=0)
-    metrics: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in OPEN_MODES}
-    results: dict[str, dict[str, SimResult]] = {m: {} for m in OPEN_MODES}
-    for mode in OPEN_MODES:
-        for pol_name in policies:
+    smallest = np.min(np.stack([bp[p.name] for p in pols]), axis=0)
+    metrics: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in modes}
+    results: dict[str, dict[str, SimResult]] = {m: {} for m in modes}
+    for mode in modes:
+        for pol_name in (p.name for p in pols):
             debt = pop.leverage * (smallest if mode == "identical" else bp[pol_name])
             sim = copy.deepcopy(warmed[pol_name], {id(np): np})  # OracleModel holds its xp module
             sim.open(open_balances(pop, m_open, debt))

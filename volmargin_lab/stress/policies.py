@@ -213,3 +213,93 @@ def make_policy(name: str) -> Policy:
         return Policy(name, "dynamic with WETH/WBTC at calibration protocol v2 (z, tau, stressed floor, z_init = z + 1)",
                       vec, P.VAULT)
     raise KeyError(f"unknown policy {name!r}; known: {', '.join(POLICY_NAMES)}")
+
+
+#: Families ``make_policy_from`` builds, and the assets whose oracle vectors a family's knobs change.
+FAMILIES: tuple[str, ...] = ("static", "dynamic")
+KNOB_ASSETS: tuple[str, ...] = ("WETH", "WBTC")
+#: The static Aave point (WETH LT) and WBTC's scaling to its own Aave point (LTV 73 %, LT 78 %).
+STATIC_AAVE_LT = 0.825
+LT_GAP = 0.025
+
+
+def _to_wad_entry(unit: str, x: float) -> int:
+    """One vector entry from a knob value in model units (the WAD taken off the spec unit:
+    seconds for ``s``, a fraction or multiple for ``WAD``, USD for ``WAD USD``, per second for
+    ``WAD/s`` and ``WAD/year`` per year, 0/1 for ``flag``)."""
+    if unit in ("s", "flag"):
+        return int(round(x))
+    return int(round(x * WAD))
+
+
+def _knob_vectors(vectors: dict[str, tuple[int, ...]], vault: tuple[int, ...], knobs: dict[str, Any],
+                  assets: tuple[str, ...]) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+    """Apply named knobs: an entry of ``spec.ORACLE`` (a value, or ``{symbol: value}``) to the
+    oracle vectors of ``assets``, an entry of ``spec.VAULT`` to the vault vector; ``horizon_h``
+    is the oracle ``horizon`` in hours. Raises KeyError naming an unknown knob and the known ones."""
+    out = {s: list(v) for s, v in vectors.items()}
+    vlt = list(vault)
+    for name, val in knobs.items():
+        if name == "horizon_h":
+            name, val = "horizon", ({s: 3600.0 * x for s, x in val.items()} if isinstance(val, dict) else 3600.0 * val)
+        if name in S.ORACLE.names:
+            row = S.ORACLE[name]
+            for s in assets:
+                x = val[s] if isinstance(val, dict) else val
+                out[s][row.index] = _to_wad_entry(row.unit, float(x))
+        elif name in S.VAULT.names:
+            row = S.VAULT[name]
+            vlt[row.index] = _to_wad_entry(row.unit, float(val))
+        else:
+            raise KeyError(f"unknown knob {name!r}; known: horizon_h, {', '.join(S.ORACLE.names + S.VAULT.names)}")
+    return {s: S.ORACLE.make(v) for s, v in out.items()}, S.VAULT.make(vlt)
+
+
+def static_grid_point(lt: float) -> dict[str, float]:
+    """The static family's knobs at WETH liquidation threshold ``lt`` (fraction):
+    LTV = LT - 2.5 points; WBTC scaled to its Aave point (LT x 0.78 / 0.825, LTV x 0.73 / 0.80),
+    so that ``lt`` = 0.825 gives Aave's WETH 80/82.5 and WBTC 73/78 exactly."""
+    lt = round(lt, 6)
+    ltv = round(lt - LT_GAP, 6)
+    (aw_ltv, aw_lt), (ab_ltv, ab_lt) = STATIC_LTV_LT["WETH"], STATIC_LTV_LT["WBTC"]
+    return {"lt": lt, "ltv": ltv, "lt_wbtc": round(lt * ab_lt / aw_lt, 6), "ltv_wbtc": round(ltv * ab_ltv / aw_ltv, 6)}
+
+
+def make_policy_from(family: str, name: str | None = None, **knobs: Any) -> Policy:
+    """One policy of ``family`` ("static" or "dynamic") from named knobs (model units).
+
+    * ``static``: ``lt`` and ``ltv`` (WETH), ``lt_wbtc`` and ``ltv_wbtc`` (fractions; the
+      ``static`` policy's values where omitted); every other symbol as ``static``. With no
+      knobs it equals ``make_policy("static")``.
+    * ``dynamic``: base ``dynamic-calibrated``; any ``volmargin.spec.ORACLE`` entry (``z_maint``,
+      ``z_init``, ``h_min``, ``horizon`` in seconds or ``horizon_h`` in hours, and any entry the
+      contracts gain, e.g. an initial floor, by its spec name) applies to WETH and WBTC, a
+      ``{symbol: value}`` dict per asset; any ``volmargin.spec.VAULT`` entry applies to the vault.
+
+    ``name`` defaults to the family and the knobs. Raises KeyError for an unknown family or knob,
+    ValueError for a static ``ltv`` above ``lt``."""
+    if family not in FAMILIES:
+        raise KeyError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
+    label = name or family + "(" + ", ".join(f"{k}={_fmt_knob(v)}" for k, v in knobs.items()) + ")"
+    if family == "static":
+        base = make_policy("static")
+        k = dict(knobs)
+        pairs = {"WETH": (k.pop("ltv", STATIC_LTV_LT["WETH"][0]), k.pop("lt", STATIC_LTV_LT["WETH"][1])),
+                 "WBTC": (k.pop("ltv_wbtc", STATIC_LTV_LT["WBTC"][0]), k.pop("lt_wbtc", STATIC_LTV_LT["WBTC"][1]))}
+        vec = dict(base.oracle)
+        for s, (ltv, lt) in pairs.items():
+            if ltv > lt:
+                raise ValueError(f"{s}: LTV {ltv} above LT {lt}")
+            vec[s] = _static_vector(float(ltv), float(lt))
+        vec, vault = _knob_vectors(vec, base.vault, k, KNOB_ASSETS)
+        return Policy(label, f"static family: WETH {pairs['WETH'][0]:.3f}/{pairs['WETH'][1]:.3f}, "
+                      f"WBTC {pairs['WBTC'][0]:.3f}/{pairs['WBTC'][1]:.3f}", vec, vault)
+    base = make_policy("dynamic-calibrated")
+    vec, vault = _knob_vectors(dict(base.oracle), base.vault, knobs, KNOB_ASSETS)
+    return Policy(label, "dynamic family (dynamic-calibrated base) with knobs on WETH and WBTC", vec, vault)
+
+
+def _fmt_knob(v: Any) -> str:
+    if isinstance(v, dict):
+        return "{" + ",".join(f"{s}:{x:g}" for s, x in v.items()) + "}"
+    return f"{v:g}" if isinstance(v, (int, float)) else str(v)

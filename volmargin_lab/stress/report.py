@@ -175,6 +175,133 @@ def _plot_bad_debt(mc: dict[str, Any], out: Path) -> str:
     return "bad_debt.png"
 
 
+def plot_frontier(summary: dict[str, Any], out: Path) -> str:
+    """``frontier.png``: per family, crash bad debt (USD, training and held-out episodes as two
+    marker styles) against calm borrowing power (training calm window), and the crash
+    liquidation volume in a second panel; the static Aave point and the chosen point ringed.
+    Returns the file name."""
+    rows, v = summary["frontier"], summary["verdict"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), squeeze=False)
+    ax_bd, ax_lv = axes[0]
+    for fam, color in (("static", COLORS["static"]), ("dynamic", COLORS["dynamic"])):
+        r = [x for x in rows if x["family"] == fam]
+        bp = np.array([x["calm_borrowing_power"] for x in r], dtype=float)
+        ax_bd.scatter(bp, [x["bad_debt_usd_train"] for x in r], color=color, marker="o", s=22, label=f"{fam}, training")
+        ax_bd.scatter(bp, [x["bad_debt_usd_heldout"] for x in r], color=color, marker="x", s=22, label=f"{fam}, held-out")
+        ax_lv.scatter(bp, [x["liquidation_volume_usd"] / 1e6 for x in r], color=color, marker="o", s=22, label=fam)
+    for key, mk, lab in (("static_point", "s", "static Aave point"), ("chosen", "D", "chosen")):
+        x = v.get(key)
+        if not x:
+            continue
+        for i, (y, ax) in enumerate(((x["bad_debt_usd_train"], ax_bd), (x["bad_debt_usd_heldout"], ax_bd),
+                                     (x["liquidation_volume_usd"] / 1e6, ax_lv))):
+            ax.scatter([x["calm_borrowing_power"]], [y], s=110, facecolors="none", edgecolors="k", marker=mk,
+                       label=lab if i != 1 else None)
+    ax_bd.set_yscale("symlog", linthresh=1e4)
+    ax_bd.set_ylim(bottom=-1e3)
+    ax_bd.set_ylabel("crash bad debt, USD (symlog)", fontsize=8)
+    ax_lv.set_ylabel("crash liquidation volume, M USD", fontsize=8)
+    for ax, title in ((ax_bd, "Bad debt vs calm borrowing power"), (ax_lv, "Liquidation volume vs calm borrowing power")):
+        ax.set_xlabel("calm borrowing power (USD per USD of collateral, training calm window)", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "frontier.png", dpi=90)
+    plt.close(fig)
+    return "frontier.png"
+
+
+def frontier_section(summary: dict[str, Any]) -> list[str]:
+    """``## Frontier``: the protocol, the table, the verdict in plain words and, when the goal is
+    not met, what the frontier shows is needed (docs/frontier-protocol.md)."""
+    c, v = summary["frontier_config"], summary["verdict"]
+    L = ["## Frontier\n"]
+    L.append(f"Protocol: `docs/frontier-protocol.md` (committed before any frontier run). {c['points']} grid points, "
+             f"{c['accounts']:,} accounts per episode, `fraction` opening, the lab's frictions"
+             f"{', ' + str(c['max_hours']) + ' h after opening (--quick)' if c['max_hours'] else ''}. Training: "
+             f"{', '.join(c['train_crashes'])} (bad debt) and {c['train_calm']} (calm borrowing power); held out: "
+             f"{', '.join(c['heldout_crashes'])} and {c['heldout_calm']}. Every stress episode was run by earlier "
+             f"versions of this lab; {c['heldout_calm']} was not. The static Aave point is the `static` policy: "
+             f"{'yes' if c['static_aave_point_is_static_policy'] else 'NO'}."
+             + ("" if c["initial_floor_lever"] else
+                " The oracle has no separate initial floor (`h_min_init`) yet: only buffer 0 was run.") + "\n")
+    rows = {}
+    for r in summary["frontier"]:
+        rows[r["name"]] = {"calm BP": r["calm_borrowing_power"], "calm BP held-out": r["calm_borrowing_power_heldout"],
+                           "bad debt train USD": r["bad_debt_usd_train"],
+                           "bad debt held-out USD": r["bad_debt_usd_heldout"],
+                           "liq. volume M USD": r["liquidation_volume_usd"] / 1e6}
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "point"
+    L.append(md_table(df) + "\n")
+    L += _frontier_words(summary)
+    return L
+
+
+def _frontier_words(summary: dict[str, Any]) -> list[str]:
+    """The verdict of the frontier in plain sentences, computed from ``summary``."""
+    v, need = summary["verdict"], summary.get("frontier_needed") or {}
+    st, ch = v["static_point"], v["chosen"]
+    L = [f"Static Aave point: calm borrowing power {st['calm_borrowing_power']:.3f}, training bad debt "
+         f"{st['bad_debt_usd_train']:,.0f} USD, held-out {st['bad_debt_usd_heldout']:,.0f} USD.\n"]
+    if ch is None:
+        L.append("**Goal not met**: no dynamic point has training bad debt at or below the static Aave point's.\n")
+    else:
+        L.append(f"Chosen (selection rule on training figures only): `{ch['name']}`: calm borrowing power gain "
+                 f"{_pct(v['calm_bp_gain'])} (held-out calm window {_pct(v['calm_bp_gain_heldout'])}), bad debt "
+                 f"ratio to static {v['bad_debt_train_ratio']:.3g} training and {v['bad_debt_heldout_ratio']:.3g} "
+                 "held-out.\n")
+        idt = v.get("identical_openings") or {}
+        if idt:
+            df = pd.DataFrame.from_dict(idt, orient="index")
+            df.index.name = "identical openings, bad debt USD"
+            L.append(md_table(df, "{:,.0f}") + "\n")
+        cov = v.get("coverage") or {}
+        if cov:
+            L.append("Coverage of the chosen h_maint on the held-out history (criterion: one-sided Kupiec and "
+                     "Christoffersen p >= 0.05): " + "; ".join(
+                         f"{s} {x['exceedances']}/{x['observations']} windows of {x['horizon_h']:g} h, one-sided "
+                         f"{_p(x['kupiec_p_one_sided'])}, Christoffersen {_p(x['christoffersen_p'])} (two-sided "
+                         f"Kupiec {_p(x['kupiec_p'])}): {'pass' if x['passed'] else 'FAIL'}" for s, x in cov.items())
+                     + ".\n")
+        met = v["frontier_goal_met"]
+        L.append(f"**Goal {'met' if met else 'not met'}** (calm gain >= 10 % on both calm windows, bad debt <= "
+                 "static on training and held-out, identical openings no worse on any episode, coverage passed).\n")
+    if not v.get("frontier_goal_met"):
+        b, least = need.get("best_gain_at_static_bad_debt"), need.get("least_bad_debt_at_goal_gain")
+        L.append("What the frontier shows: the largest calm gain of a dynamic point with no more training bad debt "
+                 f"than static is {_pct(b) if b is not None else 'n/a (none)'}; "
+                 + (f"the least training bad debt among points with at least +10 % is "
+                    f"{least['bad_debt_usd_train']:,.0f} USD (`{least['name']}`, gain {_pct(least['calm_bp_gain'])}, "
+                    f"held-out {least['bad_debt_usd_heldout']:,.0f} USD)." if least else
+                    "no dynamic point reaches +10 % calm gain.") + "\n")
+        if least:
+            L += _diagnostic_words(least)
+    return L
+
+
+def _diagnostic_words(least: dict[str, Any]) -> list[str]:
+    """Where the least-bad-debt point at the goal gain loses to static (per episode, USD) and its
+    identical-opening and coverage checks (a diagnostic: that point was not chosen)."""
+    ex = least.get("excess_over_static_by_episode") or {}
+    L = ["Its bad debt minus static's, per episode: "
+         + ", ".join(f"{e} {x:+,.0f} USD" for e, x in ex.items()) + ".\n"] if ex else []
+    idt, cov = least.get("identical_openings"), least.get("coverage")
+    if idt:
+        worse = [e for e, x in idt.items() if x["chosen"] > x["static"]]
+        L.append(f"Diagnostic (not a choice): with identical openings that point has more bad debt than static in "
+                 f"{len(worse)} of {len(idt)} episodes{' (' + ', '.join(worse) + ')' if worse else ''}.\n")
+        df = pd.DataFrame.from_dict(idt, orient="index").rename(columns={"chosen": "diagnostic point"})
+        df.index.name = "identical openings, bad debt USD"
+        L.append(md_table(df, "{:,.0f}") + "\n")
+    if cov:
+        L.append("Its coverage on the held-out history: " + "; ".join(
+            f"{s} {x['exceedances']}/{x['observations']} windows of {x['horizon_h']:g} h, one-sided "
+            f"{_p(x['kupiec_p_one_sided'])}, Christoffersen {_p(x['christoffersen_p'])}: "
+            f"{'pass' if x['passed'] else 'FAIL'}" for s, x in cov.items()) + ".\n")
+    return L
+
+
 def _pct(x: float) -> str:
     return "n/a" if not math.isfinite(x) else f"{100 * x:.1f} %"
 
@@ -250,7 +377,11 @@ def write_report(summary: dict[str, Any], runs: list[EpisodeRun], mc: dict[str, 
     the episode runs (for the plots), ``mc`` the Monte Carlo results per path model and policy
     with their samples (None when the Monte Carlo was skipped)."""
     files = plot_all(runs, mc, out)
+    if summary.get("frontier"):
+        files.append(plot_frontier(summary, out))
     L = _header(summary) + _findings(summary, mc) + _episodes_section(summary)
+    if summary.get("frontier"):
+        L += frontier_section(summary)
     if mc:
         L += _monte_carlo_section(summary, mc)
     L += calibration_section(summary)

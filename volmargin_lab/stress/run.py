@@ -20,6 +20,7 @@ import numpy as np
 
 from .engine import Frictions
 from .episodes import EpisodeRun, run_episode
+from . import frontier as F
 from ..data import DataError
 from .montecarlo import MCConfig, MODELS, compute, fit_models, mc_collect, mc_tasks
 from .policies import POLICY_NAMES, make_policy
@@ -36,7 +37,8 @@ QUICK = {"hours": 24.0, "accounts": 300, "paths": 50, "mc_accounts": 1000, "onch
 @dataclass
 class StressConfig:
     """What to run. Counts >= 1; ``scheduler`` None (local processes), "threads",
-    "synchronous" or a dask.distributed address; ``workers`` local dask workers."""
+    "synchronous" or a dask.distributed address; ``workers`` local dask workers; ``frontier``
+    the efficient frontier's grids (``frontier.FrontierConfig``; None: no frontier)."""
 
     out: Path
     quick: bool = False
@@ -53,6 +55,7 @@ class StressConfig:
     onchain_steps: int = 24
     onchain_accounts: int = 30
     onchain_policies: tuple[str, ...] = ("static", "dynamic")
+    frontier: F.FrontierConfig | None = None
 
 
 def _episode_task(name: str, policies: list[str], accounts: int, seed: int, fr: Frictions,
@@ -171,9 +174,12 @@ def run_stress(
     notes: list[str] = []
 
     t = time.time()
-    graph = _task_graph(cfg, fr, notes)
+    points = _frontier_points(cfg)
+    walls["frontier_floors"] = time.time() - t
+    t = time.time()
+    graph = _task_graph(cfg, fr, notes, points)
     walls["model_fits"] = time.time() - t
-    runs, cal_out, mc_parts = _compute_graph(cfg, graph, echo, walls)
+    runs, cal_out, mc_parts, fr_parts = _compute_graph(cfg, graph, echo, walls)
     mc, mc_summary = _monte_carlo_summary(cfg, graph, mc_parts)
     calibration, backtest = _calibration_summary(cfg, graph, cal_out)
 
@@ -207,6 +213,10 @@ def run_stress(
     # ---- feed realism (volmargin_lab.feed): the bridge of the hourly-only spans against the fine data
     summary["feed_realism"] = feed_realism()
     summary["verdict"] = verdict(summary)
+    if cfg.frontier is not None:
+        t = time.time()
+        _frontier_summary(cfg, fr, points, fr_parts, summary, echo)
+        walls["frontier_checks"] = time.time() - t
     walls["total"] = time.time() - t_all
     summary["wall_seconds"] = walls
     summary = _clean(summary)
@@ -234,11 +244,53 @@ class _Graph:
     mc_keys: list[str]
     models: Any
     mcc: MCConfig
+    frontier: list[Any] = field(default_factory=list)
 
 
-def _task_graph(cfg: StressConfig, fr: Frictions, notes: list[str]) -> _Graph:
-    """Every independent piece as a dask task: episodes, calibrations, policy backtests and the
-    Monte Carlo batches (path models fitted here). A skipped part is explained in ``notes``."""
+def _frontier_points(cfg: StressConfig) -> list[dict[str, Any]]:
+    """The frontier's grid points (``frontier.grid_points``, floors re-derived from the training
+    history); [] without a frontier."""
+    if cfg.frontier is None:
+        return []
+    return F.grid_points(cfg.frontier, F.training_floors(cfg.frontier.horizons_h, quick=cfg.quick))
+
+
+def _frontier_summary(cfg: StressConfig, fr: Frictions, points: list[dict[str, Any]], parts: list[Any],
+                      summary: dict[str, Any], echo: Callable[[str], Any]) -> None:
+    """Add ``frontier`` (the table), ``frontier_config``, ``frontier_needed`` and the frontier
+    verdict keys (``frontier.frontier_verdict``, on top of the lab's) to ``summary``; runs the
+    chosen point's identical-opening and coverage checks."""
+    fc = cfg.frontier
+    assert fc is not None
+    rows = F.frontier_table(fc, points, parts)
+    st = F.static_point(rows)
+    ch = F.select(rows, st)
+    need = F.needed(rows, st)
+    identical = coverage = None
+    if ch is not None:
+        echo(f"frontier: chosen {ch['name']}; identical openings and coverage test")
+        identical, coverage = F.check_chosen(fc, st, ch, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers)
+    elif need["least_bad_debt_at_goal_gain"] is not None:  # no choice: the same checks as a diagnostic only
+        diag = next(r for r in rows if r["name"] == need["least_bad_debt_at_goal_gain"]["name"])
+        echo(f"frontier: nothing chosen; diagnostic checks of {diag['name']}")
+        idt, cov = F.check_chosen(fc, st, diag, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers)
+        need["least_bad_debt_at_goal_gain"].update({"identical_openings": idt, "coverage": cov})
+    summary["frontier"] = rows
+    summary["frontier_config"] = {**fc.as_dict(), "static_aave_point_is_static_policy": F.static_aave_matches_lab(),
+                                  "points": len(points)}
+    summary["frontier_needed"] = need
+    summary["verdict"].update(F.frontier_verdict(rows, identical, coverage))
+
+
+def _local(scheduler: str | None) -> str | None:
+    """The local dask scheduler the lab's episodes use (a remote address runs them locally)."""
+    return scheduler if scheduler in (None, "processes", "threads", "synchronous") else None
+
+
+def _task_graph(cfg: StressConfig, fr: Frictions, notes: list[str], points: list[dict[str, Any]]) -> _Graph:
+    """Every independent piece as a dask task: episodes, calibrations, policy backtests, the
+    frontier's grid points and the Monte Carlo batches (path models fitted here). A skipped part
+    is explained in ``notes``."""
     import dask
 
     hours = QUICK["hours"] if cfg.quick else None
@@ -268,35 +320,38 @@ def _task_graph(cfg: StressConfig, fr: Frictions, notes: list[str]) -> _Graph:
         mc_list, mc_keys = mc_tasks(mcc, tuple(cfg.policies), models, fr, which)
     except (ImportError, DataError) as exc:
         notes.append(f"Monte Carlo skipped: {exc}")
-    return _Graph(tasks, cal_tasks, cal_ok, cal_reason, mc_list, mc_keys, models, mcc)
+    fr_tasks = F.frontier_tasks(cfg.frontier, points, cfg.seed, fr) if cfg.frontier is not None else []
+    return _Graph(tasks, cal_tasks, cal_ok, cal_reason, mc_list, mc_keys, models, mcc, fr_tasks)
 
 
 def _compute_graph(
     cfg: StressConfig, g: _Graph, echo: Callable[[str], Any], walls: dict[str, float]
-) -> tuple[list[EpisodeRun], list[Any], list[Any]]:
+) -> tuple[list[EpisodeRun], list[Any], list[Any], list[Any]]:
     """Run ``g`` in one local dask graph, so that no worker idles while another finishes a long
     episode (the Monte Carlo on ``cfg.scheduler`` instead when that is a dask.distributed
-    address); returns the episode runs, the calibration outputs and the Monte Carlo parts and
-    records the wall seconds in ``walls``."""
+    address); returns the episode runs, the calibration outputs, the Monte Carlo parts and the
+    frontier parts and records the wall seconds in ``walls``."""
     remote = cfg.scheduler not in (None, "processes", "threads", "synchronous")
-    local_tasks = g.episodes + g.calibration + ([] if remote else g.mc)
+    local_tasks = g.episodes + g.calibration + g.frontier + ([] if remote else g.mc)
     echo(f"episodes ({len(cfg.episodes)}) x policies ({len(cfg.policies)}) x 2 openings"
          + (", calibration and policy backtests" if g.cal_ok else "")
          + (f", Monte Carlo {g.mcc.n_paths} paths x {g.mcc.n_accounts} accounts x {len(set(g.mc_keys))} models "
-            f"in {len(g.mc)} tasks" if g.mc and not remote else "") + ":")
+            f"in {len(g.mc)} tasks" if g.mc and not remote else "")
+         + (f", frontier in {len(g.frontier)} tasks" if g.frontier else "") + ":")
     t = time.time()
     done = compute(local_tasks, None if remote else cfg.scheduler, cfg.workers)
-    n_ep, n_cal = len(g.episodes), len(g.calibration)
+    n_ep, n_cal, n_fr = len(g.episodes), len(g.calibration), len(g.frontier)
     runs: list[EpisodeRun] = list(done[:n_ep])
     cal_out = list(done[n_ep: n_ep + n_cal])
-    mc_parts = list(done[n_ep + n_cal:])
+    fr_parts = list(done[n_ep + n_cal: n_ep + n_cal + n_fr])
+    mc_parts = list(done[n_ep + n_cal + n_fr:])
     walls["dask_local"] = time.time() - t
     if remote and g.mc:
         t = time.time()
         echo(f"Monte Carlo on {cfg.scheduler}: {len(g.mc)} tasks")
         mc_parts = list(compute(g.mc, cfg.scheduler, cfg.workers))
         walls["dask_remote"] = time.time() - t
-    return runs, cal_out, mc_parts
+    return runs, cal_out, mc_parts, fr_parts
 
 
 def _monte_carlo_summary(

@@ -56,6 +56,9 @@ class StressEpisode:
         (Chainlink paused LUNA/USD at about 0.107 USD on 2022-05-12; Venus kept using it).
     calm : True for the calm month (every simulated step is calm; false trips counted).
     window : optional (start, end) Unix seconds clipping the files (long files).
+    files : symbol -> file replacing ``base``'s files (an episode cut from the long histories,
+        not in ``volmargin_lab.data.EPISODES``; ``base`` is then only a label).
+    about : one-line description where ``base`` is not an ``EPISODES`` key.
     """
 
     name: str
@@ -67,11 +70,13 @@ class StressEpisode:
     pause_below: dict[str, float] = field(default_factory=dict)
     calm: bool = False
     window: tuple[int, int] | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    about: str = ""
 
     @property
     def description(self) -> str:
-        """The base episode's one-line description."""
-        return EPISODES[self.base].description
+        """The base episode's one-line description (``about`` where set)."""
+        return self.about or EPISODES[self.base].description
 
     @property
     def toxic(self) -> tuple[str, ...]:
@@ -104,6 +109,21 @@ STRESS_EPISODES: dict[str, StressEpisode] = {
         StressEpisode("crash-2024-08", "crash-2024-08", utc("2024-08-03 00:00"), utc("2024-08-04 12:00")),
     )
 }
+
+
+#: Episodes run only by the efficient frontier (``volmargin_lab.stress.frontier``), not by the
+#: lab's episode tables: the held-out calm window of docs/frontier-protocol.md.
+FRONTIER_EPISODES: dict[str, StressEpisode] = {
+    "calm-2023-09": StressEpisode(
+        "calm-2023-09", "calm-2023-09", utc("2023-09-03 00:00"), utc("2023-10-01 00:00"), calm=True,
+        window=(utc("2023-09-01 00:00"), utc("2023-10-01 00:00")),
+        files={"WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"},
+        about="September 2023, the calmest month of ETH from 2023 on (Binance USDT, hourly closes); the "
+              "frontier's held-out calm window.",
+    ),
+}
+#: Every episode ``load_market`` and ``run_episode`` know.
+ALL_EPISODES: dict[str, StressEpisode] = {**STRESS_EPISODES, **FRONTIER_EPISODES}
 
 
 @dataclass(frozen=True)
@@ -179,7 +199,7 @@ def load_market(name: str, data_dir: str | Path | None = None, max_hours: float 
 
     Parameters
     ----------
-    name : a key of ``STRESS_EPISODES``.
+    name : a key of ``ALL_EPISODES`` (``STRESS_EPISODES`` or ``FRONTIER_EPISODES``).
     data_dir : directory of the price files (default ``volmargin_lab.data.DATA_DIR``).
     max_hours : keep only this many hours after ``open_at`` (``--quick``).
 
@@ -194,11 +214,12 @@ def load_market(name: str, data_dir: str | Path | None = None, max_hours: float 
         Unknown episode (listing the known ones), a missing or malformed file, or files
         that do not overlap.
     """
-    if name not in STRESS_EPISODES:
-        raise DataError(f"unknown episode {name!r}; known: {', '.join(STRESS_EPISODES)}")
-    ep = STRESS_EPISODES[name]
+    if name not in ALL_EPISODES:
+        raise DataError(f"unknown episode {name!r}; known: {', '.join(ALL_EPISODES)}")
+    ep = ALL_EPISODES[name]
     root = Path(data_dir) if data_dir is not None else DATA_DIR
-    per_symbol: dict[str, list[str]] = {s: [f] for s, f in dict(EPISODES[ep.base].files).items()}
+    base_files = dict(ep.files or EPISODES[ep.base].files)
+    per_symbol: dict[str, list[str]] = {s: [f] for s, f in base_files.items()}
     for s, fs in ep.finer.items():
         per_symbol[s] = per_symbol[s] + list(fs)
     for s, fs in ep.extra.items():

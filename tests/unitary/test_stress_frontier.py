@@ -1,0 +1,170 @@
+"""The efficient frontier (docs/frontier-protocol.md): the parametric policy builder, the grid,
+the selection rule on a hand-made table, and a tiny frontier through the lab's episode runner
+whose verdict is recomputed by hand from its table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import dask
+import pytest
+
+from volmargin import params as P
+from volmargin import spec as S
+from volmargin_lab.stress import frontier as F
+from volmargin_lab.stress.engine import Frictions
+from volmargin_lab.stress.policies import make_policy, make_policy_from, static_grid_point
+
+WAD = 10**18
+
+
+def test_static_grid_point_is_aave_at_825_and_scales_wbtc():
+    assert static_grid_point(0.825) == {"lt": 0.825, "ltv": 0.8, "lt_wbtc": 0.78, "ltv_wbtc": 0.73}
+    p = static_grid_point(0.90)
+    assert p["ltv"] == pytest.approx(0.875) and p["lt_wbtc"] == pytest.approx(0.90 * 0.78 / 0.825)
+    assert p["ltv_wbtc"] == pytest.approx(0.875 * 0.73 / 0.80)
+    assert F.static_aave_matches_lab()
+
+
+def test_make_policy_from_knobs_by_spec_name():
+    assert make_policy_from("dynamic").oracle == make_policy("dynamic-calibrated").oracle
+    pol = make_policy_from("dynamic", z_maint=2.5, z_init=3.0, horizon_h=4, h_min={"WETH": 0.06, "WBTC": 0.05},
+                           caution_scale=0.75)
+    w, b = pol.oracle["WETH"], pol.oracle["WBTC"]
+    assert (w.z_maint, w.z_init, w.horizon, w.h_min) == (int(2.5 * WAD), 3 * WAD, 4 * 3600, int(0.06 * WAD))
+    assert b.h_min == int(0.05 * WAD) and b.horizon == 4 * 3600
+    # only WETH and WBTC move; the stablecoin and the toxic assets keep the base vectors
+    base = make_policy("dynamic-calibrated")
+    assert all(pol.oracle[s] == base.oracle[s] for s in ("USD", "LUNA", "FTT"))
+    assert pol.vault.caution_scale == int(0.75 * WAD)
+    st = make_policy_from("static", lt=0.85, ltv=0.825)
+    assert st.oracle["WETH"].h_min / WAD == pytest.approx(0.15) and st.oracle["WETH"].h_max / WAD == pytest.approx(0.175)
+    with pytest.raises(KeyError, match="unknown knob 'nope'"):
+        make_policy_from("dynamic", nope=1.0)
+    with pytest.raises(KeyError, match="unknown family"):
+        make_policy_from("aave")
+    with pytest.raises(ValueError, match="LTV"):
+        make_policy_from("static", lt=0.80, ltv=0.85)
+
+
+def test_bonus_floor_is_strictly_above_the_bonus_bound():
+    assert F.bonus_floor(0.05) == pytest.approx(0.05)  # 0.05 / 1.05 = 0.0476
+    assert F.bonus_floor(0.10) == pytest.approx(0.095)  # 0.0909
+    assert F.bonus_floor(0.05) > 0.05 / 1.05
+
+
+def _floors(hs):
+    return {h: {s: {"h_min": 0.05 + 0.004 * h, "q": 0.0} for s in ("WETH", "WBTC")} for h in hs}
+
+
+def test_grid_points_size_names_and_aave_point():
+    cfg = F.FrontierConfig()
+    pts = F.grid_points(cfg, _floors(cfg.horizons_h))
+    n_dyn = len(cfg.z_maint) * len(cfg.horizons_h) * len(cfg.gaps) * len(F.active_buffers(cfg))
+    assert len(pts) == len(cfg.static_lt) + n_dyn
+    assert len({p["name"] for p in pts}) == len(pts)
+    d = next(p for p in pts if p["family"] == "dynamic")
+    assert d["params"]["z_init"] == pytest.approx(d["params"]["z_maint"] + d["params"]["gap"])
+    assert ("h_min_init" in d["params"]) == ("h_min_init" in S.ORACLE.names)
+    with pytest.raises(ValueError, match="Aave point"):
+        F.grid_points(replace(cfg, static_lt=(0.80, 0.85)), _floors(cfg.horizons_h))
+    with pytest.raises(KeyError, match="unknown knob"):
+        F.grid_points(replace(cfg, extra_axes={"no_such_knob": (1.0,)}), _floors(cfg.horizons_h))
+
+
+def _row(fam, name, bp, train, held, lt=None):
+    return {"family": fam, "name": name, "params": {"lt": lt} if lt is not None else {}, "calm_borrowing_power": bp,
+            "calm_borrowing_power_heldout": bp, "bad_debt_usd_train": train, "bad_debt_usd_heldout": held,
+            "liquidation_volume_usd": 1.0}
+
+
+def test_selection_rule_on_a_hand_made_table():
+    rows = [
+        _row("static", "s80", 0.78, 50.0, 0.0, lt=0.80),
+        _row("static", "aave", 0.80, 100.0, 10.0, lt=0.825),
+        _row("dynamic", "too-risky", 0.99, 101.0, 0.0),  # most borrowing power but more training bad debt
+        _row("dynamic", "a", 0.90, 100.0, 50.0),
+        _row("dynamic", "b", 0.90, 40.0, 0.0),  # ties a on calm BP, less training bad debt: wins
+        _row("dynamic", "c", 0.85, 0.0, 0.0),
+        _row("dynamic", "nan", math.nan, 0.0, 0.0),
+    ]
+    st = F.static_point(rows)
+    assert st["name"] == "aave"
+    assert F.select(rows, st)["name"] == "b"
+    # held-out figures never enter the rule
+    rows[4]["bad_debt_usd_heldout"] = 1e12
+    assert F.select(rows, st)["name"] == "b"
+    # nothing at or below static's training bad debt: no choice, goal not met
+    poor = [r if r["family"] == "static" else {**r, "bad_debt_usd_train": 1e9} for r in rows]
+    assert F.select(poor, st) is None
+    v = F.frontier_verdict(poor, None, None)
+    assert v["chosen"] is None and v["frontier_goal_met"] is False
+    assert F.ratio(0.0, 0.0) == 0.0 and F.ratio(1.0, 0.0) == math.inf and F.ratio(1.0, 4.0) == 0.25
+
+
+def test_verdict_goal_needs_every_part():
+    rows = [_row("static", "aave", 0.80, 100.0, 10.0, lt=0.825), _row("dynamic", "d", 0.90, 50.0, 5.0)]
+    idt = {"e1": {"static": 3.0, "chosen": 2.0}}
+    cov = {"WETH": {"passed": True}, "WBTC": {"passed": True}}
+    v = F.frontier_verdict(rows, idt, cov)
+    assert v["calm_bp_gain"] == pytest.approx(0.90 / 0.80 - 1) and v["bad_debt_train_ratio"] == 0.5
+    assert v["bad_debt_heldout_ratio"] == 0.5 and v["identical_ok"] and v["coverage_passed"] and v["frontier_goal_met"]
+    assert not F.frontier_verdict(rows, {"e1": {"static": 1.0, "chosen": 2.0}}, cov)["frontier_goal_met"]
+    assert not F.frontier_verdict(rows, idt, {**cov, "WBTC": {"passed": False}})["frontier_goal_met"]
+    low = [rows[0], _row("dynamic", "d", 0.85, 50.0, 5.0)]  # +6.25 %: below the +10 % goal
+    assert not F.frontier_verdict(low, idt, cov)["frontier_goal_met"]
+
+
+TINY = F.FrontierConfig(static_lt=(0.775, 0.825), z_maint=(2.0,), gaps=(1.0,), horizons_h=(4.0, 24.0), buffers=(0.0,),
+                        accounts=40, chunk=3, max_hours=6.0)
+
+
+def test_tiny_frontier_through_the_episode_runner():
+    pts = F.grid_points(TINY, _floors(TINY.horizons_h))
+    assert [p["family"] for p in pts] == ["static", "static", "dynamic", "dynamic"]
+    tasks = F.frontier_tasks(TINY, pts, 7, Frictions())
+    assert len(tasks) == len(TINY.episodes) * 2
+    parts = list(dask.compute(*tasks, scheduler="synchronous"))
+    rows = F.frontier_table(TINY, pts, parts)
+    for r in rows:
+        assert set(r) >= {"family", "params", "calm_borrowing_power", "bad_debt_usd_train", "bad_debt_usd_heldout",
+                          "liquidation_volume_usd"}
+        assert 0 < r["calm_borrowing_power"] < 1.5 and r["bad_debt_usd_train"] >= 0
+        assert r["bad_debt_usd_train"] == pytest.approx(sum(r["bad_debt_by_episode"][e] for e in TINY.train_crashes))
+    v = F.frontier_verdict(rows, None, None)
+    st = next(r for r in rows if r["params"].get("lt") == 0.825)
+    assert v["static_point"]["name"] == st["name"]
+    ok = [r for r in rows if r["family"] == "dynamic" and r["bad_debt_usd_train"] <= st["bad_debt_usd_train"]]
+    if not ok:
+        assert v["chosen"] is None
+        return
+    ch = max(ok, key=lambda r: (r["calm_borrowing_power"], -r["bad_debt_usd_train"]))
+    assert v["chosen"]["name"] == ch["name"]
+    assert v["calm_bp_gain"] == pytest.approx(ch["calm_borrowing_power"] / st["calm_borrowing_power"] - 1)
+
+    def by_hand(a, b):
+        return 0.0 if a == b == 0 else a / b
+
+    assert v["bad_debt_train_ratio"] == pytest.approx(by_hand(ch["bad_debt_usd_train"], st["bad_debt_usd_train"]))
+    assert v["bad_debt_heldout_ratio"] == pytest.approx(by_hand(ch["bad_debt_usd_heldout"], st["bad_debt_usd_heldout"]))
+
+
+def test_training_floor_at_one_day_matches_calibration_v2():
+    """The re-derived 1-day floor: the same 99 % quantile as calibration protocol v2's stressed
+    floor (which rounds to a whole percent, this one to half a percent)."""
+    f = F.training_floors((24.0,))[24.0]
+    for s in ("WETH", "WBTC"):
+        assert math.ceil(100 * f[s]["q"] - 1e-9) / 100 == pytest.approx(P.CALIBRATED_V2[s]["h_min"])
+        assert f[s]["h_min"] >= f[s]["q"] and f[s]["h_min"] - f[s]["q"] < F.FLOOR_STEP
+
+
+def test_held_out_calm_window_is_september_2023_and_only_in_the_frontier():
+    from volmargin_lab.data import EPISODES
+    from volmargin_lab.stress.scenarios import STRESS_EPISODES, load_market, utc
+
+    m = load_market(F.HELDOUT_CALM)
+    assert m.symbols == ("USD", "WETH", "WBTC")
+    assert m.times[0] == utc("2023-09-01 00:00") and m.times[-1] == utc("2023-10-01 00:00")
+    assert m.times[m.open_step] == utc("2023-09-03 00:00") and len(m.times) == 721  # hourly closes
+    assert F.HELDOUT_CALM not in STRESS_EPISODES and F.HELDOUT_CALM not in EPISODES
