@@ -64,9 +64,11 @@ class Clock:
 
 def _make(*args: str) -> subprocess.CompletedProcess[str]:
     """``make ARGS`` in the repository. ``-o node_modules/.bin/anvil``: never reinstall anvil
-    here (`make test` has set it up); the node recipe itself is the user's."""
+    here (`make test` has set it up); the node recipe itself is the user's. Run as from a shell:
+    without the flags of a `make test` this may run under."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     return subprocess.run(["make", "--no-print-directory", "-o", "node_modules/.bin/anvil", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          env=env, capture_output=True, text=True, timeout=60)
 
 
 def _config(third: Foreign, path: Path) -> tuple[Path, dict[str, Any]]:
