@@ -1,9 +1,10 @@
 """Names loaded into `ape console` for volmargin.
 
 On start, the deployment manifest of the connected chain
-(deployments/<chain id>.json, else deployments/latest.json) is bound as
-`vault`, `oracle`, `usd`, `weth`, `wbtc` and `feeds` when its contracts exist
-on that chain. Otherwise call `deploy()` to deploy a fresh system and bind them.
+(deployments/<chain id>.json, else deployments/latest.json; another file:
+VOLMARGIN_DEPLOYMENT=PATH ape console ...) is bound as `vault`, `oracle`,
+`usd`, `weth`, `wbtc` and `feeds` when its contracts exist on that chain.
+Otherwise call `deploy()` to deploy a fresh system and bind them.
 
 Helpers (USD figures are plain floats; on-chain values are WAD = 1e18; times s):
   deploy()                         deploy the full system (TEST::0 admin) and bind names
@@ -21,7 +22,12 @@ checks with `ape run admin` (volmargin.chain.admin) and refuse with the contract
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
+
+#: Environment variable naming the manifest the console binds (default: the connected chain's).
+DEPLOYMENT_ENV = "VOLMARGIN_DEPLOYMENT"
 
 
 def ape_init_extras(**namespace: Any) -> dict[str, Any]:
@@ -147,7 +153,14 @@ def ape_init_extras(**namespace: Any) -> dict[str, Any]:
         plan = A.plan_listing(project, chain, _dep(), token, feed, who, settings, like, vol)
         print("\n".join(A.list_asset(_dep(), plan, who)))
 
-    for path in dict.fromkeys((manifest_path(chain.chain_id), LATEST)):
+    chosen = os.environ.get(DEPLOYMENT_ENV)
+    if chosen:  # the file the user named: bound, or one line saying why not
+        try:
+            bind(load_deployment(project, chain, Path(chosen)))
+            print(f"volmargin: bound the deployment of {chosen}")
+        except DeploymentError as exc:
+            print(f"volmargin: {DEPLOYMENT_ENV}: {exc}")
+    for path in () if chosen else dict.fromkeys((manifest_path(chain.chain_id), LATEST)):
         try:
             bind(load_deployment(project, chain, path))
             print(f"volmargin: bound the deployment of {path}")

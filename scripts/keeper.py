@@ -37,7 +37,8 @@ def _json_stdout():  # type: ignore[no-untyped-def]
               help="Deployment JSON (default: deployments/<chain id>.json of the connected chain).")
 @click.option("--account", "account_alias", default=None,
               help="Signer: an `ape accounts` alias (passphrase from APE_ACCOUNTS_<alias>_PASSPHRASE or a "
-                   "prompt). On ethereum:local:* also TEST::<index>, default TEST::2; refused elsewhere.")
+                   "prompt). On a development chain (ethereum:local:*, an anvil node such as ethereum:anvil) also "
+                   "TEST::<index>, default TEST::2; refused elsewhere.")
 @click.option("--interval", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Seconds between rounds; 0: a round on every new block (polled each second).")
 @click.option("--once", is_flag=True, help="Run one round, print the summary and exit 0.")
@@ -68,10 +69,10 @@ def cli(network, deployment_path: Path | None, account_alias: str | None, interv
     from volmargin.chain import keeper as K
     from volmargin.chain.deploy import skip_debug_log_tracing
     from volmargin.chain.manifest import DEPLOYMENTS_DIR, DeploymentError, load
+    from volmargin.chain.node import is_dev_chain
 
     skip_debug_log_tracing()
-    net = chain.provider.network
-    local = K.is_local_network(net.ecosystem.name, net.name)
+    local = is_dev_chain(chain.provider)
     path = deployment_path or DEPLOYMENTS_DIR / f"{chain.chain_id}.json"
     try:
         sender = K.keeper_account(account_alias, local)

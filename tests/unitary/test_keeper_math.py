@@ -224,13 +224,16 @@ def test_record_retry_and_config_errors():
             KeeperConfig(**bad)
 
 
-def test_test_accounts_only_on_local_networks():
-    from volmargin.chain.keeper import is_local_network, keeper_account
+def test_test_accounts_only_on_development_chains(chain):
+    from volmargin.chain.keeper import keeper_account
+    from volmargin.chain.node import is_dev_chain
 
-    assert is_local_network("ethereum", "local") and not is_local_network("ethereum", "sepolia")
+    # `ape run keeper` decides with is_dev_chain: ethereum:local:* and anvil nodes (ethereum:anvil,
+    # driven in tests/integration/test_walkthrough.py), never a remote node
+    assert is_dev_chain(chain.provider)
     assert str(keeper_account(None, local=True).address) == str(keeper_account("TEST::2", local=True).address)
     for alias in (None, "TEST::2", "test::0"):
-        with pytest.raises(KeeperError, match="ethereum:local"):
+        with pytest.raises(KeeperError, match=r"development chains only \(ethereum:local:\*, an anvil node"):
             keeper_account(alias, local=False)
     with pytest.raises(KeeperError, match="no test account"):
         keeper_account("TEST::x", local=True)

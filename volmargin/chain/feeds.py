@@ -99,6 +99,26 @@ def ages(dep: Deployment, symbols: Iterable[str] | None = None) -> list[PriceAge
     ]
 
 
+def check_reporter(dep: Deployment, reporter: Any, symbols: Iterable[str]) -> None:
+    """Raise ``ValueError`` (one line) unless ``reporter`` may push into the feed of each of
+    ``symbols``: it must hold ``REPORTER_ROLE`` of a MockAggregator-compatible feed (the feeds
+    of a deployment's mocks are its deployer's; a feed deployed by someone else, as a
+    third-party feed named in a config, has that party's reporters). Without this check
+    the push reverts with the feed's access-control message and a call trace."""
+    who = str(reporter.address)
+    for sym in dict.fromkeys(symbols):
+        feed = dep.feeds[sym]
+        try:
+            allowed = bool(feed.hasRole(feed.REPORTER_ROLE(), who))
+        except Exception:  # noqa: BLE001 - a feed without the role views cannot be pushed into
+            raise ValueError(f"the {sym} feed {feed.address} is not a MockAggregator-compatible feed: "
+                             "prices cannot be pushed into it") from None
+        if not allowed:
+            raise ValueError(f"{who} may not push into the {sym} feed {feed.address}: it lacks REPORTER_ROLE "
+                             "(give --reporter with an account that holds it, have the feed's admin grant it, "
+                             "or --no-keep-alive to push into the one feed only)")
+
+
 def push(chain: Any, dep: Deployment, symbol: str, usd: float, reporter: Any, poke: bool = True,
          at: int | None = None) -> Any:
     """Push ``usd`` (USD per whole token) into ``symbol``'s feed at block time, then poke

@@ -529,25 +529,25 @@ def _one_line(exc: BaseException) -> str:
 # ------------------------------------------------------------------ the process
 
 
-def is_local_network(ecosystem: str, network: str) -> bool:
-    """``ethereum:local:*``: where a keeper may sign with a test account."""
-    return ecosystem == "ethereum" and network == "local"
+#: Where a keeper may sign with a test account (``volmargin.chain.node.is_dev_chain``).
+_TEST_ONLY = "test accounts are for development chains only (ethereum:local:*, an anvil node such as ethereum:anvil)"
 
 
 def keeper_account(alias: str | None, local: bool) -> Any:
     """The signing account: an ``ape accounts`` alias (unlocked for autosign, passphrase
-    from ``APE_ACCOUNTS_<alias>_PASSPHRASE`` or a prompt), or ``TEST::<index>`` on a local
-    network; None means ``TEST::2`` there. Raises ``KeeperError`` for a test account on
-    another network, an unknown alias or test index."""
+    from ``APE_ACCOUNTS_<alias>_PASSPHRASE`` or a prompt), or ``TEST::<index>`` when ``local``
+    (a development chain, ``volmargin.chain.node.is_dev_chain``: ``ethereum:local:*`` or an
+    anvil node such as ``ethereum:anvil``); None means ``TEST::2`` there. Raises
+    ``KeeperError`` for a test account elsewhere, an unknown alias or test index."""
     from ape import accounts
 
     if alias is None:
         if not local:
-            raise KeeperError("give --account ALIAS (test accounts are for ethereum:local:* only)")
+            raise KeeperError(f"give --account ALIAS ({_TEST_ONLY})")
         alias = "TEST::2"
     if alias.upper().startswith("TEST::"):
         if not local:
-            raise KeeperError(f"test account {alias} refused: test accounts are for ethereum:local:* only")
+            raise KeeperError(f"test account {alias} refused: {_TEST_ONLY}")
         try:
             return accounts.test_accounts[int(alias.split("::", 1)[1])]
         except (ValueError, IndexError):
