@@ -31,9 +31,9 @@ from volmargin.cli import ConnectedCommand, InFile, network_option
                    "its closes are pushed in order.")
 @click.option("--gbm", is_flag=True, help="Push a simulated GBM path with jumps instead of a file.")
 @click.option("--price", "given", type=click.FloatRange(min=0, min_open=True), multiple=True, metavar="USD",
-              help="Push this price (USD per whole token); repeat for a path, --dt seconds apart.")
+              show_default="none: give --price, --csv or --gbm", help="Push this price (USD per whole token); repeat for a path, --dt seconds apart.")
 @click.option("--reporter", "reporter_alias", default="TEST::0", show_default=True,
-              help="Account that pushes (holds REPORTER_ROLE on the feeds): TEST::<index> or an `ape accounts` "
+              help="Account that pushes (no unit; holds REPORTER_ROLE on the feeds): TEST::<index> or an `ape accounts` "
                    "alias. A deployment's mock feeds are the deployer's (TEST::0 for `ape run deploy`).")
 @click.option("--s0", type=click.FloatRange(min=0, min_open=True), default=None,
               show_default="the feed's current answer", help="GBM start price, USD per whole token.")
