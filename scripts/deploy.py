@@ -23,32 +23,34 @@ import time
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand, network_option
 
 from volmargin.chain.manifest import LATEST
+from volmargin.cli import ConnectedCommand, InFile, OutFile, network_option
 
 
 def _fail(msg: str) -> None:
     raise click.ClickException(msg)
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Deploy oracle, vault and assets from a config")
+@click.command(cls=ConnectedCommand, short_help="Deploy oracle, vault and assets from a config")
 @network_option()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Deployment config (YAML, deployments/configs/*.yaml). Default: the mock deployment of "
-                   "volmargin/params.py.")
+@click.option("--config", "config_path", type=InFile(), default=None,
+              show_default="the mock deployment of volmargin/params.py",
+              help="Deployment config (no unit; YAML, deployments/configs/*.yaml; parameters in the units of "
+                   "volmargin/spec.py).")
 @click.option("--account", "account_alias", default="TEST::0", show_default=True,
-              help="Deployer (gets DEFAULT_ADMIN_ROLE): an `ape accounts` alias, or TEST::<index> on a "
+              help="Deployer, gets DEFAULT_ADMIN_ROLE (no unit): an `ape accounts` alias, or TEST::<index> on a "
                    "development chain.")
-@click.option("--lender", "lender_alias", default=None,
-              help="Without --config: the account that seeds lender liquidity [default: TEST::1]. With --config "
-                   "the file's seed_liquidity.lender is used.")
+@click.option("--lender", "lender_alias", default=None, show_default="TEST::1",
+              help="Without --config: the account that seeds lender liquidity (no unit). With --config the file's "
+                   "seed_liquidity.lender is used.")
 @click.option("--no-liquidity", is_flag=True, help="Without --config: do not seed lender liquidity.")
 @click.option("--force", is_flag=True,
               help="Deploy even though the manifest at the target path holds a deployment of another config, or "
                    "of another chain, and replace it.")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Manifest path [default: deployments/<chain id>.json, also copied to deployments/latest.json].")
+@click.option("--out", "out", type=OutFile(), default=None,
+              show_default="deployments/<chain id>.json, also copied to deployments/latest.json",
+              help="Manifest path (no unit).")
 def cli(network, config_path: Path | None, account_alias: str, lender_alias: str | None,  # type: ignore[no-untyped-def]
         no_liquidity: bool, force: bool, out: Path | None) -> None:
     """Deploy volmargin from --config (or the params.py defaults) and write deployments/<chain id>.json."""

@@ -6,8 +6,9 @@ tests/ape_cli.py), several at once: every ``ape run`` pays a few seconds of star
 Placeholders in a row's arguments are filled per row: ``{out}`` a path that does not
 exist yet (an output folder or file), ``{file}`` an existing file, ``{dir}`` an existing
 folder, ``{fake}`` a well-formed deployment manifest whose addresses hold no code,
-``{garbage}`` a file that is not JSON, ``{bad_csv}`` a CSV with the wrong header,
-``{missing}`` a path that does not exist.
+``{garbage}`` a file that is neither JSON nor YAML, ``{bad_csv}`` a CSV with the wrong
+header, ``{bad_param}`` a deployment config naming an unknown vault parameter, ``{missing}``
+a path that does not exist.
 
 The second half walks every option of every command in-process: ``--help`` must state
 each option's default (or that it is required, or that it is a flag) and its unit.
@@ -114,6 +115,24 @@ ROWS: tuple[Row, ...] = (
     _row("admin|--account|TEST::99|pause|borrow", 1, "--account", "no test account 'TEST::99'"),
     _row("admin|--account|TEST::0|--deployment|{garbage}|pause|all", 1, "--deployment", "{garbage}", "not JSON"),
     _row("admin|--network|ethereum:nope|--account|TEST::0|pause|all", 2, "--network", "named 'nope'"),
+    # deploy
+    _row("deploy|--config|{missing}|--out|{out}", 2, "--config", "{missing}", "does not exist"),
+    _row("deploy|--config|{garbage}|--out|{out}", 1, "{garbage}: not YAML at line 1, column 10"),
+    _row("deploy|--config|{bad_param}|--out|{out}", 1, "{bad_param}: vault.close_factr: unknown MarginVault parameter"),
+    _row("deploy|--config|{bad_param}|--lender|TEST::1|--out|{out}", 1,
+         "--lender and --no-liquidity are for the default deployment"),
+    _row("deploy|--out|{dir}", 2, "--out", "is a folder, not a file"),
+    _row(f"deploy|--out|{UNCREATABLE}.json", 2, "--out", "cannot create"),
+    # keeper (--once: a keeper that failed to refuse would not run on)
+    _row("keeper|--once|--interval|-1|--log|{out}", 2, "--interval", "-1.0 is not in the range x>=0"),
+    _row("keeper|--once|--slippage|-1|--log|{out}", 2, "--slippage", "-1.0 is not in the range x>=0"),
+    _row("keeper|--once|--deployment|{missing}|--log|{out}", 2, "--deployment", "{missing}", "does not exist"),
+    _row("keeper|--once|--deployment|{garbage}|--log|{out}", 2, "--deployment", "{garbage}", "not JSON"),
+    _row("keeper|--once|--account|TEST::99|--deployment|{fake}|--log|{out}", 2, "--account",
+         "no test account 'TEST::99'"),
+    _row("keeper|--once|--deployment|{fake}|--log|{dir}", 2, "--log", "is a folder, not a file"),
+    _row("keeper|--once|--deployment|{fake}|--log|{out}", 2, "--deployment", "{fake}: no vault at"),
+    _row("keeper|--once|--deployment|{fake}|--native-usd|0|--log|{out}", 2, "--native-usd", "0 is not in the range"),
 )
 
 
@@ -146,8 +165,10 @@ def _fixtures(folder: Path) -> dict[str, str]:
     (folder / "fake.json").write_text(json.dumps(fake))
     (folder / "garbage.json").write_text("{not json")
     (folder / "bad.csv").write_text("a,b\n1,2\n")
+    (folder / "bad_param.yaml").write_text("network: local\nvault:\n  close_factr: 0.5\n"
+                                           "assets:\n  USD: {token: mock, feed: mock, decimals: 6}\n")
     names = {"out": "out", "file": "file.txt", "dir": "dir", "fake": "fake.json", "garbage": "garbage.json",
-             "bad_csv": "bad.csv", "missing": "none.json"}
+             "bad_csv": "bad.csv", "bad_param": "bad_param.yaml", "missing": "none.json"}
     return {k: str(folder / v) for k, v in names.items()}
 
 
@@ -199,9 +220,8 @@ def test_bad_command_line_is_refused_in_one_line(outcomes, row):
 
 
 #: Words that state an option's unit; "no unit" for names, paths and seeds.
-UNIT = re.compile(r"\b(USD|WAD|seconds?|hours?|days?|fractions?|count)\b|%|(?<!')\bs\b|\bno unit\b", re.IGNORECASE)
-#: Commands being rewritten on other branches; they adopt volmargin.cli when merged.
-PENDING = {"deploy", "keeper"}
+UNIT = re.compile(r"\b(USD|WAD|gwei|seconds?|hours?|days?|fractions?|count)\b|%|(?<!')\bs\b|\bno unit\b",
+                  re.IGNORECASE)
 
 
 def _commands() -> list[tuple[str, click.Command]]:
@@ -223,14 +243,12 @@ COMMANDS = _commands()
 def test_every_script_is_checked():
     names = {n.split()[0] for n, _ in COMMANDS}
     assert {"replay", "stress", "calibrate", "feed", "gas", "bench", "bench_model", "mutate", "monitor",
-            "admin"} <= names
-    assert names - PENDING <= {r.argv[0] for r in ROWS}, "a command without a bad-input row"
+            "admin", "deploy", "keeper"} <= names
+    assert names <= {r.argv[0] for r in ROWS}, "a command without a bad-input row"
 
 
 @pytest.mark.parametrize("name, command", COMMANDS, ids=[n for n, _ in COMMANDS])
-def test_help_states_default_and_unit_of_every_option(request, name, command):
-    if name.split()[0] in PENDING:
-        request.applymarker(pytest.mark.xfail(reason="rewritten on another branch", strict=False))
+def test_help_states_default_and_unit_of_every_option(name, command):
     ctx = click.Context(command, info_name=name)
     missing = []
     for opt in command.params:

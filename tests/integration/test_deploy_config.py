@@ -260,9 +260,12 @@ def test_unreadable_and_missing_files(tmp_path):
         C.load_config(bad)
     with pytest.raises(C.ConfigError, match=r"nope\.yaml: no such config file"):
         C.load_config(tmp_path / "nope.yaml")
-    # the same through the command: one line, non-zero exit, nothing connected to a live network
-    line = _one_error_line(ape_run("deploy", "--config", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "x.json")))
-    assert "nope.yaml: no such config file" in line
+    # the same through the command: refused while the command line is parsed (exit 2), one line
+    # naming the option and the file, nothing connected to a live network
+    r = ape_run("deploy", "--config", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "x.json"))
+    line = _one_error_line(r)
+    assert r.returncode == 2 and "'--config'" in line and f"{tmp_path / 'nope.yaml'}' does not exist" in line, line
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_local_config_is_the_params_defaults():

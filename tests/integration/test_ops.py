@@ -9,14 +9,12 @@ free port and drive it with `ape run` as a user would.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from ape_cli import ape_run
+from ape_cli import anvil_node, ape_run
 from volmargin import params as P
 from volmargin.chain import admin as A
 from volmargin.chain import feeds as F
@@ -147,29 +145,12 @@ def test_test_accounts_only_on_development_chains(chain):
 # ------------------------------------------------------------------ persistent node, separate processes
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def node():
-    """An anvil on a free port, as `make node` starts it; yields its network choice."""
-    port = _free_port()
-    proc = subprocess.Popen(["anvil", "--host", "127.0.0.1", "--port", str(port), "--accounts", "10",
-                             "--block-base-fee-per-gas", "0", "--gas-price", "0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
+    """An anvil on a free port, as `make node` starts it (test mnemonic, no base fee, gas price 0);
+    yields its network choice."""
+    with anvil_node("--block-base-fee-per-gas", "0", "--gas-price", "0") as port:
         yield f"{NODE_NETWORK}:http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
