@@ -50,6 +50,13 @@ M96: constant(uint256) = 2**96 - 1
 M128: constant(uint256) = 2**128 - 1
 M160: constant(uint256) = 2**160 - 1
 M192: constant(uint256) = 2**192 - 1
+M48: constant(uint256) = 2**48 - 1
+M72: constant(uint256) = 2**72 - 1
+# Largest accepted price, WAD USD (the price's storage field, docs/design.md §3.6).
+MAX_PRICE: constant(uint256) = 2**192 - 1
+# Largest |return| of an accepted round, WAD (a 1.7e20-fold move): keeps
+# abs_r**2 and the EWMA update below 2**256 (docs/design.md §7.2).
+MAX_ABS_RETURN: constant(uint256) = 2**127 - 1
 
 RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN_ROLE")
 
@@ -64,9 +71,11 @@ REASON_NON_POSITIVE: public(constant(uint8)) = 1
 REASON_INCOMPLETE: public(constant(uint8)) = 2
 REASON_STALE: public(constant(uint8)) = 3
 REASON_JUMP: public(constant(uint8)) = 4
+REASON_OUT_OF_RANGE: public(constant(uint8)) = 5
+REASON_DRAWDOWN: public(constant(uint8)) = 6
 
 # Indices into the per-asset parameter vector.
-N_PARAMS: constant(uint256) = 20
+N_PARAMS: constant(uint256) = 23
 P_HEARTBEAT: public(constant(uint256)) = 0  # s: expected feed update interval
 P_GRACE: public(constant(uint256)) = 1  # s: tolerated delay beyond the heartbeat
 P_TAU_FAST: public(constant(uint256)) = 2  # s: fast EWMA time constant
@@ -87,6 +96,9 @@ P_COOLDOWN: public(constant(uint256)) = 16  # s: minimum time in REDUCE_ONLY aft
 P_SIGMA_CAUTION: public(constant(uint256)) = 17  # WAD: annual sigma above which CAUTION
 P_KAPPA: public(constant(uint256)) = 18  # WAD: size haircut coefficient
 P_DEPTH: public(constant(uint256)) = 19  # WAD USD: market depth for the size haircut
+P_H_MIN_INIT: public(constant(uint256)) = 20  # WAD: floor of h_init (effective: max(h_min, h_min_init))
+P_DD_WINDOW: public(constant(uint256)) = 21  # s: drawdown window
+P_DD_TRIP: public(constant(uint256)) = 22  # WAD: drawdown that trips REDUCE_ONLY (0: off)
 
 
 struct AssetState:
@@ -101,7 +113,7 @@ struct AssetState:
     h_time: uint256  # s
     breaker: uint8
     tripped_at: uint256  # s, time of the last trip (0: never)
-    invalid: bool  # the last poke saw a non-positive, incomplete or stale answer
+    invalid: bool  # the last poke saw a non-positive, incomplete, out-of-range or stale answer
 
 
 event AssetListed:
@@ -144,6 +156,10 @@ _state: HashMap[address, uint256[4]]
 # Packed parameter vector (read with `params`, layout in `_load_params`);
 # `_check_params` bounds every field to its width.
 _params: HashMap[address, uint256[8]]
+# Drawdown reference (docs/design.md §7.8), one word per asset, read and
+# written by `poke` only while dd_trip != 0: ref_price (0-191, WAD USD) |
+# ref_time (192-255, feed time s). 0: no reference yet.
+_dd_ref: HashMap[address, uint256]
 listed: public(DynArray[address, 64])
 n_tripped: public(uint256)
 
@@ -164,7 +180,7 @@ def __init__(max_rel_change_: uint256, min_change_delay_: uint256):
 def _check_params(p: uint256[N_PARAMS]):
     assert p[P_HEARTBEAT] > 0, "oracle: bad params"
     assert p[P_TAU_FAST] > 0 and p[P_TAU_SLOW] > 0 and p[P_HORIZON] > 0, "oracle: bad params"
-    assert p[P_H_MIN] <= p[P_H_MAX] and p[P_H_MAX] <= WAD and p[P_H0] <= WAD, "oracle: bad params"
+    assert p[P_H_MIN] <= p[P_H_MAX] and p[P_H_MIN_INIT] <= p[P_H_MAX] and p[P_H_MAX] <= WAD and p[P_H0] <= WAD, "oracle: bad params"
     assert p[P_Z_MAINT] <= p[P_Z_INIT], "oracle: bad params"
     assert p[P_VAR_MIN] <= p[P_VAR_MAX] and p[P_VAR_MAX] <= VAR_CAP, "oracle: bad params"
     assert p[P_HORIZON] <= SECONDS_PER_YEAR and p[P_Z_INIT] <= 100 * WAD, "oracle: bad params"
@@ -173,6 +189,7 @@ def _check_params(p: uint256[N_PARAMS]):
     assert max(max(p[P_TAU_FAST], p[P_TAU_SLOW]), p[P_COOLDOWN]) < 2**64, "oracle: bad params"
     assert p[P_KAPPA] < 2**96 and p[P_DEPTH] < 2**160, "oracle: bad params"
     assert p[P_K_JUMP] < 2**128 and p[P_R_FLOOR] < 2**128, "oracle: bad params"
+    assert p[P_DD_WINDOW] < 2**48 and p[P_DD_TRIP] < 2**64, "oracle: bad params"
 
 
 @internal
@@ -182,8 +199,9 @@ def _load_params(asset: address) -> uint256[N_PARAMS]:
     @dev Unpacks the parameter vector of `asset` (8 storage words):
          0: heartbeat | grace | ramp_up | ramp_down (64 bits each);
          1: kappa (96) | depth (160); 2: tau_fast | tau_slow | horizon |
-         cooldown (64 each); 3: h0 | h_min | h_max (64 each);
-         4: z_maint | z_init (128 each); 5: var_min | var_max (128 each);
+         cooldown (64 each); 3: h0 | h_min | h_max | h_min_init (64 each);
+         4: z_maint (72) | z_init (72) | dd_window (48) | dd_trip (64)
+         (z_maint <= z_init <= 100 WAD < 2**72); 5: var_min | var_max (128 each);
          6: k_jump | r_floor (128 each); 7: sigma_caution (256).
     """
     w: uint256[8] = self._params[asset]
@@ -201,8 +219,11 @@ def _load_params(asset: address) -> uint256[N_PARAMS]:
     p[P_H0] = w[3] & M64
     p[P_H_MIN] = (w[3] >> 64) & M64
     p[P_H_MAX] = (w[3] >> 128) & M64
-    p[P_Z_MAINT] = w[4] & M128
-    p[P_Z_INIT] = w[4] >> 128
+    p[P_H_MIN_INIT] = w[3] >> 192
+    p[P_Z_MAINT] = w[4] & M72
+    p[P_Z_INIT] = (w[4] >> 72) & M72
+    p[P_DD_WINDOW] = (w[4] >> 144) & M48
+    p[P_DD_TRIP] = w[4] >> 192
     p[P_VAR_MIN] = w[5] & M128
     p[P_VAR_MAX] = w[5] >> 128
     p[P_K_JUMP] = w[6] & M128
@@ -221,8 +242,8 @@ def _store_params(asset: address, p: uint256[N_PARAMS]):
         p[P_HEARTBEAT] | (p[P_GRACE] << 64) | (p[P_RAMP_UP] << 128) | (p[P_RAMP_DOWN] << 192),
         p[P_KAPPA] | (p[P_DEPTH] << 96),
         p[P_TAU_FAST] | (p[P_TAU_SLOW] << 64) | (p[P_HORIZON] << 128) | (p[P_COOLDOWN] << 192),
-        p[P_H0] | (p[P_H_MIN] << 64) | (p[P_H_MAX] << 128),
-        p[P_Z_MAINT] | (p[P_Z_INIT] << 128),
+        p[P_H0] | (p[P_H_MIN] << 64) | (p[P_H_MAX] << 128) | (p[P_H_MIN_INIT] << 192),
+        p[P_Z_MAINT] | (p[P_Z_INIT] << 72) | (p[P_DD_WINDOW] << 144) | (p[P_DD_TRIP] << 192),
         p[P_VAR_MIN] | (p[P_VAR_MAX] << 128),
         p[P_K_JUMP] | (p[P_R_FLOOR] << 128),
         p[P_SIGMA_CAUTION],
@@ -261,7 +282,7 @@ def _store_state(asset: address, s: AssetState, h_init: uint256):
          <= VAR_CAP and times are block times or feed times not after
          them, so only the price needs a range check.
     """
-    assert s.price < 2**192, "oracle: price out of range"
+    assert s.price <= MAX_PRICE, "oracle: price out of range"
     exp: uint256 = 0
     scale: uint256 = s.feed_scale
     for i: uint256 in range(18):
@@ -287,9 +308,11 @@ def _h_init_of(s: AssetState, p: uint256[N_PARAMS]) -> uint256:
     """
     @dev Initial haircut without the size term (docs/design.md §4) from the
          state's variances and the parameters: the value cached in the
-         state's word 3.
+         state's word 3. Its floor is max(h_min, h_min_init).
     """
-    return risk_math._haircut(p[P_H0], p[P_Z_INIT], risk_math._sigma(self._var(s), p[P_HORIZON]), p[P_H_MIN], p[P_H_MAX])
+    return risk_math._haircut(
+        p[P_H0], p[P_Z_INIT], risk_math._sigma(self._var(s), p[P_HORIZON]), max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX]
+    )
 
 
 @internal
@@ -297,7 +320,8 @@ def _h_init_of(s: AssetState, p: uint256[N_PARAMS]) -> uint256:
 def _read_feed(feed: address, scale: uint256) -> (uint256, uint256, uint8):
     """
     @dev Returns (price WAD, updatedAt, reason); reason != 0 marks the
-         answer unusable (non-positive, incomplete or stale round).
+         answer unusable (non-positive, incomplete, or a scaled price
+         above MAX_PRICE: range-checked before the scaling can overflow).
     """
     round_id: uint80 = 0
     answer: int256 = 0
@@ -309,6 +333,8 @@ def _read_feed(feed: address, scale: uint256) -> (uint256, uint256, uint8):
         return 0, updated_at, REASON_NON_POSITIVE
     if updated_at == 0 or answered_in < round_id or updated_at > block.timestamp:
         return 0, updated_at, REASON_INCOMPLETE
+    if convert(answer, uint256) > MAX_PRICE // scale:
+        return 0, updated_at, REASON_OUT_OF_RANGE
     return convert(answer, uint256) * scale, updated_at, 0
 
 
@@ -343,6 +369,34 @@ def _trip(asset: address, s: AssetState, reason: uint8) -> AssetState:
 
 
 @internal
+def _drawdown(asset: address, price: uint256, updated_at: uint256, window: uint256, trip: uint256) -> bool:
+    """
+    @dev The drawdown test of an accepted round (docs/design.md §7.8); a
+         no-op returning False while `trip` (dd_trip, WAD) is 0. The
+         reference (price WAD USD, feed time s) moves to this round when
+         there is none yet or `window` seconds have passed since it was
+         set, and when this round trips; the test is
+         |price - ref_price| / ref_price > trip.
+    """
+    if trip == 0:
+        return False
+    w: uint256 = self._dd_ref[asset]
+    ref_price: uint256 = w & M192
+    ref_time: uint256 = w >> 192
+    if ref_price == 0 or updated_at - ref_time >= window:
+        ref_price = price
+        ref_time = updated_at
+    tripped: bool = risk_math._abs_return(ref_price, price) > trip
+    if tripped:
+        ref_price = price
+        ref_time = updated_at
+    nw: uint256 = ref_price | (ref_time << 192)
+    if nw != w:
+        self._dd_ref[asset] = nw
+    return tripped
+
+
+@internal
 def _poke(asset: address):
     s: AssetState = empty(AssetState)
     h_init: uint256 = 0
@@ -354,18 +408,26 @@ def _poke(asset: address):
     updated_at: uint256 = 0
     reason: uint8 = 0
     price, updated_at, reason = self._read_feed(s.feed, s.feed_scale)
-    if reason == 0 and now - updated_at > p[P_HEARTBEAT] + p[P_GRACE]:
-        reason = REASON_STALE
+    accepted: bool = False
+    abs_r: uint256 = 0
+    if reason == 0:
+        if now - updated_at > p[P_HEARTBEAT] + p[P_GRACE]:
+            reason = REASON_STALE
+        elif updated_at > s.updated_at:
+            accepted = True
+            # range-checked before anything squares it (docs/design.md §7.2)
+            abs_r = risk_math._abs_return(s.price, price)
+            if abs_r > MAX_ABS_RETURN:
+                reason = REASON_OUT_OF_RANGE
     if reason != 0:
         s.invalid = True
         self._store_state(asset, self._trip(asset, s, reason), h_init)
         return
 
     jump: bool = False
-    accepted: bool = updated_at > s.updated_at
+    drawdown: bool = False
     if accepted:
         dt: uint256 = updated_at - s.updated_at
-        abs_r: uint256 = risk_math._abs_return(s.price, price)
         sigma_dt: uint256 = risk_math._sigma(self._var(s), dt)
         jump = abs_r > p[P_K_JUMP] * sigma_dt // WAD + p[P_R_FLOOR]
         var_min: uint256 = p[P_VAR_MIN]
@@ -376,6 +438,7 @@ def _poke(asset: address):
         s.var_slow = risk_math._clamp(
             risk_math._ewma_var(s.var_slow, abs_r, dt, p[P_TAU_SLOW]), var_min, var_max
         )
+        drawdown = self._drawdown(asset, price, updated_at, p[P_DD_WINDOW], p[P_DD_TRIP])
         s.price = price
         s.updated_at = updated_at
     s.invalid = False
@@ -392,6 +455,8 @@ def _poke(asset: address):
         )
     if jump:
         s = self._trip(asset, s, REASON_JUMP)
+    elif drawdown:
+        s = self._trip(asset, s, REASON_DRAWDOWN)
     else:
         cooldown: uint256 = p[P_COOLDOWN]
         if s.breaker != REDUCE_ONLY or now >= s.tripped_at + cooldown:
@@ -410,7 +475,9 @@ def poke(asset: address):
     @notice Reads the asset's feed and, on a new valid round, updates the
             EWMA variances, the maintenance-haircut target and the
             circuit breaker. Permissionless.
-    @dev A non-positive, incomplete or stale answer does not revert: it
+    @dev A non-positive, incomplete, out-of-range (scaled price above
+         2**192 - 1 WAD, or a move of more than MAX_ABS_RETURN) or stale
+         answer does not revert: it
          trips the breaker to REDUCE_ONLY and marks the price invalid,
          so that nothing is valued at it until a valid round arrives.
          Reverts "oracle: asset not listed".
@@ -585,6 +652,18 @@ def sigma(asset: address, horizon: uint256) -> uint256:
 
 @external
 @view
+def drawdown_ref(asset: address) -> (uint256, uint256):
+    """
+    @notice The drawdown reference (docs/design.md §7.8): price (WAD USD)
+            and feed time (s); (0, 0) before the first accepted round
+            with dd_trip != 0.
+    """
+    w: uint256 = self._dd_ref[asset]
+    return w & M192, w >> 192
+
+
+@external
+@view
 def breaker(asset: address) -> uint8:
     """
     @notice Circuit-breaker state: 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY.
@@ -607,7 +686,8 @@ def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint25
     @notice Lists an asset with its feed, seed variance and parameters.
     @dev DEFAULT_ADMIN_ROLE. Reverts "oracle: already listed",
          "oracle: bad params", "oracle: feed decimals > 18",
-         "oracle: invalid price", "oracle: stale price".
+         "oracle: price out of range", "oracle: invalid price",
+         "oracle: stale price".
     @param asset Token address.
     @param feed AggregatorV3Interface feed of the asset in USD.
     @param var_seed Governance seed of both variances, WAD per second,
@@ -625,6 +705,7 @@ def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint25
     updated_at: uint256 = 0
     reason: uint8 = 0
     price, updated_at, reason = self._read_feed(feed, scale)
+    assert reason != REASON_OUT_OF_RANGE, "oracle: price out of range"
     assert reason == 0, "oracle: invalid price"
     assert block.timestamp - updated_at <= params_[P_HEARTBEAT] + params_[P_GRACE], "oracle: stale price"
     var: uint256 = risk_math._clamp(var_seed, params_[P_VAR_MIN], params_[P_VAR_MAX])

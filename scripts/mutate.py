@@ -61,6 +61,19 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("negative answer accepted", O, "    if answer <= 0:\n        return 0, updated_at, REASON_NON_POSITIVE", "    if answer < 0:\n        return 0, updated_at, REASON_NON_POSITIVE"),
     Mutant("slow variance not clamped", O, "risk_math._ewma_var(s.var_slow, abs_r, dt, p[P_TAU_SLOW]), var_min, var_max", "risk_math._ewma_var(s.var_slow, abs_r, dt, p[P_TAU_SLOW]), 0, max_value(uint256)"),
     Mutant("cooldown ignored", O, "if s.breaker != REDUCE_ONLY or now >= s.tripped_at + cooldown:", "if True:"),
+    # feed intake range (docs/design.md §7.2)
+    Mutant("price range unchecked", O, "    if convert(answer, uint256) > MAX_PRICE // scale:\n        return 0, updated_at, REASON_OUT_OF_RANGE\n", ""),
+    Mutant("return range checked after the square", O, "            if abs_r > MAX_ABS_RETURN:\n                reason = REASON_OUT_OF_RANGE", "            if abs_r > max_value(uint256):\n                reason = REASON_OUT_OF_RANGE"),
+    # initial floor (docs/design.md §4.3)
+    Mutant("h_init floored by h_min only", O, "max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX]", "p[P_H_MIN], p[P_H_MAX]"),
+    Mutant("h_init floored by h_min_init only", O, "max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX]", "p[P_H_MIN_INIT], p[P_H_MAX]"),
+    Mutant("h_min_init above h_max accepted", O, "p[P_H_MIN_INIT] <= p[P_H_MAX] and ", ""),
+    # drawdown trip (docs/design.md §7.8)
+    Mutant("drawdown compares with <", O, "tripped: bool = risk_math._abs_return(ref_price, price) > trip", "tripped: bool = risk_math._abs_return(ref_price, price) < trip"),
+    Mutant("drawdown reference never moved", O, "if ref_price == 0 or updated_at - ref_time >= window:", "if ref_price == 0:"),
+    Mutant("drawdown ignores its window", O, "if ref_price == 0 or updated_at - ref_time >= window:", "if True:"),
+    Mutant("drawdown reference kept on a trip", O, "    if tripped:\n        ref_price = price\n        ref_time = updated_at\n", ""),
+    Mutant("drawdown does not trip", O, "    elif drawdown:\n        s = self._trip(asset, s, REASON_DRAWDOWN)\n", ""),
     Mutant("liquidatable at zero health", V, "assert h.maint_assets < h.maint_liabilities, \"vault: account healthy\"", "assert h.maint_assets <= h.maint_liabilities, \"vault: account healthy\""),
     Mutant("reduce-only not enforced", V, 'assert not h.reduce_only, "vault: asset reduce-only"', "pass"),
     Mutant("initial health uses >", V, 'assert h.init_assets >= h.init_liabilities, "vault: insufficient health"', 'assert h.init_assets + 10**18 >= h.init_liabilities, "vault: insufficient health"'),

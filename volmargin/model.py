@@ -80,6 +80,10 @@ from . import spec as S
 WAD = float(ref.WAD)
 YEAR = float(ref.SECONDS_PER_YEAR)
 NORMAL, CAUTION, REDUCE_ONLY = ref.NORMAL, ref.CAUTION, ref.REDUCE_ONLY
+#: Largest price (USD) and |return| (fraction) the oracle accepts (``ref.MAX_PRICE``,
+#: ``ref.MAX_ABS_RETURN``; docs/design.md §7.2).
+MAX_PRICE_USD = (ref.MAX_PRICE - 1) / WAD
+MAX_ABS_RETURN = ref.MAX_ABS_RETURN / WAD
 DEFAULT_CAUTION_SCALE = P.VAULT[ref.V_CAUTION_SCALE] / WAD
 
 
@@ -326,16 +330,20 @@ class OracleModel:
     over the last axis. ``step`` applies one feed answer to every asset in the
     order of ``RiskOracle._poke`` / ``OracleRef.poke``:
 
-    1. validity: price > 0 and finite, ``0 < updated_at <= now`` and not stale
-       (``now - updated_at <= heartbeat + grace``); an invalid answer marks the
-       asset invalid, trips it to REDUCE_ONLY and changes nothing else;
+    1. validity: price > 0, finite and at most ``MAX_PRICE_USD``, ``0 < updated_at
+       <= now``, not stale (``now - updated_at <= heartbeat + grace``) and, for a new
+       round, ``|r| <= MAX_ABS_RETURN``; an invalid answer marks the asset invalid,
+       trips it to REDUCE_ONLY and changes nothing else;
     2. a new round (``updated_at`` after the last accepted one): jump check
-       ``|r| > k_jump * sigma_dt + r_floor`` on the pre-update variance, then
-       both EWMA updates with ``lam = tau / (tau + dt)``, clamped to
+       ``|r| > k_jump * sigma_dt + r_floor`` on the pre-update variance, the
+       drawdown check (``dd_trip > 0``: the reference ``ref_price``/``ref_time``
+       moves to the round when unset or ``dd_window`` old, the round trips when
+       ``|p - ref_price| / ref_price > dd_trip`` and then becomes the reference),
+       then both EWMA updates with ``lam = tau / (tau + dt)``, clamped to
        ``[var_min, var_max]``; an old round skips this step;
     3. the haircut in force is ramped to ``now`` under the old target, then the
        target is recomputed from ``max(var_fast, var_slow)``;
-    4. breaker: a jump trips (REDUCE_ONLY, ``tripped_at = now``); otherwise, unless
+    4. breaker: a jump or a drawdown trips (REDUCE_ONLY, ``tripped_at = now``); otherwise, unless
        tripped and still cooling down, CAUTION if ``sigma_y > sigma_caution`` or a
        trip is less than two cooldowns old, else NORMAL.
     """
@@ -359,6 +367,21 @@ class OracleModel:
         self.breaker = xp.zeros(price.shape, dtype=xp.int64)
         self.tripped_at = zeros + 0.0
         self.invalid = xp.zeros(price.shape, dtype=bool)
+        self.ref_price = zeros + 0.0  # drawdown reference (USD; 0: none yet)
+        self.ref_time = zeros + 0.0  # its feed time (s)
+
+    def _drawdown(self, new: Any, prices: Any, times: Any) -> Any:
+        """The drawdown test of the new rounds ``new`` (``OracleRef._drawdown``, docs/design.md
+        §7.8); moves ``ref_price``/``ref_time`` and returns where it trips (off where dd_trip is 0)."""
+        p, xp = self.p, self.xp
+        on = new & (_f(p.dd_trip, xp) > 0)
+        move = on & ((self.ref_price == 0) | (times - self.ref_time >= p.dd_window))
+        rp = xp.where(move, prices, self.ref_price)
+        rt = xp.where(move, times, self.ref_time)
+        tripped = on & (abs_return(xp.where(on, rp, 1.0), xp.where(on, prices, 1.0), xp) > p.dd_trip)
+        self.ref_price = xp.where(tripped, prices, rp)
+        self.ref_time = xp.where(tripped, times, rt)
+        return tripped
 
     def _target(self, var: Any) -> Any:
         p, xp = self.p, self.xp
@@ -376,7 +399,8 @@ class OracleModel:
     def h_init(self) -> Any:
         """Initial haircut without the size term (``OracleRef.h_init``)."""
         p, xp = self.p, self.xp
-        return haircut(p.h0, p.z_init, sigma(self.var, p.horizon, xp), p.h_min, p.h_max, xp)
+        floor = xp.maximum(_f(p.h_min, xp), _f(p.h_min_init, xp))
+        return haircut(p.h0, p.z_init, sigma(self.var, p.horizon, xp), floor, p.h_max, xp)
 
     def h_maint_now(self, now: Any) -> Any:
         """Maintenance haircut in force at ``now``, ramped lazily (``OracleRef.h_maint_now``)."""
@@ -399,7 +423,7 @@ class OracleModel:
 
         Returns
         -------
-        bool array, True where the asset tripped (jump or invalid answer).
+        bool array, True where the asset tripped (jump, drawdown or invalid answer).
         """
         p, xp = self.p, self.xp
         prices = _f(prices, xp)
@@ -408,14 +432,19 @@ class OracleModel:
         valid = (
             (prices > 0)
             & xp.isfinite(prices)
+            & (prices <= MAX_PRICE_USD)
             & (times > 0)
             & (times <= now)
             & (now - times <= p.heartbeat + p.grace)
         )
         new = valid & (times > self.updated_at)
-        dt = xp.where(new, times - self.updated_at, 1.0)
         r = abs_return(self.price, xp.where(new, prices, self.price), xp)
+        valid = valid & ~(new & (r > MAX_ABS_RETURN))
+        new = new & valid
+        r = xp.where(new, r, 0.0)
+        dt = xp.where(new, times - self.updated_at, 1.0)
         jump = new & (r > p.k_jump * sigma(self.var, dt, xp) + p.r_floor)
+        drawdown = self._drawdown(new, prices, times)
         vf = xp.minimum(xp.maximum(ewma_var(self.var_fast, r, dt, p.tau_fast, xp), p.var_min), p.var_max)
         vs = xp.minimum(xp.maximum(ewma_var(self.var_slow, r, dt, p.tau_slow, xp), p.var_min), p.var_max)
         self.var_fast = xp.where(new, vf, self.var_fast)
@@ -428,7 +457,7 @@ class OracleModel:
         self.h_time = xp.where(valid, now, self.h_time)
         var = self.var
         self.h_target = xp.where(valid, self._target(var), self.h_target)
-        trip = jump | ~valid
+        trip = jump | drawdown | ~valid
         may_leave = (self.breaker != REDUCE_ONLY) | (now >= self.tripped_at + p.cooldown)
         hot = sigma(var, YEAR, xp) > p.sigma_caution
         cooling = (self.tripped_at != 0) & (now < self.tripped_at + 2.0 * p.cooldown)

@@ -67,13 +67,19 @@ def oracle_params(
     sigma_caution: float = 1.5,
     kappa: float = 0.05,
     depth_usd: float = 50e6,
+    h_min_init: float | None = None,
+    dd_window: int = DAY,
+    dd_trip: float = 0.0,
 ) -> S.OracleVector:
     """RiskOracle parameter vector (``spec.ORACLE``); defaults are docs/design.md §3's ETH/BTC-like values.
 
     Times are seconds; ``z_*``, ``h*``, ``k_jump``, ``r_floor`` and ``kappa`` fractions or
     multiples (stored WAD); ``ramp_up``/``ramp_down`` fractions per hour (stored WAD per
     second); ``vol_*`` and ``sigma_caution`` annualized volatilities (stored as variances WAD
-    per second, and WAD); ``depth_usd`` USD (stored WAD USD).
+    per second, and WAD); ``depth_usd`` USD (stored WAD USD). ``h_min_init`` is the separate
+    floor of the initial haircut (fraction; None: ``h_min``, today's single floor; the floor in
+    force is max(h_min, h_min_init), docs/design.md §4.3); ``dd_window`` (seconds) and ``dd_trip``
+    (fraction; 0 turns the test off, the default) configure the drawdown trip (docs/design.md §7.8).
     """
     return S.OracleVector(
         heartbeat=heartbeat,
@@ -96,6 +102,9 @@ def oracle_params(
         sigma_caution=int(sigma_caution * WAD),
         kappa=int(kappa * WAD),
         depth=int(depth_usd * WAD),
+        h_min_init=int((h_min if h_min_init is None else h_min_init) * WAD),
+        dd_window=dd_window,
+        dd_trip=int(dd_trip * WAD),
     )
 
 

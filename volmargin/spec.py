@@ -2,7 +2,7 @@
 
 Three vectors configure a deployment:
 
-  * ``ORACLE``: RiskOracle's per-asset vector of 20 entries (``P_*`` constants of
+  * ``ORACLE``: RiskOracle's per-asset vector of 23 entries (``P_*`` constants of
     ``contracts/RiskOracle.vy``), packed into 8 storage words;
   * ``VAULT``:  MarginVault's global vector of 11 entries (``P_*`` constants of
     ``contracts/MarginVault.vy``, ``V_*`` in ``volmargin.reference``), one word each;
@@ -229,15 +229,15 @@ def _rows(prefix: str, reason: str, specs: Sequence[tuple[Any, ...]]) -> tuple[P
 
 # ------------------------------------------------------------------ RiskOracle
 
-_U64, _U96, _U128, _U160 = 2**64 - 1, 2**96 - 1, 2**128 - 1, 2**160 - 1
+_U48, _U64, _U96, _U128, _U160 = 2**48 - 1, 2**64 - 1, 2**96 - 1, 2**128 - 1, 2**160 - 1
 _ORACLE_ROWS = _rows("P_", "oracle: bad params", (
     ("heartbeat", "s", 64, "expected feed update interval", {"lo": 1, "hi": _U64}),
     ("grace", "s", 64, "tolerated delay beyond the heartbeat", {"hi": _U64}),
     ("tau_fast", "s", 64, "fast EWMA time constant", {"lo": 1, "hi": _U64}),
     ("tau_slow", "s", 64, "slow EWMA time constant", {"lo": 1, "hi": _U64}),
     ("horizon", "s", 64, "liquidation horizon H", {"lo": 1, "hi": SECONDS_PER_YEAR}),
-    ("z_maint", "WAD", 128, "sigma multiple for h_maint", {"le": "z_init"}),
-    ("z_init", "WAD", 128, "sigma multiple for h_init", {"hi": 100 * WAD}),
+    ("z_maint", "WAD", 72, "sigma multiple for h_maint", {"le": "z_init"}),
+    ("z_init", "WAD", 72, "sigma multiple for h_init", {"hi": 100 * WAD}),
     ("h0", "WAD", 64, "base haircut", {"hi": WAD}),
     ("h_min", "WAD", 64, "haircut floor (stressed floor)", {"le": "h_max"}),
     ("h_max", "WAD", 64, "haircut cap", {"hi": WAD}),
@@ -251,6 +251,9 @@ _ORACLE_ROWS = _rows("P_", "oracle: bad params", (
     ("sigma_caution", "WAD", 256, "annual sigma above which CAUTION", {}),
     ("kappa", "WAD", 96, "size haircut coefficient", {"hi": _U96}),
     ("depth", "WAD USD", 160, "market depth for the size haircut", {"hi": _U160}),
+    ("h_min_init", "WAD", 64, "floor of h_init (in force: max(h_min, h_min_init))", {"le": "h_max"}),
+    ("dd_window", "s", 48, "drawdown window", {"hi": _U48}),
+    ("dd_trip", "WAD", 64, "drawdown that trips REDUCE_ONLY (0: off)", {"hi": _U64}),
 ))
 
 OracleVector: Any = _vector_type(
@@ -260,12 +263,13 @@ OracleVector: Any = _vector_type(
 
 #: RiskOracle's per-asset vector. Storage (``_load_params``): word 0 heartbeat | grace | ramp_up |
 #: ramp_down (64 bits each); 1 kappa (96) | depth (160); 2 tau_fast | tau_slow | horizon | cooldown
-#: (64 each); 3 h0 | h_min | h_max (64 each); 4 z_maint | z_init; 5 var_min | var_max; 6 k_jump |
-#: r_floor (128 each); 7 sigma_caution (256). ``checks`` mirrors ``_check_params`` line by line.
+#: (64 each); 3 h0 | h_min | h_max | h_min_init (64 each); 4 z_maint (72) | z_init (72) | dd_window
+#: (48) | dd_trip (64); 5 var_min | var_max; 6 k_jump | r_floor (128 each); 7 sigma_caution (256).
+#: ``checks`` mirrors ``_check_params`` line by line.
 ORACLE = Table("RiskOracle", "_check_params", _ORACLE_ROWS, (
     (("heartbeat", "lo"),),
     (("tau_fast", "lo"), ("tau_slow", "lo"), ("horizon", "lo")),
-    (("h_min", "le"), ("h_max", "hi"), ("h0", "hi")),
+    (("h_min", "le"), ("h_min_init", "le"), ("h_max", "hi"), ("h0", "hi")),
     (("z_maint", "le"),),
     (("var_min", "le"), ("var_max", "hi")),
     (("horizon", "hi"), ("z_init", "hi")),
@@ -273,6 +277,7 @@ ORACLE = Table("RiskOracle", "_check_params", _ORACLE_ROWS, (
     (("tau_fast", "hi"), ("tau_slow", "hi"), ("cooldown", "hi")),
     (("kappa", "hi"), ("depth", "hi")),
     (("k_jump", "hi"), ("r_floor", "hi")),
+    (("dd_window", "hi"), ("dd_trip", "hi")),
 ), OracleVector)
 
 # ------------------------------------------------------------------ MarginVault: global

@@ -491,12 +491,12 @@ def _grid_params(
 
 def _candidate_vector(base: Sequence[int], z: float, tf: int, ts: int, h_min: float, h0: float) -> list[int]:
     """``base`` (a RiskOracle WAD vector) with z_maint, tau_fast and tau_slow (seconds),
-    h_min and h0 (fractions) replaced."""
+    h_min and h0 (fractions) replaced; the initial floor h_min_init follows h_min (one floor)."""
     v = list(base)
     v[ref.P_Z_MAINT] = int(round(z * 1e18))
     v[ref.P_TAU_FAST] = int(tf)
     v[ref.P_TAU_SLOW] = int(ts)
-    v[ref.P_H_MIN] = int(round(h_min * 1e18))
+    v[ref.P_H_MIN] = v[ref.P_H_MIN_INIT] = int(round(h_min * 1e18))
     v[ref.P_H0] = int(round(h0 * 1e18))
     return v
 

@@ -1,8 +1,9 @@
 """Stateful differential test: the deployed vault and oracle against the reference.
 
 A hypothesis ``RuleBasedStateMachine`` drives deposits, withdrawals, borrows,
-repayments, price moves (including jumps), time warps (including stale gaps),
-pokes, liquidations, bad-debt settlement and pauses, plus a directed crash
+repayments, price moves (including jumps, slides of sub-threshold rounds and
+out-of-range answers), time warps (including stale gaps), oracle parameter
+changes (initial floor, drawdown trip), pokes, liquidations, bad-debt settlement and pauses, plus a directed crash
 (position near its limit, price drop, keeper) that reaches liquidation and
 insurance-funded bad debt far more often than random rules do. Every rule runs on the
 contracts and on ``volmargin.reference``: the chain must revert iff the
@@ -238,6 +239,55 @@ class VaultMachine(RuleBasedStateMachine):
         self.w["feeds"][sym].push(answer, 0)
         self.poke_all()
 
+    @rule(
+        sym=st.sampled_from(("WETH", "WBTC")),
+        answer=st.sampled_from([10**40, (2**192 - 1) // 10**10 + 1, 2**255 - 1]),
+    )
+    def absurd_answer(self, sym: str, answer: int) -> None:
+        """A feed answer out of range (1e40, one unit above 2**192 - 1 WAD after scaling, max
+        int256): an unusable round that trips the breaker, never an overflow (docs/design.md §7.2)."""
+        boa.env.time_travel(seconds=60)
+        self.w["feeds"][sym].push(answer, 0)
+        self.poke_all()
+
+    def _set_param(self, sym: str, param: int, value: int) -> None:
+        """The admin's set_param on both sides: the chain reverts iff the reference rejects."""
+        self.mirror(
+            "set_param",
+            lambda: self.oref.set_param(self.addr[sym], param, value, self.now),
+            lambda: self.oracle.set_param(self.addr[sym], param, value, sender=self.w["admin"]),
+        )
+
+    @rule(
+        sym=st.sampled_from(SYMBOLS),
+        change=st.one_of(
+            st.tuples(st.just(ref.P_H_MIN_INIT), st.sampled_from([0, 5, 12, 20, 35, 70]).map(lambda x: x * WAD // 100)),
+            st.tuples(st.just(ref.P_DD_WINDOW), st.sampled_from([0, 600, 3_600, 6 * 3_600, 86_400])),
+            st.tuples(st.just(ref.P_DD_TRIP), st.sampled_from([0, 3, 8, 15]).map(lambda x: x * WAD // 100)),
+        ),
+    )
+    def set_oracle_param(self, sym: str, change: tuple[int, int]) -> None:
+        """Governance moves the initial floor h_min_init (70 % is above h_max: refused) or the
+        drawdown trip's window and threshold (docs/design.md §4.3, §7.8)."""
+        self._set_param(sym, *change)
+
+    @rule(
+        sym=st.sampled_from(("WETH", "WBTC")),
+        step=st.sampled_from([0.98, 0.985, 1.02]),
+        rounds=st.integers(2, 12),
+        dt=st.sampled_from([300, 900, 1_800]),
+        arm=st.sampled_from([None, (1_800, 5), (6 * 3_600, 10)]),
+    )
+    def slide(self, sym: str, step: float, rounds: int, dt: int, arm: tuple[int, int] | None) -> None:
+        """A slide as a 0.5 %-deviation feed publishes it (FTT 2022-11): ``rounds`` moves of
+        1.5-2 %, each far below the jump test, after arming the drawdown trip (window s,
+        threshold %) when ``arm`` says so (docs/design.md §7.8)."""
+        if arm is not None:
+            self._set_param(sym, ref.P_DD_WINDOW, arm[0])
+            self._set_param(sym, ref.P_DD_TRIP, arm[1] * WAD // 100)
+        for _ in range(rounds):
+            self.move_price(sym, step, 2, dt)
+
     @rule(sym=st.sampled_from(SYMBOLS))
     def refresh_feed(self, sym: str) -> None:
         """A heartbeat round at the same price."""
@@ -357,6 +407,8 @@ class VaultMachine(RuleBasedStateMachine):
             assert (c.price, c.updated_at, c.var_fast, c.var_slow) == (r.price, r.updated_at, r.var_fast, r.var_slow)
             assert (c.h_maint, c.h_target, c.h_time) == (r.h_maint, r.h_target, r.h_time)
             assert (c.breaker, c.tripped_at, c.invalid) == (r.breaker, r.tripped_at, r.invalid)
+            assert self.oracle.haircuts(self.addr[s])[1] == self.oref.h_init(self.addr[s])
+            assert tuple(self.oracle.drawdown_ref(self.addr[s])) == self.oref.dd_ref.get(self.addr[s], (0, 0))
 
     @invariant()
     def vault_matches(self) -> None:

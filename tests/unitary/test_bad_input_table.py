@@ -534,7 +534,14 @@ TABLE: dict[str, dict[str, Any]] = {
     "MarginVault.set_governance_bounds": governance_bounds_entry("MarginVault"),
     # ---------------------------------------------------------- RiskOracle
     "RiskOracle.poke": dict(
-        zero_amount=NO_AMOUNT, one_wei=NO_AMOUNT, max_uint256=NO_AMOUNT,
+        zero_amount=NO_AMOUNT, one_wei=NO_AMOUNT,
+        # the largest answer a feed can give (max int256; once an arithmetic-overflow revert):
+        # out of range, a bad answer like any other (docs/design.md §7.2)
+        max_uint256=Accepts(lambda w: w.oracle.poke(w.weth, sender=w.bob),
+                            lambda w, r: ([e.reason for e in r.events.filter(w.oracle.BreakerChanged)]
+                                          == [ref.REASON_OUT_OF_RANGE] and w.oracle.assets(w.weth).invalid)
+                            or pytest.fail("max int256 answer: REDUCE_ONLY (out of range) and invalid"),
+                            setup=lambda w: w.s.feeds["WETH"].push(2**255 - 1, 0, sender=w.admin)),
         unlisted_asset=[
             Rejects("oracle: asset not listed", lambda w: w.oracle.poke(w.alice, sender=w.bob)),
             Rejects("oracle: asset not listed", lambda w: w.oracle.poke(ZERO, sender=w.bob)),
@@ -569,8 +576,11 @@ TABLE: dict[str, dict[str, Any]] = {
             Rejects("oracle: bad params", lambda w: _list_on_oracle(w, w.spare_feed, params=_oracle_params(heartbeat=0))),
         ],
         one_wei=N("no amount argument; a var seed of 1 wei is clamped to var_min by design"),
-        max_uint256=Rejects("oracle: bad params",
-                            lambda w: _list_on_oracle(w, w.spare_feed, params=_oracle_params(var_max=UMAX))),
+        max_uint256=[
+            Rejects("oracle: bad params",
+                    lambda w: _list_on_oracle(w, w.spare_feed, params=_oracle_params(var_max=UMAX))),
+            Rejects("oracle: price out of range", lambda w: _list_on_oracle(w, _new_feed(w, answer=2**255 - 1))),
+        ],
         unlisted_asset=N("listing is how an asset becomes listed"),
         wrong_account=Rejects("oracle: already listed", lambda w: _list_on_oracle(w, w.spare_feed, token=w.weth)),
         paused_action=N("the oracle has no pause"),

@@ -444,3 +444,190 @@ def test_variance_and_haircut_clamps(system, oracle, weth, admin, chain):
     s = oracle.assets(weth)
     assert s.var_fast == s.var_slow == PW[ref.P_VAR_MAX]
     synced(system, chain)
+
+
+# ------------------------------------------------------------------ out-of-range answers (docs/design.md §7.2)
+
+#: (answer at 8 decimals, why it is out of range): 1e40 scales to 1e50 WAD, inside the price's
+#: 192 bits but a 5e28-fold move whose square overflowed before the range check; one unit above
+#: 2**192 - 1 WAD after scaling; the largest int256, whose scaling alone overflowed.
+OUT_OF_RANGE = {
+    "1e40": 10**40,
+    "2**192 WAD + 1 after scaling": (2**192 - 1) // 10**10 + 1,
+    "max int256": 2**255 - 1,
+}
+
+
+@pytest.mark.parametrize("answer", list(OUT_OF_RANGE.values()), ids=list(OUT_OF_RANGE))
+def test_out_of_range_answer_trips_instead_of_overflowing(system, oracle, weth, chain, answer):
+    """An answer the oracle cannot hold or square is an unusable round: no arithmetic revert,
+    REDUCE_ONLY with REASON_OUT_OF_RANGE, the last valid price kept but not used; the
+    reference (fed the same round) agrees wei for wei."""
+    chain.pending_timestamp += 60
+    raw(system, "WETH", answer)
+    r = system.poke(["WETH"])
+    assert breaker_events(r, oracle) == [(ref.NORMAL, ref.REDUCE_ONLY, ref.REASON_OUT_OF_RANGE)]
+    s = oracle.assets(weth)
+    assert s.invalid and s.price == 2_000 * WAD and s.tripped_at == r.timestamp
+    with ape.reverts("oracle: invalid price"):
+        oracle.risk(weth)
+    synced(system, chain)
+    # a valid round afterwards is accepted as usual, and REDUCE_ONLY lasts the cooldown
+    step(system, chain, 60, symbols=("WETH",), WETH=2_010.0)
+    assert not oracle.assets(weth).invalid and oracle.breaker(weth) == ref.REDUCE_ONLY
+    synced(system, chain)
+
+
+def test_largest_in_range_answer_is_accepted(system, oracle, weth, chain):
+    """The edges: a scaled price of exactly 2**192 - 1 WAD is a valid feed answer, refused only
+    as a 3.1e36-fold move (|r| > MAX_ABS_RETURN); from a price near it, a move back down is
+    accepted (|r| <= 1), so the range check is on the price and the return, not the answer."""
+    top = (2**192 - 1) // 10**10  # largest 8-decimal answer in range
+    o = ref.OracleRef()
+    o.list_asset("X", 8, ref.FeedRound(1, top, 1_000, 1), 0, list(PW), 1_000)
+    o.poke("X", ref.FeedRound(2, top // 2, 1_600, 2), 1_600)  # -50 %: a jump, accepted
+    assert o.assets["X"].price == top // 2 * 10**10 and not o.assets["X"].invalid
+    assert o.assets["X"].breaker == ref.REDUCE_ONLY
+    with pytest.raises(ref.Reject, match="oracle: price out of range"):  # listing refuses, by name
+        ref.OracleRef().list_asset("Y", 8, ref.FeedRound(1, top + 1, 1_000, 1), 0, list(PW), 1_000)
+    chain.pending_timestamp += 60
+    raw(system, "WETH", top)  # in the price's range, but 3.1e36 times 2,000 USD: out of range
+    r = system.poke(["WETH"])
+    assert breaker_events(r, oracle) == [(ref.NORMAL, ref.REDUCE_ONLY, ref.REASON_OUT_OF_RANGE)]
+    synced(system, chain)
+
+
+@pytest.mark.parametrize("answer", list(OUT_OF_RANGE.values())[1:], ids=list(OUT_OF_RANGE)[1:])
+def test_listing_an_out_of_range_answer_is_refused_by_name(project, system, admin, chain, answer):
+    feed = project.MockAggregator.deploy(8, "X / USD", answer, chain.blocks.head.timestamp, sender=admin)
+    token = project.MockERC20.deploy("X", "X", 18, sender=admin)
+    with ape.reverts("oracle: price out of range"):
+        system.oracle.list_asset(token, feed, 0, list(PW), sender=admin)
+    with pytest.raises(ref.Reject, match="oracle: price out of range"):
+        ref.OracleRef().list_asset("X", 8, ref.FeedRound(1, answer, 1_000, 1), 0, list(PW), 1_000)
+
+
+# ------------------------------------------------------------------ initial floor (docs/design.md §4.3)
+
+
+def set_both(system, chain, sym, param, value):
+    """set_param by the admin on chain and in the reference, at the same block time."""
+    r = system.oracle.set_param(system.tokens[sym], param, value, sender=system.admin)
+    system.oracle_ref.set_param(system.address(sym), param, value, r.timestamp)
+    return r
+
+
+def test_initial_floor_separates_h_init_from_h_maint(system, oracle, weth, chain):
+    """With h_min_init above h_min, a calm asset's initial haircut sits on h_min_init while the
+    maintenance target stays on h_min; lowering h_min_init to h_min restores one floor; h_min
+    above h_min_init makes h_min the floor of both (max); h_min_init above h_max is refused."""
+    for _ in range(3):
+        step(system, chain, WETH=2_000.0)  # flat rounds: sigma falls
+    set_both(system, chain, "WETH", ref.P_Z_INIT, 3 * WAD)  # z_init 3 = z_maint: same formula but the floor
+    set_both(system, chain, "WETH", ref.P_H0, 0)
+    step(system, chain, symbols=("WETH",))
+    h_maint_target = oracle.assets(weth).h_target
+    assert oracle.haircuts(weth)[1] == h_maint_target  # one floor or one formula: equal
+    set_both(system, chain, "WETH", ref.P_H_MIN_INIT, 55 * WAD // 100)
+    assert oracle.haircuts(weth)[1] == max(55 * WAD // 100, h_maint_target)  # cached h_init follows at once
+    assert oracle.assets(weth).h_target == h_maint_target  # maintenance keeps h_min
+    synced(system, chain)
+    step(system, chain, symbols=("WETH",))
+    assert oracle.haircuts(weth)[1] == 55 * WAD // 100 > oracle.assets(weth).h_target
+    synced(system, chain)
+    set_both(system, chain, "WETH", ref.P_H_MIN_INIT, 0)  # below h_min: h_min is the floor
+    assert oracle.haircuts(weth)[1] == oracle.assets(weth).h_target
+    synced(system, chain)
+    with ape.reverts("oracle: bad params"):
+        oracle.set_param(weth, ref.P_H_MIN_INIT, PW[ref.P_H_MAX] + 1, sender=system.admin)
+    with pytest.raises(ref.Reject, match="oracle: bad params"):
+        ref.check_oracle_params([*PW[:ref.P_H_MIN_INIT], PW[ref.P_H_MAX] + 1, *PW[ref.P_H_MIN_INIT + 1:]])
+
+
+def test_initial_floor_in_the_reference_and_the_model():
+    """h_init = clamp(h0 + z_init sigma_H, max(h_min, h_min_init), h_max) in the reference and the model."""
+    from volmargin import model as M
+
+    vec = list(P.oracle_params(h_min=0.10, h_min_init=0.25))
+    o = ref.OracleRef()
+    seed = P.annual_vol_to_var(0.3)
+    o.list_asset("A", 8, ref.FeedRound(1, 2_000 * 10**8, 1_000, 1), seed, vec, 1_000)
+    sig = ref.sigma(seed, vec[ref.P_HORIZON])
+    assert ref.haircut(vec[ref.P_H0], vec[ref.P_Z_INIT], sig, 0, WAD) < WAD // 4
+    assert o.h_init("A") == WAD // 4 and o.assets["A"].h_target == ref.haircut(
+        vec[ref.P_H0], vec[ref.P_Z_MAINT], sig, vec[ref.P_H_MIN], vec[ref.P_H_MAX]) < WAD // 4
+    m = M.OracleModel(M.OracleParams.from_wad([vec]), [2_000.0], [seed / WAD], 1_000.0)
+    assert m.h_init()[0] == pytest.approx(0.25, abs=1e-15)
+
+
+# ------------------------------------------------------------------ drawdown trip (docs/design.md §7.8)
+
+DD = 15 * WAD // 100  # 15 % within the window
+DRIFT = (1_960.0, 1_920.0, 1_880.0, 1_840.0, 1_800.0, 1_760.0, 1_720.0, 1_680.0)  # -2 % a round, no jump
+
+
+def arm_drawdown(system, chain, window=6 * 3_600, trip=DD):
+    set_both(system, chain, "WETH", ref.P_DD_WINDOW, window)
+    set_both(system, chain, "WETH", ref.P_DD_TRIP, trip)
+
+
+def test_drawdown_trips_on_sub_threshold_rounds(system, oracle, weth, chain):
+    """Hourly -2 % rounds (each far below the 10 % jump threshold): the round that takes the
+    cumulative move since the reference past 15 % trips REDUCE_ONLY with REASON_DRAWDOWN,
+    the reference moves to it, and the usual cooldown follows; chain == reference at every step."""
+    arm_drawdown(system, chain, window=12 * 3_600)
+    r = step(system, chain, symbols=("WETH",), WETH=2_000.0)  # the first round sets the reference
+    assert tuple(oracle.drawdown_ref(weth)) == (2_000 * WAD, oracle.assets(weth).updated_at)
+    trips = []
+    for price in DRIFT:
+        r = step(system, chain, symbols=("WETH",), WETH=price)
+        trips.append(breaker_events(r, oracle))
+        assert tuple(oracle.drawdown_ref(weth)) == system.oracle_ref.dd_ref[system.address("WETH")]
+        synced(system, chain)
+    # 1,680 / 2,000 - 1 = -16 %: the eighth round trips, none before (-14 % at 1,720)
+    assert all(new != ref.REDUCE_ONLY for events in trips[:7] for _, new, _ in events)
+    assert trips[7][-1][1:] == (ref.REDUCE_ONLY, ref.REASON_DRAWDOWN)
+    assert oracle.breaker(weth) == ref.REDUCE_ONLY and oracle.assets(weth).tripped_at == r.timestamp
+    assert tuple(oracle.drawdown_ref(weth)) == (1_680 * WAD, oracle.assets(weth).updated_at)  # moved on the trip
+    # the next -2 % round does not re-trip: the reference is the tripping round
+    r = step(system, chain, symbols=("WETH",), WETH=1_650.0)
+    assert ref.REASON_DRAWDOWN not in [e[2] for e in breaker_events(r, oracle)]
+    synced(system, chain)
+
+
+def test_drawdown_window_moves_the_reference(system, oracle, weth, chain):
+    """The same -16 % drift spread over two 4-hour windows does not trip: each window's move
+    stays under 15 % because the reference moves once the window has passed."""
+    arm_drawdown(system, chain, window=4 * 3_600)
+    step(system, chain, symbols=("WETH",), WETH=2_000.0)
+    refs = []
+    for price in DRIFT:
+        r = step(system, chain, symbols=("WETH",), WETH=price)
+        assert ref.REASON_DRAWDOWN not in [e[2] for e in breaker_events(r, oracle)]
+        refs.append(oracle.drawdown_ref(weth)[0])
+        synced(system, chain)
+    # moved four hours in (to -8 %) and again at eight hours (-8.7 % from there)
+    assert refs == [2_000 * WAD] * 3 + [1_840 * WAD] * 4 + [1_680 * WAD]
+    assert oracle.breaker(weth) != ref.REDUCE_ONLY
+
+
+def test_drawdown_off_and_upward_moves():
+    """dd_trip 0 keeps no reference (the default: results unchanged); the test is two-sided
+    (a +16 % drift trips as well); the model agrees with the reference round by round."""
+    from volmargin import model as M
+
+    vec = list(P.oracle_params(dd_window=6 * 3_600, dd_trip=0.15))
+    for prices, trips in (([2_000 + 80 * k for k in range(7)], True), ([2_000] * 5, False)):
+        for v, armed in ((vec, True), (list(P.oracle_params()), False)):
+            o = ref.OracleRef()
+            o.list_asset("A", 8, ref.FeedRound(1, 2_000 * 10**8, 1_000, 1), P.annual_vol_to_var(0.8), v, 1_000)
+            m = M.OracleModel(M.OracleParams.from_wad([v]), [2_000.0], [P.annual_vol_to_var(0.8) / WAD], 1_000.0)
+            for k, price in enumerate(prices[1:], start=1):
+                t = 1_000 + 3_600 * k
+                o.poke("A", ref.FeedRound(k + 1, price * 10**8, t, k + 1), t)
+                m.step([float(price)], t)
+                assert m.breaker[0] == o.assets["A"].breaker and m.tripped_at[0] == o.assets["A"].tripped_at
+                rp, rt = o.dd_ref.get("A", (0, 0))
+                assert m.ref_price[0] == pytest.approx(rp / WAD, rel=1e-15) and m.ref_time[0] == rt
+            assert (o.assets["A"].breaker == ref.REDUCE_ONLY) == (trips and armed)
+            assert ("A" in o.dd_ref) == armed

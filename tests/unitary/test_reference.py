@@ -590,7 +590,7 @@ def test_set_param_freezes_the_ramp_at_the_old_speed_then_applies_the_new_one():
     "asset, param, value, reason",
     [
         ("WBTC", ref.P_Z_MAINT, 1, "oracle: asset not listed"),
-        ("WETH", 20, 1, "oracle: unknown param"),
+        ("WETH", len(ref.ORACLE_PARAM_NAMES), 1, "oracle: unknown param"),
         ("WETH", ref.P_HEARTBEAT, 0, "oracle: bad params"),
         ("WETH", ref.P_H_MIN, 2 * WAD, "oracle: bad params"),
     ],

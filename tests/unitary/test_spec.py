@@ -154,8 +154,8 @@ def test_named_vectors_are_the_positional_ones(oracle, vault, weth):
     for key, v in (("oracle", P.TOKENS[WETH].oracle), ("asset", P.TOKENS[WETH].rates), ("vault", P.VAULT)):
         assert chain_vectors[key] == list(v)
         assert {n: chain_vectors[key][S.TABLES[key].index(n)] for n in S.TABLES[key].names} == v._asdict()
-    with pytest.raises(ValueError, match="20 entries"):
-        S.ORACLE.make([0] * 19)
+    with pytest.raises(ValueError, match="23 entries, got 22"):
+        S.ORACLE.make([0] * 22)
     with pytest.raises(KeyError, match="known: heartbeat"):
         S.ORACLE.index("haircut")
 
@@ -163,6 +163,10 @@ def test_named_vectors_are_the_positional_ones(oracle, vault, weth):
 def test_builders_set_each_entry_by_name():
     o = P.oracle_params(heartbeat=7, cooldown=9, kappa=0.5, depth_usd=3.0)
     assert (o.heartbeat, o[ref.P_COOLDOWN], o.kappa, o[ref.P_DEPTH]) == (7, 9, ref.WAD // 2, 3 * ref.WAD)
+    # one floor unless asked (h_min_init = h_min), the drawdown trip off
+    assert (o.h_min_init, o.dd_trip) == (o.h_min, 0)
+    o = P.oracle_params(h_min=0.1, h_min_init=0.15, dd_window=600, dd_trip=0.2)
+    assert (o[ref.P_H_MIN_INIT], o.dd_window, o[ref.P_DD_TRIP]) == (15 * ref.WAD // 100, 600, ref.WAD // 5)
     a = P.rate_params(kink=0.5, borrowable=False)
     assert (a.kink, a[ref.A_BORROWABLE]) == (ref.WAD // 2, 0)
     v = P.vault_params(liq_window=11, min_debt_value_usd=2.0)

@@ -74,7 +74,8 @@ def test_ablations_change_only_their_parameters(name, changed):
 def test_calibrated_changes_only_weth_wbtc_model_parameters():
     dyn, cal = make_policy("dynamic"), make_policy("dynamic-calibrated")
     assert cal.vault == dyn.vault
-    changed = {ref.P_Z_MAINT, ref.P_Z_INIT, ref.P_TAU_FAST, ref.P_TAU_SLOW, ref.P_H_MIN}
+    # h_min_init follows h_min (one floor, docs/design.md §4.3)
+    changed = {ref.P_Z_MAINT, ref.P_Z_INIT, ref.P_TAU_FAST, ref.P_TAU_SLOW, ref.P_H_MIN, ref.P_H_MIN_INIT}
     for s in SYMBOLS:
         diff = {i for i, (a, b) in enumerate(zip(dyn.oracle[s], cal.oracle[s])) if a != b}
         if s in ("WETH", "WBTC"):
@@ -84,6 +85,7 @@ def test_calibrated_changes_only_weth_wbtc_model_parameters():
             assert v[ref.P_Z_MAINT] == round(c["z_maint"] * WAD) and v[ref.P_TAU_SLOW] == c["tau_slow"]
             assert v[ref.P_Z_INIT] - v[ref.P_Z_MAINT] == WAD  # z_init = z_maint + 1
             assert abs(v[ref.P_H_MIN] - c["h_min"] * WAD) < 1e3 and v[ref.P_H0] == round(0.02 * WAD)
+            assert v[ref.P_H_MIN_INIT] == v[ref.P_H_MIN]
         else:
             assert diff == set(), (s, diff)
 

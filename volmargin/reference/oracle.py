@@ -32,10 +32,13 @@ from .. import spec as _S
     P_SIGMA_CAUTION,
     P_KAPPA,
     P_DEPTH,
+    P_H_MIN_INIT,
+    P_DD_WINDOW,
+    P_DD_TRIP,
 ) = _S.ORACLE.indices(
     "P_HEARTBEAT", "P_GRACE", "P_TAU_FAST", "P_TAU_SLOW", "P_HORIZON", "P_Z_MAINT", "P_Z_INIT", "P_H0", "P_H_MIN",
     "P_H_MAX", "P_RAMP_UP", "P_RAMP_DOWN", "P_VAR_MIN", "P_VAR_MAX", "P_K_JUMP", "P_R_FLOOR", "P_COOLDOWN",
-    "P_SIGMA_CAUTION", "P_KAPPA", "P_DEPTH",
+    "P_SIGMA_CAUTION", "P_KAPPA", "P_DEPTH", "P_H_MIN_INIT", "P_DD_WINDOW", "P_DD_TRIP",
 )
 ORACLE_PARAM_NAMES = list(_S.ORACLE.names)
 
@@ -97,6 +100,8 @@ class OracleRef:
     assets: dict[str, AssetState] = field(default_factory=dict)
     params: dict[str, list[int]] = field(default_factory=dict)
     n_tripped: int = 0
+    #: RiskOracle._dd_ref: (ref_price WAD USD, ref_time s) per asset; absent = (0, 0).
+    dd_ref: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def list_asset(self, asset: str, feed_decimals: int, rnd: FeedRound, var_seed: int, params: list[int], now: int) -> None:
         """RiskOracle.list_asset (role checks are the contract's)."""
@@ -105,9 +110,9 @@ class OracleRef:
         require(feed_decimals <= 18, "oracle: feed decimals > 18")
         scale = 10 ** (18 - feed_decimals)
         price, updated_at, reason = self._read_feed(rnd, scale, now)
+        require(reason != REASON_OUT_OF_RANGE, "oracle: price out of range")
         require(reason == 0, "oracle: invalid price")
         require(U(now - updated_at) <= params[P_HEARTBEAT] + params[P_GRACE], "oracle: stale price")
-        require(price < MAX_PRICE, "oracle: price out of range")
         var = clamp(var_seed, params[P_VAR_MIN], params[P_VAR_MAX])
         h = haircut(params[P_H0], params[P_Z_MAINT], sigma(var, params[P_HORIZON]), params[P_H_MIN], params[P_H_MAX])
         self.params[asset] = list(params)
@@ -115,11 +120,31 @@ class OracleRef:
 
     @staticmethod
     def _read_feed(rnd: FeedRound, scale: int, now: int) -> tuple[int, int, int]:
+        """RiskOracle._read_feed: (price WAD USD, updatedAt s, reason); reason != 0 marks an
+        unusable answer: non-positive, incomplete, or a scaled price of ``MAX_PRICE`` (2**192)
+        or more, refused before the scaling (docs/design.md §7.2)."""
         if rnd.answer <= 0:
             return 0, rnd.updated_at, REASON_NON_POSITIVE
         if rnd.updated_at == 0 or rnd.answered_in_round < rnd.round_id or rnd.updated_at > now:
             return 0, rnd.updated_at, REASON_INCOMPLETE
+        if rnd.answer > (MAX_PRICE - 1) // scale:
+            return 0, rnd.updated_at, REASON_OUT_OF_RANGE
         return U(rnd.answer * scale), rnd.updated_at, 0
+
+    def _drawdown(self, asset: str, price: int, updated_at: int, window: int, trip: int) -> bool:
+        """RiskOracle._drawdown (docs/design.md §7.8): whether an accepted round at ``price``
+        (WAD USD) and feed time ``updated_at`` (s) moved more than ``trip`` (WAD) from the
+        reference, which moves to the round when absent, ``window`` s old or tripped."""
+        if trip == 0:
+            return False
+        ref_price, ref_time = self.dd_ref.get(asset, (0, 0))
+        if ref_price == 0 or U(updated_at - ref_time) >= window:
+            ref_price, ref_time = price, updated_at
+        tripped = abs_return(ref_price, price) > trip
+        if tripped:
+            ref_price, ref_time = price, updated_at
+        self.dd_ref[asset] = (ref_price, ref_time)
+        return tripped
 
     def _set_breaker(self, s: AssetState, new_state: int) -> None:
         if new_state == s.breaker:
@@ -140,21 +165,28 @@ class OracleRef:
         s = replace(self.assets[asset])
         p = self.params[asset]
         price, updated_at, reason = self._read_feed(rnd, s.feed_scale, now)
-        if reason == 0 and now - updated_at > p[P_HEARTBEAT] + p[P_GRACE]:
-            reason = REASON_STALE
+        accepted, r = False, 0
+        if reason == 0:
+            if now - updated_at > p[P_HEARTBEAT] + p[P_GRACE]:
+                reason = REASON_STALE
+            elif updated_at > s.updated_at:
+                accepted = True
+                r = abs_return(s.price, price)  # range-checked before ewma_var squares it
+                if r > MAX_ABS_RETURN:
+                    reason = REASON_OUT_OF_RANGE
         if reason != 0:
             s.invalid = True
             self._trip(s, now)
             self.assets[asset] = s
             return
-        jump = False
-        if updated_at > s.updated_at:
+        jump = drawdown = False
+        if accepted:
             dt = updated_at - s.updated_at
-            r = abs_return(s.price, price)
             sigma_dt = sigma(max(s.var_fast, s.var_slow), dt)
             jump = r > U(div(U(p[P_K_JUMP] * sigma_dt), WAD) + p[P_R_FLOOR])
             s.var_fast = clamp(ewma_var(s.var_fast, r, dt, p[P_TAU_FAST]), p[P_VAR_MIN], p[P_VAR_MAX])
             s.var_slow = clamp(ewma_var(s.var_slow, r, dt, p[P_TAU_SLOW]), p[P_VAR_MIN], p[P_VAR_MAX])
+            drawdown = self._drawdown(asset, price, updated_at, p[P_DD_WINDOW], p[P_DD_TRIP])
             s.price = price
             s.updated_at = updated_at
         s.invalid = False
@@ -162,7 +194,7 @@ class OracleRef:
         s.h_time = now
         var = max(s.var_fast, s.var_slow)
         s.h_target = haircut(p[P_H0], p[P_Z_MAINT], sigma(var, p[P_HORIZON]), p[P_H_MIN], p[P_H_MAX])
-        if jump:
+        if jump or drawdown:
             self._trip(s, now)
         else:
             cooldown = p[P_COOLDOWN]
@@ -170,7 +202,6 @@ class OracleRef:
                 hot = sigma(var, SECONDS_PER_YEAR) > p[P_SIGMA_CAUTION]
                 cooling = s.tripped_at != 0 and now < s.tripped_at + 2 * cooldown
                 self._set_breaker(s, CAUTION if (hot or cooling) else NORMAL)
-        require(s.price < MAX_PRICE, "oracle: price out of range")  # the contract's storage width
         self.assets[asset] = s
 
     def set_param(self, asset: str, param: int, new_value: int, now: int) -> None:
@@ -197,10 +228,12 @@ class OracleRef:
         return ramp(s.h_maint, s.h_target, U(now - s.h_time), p[P_RAMP_UP], p[P_RAMP_DOWN])
 
     def h_init(self, asset: str) -> int:
-        """Initial haircut without the size term, WAD."""
+        """Initial haircut without the size term, WAD; floored by max(h_min, h_min_init)
+        (docs/design.md §4.3)."""
         s, p = self.assets[asset], self.params[asset]
         return haircut(
-            p[P_H0], p[P_Z_INIT], sigma(max(s.var_fast, s.var_slow), p[P_HORIZON]), p[P_H_MIN], p[P_H_MAX]
+            p[P_H0], p[P_Z_INIT], sigma(max(s.var_fast, s.var_slow), p[P_HORIZON]),
+            max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX],
         )
 
     def risk(self, asset: str, now: int) -> RiskView:

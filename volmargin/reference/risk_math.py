@@ -27,9 +27,13 @@ INT256_MIN = -(2**255)
 # RiskOracle stores an accepted price in 192 bits (WAD USD, about 6.3e39 USD
 # per whole token): a larger one is refused with "oracle: price out of range".
 MAX_PRICE = 2**192
+# Largest |return| of an accepted round (RiskOracle.MAX_ABS_RETURN, WAD): a larger move is
+# out of range (docs/design.md §7.2), so that ewma_var's abs_r**2 never overflows.
+MAX_ABS_RETURN = 2**127 - 1
 
 NORMAL, CAUTION, REDUCE_ONLY = 0, 1, 2
 REASON_VOLATILITY, REASON_NON_POSITIVE, REASON_INCOMPLETE, REASON_STALE, REASON_JUMP = 0, 1, 2, 3, 4
+REASON_OUT_OF_RANGE, REASON_DRAWDOWN = 5, 6
 BREAKER_NAMES = {NORMAL: "NORMAL", CAUTION: "CAUTION", REDUCE_ONLY: "REDUCE_ONLY"}
 
 
