@@ -56,7 +56,7 @@ class FrontierConfig:
     """
 
     static_lt: tuple[float, ...] = tuple(round(0.70 + 0.025 * k, 3) for k in range(9))
-    z_maint: tuple[float, ...] = (1.5, 2.0, 2.5, 3.0)
+    z_maint: tuple[float, ...] = (2.0, 2.5, 3.0)  # 1.5 dropped for the time budget (docs/frontier-protocol.md, Deviations 2)
     gaps: tuple[float, ...] = (0.5, 1.0)
     horizons_h: tuple[float, ...] = (1.0, 4.0, 12.0, 24.0)
     buffers: tuple[float, ...] = (0.0, 0.02, 0.05)
