@@ -146,7 +146,7 @@ def test_supply_cap_never_blocks_repayment_withdrawal_or_liquidation(book, syste
 # ------------------------------------------------------------------ concentration term
 
 
-def by_hand_init_assets(system, vault, sym: str, bal: int, dec: int, kappa_agg: int, total: int) -> tuple[int, int]:
+def by_hand_init_assets(system, sym: str, bal: int, dec: int, kappa_agg: int, total: int) -> tuple[int, int]:
     """(initial weighted value, concentration haircut) of a deposit of ``bal`` (token
     decimals) from docs/design.md §4.3 and the oracle's view."""
     r = system.oracle.risk(system.tokens[sym])
@@ -183,12 +183,17 @@ def test_concentration_term_to_the_wei(book, system, chain, vault, usd, weth, wb
     total = m.scaled_deposits * m.deposit_index // WAD
     assert m.deposit_index > WAD and m.scaled_deposits * m.deposit_index % WAD != 0
     bal_usd = vault.balance_of(bob, usd)
-    w_usd, conc = by_hand_init_assets(system, vault, "USD", bal_usd, 6, WAD // 10, total)
-    w_btc, _ = by_hand_init_assets(system, vault, "WBTC", 2 * E8, 8, 0, 0)
+    w_usd, conc = by_hand_init_assets(system, "USD", bal_usd, 6, WAD // 10, total)
+    w_btc, _ = by_hand_init_assets(system, "WBTC", 2 * E8, 8, 0, 0)
     assert 0 < conc < WAD // 10
     h = vault.health(bob)
     assert h.init_assets == w_usd + w_btc < h0.init_assets
-    assert h.maint_assets == book.ref.health(str(bob.address), book.now()).maint_assets  # maintenance untouched
+    plain = copy.deepcopy(book.ref)
+    for sym in ("USD", "WETH"):
+        plain.asset_params[book.a(sym)][ref.A_KAPPA_AGG] = 0
+    hp = plain.health(str(bob.address), book.now())
+    assert (h.maint_assets, h.maint_liabilities) == (hp.maint_assets, hp.maint_liabilities)  # maintenance untouched
+    assert h.init_assets < hp.init_assets
     # alice: her USD debt carries no USD term (identical without it); her WETH collateral
     # carries the WETH term (lower initial assets with it)
     a_with = tuple(vault.health(alice))
