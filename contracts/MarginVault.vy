@@ -15,7 +15,8 @@
         values are WAD USD; times are Unix seconds. Every rejection is a
         revert reason prefixed `vault:` (or `access_control:`,
         `steward:`, `oracle:` from the module or contract that rejects).
-        Deposits and repayments are never paused.
+        Deposits and repayments are never paused; a deposit may be
+        refused by the asset's supply cap (docs/design.md §2.8).
         `volmargin.reference.VaultRef` mirrors this contract bit for bit.
 """
 
@@ -55,6 +56,7 @@ REDUCE_ONLY: constant(uint8) = 2
 M8: constant(uint256) = 2**8 - 1
 M64: constant(uint256) = 2**64 - 1
 M80: constant(uint256) = 2**80 - 1
+M40: constant(uint256) = 2**40 - 1
 CAUTION: constant(uint8) = 1
 
 RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN_ROLE")
@@ -81,13 +83,15 @@ P_LIQ_CAP_TRIPPED: public(constant(uint256)) = 9  # WAD USD: the same while any 
 P_CAUTION_SCALE: public(constant(uint256)) = 10  # WAD: weight of CAUTION collateral in initial health
 
 # Per-asset parameters (indices into `asset_params`).
-N_ASSET_PARAMS: constant(uint256) = 6
+N_ASSET_PARAMS: constant(uint256) = 8
 A_BASE_RATE: public(constant(uint256)) = 0  # WAD per year
 A_SLOPE1: public(constant(uint256)) = 1  # WAD per year
 A_SLOPE2: public(constant(uint256)) = 2  # WAD per year
 A_KINK: public(constant(uint256)) = 3  # WAD utilization
 A_RESERVE_FACTOR: public(constant(uint256)) = 4  # WAD share of interest to the insurance fund
 A_BORROWABLE: public(constant(uint256)) = 5  # 1 if the asset may be borrowed, else 0
+A_SUPPLY_CAP: public(constant(uint256)) = 6  # whole tokens: most total deposits a deposit may reach (0: no cap)
+A_KAPPA_AGG: public(constant(uint256)) = 7  # WAD: concentration coefficient on the asset's total deposits
 
 
 struct Market:
@@ -169,7 +173,8 @@ listed: public(DynArray[address, MAX_ASSETS])
 # `asset_params`), bounded by `_check_asset_params` and the listing checks:
 #   word 0: slot, 1-based position in `listed`, 0 if not listed (bits 0-7) |
 #           decimals (8-15) | borrowable (16-23) | kink (24-87, < WAD) |
-#           reserve_factor (88-151, <= WAD)
+#           reserve_factor (88-151, <= WAD) | kappa_agg (152-215, <= WAD) |
+#           supply_cap (216-255, whole tokens, < 2**40)
 #   word 1: base_rate (0-79) | slope1 (80-159) | slope2 (160-239)
 #           (their sum is <= 100 WAD < 2**67)
 _cfg: HashMap[address, uint256[2]]
@@ -210,18 +215,15 @@ def __init__(oracle_: IRiskOracle, params_: uint256[N_PARAMS], max_rel_change_: 
 @internal
 @pure
 def _check_params(p: uint256[N_PARAMS]):
-    assert p[P_CLOSE_FACTOR] > 0 and p[P_CLOSE_FACTOR] <= WAD, "vault: bad params"
-    assert p[P_BONUS_MIN] <= p[P_BONUS_MAX] and p[P_BONUS_MAX] <= WAD, "vault: bad params"
-    assert p[P_INSURANCE_SHARE] <= WAD and p[P_CAUTION_SCALE] <= WAD, "vault: bad params"
-    assert p[P_LIQ_WINDOW] > 0 and p[P_LIQ_CAP_TRIPPED] <= p[P_LIQ_CAP], "vault: bad params"
+    # one assert, one revert string: the vault is close to the EIP-170 code size limit
+    assert p[P_CLOSE_FACTOR] > 0 and p[P_CLOSE_FACTOR] <= WAD and p[P_BONUS_MIN] <= p[P_BONUS_MAX] and p[P_BONUS_MAX] <= WAD and p[P_INSURANCE_SHARE] <= WAD and p[P_CAUTION_SCALE] <= WAD and p[P_LIQ_WINDOW] > 0 and p[P_LIQ_CAP_TRIPPED] <= p[P_LIQ_CAP], "vault: bad params"
 
 
 @internal
 @pure
 def _check_asset_params(a: uint256[N_ASSET_PARAMS]):
-    assert a[A_KINK] > 0 and a[A_KINK] < WAD, "vault: bad params"
-    assert a[A_RESERVE_FACTOR] <= WAD and a[A_BORROWABLE] <= 1, "vault: bad params"
-    assert a[A_BASE_RATE] + a[A_SLOPE1] + a[A_SLOPE2] <= 100 * WAD, "vault: bad params"
+    # one assert, one revert string, for every bound: the vault is close to the EIP-170 code size limit
+    assert a[A_KINK] > 0 and a[A_KINK] < WAD and a[A_RESERVE_FACTOR] <= WAD and a[A_BORROWABLE] <= 1 and a[A_BASE_RATE] + a[A_SLOPE1] + a[A_SLOPE2] <= 100 * WAD and a[A_SUPPLY_CAP] <= M40 and a[A_KAPPA_AGG] <= WAD, "vault: bad params"
 
 
 @internal
@@ -273,7 +275,8 @@ def _decimals(asset: address) -> uint256:
 @view
 def _load_asset_params(asset: address) -> uint256[N_ASSET_PARAMS]:
     """
-    @dev Unpacks the rate model and borrowability (layout above `_cfg`).
+    @dev Unpacks the rate model, borrowability, supply cap and
+         concentration coefficient (layout above `_cfg`).
     """
     w0: uint256 = self._cfg[asset][0]
     w1: uint256 = self._cfg[asset][1]
@@ -282,8 +285,10 @@ def _load_asset_params(asset: address) -> uint256[N_ASSET_PARAMS]:
     a[A_SLOPE1] = (w1 >> 80) & M80
     a[A_SLOPE2] = w1 >> 160
     a[A_KINK] = (w0 >> 24) & M64
-    a[A_RESERVE_FACTOR] = w0 >> 88
+    a[A_RESERVE_FACTOR] = (w0 >> 88) & M64
     a[A_BORROWABLE] = (w0 >> 16) & M8
+    a[A_KAPPA_AGG] = (w0 >> 152) & M64
+    a[A_SUPPLY_CAP] = w0 >> 216
     return a
 
 
@@ -294,7 +299,8 @@ def _store_cfg(asset: address, slot: uint256, decimals: uint256, a: uint256[N_AS
          `_check_asset_params` (layout above `_cfg`).
     """
     self._cfg[asset] = [
-        slot | (decimals << 8) | (a[A_BORROWABLE] << 16) | (a[A_KINK] << 24) | (a[A_RESERVE_FACTOR] << 88),
+        slot | (decimals << 8) | (a[A_BORROWABLE] << 16) | (a[A_KINK] << 24) | (a[A_RESERVE_FACTOR] << 88)
+        | (a[A_KAPPA_AGG] << 152) | (a[A_SUPPLY_CAP] << 216),
         a[A_BASE_RATE] | (a[A_SLOPE1] << 80) | (a[A_SLOPE2] << 160),
     ]
 
@@ -366,7 +372,8 @@ def list_asset(asset: address, asset_params_: uint256[N_ASSET_PARAMS]):
          and approve the probe. Reverts "vault: transfer failed" if a
          transfer returns false.
     @param asset ERC-20 token address (decimals read from the token).
-    @param asset_params_ Rate model and borrowability, indexed by A_*.
+    @param asset_params_ Rate model, borrowability, supply cap and
+           concentration coefficient, indexed by A_*.
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     assert self._slot(asset) == 0, "vault: already listed"
@@ -410,7 +417,9 @@ def set_param(param: uint256, new_value: uint256):
 def set_asset_param(asset: address, param: uint256, new_value: uint256):
     """
     @notice Changes one per-asset parameter (A_* index); accrues first
-            so that the old rate applies up to now.
+            so that the old rate applies up to now. A supply cap below
+            the asset's total deposits is accepted: it refuses further
+            deposits and withdraws nothing.
     @dev As `set_param`; also "vault: asset not listed".
     """
     assert self._slot(asset) != 0, "vault: asset not listed"
@@ -557,24 +566,27 @@ def _set_balance(account: address, asset: address, m: Market, new_tokens: int256
 @view
 def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS], uint256[MAX_ASSETS]):
     """
-    @dev Risk views, accrued markets and decimals of the listed assets in
-         `mask`. Reverts "oracle: stale price" / "oracle: invalid price"
-         when one of them cannot be valued.
+    @dev Risk views, accrued markets, and decimals (bits 0-7) with the
+         concentration haircut (bits 8-255, WAD, docs/design.md §4.3:
+         kappa_agg * sqrt(total deposit value / depth), 0 when kappa_agg
+         is 0) of the listed assets in `mask`. Reverts "oracle: stale
+         price" / "oracle: invalid price" when one of them cannot be valued.
     """
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
-    decimals: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
+    # config word 0 of each asset, replaced below by decimals | concentration haircut << 8
+    units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
     held: DynArray[address, MAX_ASSETS] = []
     i: uint256 = 0
     for asset: address in self.listed:
         if mask & (1 << i) != 0:
             reserve: uint256 = 0
             markets[i], reserve = self._accrued(asset)
-            decimals[i] = self._decimals(asset)
+            units[i] = self._cfg[asset][0]
             held.append(asset)
         i += 1
     if len(held) == 0:
-        return views, markets, decimals
+        return views, markets, units
     # one oracle call for every held asset
     got: DynArray[IRiskOracle.RiskView, 16] = staticcall self.oracle.risk_many(held)
     j: uint256 = 0
@@ -584,7 +596,15 @@ def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS
         if mask & (1 << k) != 0:
             views[k] = got[j]
             j += 1
-    return views, markets, decimals
+            w0: uint256 = units[k]
+            dec: uint256 = (w0 >> 8) & M8
+            units[k] = dec
+            if (w0 >> 152) & M64 != 0:
+                total: uint256 = markets[k].scaled_deposits * markets[k].deposit_index // WAD
+                units[k] = dec | risk_math._size_haircut(
+                    (w0 >> 152) & M64, views[k].depth, risk_math._asset_value(total, views[k].price, dec)
+                ) << 8
+    return views, markets, units
 
 
 @internal
@@ -609,14 +629,16 @@ def _weigh(
     mask: uint256,
     bals: int256[MAX_ASSETS],
     views: IRiskOracle.RiskView[MAX_ASSETS],
-    decimals: uint256[MAX_ASSETS],
+    units: uint256[MAX_ASSETS],
     caution_scale: uint256,
 ) -> IMarginVault.Health:
     """
     @dev Weighted sums over the assets in `mask` (docs/design.md §4, §5):
          deposits weigh v * (1 - h), borrows |v| * (1 + h); the initial
-         haircut adds the size term; CAUTION collateral counts at
-         `caution_scale` in initial health.
+         haircut adds the size term, and for deposits the asset's
+         concentration haircut; CAUTION collateral counts at
+         `caution_scale` in initial health. `units[i]`: decimals (bits
+         0-7) | concentration haircut, WAD (bits 8-255), as `_load`.
     """
     h: IMarginVault.Health = empty(IMarginVault.Health)
     for i: uint256 in range(n, bound=MAX_ASSETS):
@@ -626,15 +648,15 @@ def _weigh(
             if r.breaker == REDUCE_ONLY:
                 h.reduce_only = True
             if bal > 0:
-                v: uint256 = risk_math._asset_value(convert(bal, uint256), r.price, decimals[i])
-                h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v), WAD)
+                v: uint256 = risk_math._asset_value(convert(bal, uint256), r.price, units[i] & M8)
+                h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v) + (units[i] >> 8), WAD)
                 h.maint_assets += risk_math._weighted_asset(v, r.h_maint)
                 w: uint256 = risk_math._weighted_asset(v, h_init)
                 if r.breaker == CAUTION:
                     w = w * caution_scale // WAD
                 h.init_assets += w
             elif bal < 0:
-                v: uint256 = risk_math._liability_value(convert(-bal, uint256), r.price, decimals[i])
+                v: uint256 = risk_math._liability_value(convert(-bal, uint256), r.price, units[i] & M8)
                 h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v), WAD)
                 h.maint_liabilities += risk_math._weighted_liability(v, r.h_maint)
                 h.init_liabilities += risk_math._weighted_liability(v, h_init)
@@ -650,11 +672,11 @@ def _health_views(account: address, mask: uint256) -> (IMarginVault.Health, IRis
     """
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
-    decimals: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
-    views, markets, decimals = self._load(mask)
+    units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
+    views, markets, units = self._load(mask)
     listed_: DynArray[address, MAX_ASSETS] = self.listed
     bals: int256[MAX_ASSETS] = self._balances(account, mask, listed_, markets)
-    return self._weigh(len(listed_), mask, bals, views, decimals, self.params[P_CAUTION_SCALE]), views
+    return self._weigh(len(listed_), mask, bals, views, units, self.params[P_CAUTION_SCALE]), views
 
 
 @internal
@@ -750,15 +772,15 @@ def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[I
     n: uint256 = len(listed_)
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
-    decimals: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
-    views, markets, decimals = self._load((1 << n) - 1)
+    units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
+    views, markets, units = self._load((1 << n) - 1)
     caution_scale: uint256 = self.params[P_CAUTION_SCALE]
     out: DynArray[IMarginVault.AccountView, MAX_LENS] = []
     for account: address in accounts:
         mask: uint256 = self.position_mask[account]
         bals: int256[MAX_ASSETS] = self._balances(account, mask, listed_, markets)
         out.append(
-            IMarginVault.AccountView(account=account, balances=bals, health=self._weigh(n, mask, bals, views, decimals, caution_scale))
+            IMarginVault.AccountView(account=account, balances=bals, health=self._weigh(n, mask, bals, views, units, caution_scale))
         )
     return block.timestamp, out
 
@@ -787,10 +809,12 @@ def _available(m: Market) -> uint256:
 def deposit(asset: address, amount: uint256, account: address = msg.sender):
     """
     @notice Deposits `amount` of `asset` into `account` (repaying its debt
-            in that asset first, if any). Never paused.
+            in that asset first, if any). Never paused; refused when the
+            deposit would lift the asset's total deposits above its
+            supply cap (docs/design.md §2.8).
     @dev Reverts "vault: zero amount", "vault: amount too large" (over
          2**255 - 1), "vault: asset not listed", "vault: zero address",
-         or the token's transfer error.
+         "vault: supply cap reached", or the token's transfer error.
     @param asset Listed token.
     @param amount Token decimals, > 0; pulled from the caller.
     @param account Credited account (default: the caller).
@@ -801,7 +825,16 @@ def deposit(asset: address, amount: uint256, account: address = msg.sender):
     self._listed(asset)
     m: Market = self._accrue(asset)
     bal: int256 = self._tokens(self.scaled_balances[account][asset], m)
-    self._set_balance(account, asset, m, bal + convert(amount, int256))
+    before: uint256 = m.scaled_deposits
+    m = self._set_balance(account, asset, m, bal + convert(amount, int256))
+    # supply cap (whole tokens; 0: none), Aave v3 style: only a deposit that raises the
+    # deposits is held to it, so the part that repays debt always passes; total deposits
+    # (rounded down) in whole tokens rounded up, so that the cap may be reached exactly
+    # (docs/design.md §2.8)
+    w0: uint256 = self._cfg[asset][0]
+    if w0 >> 216 != 0 and m.scaled_deposits > before:
+        total: uint256 = m.scaled_deposits * m.deposit_index // WAD
+        assert risk_math._liability_value(total, 1, (w0 >> 8) & M8) <= w0 >> 216, "vault: supply cap reached"
     self._pull(asset, amount)
     log Deposit(account=account, asset=asset, amount=amount, caller=msg.sender)
 
@@ -865,7 +898,8 @@ def borrow(asset: address, amount: uint256):
 def repay(asset: address, amount: uint256, account: address = msg.sender) -> uint256:
     """
     @notice Repays up to `amount` of `account`'s debt in `asset`; pays
-            at most the debt (max_value(uint256) repays all). Never paused.
+            at most the debt (max_value(uint256) repays all). Never paused,
+            never capped (docs/design.md §2.8).
     @dev Reverts "vault: zero amount", "vault: asset not listed",
          "vault: no debt", or the token's transfer error.
     @param asset Listed token.

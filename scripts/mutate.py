@@ -81,6 +81,27 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("reserve factor ignored", V, "reserve: uint256 = interest * a[A_RESERVE_FACTOR] // WAD", "reserve: uint256 = 0"),
     Mutant("insurance not used for bad debt", V, "covered: uint256 = min(debt, m.insurance)", "covered: uint256 = 0"),
     Mutant("caution scale ignored", V, "w = w * caution_scale // WAD", "w = w"),
+    # thin-collateral levers (docs/design.md §2.8, §4.3)
+    Mutant("supply cap compared with <", V, "M8) <= w0 >> 216, \"vault: supply cap reached\"",
+           "M8) < w0 >> 216, \"vault: supply cap reached\""),
+    Mutant("supply cap applied to a repaying deposit", V, "if w0 >> 216 != 0 and m.scaled_deposits > before:",
+           "if w0 >> 216 != 0:"),
+    Mutant("supply cap applied to repay", V,
+           "    self._set_balance(account, asset, m, bal + convert(paid, int256))\n",
+           "    self._set_balance(account, asset, m, bal + convert(paid, int256))\n"
+           "    assert self._cfg[asset][0] >> 216 == 0 or risk_math._liability_value(self._load_market(asset).scaled_deposits"
+           " * m.deposit_index // WAD, 1, self._decimals(asset)) <= self._cfg[asset][0] >> 216, \"vault: supply cap reached\"\n"),
+    Mutant("supply cap total rounds up", V, "total: uint256 = m.scaled_deposits * m.deposit_index // WAD",
+           "total: uint256 = (m.scaled_deposits * m.deposit_index + WAD - 1) // WAD"),
+    Mutant("concentration term dropped", V, "risk_math._size_haircut(r.kappa, r.depth, v) + (units[i] >> 8), WAD)",
+           "risk_math._size_haircut(r.kappa, r.depth, v), WAD)"),
+    Mutant("concentration term on debts too", V,
+           "h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v), WAD)\n                h.maint_liabilities",
+           "h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v) + (units[i] >> 8), WAD)\n"
+           "                h.maint_liabilities"),
+    Mutant("concentration total rounds up", V,
+           "total: uint256 = markets[k].scaled_deposits * markets[k].deposit_index // WAD",
+           "total: uint256 = (markets[k].scaled_deposits * markets[k].deposit_index + WAD - 1) // WAD"),
 )
 
 SUITE = [
@@ -95,10 +116,12 @@ SUITE = [
     # seldom: liquidations and bad-debt settlement ("insurance not used for bad debt" once
     # survived the stateful and fuzz stages), and the oracle's variance clamps and breakers
     # ("slow variance not clamped" did: the stateful test never runs a month of calm)
-    ["ape", "test", "tests/unitary/test_vault_liquidation.py", "tests/unitary/test_oracle_breakers.py", "-x", "-q",
-     "-p", "no:cacheprovider"],
+    # and the thin-collateral levers to the wei (a supply cap reached exactly, a concentration
+    # term on a grown deposit index), which the random suites reach seldom
+    ["ape", "test", "tests/unitary/test_vault_liquidation.py", "tests/unitary/test_oracle_breakers.py",
+     "tests/unitary/test_vault_thin_collateral.py", "-x", "-q", "-p", "no:cacheprovider"],
 ]
-STAGES = ("stateful", "compile", "fuzz", "liquidation and oracle unit tests")
+STAGES = ("stateful", "compile", "fuzz", "liquidation, oracle and thin-collateral unit tests")
 
 
 def _shard(text: str) -> tuple[int, int]:

@@ -135,6 +135,14 @@ def size_haircut(kappa: Any, depth: Any, value: Any, xp: ModuleType = np) -> Any
     return xp.where(on, kappa * xp.sqrt(value / xp.where(on, depth, 1.0)), 0.0)
 
 
+def concentration_haircut(kappa_agg: Any, depth: Any, total_deposits: Any, xp: ModuleType = np) -> Any:
+    """kappa_agg * sqrt(total_deposits / depth): the size term of an asset's *total* deposits
+    (USD), added to the initial haircut of every deposit of the asset (docs/design.md §4.3;
+    ``reference.concentration_haircut``). Shapes broadcast, e.g. (assets,); 0 where
+    ``kappa_agg`` or ``depth`` is 0."""
+    return size_haircut(kappa_agg, depth, total_deposits, xp)
+
+
 def health_factor(assets: Any, liabilities: Any, xp: ModuleType = np) -> Any:
     """assets / liabilities; +inf without debt (the reference's ``UINT256_MAX``)."""
     a, li = _f(assets, xp), _f(liabilities, xp)
@@ -151,6 +159,9 @@ def weighted_health(
     breaker: Any = None,
     caution_scale: float = DEFAULT_CAUTION_SCALE,
     xp: ModuleType = np,
+    *,
+    kappa_agg: Any = None,
+    total_deposits: Any = None,
 ) -> tuple[Any, Any, Any, Any]:
     """Weighted sums of many accounts at once (docs/design.md §5; ``VaultRef.health``), USD.
 
@@ -161,6 +172,11 @@ def weighted_health(
         initial haircut *without* the size term, size coefficient and depth (USD).
     breaker : (assets,) breaker states or None (all NORMAL); deposits of a CAUTION
         asset count ``caution_scale`` times in the initial sums.
+    kappa_agg : (assets,) concentration coefficients, or None (no concentration term):
+        every deposit's initial haircut adds ``concentration_haircut(kappa_agg, depth,
+        total_deposits)`` (docs/design.md §4.3).
+    total_deposits : (assets,) the vault's total deposits of each asset, USD; None: the
+        deposits of ``balances`` (the book is the whole vault).
 
     Returns
     -------
@@ -174,8 +190,13 @@ def weighted_health(
     ma = xp.matmul(dep, xp.maximum(1.0 - h_maint, 0.0))
     ml = xp.matmul(bor, 1.0 + h_maint)
     # the size term depends on each position's value: elementwise
-    hi = xp.minimum(h_init + size_haircut(kappa, depth, dep + bor, xp), 1.0)
-    w_init = xp.maximum(1.0 - hi, 0.0)
+    size = size_haircut(kappa, depth, dep + bor, xp)
+    hi = xp.minimum(h_init + size, 1.0)
+    hd = hi  # deposits' initial haircut
+    if kappa_agg is not None:
+        total = xp.sum(dep, axis=0) if total_deposits is None else _f(total_deposits, xp)
+        hd = xp.minimum(h_init + size + concentration_haircut(kappa_agg, depth, total, xp), 1.0)
+    w_init = xp.maximum(1.0 - hd, 0.0)
     if breaker is not None:
         w_init = w_init * xp.where(xp.asarray(breaker) == CAUTION, float(caution_scale), 1.0)
     ia = xp.sum(dep * w_init, axis=-1)

@@ -110,11 +110,14 @@ def oracle_params(
 
 def rate_params(
     *, base: float = 0.0, slope1: float = 0.04, slope2: float = 0.75, kink: float = 0.8, reserve_factor: float = 0.10,
-    borrowable: bool = True,
+    borrowable: bool = True, supply_cap: int = 0, kappa_agg: float = 0.0,
 ) -> S.AssetVector:
     """MarginVault per-asset vector (``spec.ASSET``): kinked rate model (``base``, ``slope*``
-    per year, stored WAD per year; ``kink`` and ``reserve_factor`` fractions, stored WAD) and
-    borrowability (stored as a 0/1 flag)."""
+    per year, stored WAD per year; ``kink`` and ``reserve_factor`` fractions, stored WAD),
+    borrowability (stored as a 0/1 flag), the supply cap (whole tokens, stored as is; 0: no
+    cap; docs/design.md §2.8) and the concentration coefficient ``kappa_agg`` (a fraction,
+    stored WAD; 0: no concentration term; docs/design.md §4.3). Both thin-collateral levers
+    are off by default."""
     return S.AssetVector(
         base_rate=int(base * WAD),
         slope1=int(slope1 * WAD),
@@ -122,6 +125,8 @@ def rate_params(
         kink=int(kink * WAD),
         reserve_factor=int(reserve_factor * WAD),
         borrowable=1 if borrowable else 0,
+        supply_cap=int(supply_cap),
+        kappa_agg=int(kappa_agg * WAD),
     )
 
 

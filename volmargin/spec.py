@@ -6,8 +6,9 @@ Three vectors configure a deployment:
     ``contracts/RiskOracle.vy``), packed into 8 storage words;
   * ``VAULT``:  MarginVault's global vector of 11 entries (``P_*`` constants of
     ``contracts/MarginVault.vy``, ``V_*`` in ``volmargin.reference``), one word each;
-  * ``ASSET``:  MarginVault's per-asset rate vector of 6 entries (``A_*`` constants),
-    packed with the asset's slot and decimals into 2 words.
+  * ``ASSET``:  MarginVault's per-asset vector of 8 entries (``A_*`` constants): rate
+    model, borrowability, supply cap and concentration coefficient, packed with the
+    asset's slot and decimals into 2 words.
 
 Each entry is a ``Param`` row: its name, index, contract constant, unit, width of
 its field in the packed storage, the bounds the contract enforces and the revert
@@ -20,7 +21,7 @@ and a vector still passes wherever a plain tuple of ints does.
 
 Units: ``s`` seconds; ``WAD`` 1e18 fixed point (a fraction or a multiple);
 ``WAD/s`` WAD per second; ``WAD/year`` WAD per year; ``WAD USD`` USD value in WAD;
-``flag`` 0 or 1. This module imports nothing from the rest of the package.
+``flag`` 0 or 1; ``tokens`` whole tokens (``10**decimals`` token units each). This module imports nothing from the rest of the package.
 """
 
 from __future__ import annotations
@@ -303,39 +304,43 @@ VaultVector: Any = _vector_type(
 )
 
 #: MarginVault's global vector, stored unpacked (``params: uint256[11]``). ``checks`` mirrors
-#: ``_check_params`` line by line.
+#: ``_check_params`` line by line: one ``assert`` (one revert string, to keep the vault under
+#: the EIP-170 code size limit), its terms in the contract's order.
 VAULT = Table("MarginVault", "_check_params", _VAULT_ROWS, (
-    (("close_factor", "lo"), ("close_factor", "hi")),
-    (("bonus_min", "le"), ("bonus_max", "hi")),
-    (("insurance_share", "hi"), ("caution_scale", "hi")),
-    (("liq_window", "lo"), ("liq_cap_tripped", "le")),
+    (("close_factor", "lo"), ("close_factor", "hi"), ("bonus_min", "le"), ("bonus_max", "hi"),
+     ("insurance_share", "hi"), ("caution_scale", "hi"), ("liq_window", "lo"), ("liq_cap_tripped", "le")),
 ), VaultVector)
 
 # ------------------------------------------------------------------ MarginVault: per asset
 
 _RATES = ("base_rate", "slope1", "slope2")
+_U40 = 2**40 - 1
 _RATE_SUM = {"sum_group": _RATES, "sum_hi": 100 * WAD}
 _ASSET_ROWS = _rows("A_", "vault: bad params", (
     ("base_rate", "WAD/year", 80, "borrow rate at zero utilization", _RATE_SUM),
     ("slope1", "WAD/year", 80, "rate added from zero utilization up to the kink", _RATE_SUM),
     ("slope2", "WAD/year", 96, "rate added from the kink up to full utilization", _RATE_SUM),
     ("kink", "WAD", 64, "utilization where slope2 takes over", {"lo": 1, "hi": WAD - 1}),
-    ("reserve_factor", "WAD", 168, "share of interest to the insurance fund", {"hi": WAD}),
+    ("reserve_factor", "WAD", 64, "share of interest to the insurance fund", {"hi": WAD}),
     ("borrowable", "flag", 8, "1 if the asset may be borrowed, else 0", {"hi": 1}),
+    ("supply_cap", "tokens", 40, "most total deposits a deposit may reach (0: no cap)", {"hi": _U40}),
+    ("kappa_agg", "WAD", 64, "concentration coefficient on the asset's total deposits", {"hi": WAD}),
 ))
 
 AssetVector: Any = _vector_type(
     "AssetVector", [r.name for r in _ASSET_ROWS],
-    "MarginVault per-asset rate vector (A_* order; WAD/year, WAD, flag: see spec.ASSET).",
+    "MarginVault per-asset vector (A_* order; WAD/year, WAD, flag, whole tokens: see spec.ASSET).",
 )
 
 #: MarginVault's per-asset vector. Storage (``_cfg``): word 0 slot (8 bits) | decimals (8) |
-#: borrowable (8) | kink (64) | reserve_factor (168); word 1 base_rate (80) | slope1 (80) |
-#: slope2 (96). ``checks`` mirrors ``_check_asset_params`` line by line.
+#: borrowable (8) | kink (64) | reserve_factor (64) | kappa_agg (64) | supply_cap (40); word 1
+#: base_rate (80) | slope1 (80) | slope2 (96). ``checks`` mirrors ``_check_asset_params``: one
+#: ``assert`` (one revert string, for the code size limit), its terms in the contract's order.
+#: ``supply_cap`` 0 and ``kappa_agg`` 0 (the defaults) turn the thin-collateral levers off
+#: (docs/design.md §2.8, §4.3).
 ASSET = Table("MarginVault", "_check_asset_params", _ASSET_ROWS, (
-    (("kink", "lo"), ("kink", "hi")),
-    (("reserve_factor", "hi"), ("borrowable", "hi")),
-    (("base_rate", "sum"),),
+    (("kink", "lo"), ("kink", "hi"), ("reserve_factor", "hi"), ("borrowable", "hi"), ("base_rate", "sum"),
+     ("supply_cap", "hi"), ("kappa_agg", "hi")),
 ), AssetVector)
 
 #: The three tables by vector name.

@@ -107,6 +107,7 @@ def borrowing_power(
     breaker: np.ndarray | None = None,
     caution_scale: float = 1.0,
     iterations: int = 6,
+    h_conc: np.ndarray | None = None,
 ) -> np.ndarray:
     """Largest debt (whole tokens of ``debt_asset``) each account may draw (docs/design.md §4-§5).
 
@@ -117,6 +118,8 @@ def borrowing_power(
     prices, h_init, kappa, depth : (A,) oracle price (USD), initial haircut without the
         size term, size coefficient and depth (USD).
     breaker : (A,) breaker states; deposits of a CAUTION asset count ``caution_scale`` times.
+    h_conc : (A,) concentration haircuts added to every deposit's initial haircut
+        (``model.concentration_haircut``; docs/design.md §4.3), or None (none).
 
     Returns
     -------
@@ -125,7 +128,7 @@ def borrowing_power(
     from volmargin import model as M
 
     dep = collateral_tokens * prices
-    hi = np.minimum(h_init + M.size_haircut(kappa, depth, dep), 1.0)
+    hi = np.minimum(h_init + M.size_haircut(kappa, depth, dep) + (0.0 if h_conc is None else h_conc), 1.0)
     w = np.maximum(1.0 - hi, 0.0)
     if breaker is not None:
         w = w * np.where(np.asarray(breaker) == M.CAUTION, caution_scale, 1.0)

@@ -60,6 +60,12 @@ def test_set_param_through_the_steward(dep, chain, admin, risk_admin, alice):
     assert int(dep.vault.params(0)) == 55 * 10**16
     A.set_param(chain, dep, "kink", "0.85", admin, "USD")
     assert int(dep.vault.asset_params(dep.tokens["USD"].address, 3)) == 85 * 10**16
+    # the thin-collateral levers: a supply cap in whole tokens, kappa_agg a WAD fraction
+    A.set_param(chain, dep, "supply_cap", "1500", admin, "WETH")
+    A.set_param(chain, dep, "kappa_agg", "0.05", admin, "WETH")
+    assert [int(dep.vault.asset_params(weth, i)) for i in (6, 7)] == [1_500, 5 * 10**16]
+    with pytest.raises(A.AdminError, match="supply_cap: 0.5 is not a non-negative multiple of one on-chain unit"):
+        A.plan_param(chain, dep, "supply_cap", "0.5", admin, "WETH")
     for bad, msg in ((("bogus", "1", None), "unknown parameter 'bogus'"), (("kink", "0.5", None), "per asset"),
                      (("close_factor", "0.5", "WETH"), "global"), (("heartbeat", "1.5", "WETH"), "on-chain unit")):
         with pytest.raises(A.AdminError, match=msg):

@@ -113,6 +113,7 @@ class VaultMachine(RuleBasedStateMachine):
         self.addr = {s: str(w["tokens"][s].address) for s in SYMBOLS}
         self.prices = dict(START)
         self.steps = 0
+        self.last_reason: str | None = None
 
     def teardown(self) -> None:
         before = STATS["stateful"]
@@ -130,9 +131,11 @@ class VaultMachine(RuleBasedStateMachine):
 
     def mirror(self, what: str, reference_call, chain_call):  # type: ignore[no-untyped-def]
         """Run both sides: the chain reverts (with the same reason) iff the reference rejects."""
+        self.last_reason = None
         try:
             expected = reference_call()
         except ref.Reject as exc:
+            self.last_reason = exc.reason
             event(f"{what}: {exc.reason}")
             with boa.reverts(exc.reason):
                 chain_call()
@@ -157,11 +160,18 @@ class VaultMachine(RuleBasedStateMachine):
             with boa.env.prank(who):
                 self.vault.deposit(self.addr[sym], amount)
 
-        out = self.mirror("deposit", lambda: self.vref.deposit(str(who), self.addr[sym], amount, self.now), chain)
-        # deposits are never refused for a valid amount: not by price faults, breakers or pauses
-        assert (out is not None) == (amount > 0)
+        a = self.addr[sym]
+        scaled_before = self.vref.markets[a].scaled_deposits
+        out = self.mirror("deposit", lambda: self.vref.deposit(str(who), a, amount, self.now), chain)
+        # deposits are never refused for a valid amount: not by price faults, breakers or pauses;
+        # the one exception is the supply cap (docs/design.md §2.8)
+        assert (out is not None) == (amount > 0) or self.last_reason == "vault: supply cap reached"
         if out is not None:
             assert before - self.w["tokens"][sym].balanceOf(who) == amount
+            cap = self.vref.asset_params[a][ref.A_SUPPLY_CAP]
+            m = self.vref.markets[a]
+            if cap and m.scaled_deposits > scaled_before:  # a deposit that added supply stays under the cap
+                assert self.vault.market(a)[2] <= cap * 10 ** self.vref.decimals[a]
 
     @rule(user=st.sampled_from(USERS), sym=st.sampled_from(SYMBOLS), a=amounts)
     def withdraw(self, user: str, sym: str, a: int | float) -> None:
@@ -384,6 +394,29 @@ class VaultMachine(RuleBasedStateMachine):
     def settle(self, user: str) -> None:
         who = self.w["users"][user]
         self.mirror("settle", lambda: self.vref.settle_bad_debt(str(who), self.now), lambda: self.vault.settle_bad_debt(who))
+
+    @rule(
+        sym=st.sampled_from(SYMBOLS),
+        cap=st.sampled_from([None, 0.0, 0.5, 1.0, 1.001, 1.2, 3.0]),
+        kappa_agg=st.sampled_from([0, WAD // 100, WAD // 20, WAD // 4, WAD]),
+    )
+    def thin_collateral(self, sym: str, cap: float | None, kappa_agg: int) -> None:
+        """The admin sets one asset's supply cap (whole tokens: ``cap`` times its total
+        deposits, at least 1; 0.0: none; None: unchanged) and concentration coefficient
+        (docs/design.md §2.8, §4.3). A cap below the total refuses new supply only: repayments
+        and liquidations keep running (the invariants and the other rules hold them)."""
+        a = self.addr[sym]
+        dec = self.vref.decimals[a]
+        settings_ = [(ref.A_KAPPA_AGG, kappa_agg)]
+        if cap is not None:
+            total = self.vref.totals(a, self.now)[2]
+            settings_.append((ref.A_SUPPLY_CAP, 0 if cap == 0.0 else max(1, int(total * cap) // 10**dec)))
+        for param, value in settings_:
+            self.vault.set_asset_param(a, param, value, sender=self.w["admin"])
+            self.vref._accrue(a, self.now)  # the contract accrues at the old parameters first
+            self.vref.asset_params[a][param] = value
+            assert self.vault.asset_params(a, param) == value
+        event(f"thin collateral: cap {cap}, kappa_agg {kappa_agg}")
 
     @rule(actions=st.sampled_from([1, 2, 4, 7]), mode=st.integers(0, 3))
     def pause(self, actions: int, mode: int) -> None:

@@ -195,6 +195,15 @@ def repaid_all(w, receipt):
     assert wallet - int(w.usd.balanceOf(w.alice)) == ev.amount
 
 
+def cap_at_total(w, tok) -> None:
+    """The admin sets ``tok``'s supply cap to its total deposits, whole tokens (the total
+    must be a whole number of tokens: no interest accrued on it)."""
+    total = int(w.vault.market(tok)[2])
+    unit = 10 ** int(w.vault.asset_decimals(tok))
+    assert total % unit == 0
+    w.vault.set_asset_param(tok, ref.A_SUPPLY_CAP, total // unit, sender=w.admin)
+
+
 def pause_all(w):
     w.vault.pause(7, sender=w.guardian)
 
@@ -304,8 +313,13 @@ TABLE: dict[str, dict[str, Any]] = {
     # ---------------------------------------------------------- MarginVault: user actions
     "MarginVault.deposit": dict(
         zero_amount=Rejects("vault: zero amount", lambda w: w.vault.deposit(w.usd, 0, sender=w.alice)),
-        one_wei=Accepts(lambda w: w.vault.deposit(w.weth, 1, sender=w.alice), credits(1, -1, ALICE_WETH),
-                        before=snapshot_of(ALICE_WETH)),
+        one_wei=[
+            Accepts(lambda w: w.vault.deposit(w.weth, 1, sender=w.alice), credits(1, -1, ALICE_WETH),
+                    before=snapshot_of(ALICE_WETH)),
+            # one wei above a supply cap set at the total (docs/design.md §2.8)
+            Rejects("vault: supply cap reached", lambda w: w.vault.deposit(w.weth, 1, sender=w.alice),
+                    setup=lambda w: cap_at_total(w, w.weth)),
+        ],
         # amount > 2**255 - 1 cannot be a token balance; the vault must name it (see the report: currently a
         # bare revert from convert(amount, int256))
         max_uint256=Rejects("vault: amount too large", lambda w: w.vault.deposit(w.usd, UMAX, sender=w.alice)),
@@ -367,8 +381,13 @@ TABLE: dict[str, dict[str, Any]] = {
     ),
     "MarginVault.repay": dict(
         zero_amount=Rejects("vault: zero amount", lambda w: w.vault.repay(w.usd, 0, sender=w.alice)),
-        one_wei=Accepts(lambda w: w.vault.repay(w.usd, 1, sender=w.alice), repays(1),
-                        before=debt_snapshot),
+        one_wei=[
+            Accepts(lambda w: w.vault.repay(w.usd, 1, sender=w.alice), repays(1), before=debt_snapshot),
+            # a supply cap below the total never blocks a repayment (docs/design.md §2.8)
+            Accepts(lambda w: w.vault.repay(w.usd, 1, sender=w.alice), repays(1),
+                    setup=lambda w: w.vault.set_asset_param(w.usd, ref.A_SUPPLY_CAP, 1, sender=w.admin),
+                    before=debt_snapshot),
+        ],
         max_uint256=Accepts(lambda w: w.vault.repay(w.usd, UMAX, sender=w.alice), repaid_all,
                             before=debt_snapshot),
         unlisted_asset=Rejects("vault: asset not listed", lambda w: w.vault.repay(w.spare, 1, sender=w.alice)),
@@ -484,11 +503,18 @@ TABLE: dict[str, dict[str, Any]] = {
     ),
     "MarginVault.set_asset_param": dict(
         zero_amount=Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_KINK, 0, sender=w.admin)),
-        # the base rate is 0: a risk admin cannot move it at all, not even by 1 wei
-        one_wei=Rejects("steward: change too large",
-                        lambda w: w.vault.set_asset_param(w.usd, ref.A_BASE_RATE, 1, sender=w.risk_admin)),
+        # the base rate is 0: a risk admin cannot move it at all, not even by 1 wei; nor can it
+        # turn on a supply cap (0: none) by a single whole token
+        one_wei=[
+            Rejects("steward: change too large",
+                    lambda w: w.vault.set_asset_param(w.usd, ref.A_BASE_RATE, 1, sender=w.risk_admin)),
+            Rejects("steward: change too large",
+                    lambda w: w.vault.set_asset_param(w.usd, ref.A_SUPPLY_CAP, 1, sender=w.risk_admin)),
+        ],
         max_uint256=[
             Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_BORROWABLE, UMAX, sender=w.admin)),
+            Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_SUPPLY_CAP, UMAX, sender=w.admin)),
+            Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_KAPPA_AGG, UMAX, sender=w.admin)),
             Rejects("vault: unknown param", lambda w: w.vault.set_asset_param(w.usd, UMAX, 1, sender=w.admin)),
         ],
         unlisted_asset=Rejects("vault: asset not listed",

@@ -250,6 +250,8 @@ BAD_ASSET = [
     (ref.A_RESERVE_FACTOR, WAD + 1),
     (ref.A_BORROWABLE, 2),
     (ref.A_SLOPE2, 100 * WAD),  # base + slope1 + slope2 > 100 (10,000 %/yr)
+    (ref.A_SUPPLY_CAP, 2**40),  # whole tokens, 40 bits of the configuration word
+    (ref.A_KAPPA_AGG, WAD + 1),
 ]
 BAD_ORACLE = [
     (ref.P_HEARTBEAT, lambda p: 0),
@@ -288,6 +290,10 @@ def test_vault_bad_params_named_and_unchanged(vault, weth, admin):
     vault.set_param(ref.V_LIQ_CAP_TRIPPED, before[ref.V_LIQ_CAP], sender=admin)
     vault.set_asset_param(weth, ref.A_KINK, WAD - 1, sender=admin)
     assert vault.params(ref.V_CLOSE_FACTOR) == WAD and vault.asset_params(weth, ref.A_KINK) == WAD - 1
+    vault.set_asset_param(weth, ref.A_SUPPLY_CAP, 2**40 - 1, sender=admin)
+    vault.set_asset_param(weth, ref.A_KAPPA_AGG, WAD, sender=admin)
+    assert (vault.asset_params(weth, ref.A_SUPPLY_CAP), vault.asset_params(weth, ref.A_KAPPA_AGG)) == (2**40 - 1, WAD)
+    assert vault.asset_params(weth, ref.A_KINK) == WAD - 1  # the neighbours in the packed word are intact
 
 
 def test_oracle_bad_params_named_and_unchanged(oracle, weth, admin):
@@ -400,3 +406,29 @@ def test_vault_listing_rules(project, system, vault, oracle, weth, admin):
     assert vault.n_listed() == 8
     with ape.reverts("vault: too many assets"):
         vault.list_asset(big, rates, sender=admin)
+
+
+def test_thin_collateral_levers_admin_on_steward_within_bounds(chain, vault, weth, admin, risk_admin, guardian, alice):
+    """Supply cap and kappa_agg (docs/design.md §2.8, §4.3): off (0) by default; only the
+    admin can turn them on (from 0 any step is too large for the steward); once on, the risk
+    admin moves them by at most 25 % a day, like every other parameter; a guardian or a user
+    cannot set them. The packed neighbours (reserve factor, rates) do not move."""
+    ap = asset_params(vault, weth)
+    assert (ap[ref.A_SUPPLY_CAP], ap[ref.A_KAPPA_AGG]) == (0, 0)
+    for param, on in ((ref.A_SUPPLY_CAP, 10_000), (ref.A_KAPPA_AGG, WAD // 20)):
+        with ape.reverts("steward: change too large"):
+            vault.set_asset_param(weth, param, on, sender=risk_admin)
+        for who in (guardian, alice):
+            with ape.reverts("access_control: account is missing role"):
+                vault.set_asset_param(weth, param, on, sender=who)
+        vault.set_asset_param(weth, param, on, sender=admin)
+    chain.pending_timestamp += 86_400 + 1
+    vault.set_asset_param(weth, ref.A_SUPPLY_CAP, 7_500, sender=risk_admin)  # -25 %
+    with ape.reverts("steward: change too large"):
+        vault.set_asset_param(weth, ref.A_KAPPA_AGG, WAD // 20 * 5 // 4 + 1, sender=risk_admin)
+    vault.set_asset_param(weth, ref.A_KAPPA_AGG, WAD // 20 * 5 // 4, sender=risk_admin)  # +25 %
+    with ape.reverts("steward: change too soon"):
+        vault.set_asset_param(weth, ref.A_SUPPLY_CAP, 7_000, sender=risk_admin)
+    want = list(ap)
+    want[ref.A_SUPPLY_CAP], want[ref.A_KAPPA_AGG] = 7_500, WAD // 20 * 5 // 4
+    assert asset_params(vault, weth) == want

@@ -236,6 +236,63 @@ def test_weighted_health_agrees_with_reference_sums(seed, n_assets, caution_scal
     _assert_sums(got, want, gross, REL, 1e-12)
 
 
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_assets=st.integers(1, 6),
+    caution_scale=st.integers(0, WAD),
+)
+def test_weighted_health_concentration_term_agrees_with_reference(seed, n_assets, caution_scale):
+    """kappa_agg and the vault's total deposits (docs/design.md §4.3): the model's optional
+    concentration arguments against ``reference.health_sums`` with
+    ``reference.concentration_haircut`` per asset; deposits carry the term, debts do not."""
+    rng = np.random.default_rng(seed)
+    decs = [int(d) for d in rng.choice([6, 8, 18], n_assets)]
+    views = [
+        ref.RiskView(
+            price=int(rng.integers(1, 10**6)) * 10 ** int(rng.integers(8, 14)),
+            h_maint=int(rng.integers(0, WAD)),
+            h_init=int(rng.integers(0, WAD // 2)),
+            kappa=int(rng.integers(0, WAD // 5)) * int(rng.integers(0, 2)),
+            depth=int(rng.uniform(1e5, 1e9) * F) * int(rng.integers(0, 4) > 0),
+            breaker=int(rng.integers(0, 3)),
+        )
+        for _ in range(n_assets)
+    ]
+    kappa_agg = [int(rng.integers(0, WAD // 4)) * int(rng.integers(0, 3) > 0) for _ in range(n_assets)]
+    totals = [int(rng.uniform(0, 1e7) * 10**d) for d in decs]  # token decimals
+    conc = [ref.concentration_haircut(k, t, r, d) for k, t, r, d in zip(kappa_agg, totals, views, decs)]
+    bal = [[int(rng.uniform(-1e6, 1e6) * 10**d) * int(rng.integers(0, 3) > 0) for d in decs] for _ in range(30)]
+    want = [ref.health_sums(row, views, decs, caution_scale, conc) for row in bal]
+    b = np.array([[x / 10**d for x, d in zip(row, decs)] for row in bal])
+    col = lambda k: np.array([getattr(r, k) / F for r in views])  # noqa: E731
+    total_usd = np.array([t / 10**d for t, d in zip(totals, decs)]) * col("price")
+    args = (b, col("price"), col("h_maint"), col("h_init"), col("kappa"), col("depth"),
+            np.array([r.breaker for r in views]), caution_scale / F)
+    got = M.weighted_health(*args, kappa_agg=np.array(kappa_agg) / F, total_deposits=total_usd)
+    gross = np.abs(b) @ col("price")
+    _assert_sums(got, want, gross, REL, 1e-12)
+    # no kappa_agg: the sums without the term; debts never carry it
+    off = M.weighted_health(*args)
+    assert np.array_equal(got[3], off[3]) and np.array_equal(got[0], off[0]) and np.array_equal(got[1], off[1])
+    assert np.all(got[2] <= off[2])
+    # total_deposits omitted: the book's own deposits
+    book = (np.maximum(b, 0.0) * col("price")).sum(axis=0)
+    default = M.weighted_health(*args, kappa_agg=np.array(kappa_agg) / F)
+    explicit = M.weighted_health(*args, kappa_agg=np.array(kappa_agg) / F, total_deposits=book)
+    assert all(np.array_equal(x, y) for x, y in zip(default, explicit))
+
+
+def test_concentration_haircut_values():
+    """kappa_agg * sqrt(total / depth), 0 where kappa_agg or depth is 0; the reference's to
+    float precision: 5 % at 2 M of 50 M USD is 1 point, at 50 M 5 points."""
+    got = M.concentration_haircut(np.array([0.05, 0.05, 0.0, 0.05]), np.array([50e6, 50e6, 50e6, 0.0]),
+                                  np.array([2e6, 50e6, 50e6, 50e6]))
+    assert np.allclose(got, [0.01, 0.05, 0.0, 0.0], rtol=0, atol=1e-15)
+    r = ref.RiskView(price=2_000 * WAD, h_maint=0, h_init=0, kappa=0, depth=50_000_000 * WAD, breaker=0)
+    assert ref.concentration_haircut(WAD // 20, 1_000 * 10**18, r, 18) == WAD // 100  # 2 M USD of WETH
+    assert ref.concentration_haircut(0, 10**30, r, 18) == 0
+
+
 # ------------------------------------------------------------ oracle paths
 
 

@@ -29,8 +29,11 @@ from .. import spec as _S
     "P_INSURANCE_SHARE", "P_LIQ_WINDOW", "P_LIQ_CAP", "P_LIQ_CAP_TRIPPED", "P_CAUTION_SCALE",
 )
 VAULT_PARAM_NAMES = list(_S.VAULT.names)
-A_BASE_RATE, A_SLOPE1, A_SLOPE2, A_KINK, A_RESERVE_FACTOR, A_BORROWABLE = _S.ASSET.indices(
-    "A_BASE_RATE", "A_SLOPE1", "A_SLOPE2", "A_KINK", "A_RESERVE_FACTOR", "A_BORROWABLE"
+A_BASE_RATE, A_SLOPE1, A_SLOPE2, A_KINK, A_RESERVE_FACTOR, A_BORROWABLE, A_SUPPLY_CAP, A_KAPPA_AGG = (
+    _S.ASSET.indices(
+        "A_BASE_RATE", "A_SLOPE1", "A_SLOPE2", "A_KINK", "A_RESERVE_FACTOR", "A_BORROWABLE", "A_SUPPLY_CAP",
+        "A_KAPPA_AGG",
+    )
 )
 ASSET_PARAM_NAMES = list(_S.ASSET.names)
 PAUSE_WITHDRAW, PAUSE_BORROW, PAUSE_LIQUIDATE = 1, 2, 4
@@ -81,8 +84,9 @@ def check_vault_params(p: list[int]) -> None:
 
 def check_asset_params(a: list[int]) -> None:
     """MarginVault._check_asset_params: the bounds of ``spec.ASSET`` (kink in (0, 1),
-    reserve factor <= 1, borrowable a flag, base_rate + slope1 + slope2 <= 100 per year),
-    one ``assert`` line of the contract after the other.
+    reserve factor <= 1, borrowable a flag, base_rate + slope1 + slope2 <= 100 per year,
+    supply cap < 2**40 whole tokens, kappa_agg <= 1), one ``assert`` line of the contract
+    after the other.
 
     Raises Reject "vault: bad params" at the first line that fails."""
     for ok, reason in _S.ASSET.evaluate(a):
@@ -96,23 +100,38 @@ def tokens(scaled: int, m: Market) -> int:
     return -((-scaled * m.borrow_index + WAD - 1) // WAD)
 
 
-def health_sums(balances: list[int], views: list[RiskView], decimals: list[int], caution_scale: int) -> Health:
+def concentration_haircut(kappa_agg: int, total_deposits: int, r: RiskView, decimals: int) -> int:
+    """MarginVault._load's concentration haircut of one asset (docs/design.md §4.3), WAD:
+    ``kappa_agg * sqrt(total deposit value / depth)``, the size term of the asset's *total*
+    deposits (``total_deposits``, token decimals ``decimals``, rounded down from the market)
+    valued at the view's price (rounded down); 0 when ``kappa_agg`` (WAD) or the view's
+    depth is 0."""
+    if kappa_agg == 0:
+        return 0
+    return size_haircut(kappa_agg, r.depth, asset_value(total_deposits, r.price, decimals))
+
+
+def health_sums(
+    balances: list[int], views: list[RiskView], decimals: list[int], caution_scale: int,
+    conc: list[int] | None = None,
+) -> Health:
     """MarginVault._weigh: the four weighted sums of docs/design.md §5, WAD USD.
 
     ``balances[i]`` is a signed balance in token decimals ``decimals[i]``, valued
     with the oracle view ``views[i]`` (price WAD USD, haircuts WAD, size term
     kappa/depth). Deposits weigh ``1 - h`` (rounded down), debts ``1 + h``
-    (rounded up); the initial haircut adds the size term and is capped at 1;
-    CAUTION collateral counts ``caution_scale`` (WAD) in the initial sum.
-    ``reduce_only`` is set when any given view is REDUCE_ONLY."""
+    (rounded up); the initial haircut adds the size term, for deposits also the
+    asset's concentration haircut ``conc[i]`` (WAD, ``concentration_haircut``; None:
+    all 0), and is capped at 1; CAUTION collateral counts ``caution_scale`` (WAD) in
+    the initial sum. ``reduce_only`` is set when any given view is REDUCE_ONLY."""
     ma = ml = ia = il = 0
     reduce_only = False
-    for bal, r, dec in zip(balances, views, decimals):
+    for i, (bal, r, dec) in enumerate(zip(balances, views, decimals)):
         if r.breaker == REDUCE_ONLY:
             reduce_only = True
         if bal > 0:
             v = asset_value(bal, r.price, dec)
-            hi = min(r.h_init + size_haircut(r.kappa, r.depth, v), WAD)
+            hi = min(r.h_init + size_haircut(r.kappa, r.depth, v) + (conc[i] if conc is not None else 0), WAD)
             ma += weighted_asset(v, r.h_maint)
             w = weighted_asset(v, hi)
             if r.breaker == CAUTION:
@@ -288,14 +307,18 @@ class VaultRef:
         bals: list[int] = []
         views: list[RiskView] = []
         decs: list[int] = []
+        conc: list[int] = []
         for i, asset in enumerate(self.listed):
             if not mask & (1 << i):
                 continue
             m, _ = self.accrued(asset, now)
+            r = self.oracle.risk(asset, now)
             bals.append(tokens(self.scaled.get((account, asset), 0), m))
-            views.append(self.oracle.risk(asset, now))
+            views.append(r)
             decs.append(self.decimals[asset])
-        return health_sums(bals, views, decs, self.params[V_CAUTION_SCALE])
+            total = m.scaled_deposits * m.deposit_index // WAD
+            conc.append(concentration_haircut(self.asset_params[asset][A_KAPPA_AGG], total, r, self.decimals[asset]))
+        return health_sums(bals, views, decs, self.params[V_CAUTION_SCALE], conc)
 
     def health_factor(self, account: str, now: int) -> int:
         """Maintenance health factor, WAD."""
@@ -324,7 +347,7 @@ class VaultRef:
             raise
 
     def deposit(self, account: str, asset: str, amount: int, now: int) -> None:
-        """MarginVault.deposit (never paused)."""
+        """MarginVault.deposit (never paused; refused above the supply cap, docs/design.md §2.8)."""
         self._atomic(self._deposit, account, asset, amount, now)
 
     def _deposit(self, account: str, asset: str, amount: int, now: int) -> None:
@@ -333,7 +356,17 @@ class VaultRef:
         self._listed(asset)
         m = self._accrue(asset, now)
         bal = tokens(self.scaled.get((account, asset), 0), m)
-        self._set_balance(account, asset, m, I(bal + amount))
+        self._check_supply_cap(asset, m, self._set_balance(account, asset, m, I(bal + amount)))
+
+    def _check_supply_cap(self, asset: str, before: Market, after: Market) -> None:
+        """MarginVault._check_supply_cap: a deposit that raises the asset's scaled deposits may
+        not lift its total deposits (token decimals, rounded down) above ``supply_cap`` whole
+        tokens (0: no cap). Rejects "vault: supply cap reached"."""
+        cap = self.asset_params[asset][A_SUPPLY_CAP]
+        if cap == 0 or after.scaled_deposits <= before.scaled_deposits:
+            return
+        total = after.scaled_deposits * after.deposit_index // WAD
+        require(total <= cap * 10 ** self.decimals[asset], "vault: supply cap reached")
 
     def withdraw(self, account: str, asset: str, amount: int, now: int) -> None:
         """MarginVault.withdraw."""
