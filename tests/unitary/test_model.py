@@ -204,6 +204,22 @@ def _assert_sums(got: tuple, hs: list[ref.Health], gross: np.ndarray, rel: float
             assert abs(float(g[i]) - w / F) <= rel * gross[i] + abs_usd, (i, float(g[i]), w / F)
 
 
+def _random_views(rng: np.random.Generator, n_assets: int, h_init_max: int) -> list[ref.RiskView]:
+    """``n_assets`` random oracle views (WAD prices over 14 decades, haircuts, size terms on
+    about half the assets, a depth of 0 on about a quarter, every breaker state)."""
+    return [
+        ref.RiskView(
+            price=int(rng.integers(1, 10**6)) * 10 ** int(rng.integers(8, 14)),
+            h_maint=int(rng.integers(0, WAD)),
+            h_init=int(rng.integers(0, h_init_max)),
+            kappa=int(rng.integers(0, WAD // 5)) * int(rng.integers(0, 2)),
+            depth=int(rng.uniform(1e5, 1e9) * F) * int(rng.integers(0, 4) > 0),
+            breaker=int(rng.integers(0, 3)),
+        )
+        for _ in range(n_assets)
+    ]
+
+
 @given(
     seed=st.integers(0, 2**32 - 1),
     n_assets=st.integers(1, 6),
@@ -212,17 +228,7 @@ def _assert_sums(got: tuple, hs: list[ref.Health], gross: np.ndarray, rel: float
 def test_weighted_health_agrees_with_reference_sums(seed, n_assets, caution_scale):
     rng = np.random.default_rng(seed)
     decs = [int(d) for d in rng.choice([6, 8, 18], n_assets)]
-    views = [
-        ref.RiskView(
-            price=int(rng.integers(1, 10**6)) * 10 ** int(rng.integers(8, 14)),
-            h_maint=int(rng.integers(0, WAD)),
-            h_init=int(rng.integers(0, WAD)),
-            kappa=int(rng.integers(0, WAD // 5)) * int(rng.integers(0, 2)),
-            depth=int(rng.uniform(1e5, 1e9) * F) * int(rng.integers(0, 4) > 0),
-            breaker=int(rng.integers(0, 3)),
-        )
-        for _ in range(n_assets)
-    ]
+    views = _random_views(rng, n_assets, WAD)
     accounts = 30
     bal = [
         [int(rng.uniform(-1e6, 1e6) * 10**d) * int(rng.integers(0, 3) > 0) for d in decs] for _ in range(accounts)
@@ -247,17 +253,7 @@ def test_weighted_health_concentration_term_agrees_with_reference(seed, n_assets
     ``reference.concentration_haircut`` per asset; deposits carry the term, debts do not."""
     rng = np.random.default_rng(seed)
     decs = [int(d) for d in rng.choice([6, 8, 18], n_assets)]
-    views = [
-        ref.RiskView(
-            price=int(rng.integers(1, 10**6)) * 10 ** int(rng.integers(8, 14)),
-            h_maint=int(rng.integers(0, WAD)),
-            h_init=int(rng.integers(0, WAD // 2)),
-            kappa=int(rng.integers(0, WAD // 5)) * int(rng.integers(0, 2)),
-            depth=int(rng.uniform(1e5, 1e9) * F) * int(rng.integers(0, 4) > 0),
-            breaker=int(rng.integers(0, 3)),
-        )
-        for _ in range(n_assets)
-    ]
+    views = _random_views(rng, n_assets, WAD // 2)
     kappa_agg = [int(rng.integers(0, WAD // 4)) * int(rng.integers(0, 3) > 0) for _ in range(n_assets)]
     totals = [int(rng.uniform(0, 1e7) * 10**d) for d in decs]  # token decimals
     conc = [ref.concentration_haircut(k, t, r, d) for k, t, r, d in zip(kappa_agg, totals, views, decs)]
