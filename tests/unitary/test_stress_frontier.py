@@ -116,6 +116,19 @@ def test_verdict_goal_needs_every_part():
     assert not F.frontier_verdict(low, idt, cov)["frontier_goal_met"]
 
 
+def test_report_words_when_static_has_no_held_out_bad_debt():
+    """Static 0 and chosen > 0 held out: the ratio is unbounded (inf; null after the summary's
+    JSON cleaning) and the report says so instead of failing."""
+    from volmargin_lab.stress import report as R
+    from volmargin_lab.stress.run import _clean
+
+    rows = [_row("static", "aave", 0.80, 100.0, 0.0, lt=0.825), _row("dynamic", "d", 0.90, 50.0, 5.0)]
+    v = F.frontier_verdict(rows, {"e1": {"static": 0.0, "chosen": 5.0}}, None)
+    assert v["bad_debt_heldout_ratio"] == math.inf and not v["frontier_goal_met"]
+    words = "".join(R._frontier_words({"verdict": _clean(v)}))
+    assert "unbounded (static had none) held-out" in words and "**Goal not met**" in words
+
+
 TINY = F.FrontierConfig(static_lt=(0.775, 0.825), z_maint=(2.0,), gaps=(1.0,), horizons_h=(4.0, 24.0), buffers=(0.0,),
                         accounts=40, chunk=3, max_hours=6.0)
 

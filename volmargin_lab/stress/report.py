@@ -238,6 +238,12 @@ def frontier_section(summary: dict[str, Any]) -> list[str]:
     return L
 
 
+def _ratio_text(x: float | None) -> str:
+    """A bad-debt ratio (chosen / static) for the text; None or inf: static had none and the
+    chosen point had some (JSON holds no infinity, so the summary stores null)."""
+    return "unbounded (static had none)" if x is None or math.isinf(x) else f"{x:.3g}"
+
+
 def _frontier_words(summary: dict[str, Any]) -> list[str]:
     """The verdict of the frontier in plain sentences, computed from ``summary``."""
     v, need = summary["verdict"], summary.get("frontier_needed") or {}
@@ -249,8 +255,9 @@ def _frontier_words(summary: dict[str, Any]) -> list[str]:
     else:
         L.append(f"Chosen (selection rule on training figures only): `{ch['name']}`: calm borrowing power gain "
                  f"{_pct(v['calm_bp_gain'])} (held-out calm window {_pct(v['calm_bp_gain_heldout'])}), bad debt "
-                 f"ratio to static {v['bad_debt_train_ratio']:.3g} training and {v['bad_debt_heldout_ratio']:.3g} "
-                 "held-out.\n")
+                 f"ratio to static {_ratio_text(v['bad_debt_train_ratio'])} training and "
+                 f"{_ratio_text(v['bad_debt_heldout_ratio'])} held-out (chosen {ch['bad_debt_usd_train']:,.0f} / "
+                 f"{ch['bad_debt_usd_heldout']:,.0f} USD).\n")
         idt = v.get("identical_openings") or {}
         if idt:
             df = pd.DataFrame.from_dict(idt, orient="index")

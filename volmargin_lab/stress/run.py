@@ -221,9 +221,9 @@ def run_stress(
     summary["wall_seconds"] = walls
     summary = _clean(summary)
     t = time.time()
+    (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2))  # the figures survive a report failure
     write_report(summary, runs, mc, cfg.out)
     write_stress_page(summary, cfg.out)
-    (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2))
     summary["wall_seconds"]["report"] = time.time() - t
     (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
