@@ -601,3 +601,16 @@ def test_set_param_rejections_leave_the_oracle_untouched(asset, param, value, re
     with pytest.raises(ref.Reject, match=reason):
         o.set_param(asset, param, value, T0 + HOUR)
     assert (astuple(o.assets["WETH"]), list(o.params["WETH"])) == before
+
+
+def test_round_up_overflows_where_vyper_does():
+    """Vyper evaluates ``(x + d - 1) // d`` left to right: ``x + d`` must fit in a uint256 even
+    when ``x + d - 1`` would. Found by the harness fuzz: liability_value(1, 2**256 - 1, 0)
+    reverts on chain (1 wei at the largest price, 0 decimals)."""
+    top = 2**256 - 1
+    with pytest.raises(ArithmeticError):
+        ref.liability_value(1, top, 0)
+    with pytest.raises(ArithmeticError):
+        ref.ceil_div(top - 10**18 + 1, 10**18)  # x + d = 2**256 + 0: overflows
+    assert ref.ceil_div(top - 10**18, 10**18) == (top - 10**18) // 10**18 + 1  # x + d = 2**256 - 1 fits
+    assert ref.ceil_div(0, 7) == 0 and ref.ceil_div(7, 7) == 1 and ref.ceil_div(8, 7) == 2

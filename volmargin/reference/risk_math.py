@@ -2,7 +2,7 @@
 
 Every function mirrors a Vyper function bit for bit on Python ints: the same
 formula, the same order of operations, the same rounding (``//`` rounds down;
-``_ceil_div`` rounds up where the contract does), the same checked uint256
+``ceil_div`` rounds up where the contract does), the same checked uint256
 arithmetic (``ArithmeticError`` where Vyper reverts on overflow, underflow or
 division by zero) and the same rejections (``Reject`` carrying the contract's
 revert string, e.g. ``"vault: insufficient health"``).
@@ -79,6 +79,13 @@ def pow10(d: int) -> int:
     return 10**d
 
 
+def ceil_div(x: int, d: int) -> int:
+    """Vyper's ``(x + d - 1) // d`` on uint256, rounding up: evaluated left to right, so the
+    intermediate ``x + d`` must fit in a uint256 too (it reverts at ``x = 2**256 - d``, where
+    ``x + d - 1`` alone would fit); division by zero raises ``ArithmeticError``."""
+    return div(U(U(U(x) + d) - 1), d)
+
+
 def isqrt(x: int) -> int:
     """Vyper ``isqrt``: floor square root of a uint256."""
     return math.isqrt(U(x))
@@ -115,7 +122,7 @@ def sigma(var: int, horizon: int) -> int:
 
 def haircut(h0: int, z: int, sig: int, h_min: int, h_max: int) -> int:
     """clamp(h0 + ceil(z*sigma/1e18), h_min, h_max), WAD (docs/design.md §4)."""
-    return clamp(U(h0 + div(U(U(z * sig) + WAD - 1), WAD)), h_min, h_max)
+    return clamp(U(h0 + ceil_div(z * sig, WAD)), h_min, h_max)
 
 
 def ramp(current: int, target: int, elapsed: int, up: int, down: int) -> int:
@@ -135,7 +142,7 @@ def size_haircut(kappa: int, depth: int, val: int) -> int:
     """
     if kappa == 0 or depth == 0:
         return 0
-    return div(U(U(kappa * isqrt(U(div(U(val * WAD), depth) * WAD))) + WAD - 1), WAD)
+    return ceil_div(kappa * isqrt(U(div(U(val * WAD), depth) * WAD)), WAD)
 
 
 def asset_value(amount: int, price: int, decimals: int) -> int:
@@ -146,7 +153,7 @@ def asset_value(amount: int, price: int, decimals: int) -> int:
 def liability_value(amount: int, price: int, decimals: int) -> int:
     """amount * price / 10**decimals rounded up, WAD USD."""
     unit = pow10(decimals)
-    return div(U(U(amount * price) + unit - 1), unit)
+    return ceil_div(amount * price, unit)
 
 
 def weighted_asset(val: int, h: int) -> int:
@@ -158,7 +165,7 @@ def weighted_asset(val: int, h: int) -> int:
 
 def weighted_liability(val: int, h: int) -> int:
     """value * (1 + h) rounded up."""
-    return div(U(U(val * U(WAD + h)) + WAD - 1), WAD)
+    return ceil_div(val * U(WAD + h), WAD)
 
 
 def health_factor(assets: int, liabilities: int) -> int:
@@ -198,7 +205,7 @@ def repay_for_seize(seize: int, debt_price: int, debt_dec: int, col_price: int, 
     """Repayment buying ``seize`` collateral, rounded up, debt decimals (docs/design.md §6)."""
     val = asset_value(seize, col_price, col_dec)
     unit = pow10(debt_dec)
-    return div(U(U(div(U(val * WAD), U(WAD + bon)) * unit) + debt_price - 1), debt_price)
+    return ceil_div(div(U(val * WAD), U(WAD + bon)) * unit, debt_price)
 
 
 # --------------------------------------------------------------------- rates.vy
@@ -222,6 +229,6 @@ def borrow_rate(u: int, base: int, slope1: int, slope2: int, kink: int) -> int:
 def grow_index(index: int, rate_per_year: int, dt: int) -> int:
     """index + ceil(index * (rate/31_536_000) * dt / 1e18), WAD."""
     rate_s = rate_per_year // SECONDS_PER_YEAR
-    return U(index + div(U(U(U(index * rate_s) * dt) + WAD - 1), WAD))
+    return U(index + ceil_div(U(index * rate_s) * dt, WAD))
 
 
