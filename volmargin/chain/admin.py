@@ -22,7 +22,7 @@ from .. import params as P
 from .. import reference as ref
 from .. import spec as S
 from .manifest import Deployment
-from .node import is_dev_chain
+from .node import AccountError, is_dev_chain, load_account
 
 WAD = S.WAD
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -51,22 +51,13 @@ class AdminError(ValueError):
 
 def resolve_account(alias: str, provider: Any) -> Any:
     """The signer named ``alias``: ``TEST::<n>`` (test account n, development chains
-    only) or an ``ape accounts`` alias. Raises ``AdminError`` for an unknown alias, a
-    bad index, or a test account on any other chain."""
-    from ape import accounts
-
-    if alias.upper().startswith("TEST::"):
-        if not is_dev_chain(provider):
-            raise AdminError(f"test account {alias} refused on {provider.network_choice}: "
-                             "sign with a named account (ape accounts list)")
-        try:
-            return accounts.test_accounts[int(alias.split("::", 1)[1])]
-        except (ValueError, IndexError):
-            raise AdminError(f"no test account {alias!r}") from None
+    only) or an ``ape accounts`` alias (``volmargin.chain.node.load_account``). Raises
+    ``AdminError`` for an unknown alias, a bad index, or a test account on any other chain."""
     try:
-        return accounts.load(alias)
-    except Exception:  # ape raises its own AccountsError
-        raise AdminError(f"no account alias {alias!r} (ape accounts list)") from None
+        return load_account(alias, is_dev_chain(provider),
+                            f" on {provider.network_choice}: sign with a named account (ape accounts list)")
+    except AccountError as exc:
+        raise AdminError(str(exc)) from None
 
 
 def contract_roles(contract: Any) -> dict[str, bytes]:

@@ -538,24 +538,18 @@ def keeper_account(alias: str | None, local: bool) -> Any:
     from ``APE_ACCOUNTS_<alias>_PASSPHRASE`` or a prompt), or ``TEST::<index>`` when ``local``
     (a development chain, ``volmargin.chain.node.is_dev_chain``: ``ethereum:local:*`` or an
     anvil node such as ``ethereum:anvil``); None means ``TEST::2`` there. Raises
-    ``KeeperError`` for a test account elsewhere, an unknown alias or test index."""
-    from ape import accounts
+    ``KeeperError`` for a test account elsewhere, an unknown alias or test index
+    (``volmargin.chain.node.load_account``)."""
+    from .node import AccountError, load_account
 
     if alias is None:
         if not local:
             raise KeeperError(f"give --account ALIAS ({_TEST_ONLY})")
         alias = "TEST::2"
-    if alias.upper().startswith("TEST::"):
-        if not local:
-            raise KeeperError(f"test account {alias} refused: {_TEST_ONLY}")
-        try:
-            return accounts.test_accounts[int(alias.split("::", 1)[1])]
-        except (ValueError, IndexError):
-            raise KeeperError(f"no test account {alias!r}") from None
     try:
-        acct = accounts.load(alias)
-    except Exception as exc:  # noqa: BLE001 - Ape raises its own AccountsError
-        raise KeeperError(f"no account alias {alias!r} ({_one_line(exc)})") from None
+        acct = load_account(alias, local, f": {_TEST_ONLY}")
+    except AccountError as exc:
+        raise KeeperError(str(exc)) from None
     if hasattr(acct, "set_autosign"):
         acct.set_autosign(True)
     return acct

@@ -35,6 +35,34 @@ def is_dev_chain(provider: Any) -> bool:
     return version.lower().startswith("anvil")
 
 
+class AccountError(ValueError):
+    """A signer that cannot be had: unknown alias, bad test index, or a test account off a
+    development chain. ``admin`` and ``keeper`` re-raise it as their own error type."""
+
+
+def load_account(alias: str, dev_chain: bool, refusal: str) -> Any:
+    """The signer named ``alias``: ``TEST::<n>`` (test account n of the test mnemonic; only
+    when ``dev_chain``) or an ``ape accounts`` alias (its passphrase as Ape asks for it).
+
+    ``refusal`` ends the message for a test account off a development chain, right after
+    "refused" (e.g. " on ethereum:sepolia:node: sign with a named account"). Raises ``AccountError`` naming the
+    alias for a refused test account, an unknown test index or an unknown alias."""
+    from ape import accounts
+
+    if alias.upper().startswith("TEST::"):
+        if not dev_chain:
+            raise AccountError(f"test account {alias} refused{refusal}")
+        try:
+            return accounts.test_accounts[int(alias.split("::", 1)[1])]
+        except (ValueError, IndexError):
+            raise AccountError(f"no test account {alias!r}") from None
+    try:
+        return accounts.load(alias)
+    except Exception as exc:  # noqa: BLE001 - Ape raises its own AccountsError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AccountError(f"no account alias {alias!r} ({first}; see `ape accounts list`)") from None
+
+
 def set_next_timestamp(chain: Any, timestamp: int) -> None:
     """Make the next block's time ``timestamp`` (Unix seconds) on a development chain.
 
