@@ -538,6 +538,10 @@ def test_initial_floor_separates_h_init_from_h_maint(system, oracle, weth, chain
     set_both(system, chain, "WETH", ref.P_H_MIN_INIT, 0)  # below h_min: h_min is the floor
     assert oracle.haircuts(weth)[1] == oracle.assets(weth).h_target
     synced(system, chain)
+    # h_min binding (above h0 + z_init sigma_H) and h_min_init below it: h_min floors h_init too
+    set_both(system, chain, "WETH", ref.P_H_MIN, WAD // 2)
+    assert oracle.haircuts(weth)[1] == WAD // 2
+    synced(system, chain)
     with ape.reverts("oracle: bad params"):
         oracle.set_param(weth, ref.P_H_MIN_INIT, PW[ref.P_H_MAX] + 1, sender=system.admin)
     with pytest.raises(ref.Reject, match="oracle: bad params"):
