@@ -67,7 +67,7 @@ occurred) and otherwise compare states exactly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, make_dataclass
+from dataclasses import fields, make_dataclass
 from types import ModuleType
 from typing import Any
 

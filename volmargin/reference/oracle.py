@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .risk_math import *  # noqa: F401,F403
-from .risk_math import Reject, require, U, I, div, pow10, isqrt  # noqa: F401
 from .. import spec as _S
 
 # ---------------------------------------------------------------- RiskOracle.vy

@@ -17,7 +17,6 @@ Mirrors ``contracts/modules/risk_math.vy`` and ``contracts/modules/rates.vy``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
 
 # WAD, SECONDS_PER_YEAR, UINT256_MAX and VAR_CAP are defined with the parameter bounds that use them.
 from ..spec import SECONDS_PER_YEAR, UINT256_MAX, VAR_CAP, WAD  # noqa: E402,F401

@@ -214,7 +214,7 @@ def plot_frontier(summary: dict[str, Any], out: Path) -> str:
 def frontier_section(summary: dict[str, Any]) -> list[str]:
     """``## Frontier``: the protocol, the table, the verdict in plain words and, when the goal is
     not met, what the frontier shows is needed (docs/frontier-protocol.md)."""
-    c, v = summary["frontier_config"], summary["verdict"]
+    c = summary["frontier_config"]
     L = ["## Frontier\n"]
     L.append(f"Protocol: `docs/frontier-protocol.md` (committed before any frontier run). {c['points']} grid points, "
              f"{c['accounts']:,} accounts per episode, `fraction` opening, the lab's frictions"
@@ -922,7 +922,7 @@ def _calibrated_crash_note(summary: dict[str, Any], cv: dict[str, Any]) -> str:
                         f"{eps[n]['by_mode'][f]['static']['bad_debt_usd']:,.0f} USD; `dynamic` "
                         f"{eps[n]['by_mode'][f]['dynamic']['bad_debt_usd']:,.0f})"
                         for n in cv["more_bad_debt_in"])
-            + f". It opens more debt than `dynamic` there ("
+            + ". It opens more debt than `dynamic` there ("
             + ", ".join(f"{n}: {eps[n]['by_mode'][f][CALIBRATED]['borrows_open_usd'] / 1e6:,.1f} vs "
                         f"{eps[n]['by_mode'][f]['dynamic']['borrows_open_usd'] / 1e6:,.1f} M USD"
                         for n in cv["more_bad_debt_in"])
