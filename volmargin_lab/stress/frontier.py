@@ -1,13 +1,16 @@
-"""The efficient frontier of docs/frontier-protocol.md: static and dynamic margin swept over
-their risk knobs, crash bad debt against calm borrowing power, and the verdict.
+"""The efficient frontier of docs/frontier-protocol-v2.md (v1: docs/frontier-protocol.md): static
+and dynamic margin swept over their risk knobs, crash bad debt against calm borrowing power, the
+selection rule with its training checks, and the verdict.
 
 Every grid point is a policy of ``policies.make_policy_from(family, **knobs)``, run through the
 lab's episode runner (``episodes.run_episode``, ``fraction`` opening: every account at the same
 fraction of its own policy's borrowing power, the lab's frictions) on the training and held-out
 episodes, as dask tasks of the stress run's graph (``run.py``). The dynamic family's stressed
 floor ``h_min`` is re-derived per horizon from the training part of the long hourly history.
-Then: the selection rule, the chosen point and the static Aave point with identical openings on
-every episode, and the coverage test of the chosen maintenance haircut on the held-out history.
+Then: the eligible points in the rule's order (``eligible``), the training checks of the first
+``max_walk`` of them (``walk_checks``: identical openings on the training crashes, coverage on the
+training history), the chosen point (the first that passes), and its held-out checks
+(``check_chosen``: identical openings on every crash, coverage on the held-out history).
 
 Units: USD (bad debt, liquidation volume), fractions (haircuts, borrowing power per USD of
 collateral, LT/LTV), hours (``horizon_h``), seconds (times).
@@ -28,9 +31,13 @@ from .episodes import run_episode
 from .policies import KNOB_ASSETS, STATIC_AAVE_LT, STATIC_LTV_LT, Policy, make_policy, make_policy_from, \
     static_grid_point
 
-#: docs/frontier-protocol.md "Split".
+#: The protocol this module implements (docs/frontier-protocol-v2.md).
+PROTOCOL = 2
+#: docs/frontier-protocol-v2.md "Split".
 TRAIN_CRASHES: tuple[str, ...] = ("eth-2020-03", "crash-2021-05", "luna-2022-05", "ftx-2022-11")
-HELDOUT_CRASHES: tuple[str, ...] = ("usdc-2023-03", "crash-2024-08")
+#: The held-out crashes no version of the lab ran before protocol v2 (reported apart as well).
+UNSEEN_CRASHES: tuple[str, ...] = ("crash-2024-12", "crash-2025-02")
+HELDOUT_CRASHES: tuple[str, ...] = ("usdc-2023-03", "crash-2024-08") + UNSEEN_CRASHES
 TRAIN_CALM = "calm-2019-03"
 HELDOUT_CALM = "calm-2023-09"
 #: The target of the goal: at least this calm borrowing power gain over the static Aave point.
@@ -39,35 +46,43 @@ GOAL_GAIN = 0.10
 FLOOR_LEVEL = 0.99
 #: The floor is rounded up to this step (fraction).
 FLOOR_STEP = 0.005
+#: The most eligible points the selection rule checks on the training data (protocol v2, rule 3).
+MAX_WALK = 12
+#: Thin collateral whose floor the dynamic grid sweeps (``toxic_floors``).
+TOXIC_ASSETS: tuple[str, ...] = ("LUNA", "FTT")
 #: Knobs of a dynamic point's ``params`` that describe the grid but are not policy knobs.
-_DESCRIPTIVE = ("gap", "buffer")
+_DESCRIPTIVE = ("gap", "buffer", "toxic_floor")
 
 
 @dataclass(frozen=True)
 class FrontierConfig:
-    """The grids and the population of one frontier run (docs/frontier-protocol.md).
+    """The grids and the population of one frontier run (docs/frontier-protocol-v2.md "Grids").
 
     static_lt : WETH liquidation thresholds (fractions; must contain ``STATIC_AAVE_LT``).
     z_maint, gaps (z_init = z_maint + gap), horizons_h (hours), buffers (h_min_init = h_min +
-    buffer, fractions; only 0 runs while the oracle has no ``h_min_init``): the dynamic grid.
+    buffer, fractions; only 0 runs while the oracle has no ``h_min_init``), toxic_floors (``h_min``
+    of LUNA and FTT, fractions): the dynamic grid. max_walk: eligible points checked by the rule.
     extra_axes : further dynamic grid axes, knob name -> values (any ``make_policy_from`` knob).
     accounts : accounts per episode; chunk : grid points per dask task; max_hours : hours after
     opening simulated (None: whole episodes).
     """
 
     static_lt: tuple[float, ...] = tuple(round(0.70 + 0.025 * k, 3) for k in range(9))
-    z_maint: tuple[float, ...] = (2.0, 2.5, 3.0)  # 1.5 dropped for the time budget (docs/frontier-protocol.md, Deviations 2)
+    z_maint: tuple[float, ...] = (2.0, 2.5, 3.0, 3.5)
     gaps: tuple[float, ...] = (0.5, 1.0)
-    horizons_h: tuple[float, ...] = (1.0, 4.0, 12.0, 24.0)
-    buffers: tuple[float, ...] = (0.0, 0.02, 0.05)
+    horizons_h: tuple[float, ...] = (4.0, 8.0, 12.0, 16.0, 24.0)
+    buffers: tuple[float, ...] = (0.0, 0.02)
+    toxic_floors: tuple[float, ...] = (0.30, 0.40)
     extra_axes: dict[str, tuple[float, ...]] = field(default_factory=dict)
     accounts: int = 400
     chunk: int = 6
     max_hours: float | None = None
+    max_walk: int = MAX_WALK
     train_crashes: tuple[str, ...] = TRAIN_CRASHES
     heldout_crashes: tuple[str, ...] = HELDOUT_CRASHES
     train_calm: str = TRAIN_CALM
     heldout_calm: str = HELDOUT_CALM
+    unseen_crashes: tuple[str, ...] = UNSEEN_CRASHES
 
     @property
     def episodes(self) -> tuple[str, ...]:
@@ -76,12 +91,14 @@ class FrontierConfig:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready copy, with the grid axes actually run (``buffers_run``)."""
-        return {**asdict(self), "buffers_run": list(active_buffers(self)), "initial_floor_lever": has_initial_floor()}
+        return {**asdict(self), "buffers_run": list(active_buffers(self)), "initial_floor_lever": has_initial_floor(),
+                "protocol": PROTOCOL}
 
 
 #: ``--quick``: 2 static and 2 dynamic points, 24 h after opening, 100 accounts.
 QUICK_FRONTIER = FrontierConfig(static_lt=(0.775, STATIC_AAVE_LT), z_maint=(2.0,), gaps=(1.0,), horizons_h=(4.0, 24.0),
-                                buffers=(0.0,), accounts=100, chunk=4, max_hours=24.0)
+                                buffers=(0.0,), toxic_floors=(0.30,), accounts=100, chunk=4, max_hours=24.0,
+                                max_walk=2)
 
 
 def has_initial_floor() -> bool:
@@ -136,7 +153,8 @@ def grid_points(cfg: FrontierConfig, floors: dict[float, dict[str, dict[str, flo
     """Every grid point as ``{"family", "name", "params"}``: the static family over
     ``cfg.static_lt`` (``static_grid_point``), then the dynamic family over z_maint x horizon x
     gap x buffer x each extra axis; ``params`` holds the knobs of ``make_policy_from`` plus
-    ``gap`` and ``buffer``. Raises ValueError when the static Aave point is not in the grid."""
+    ``gap``, ``buffer`` and ``toxic_floor`` (the ``h_min`` of ``TOXIC_ASSETS``, carried in the
+    ``h_min`` dict). Raises ValueError when the static Aave point is not in the grid."""
     if not any(abs(lt - STATIC_AAVE_LT) < 1e-9 for lt in cfg.static_lt):
         raise ValueError(f"the static grid must contain the Aave point LT {STATIC_AAVE_LT}")
     pts: list[dict[str, Any]] = []
@@ -151,14 +169,16 @@ def grid_points(cfg: FrontierConfig, floors: dict[float, dict[str, dict[str, flo
         for z in cfg.z_maint:
             for g in cfg.gaps:
                 for b in active_buffers(cfg):
-                    for e in extra:
-                        p: dict[str, Any] = {"z_maint": z, "z_init": round(z + g, 6), "horizon_h": h, "h_min": h_min,
-                                             "gap": g, "buffer": b, **e}
-                        if has_initial_floor():
-                            p["h_min_init"] = {s: round(v + b, 6) for s, v in h_min.items()}
-                        tail = "".join(f",{k}={v:g}" for k, v in e.items())
-                        pts.append({"family": "dynamic", "params": p,
-                                    "name": f"dynamic z={z:g} H={h:g}h gap={g:g} buf={b:g}{tail}"})
+                    for t in cfg.toxic_floors:
+                        for e in extra:
+                            p: dict[str, Any] = {"z_maint": z, "z_init": round(z + g, 6), "horizon_h": h,
+                                                 "h_min": {**h_min, **{s: t for s in TOXIC_ASSETS}},
+                                                 "gap": g, "buffer": b, "toxic_floor": t, **e}
+                            if has_initial_floor():
+                                p["h_min_init"] = {s: round(v + b, 6) for s, v in h_min.items()}
+                            tail = "".join(f",{k}={v:g}" for k, v in e.items())
+                            pts.append({"family": "dynamic", "params": p,
+                                        "name": f"dynamic z={z:g} H={h:g}h gap={g:g} buf={b:g} tox={t:g}{tail}"})
     for fam in ("static", "dynamic"):  # an unknown knob fails here, not inside a task
         policy_of(next(p for p in pts if p["family"] == fam))
     return pts
@@ -196,8 +216,9 @@ def frontier_table(cfg: FrontierConfig, points: list[dict[str, Any]], parts: lis
     """The ``frontier`` rows from ``frontier_tasks``' outputs (same order): per point ``family``,
     ``name``, ``params``, ``calm_borrowing_power`` (training calm window),
     ``calm_borrowing_power_heldout``, ``bad_debt_usd_train`` / ``_heldout`` (sums over the crash
-    episodes, USD), ``liquidation_volume_usd`` (all crash episodes, USD, with ``_train`` and
-    ``_heldout``) and ``bad_debt_by_episode``."""
+    episodes, USD; ``bad_debt_usd_unseen`` over ``cfg.unseen_crashes``, a part of the held-out
+    sum), ``liquidation_volume_usd`` (all crash episodes, USD, with ``_train`` and ``_heldout``)
+    and ``bad_debt_by_episode``."""
     n_chunks = len(parts) // len(cfg.episodes)
     by_ep: dict[str, dict[str, dict[str, Any]]] = {}
     for i, e in enumerate(cfg.episodes):
@@ -217,6 +238,7 @@ def frontier_table(cfg: FrontierConfig, points: list[dict[str, Any]], parts: lis
             "calm_borrowing_power_heldout": by_ep[cfg.heldout_calm][n]["calm_borrowing_power"],
             "bad_debt_usd_train": tot(cfg.train_crashes, "bad_debt_usd"),
             "bad_debt_usd_heldout": tot(cfg.heldout_crashes, "bad_debt_usd"),
+            "bad_debt_usd_unseen": tot(tuple(e for e in cfg.unseen_crashes if e in cfg.heldout_crashes), "bad_debt_usd"),
             "liquidation_volume_usd": tot(cfg.train_crashes + cfg.heldout_crashes, "liquidation_volume_usd"),
             "liquidation_volume_usd_train": tot(cfg.train_crashes, "liquidation_volume_usd"),
             "liquidation_volume_usd_heldout": tot(cfg.heldout_crashes, "liquidation_volume_usd"),
@@ -233,16 +255,26 @@ def static_point(rows: list[dict[str, Any]]) -> dict[str, Any]:
     raise ValueError("no static Aave point in the frontier table")
 
 
-def select(rows: list[dict[str, Any]], static: dict[str, Any]) -> dict[str, Any] | None:
-    """docs/frontier-protocol.md's selection rule: among the dynamic rows with
-    ``bad_debt_usd_train`` <= ``static``'s, the largest ``calm_borrowing_power``; ties -> lower
-    ``bad_debt_usd_train``, then the first in table order. None when no dynamic row qualifies
-    (NaN calm borrowing power never qualifies)."""
-    ok = [r for r in rows if r["family"] == "dynamic" and r["bad_debt_usd_train"] <= static["bad_debt_usd_train"]
-          and r["calm_borrowing_power"] is not None and math.isfinite(r["calm_borrowing_power"])]
-    if not ok:
-        return None
-    return min(ok, key=lambda r: (-r["calm_borrowing_power"], r["bad_debt_usd_train"]))
+def gain(row: dict[str, Any], static: dict[str, Any], key: str = "calm_borrowing_power") -> float:
+    """Calm borrowing power gain of ``row`` over ``static`` (fraction: row / static - 1) on the
+    training calm window (``key`` = ``calm_borrowing_power_heldout``: the held-out one)."""
+    return row[key] / static[key] - 1.0
+
+
+def eligible(rows: list[dict[str, Any]], static: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rules 1 and 2 of docs/frontier-protocol-v2.md: the dynamic rows with a training calm gain
+    of at least ``GOAL_GAIN`` over ``static`` and ``bad_debt_usd_train`` <= ``static``'s, ordered by
+    training bad debt (ascending), then larger training calm borrowing power, then table order.
+    NaN borrowing power is never eligible; no held-out figure is read."""
+    ok = [r for r in rows if r["family"] == "dynamic" and r["calm_borrowing_power"] is not None
+          and math.isfinite(r["calm_borrowing_power"]) and gain(r, static) >= GOAL_GAIN
+          and r["bad_debt_usd_train"] <= static["bad_debt_usd_train"]]
+    return sorted(ok, key=lambda r: (r["bad_debt_usd_train"], -r["calm_borrowing_power"]))  # stable: table order
+
+
+def chosen_name(walk: list[dict[str, Any]] | None) -> str | None:
+    """Rule 3: the first point of the walk that passed its training checks (None: none did)."""
+    return next((w["name"] for w in walk or [] if w["passed"]), None)
 
 
 def ratio(a: float, b: float) -> float:
@@ -252,13 +284,17 @@ def ratio(a: float, b: float) -> float:
     return a / b
 
 
-def coverage_asset(point: dict[str, Any], symbol: str, quick: bool = False) -> dict[str, Any]:
+def coverage_asset(point: dict[str, Any], symbol: str, quick: bool = False, period: str = "heldout") -> dict[str, Any]:
     """Coverage of ``point``'s maintenance haircut of ``symbol`` (floor included) at its horizon
-    on the held-out history: ``exceedances``, ``observations``, ``kupiec_p_one_sided`` (the
-    criterion with ``christoffersen_p``), ``kupiec_p`` (two-sided, reported), ``mean_haircut``
-    (fraction), ``horizon_h``, ``passed`` (both criterion p-values >= 0.05). Held-out = windows
-    starting at or after ``calibration.TEST_START`` (``--quick``: the quick window's test year).
-    Raises ValueError for a symbol without a long history."""
+    on the held-out or the training history: ``exceedances``, ``observations``,
+    ``kupiec_p_one_sided`` (the criterion with ``christoffersen_p``), ``kupiec_p`` (two-sided,
+    reported), ``mean_haircut`` (fraction), ``horizon_h``, ``period``, ``passed`` (both criterion
+    p-values >= 0.05). ``period`` "heldout": windows starting at or after
+    ``calibration.TEST_START``; "train": windows after the burn-in that end before it
+    (``--quick``: the quick window's split). Raises ValueError for a symbol without a long
+    history or an unknown period."""
+    if period not in ("heldout", "train"):
+        raise ValueError(f"period must be 'heldout' or 'train', got {period!r}")
     from volmargin import params as P
     from .. import calibration as C
 
@@ -275,58 +311,113 @@ def coverage_asset(point: dict[str, Any], symbol: str, quick: bool = False) -> d
     seed = next(t for t in P.TOKENS if t.symbol == symbol).var_seed / 1e18
     op = M.OracleParams.from_wad([pol.oracle[symbol]])
     win = C.haircut_windows(prices, times, op, h_s, var_seed=seed, start=int(times[0]) + C.BURN_IN_S)
-    test = win.start >= split
+    test = win.start >= split if period == "heldout" else win.start + h_s <= split
     hits = win.loss_long[test] > win.h_maint[0, test]
     x, n = int(hits.sum()), int(hits.size)
     _, p1 = C.kupiec_pof_one_sided(x, n, FLOOR_LEVEL)
     _, p2 = C.kupiec_pof(x, n, FLOOR_LEVEL)
     _, pc = C.christoffersen_ind(hits)
-    return {"horizon_h": h_s / 3600, "exceedances": x, "observations": n, "kupiec_p_one_sided": p1, "kupiec_p": p2,
+    return {"horizon_h": h_s / 3600, "period": period, "exceedances": x, "observations": n, "kupiec_p_one_sided": p1, "kupiec_p": p2,
             "christoffersen_p": pc, "mean_haircut": float(win.h_maint[0, test].mean()),
             "passed": bool(p1 >= C.TEST_SIZE and pc >= C.TEST_SIZE)}
+
+
+def _identical_task(cfg: FrontierConfig, episode: str, static: dict[str, Any], point: dict[str, Any], seed: int,
+                    fr: Frictions) -> Any:
+    """dask.delayed ``episode_task`` of the static Aave point and ``point`` on ``episode`` with the
+    lab's ``identical`` opening over the two (named "static point" and "chosen point")."""
+    import dask
+
+    pts = [{"family": p["family"], "params": p["params"], "name": n}
+           for p, n in ((static, "static point"), (point, "chosen point"))]
+    return dask.delayed(episode_task)(episode, pts, cfg.accounts, seed, fr, cfg.max_hours, ("identical",))
+
+
+def _identical_bad_debt(d: dict[str, Any]) -> dict[str, float]:
+    """``{"static", "chosen"}`` bad debt (USD) of one ``_identical_task`` output."""
+    return {"static": d["identical"]["static point"]["bad_debt_usd"],
+            "chosen": d["identical"]["chosen point"]["bad_debt_usd"]}
+
+
+def walk_checks(cfg: FrontierConfig, static: dict[str, Any], cands: list[dict[str, Any]], seed: int, fr: Frictions,
+                quick: bool, scheduler: str | None, workers: int | None) -> list[dict[str, Any]]:
+    """Rule 3 of docs/frontier-protocol-v2.md on the first ``cfg.max_walk`` of ``cands``
+    (``eligible``'s order), as one dask computation; training data only. Per point: ``name``,
+    ``calm_bp_gain`` (fraction), ``bad_debt_usd_train`` (USD), ``identical_train`` (``{episode:
+    {"static", "chosen"}}`` bad debt, USD, with identical openings on every training crash),
+    ``identical_ok`` (chosen <= static on each), ``coverage_train`` (``{symbol: coverage_asset(...,
+    period="train")}``), ``coverage_ok`` and ``passed`` (both). The chosen point is the first
+    that passed (``chosen_name``)."""
+    import dask
+
+    from .montecarlo import compute
+
+    walk = cands[: cfg.max_walk]
+    tasks = []
+    for c in walk:
+        tasks += [_identical_task(cfg, e, static, c, seed, fr) for e in cfg.train_crashes]
+        tasks += [dask.delayed(coverage_asset)(c, s, quick, "train") for s in KNOB_ASSETS]
+    done = compute(tasks, scheduler, workers)
+    per = len(cfg.train_crashes) + len(KNOB_ASSETS)
+    out = []
+    for i, c in enumerate(walk):
+        d = done[i * per: (i + 1) * per]
+        idt = {e: _identical_bad_debt(x) for e, x in zip(cfg.train_crashes, d)}
+        cov = dict(zip(KNOB_ASSETS, d[len(cfg.train_crashes):]))
+        i_ok = all(x["chosen"] <= x["static"] for x in idt.values())
+        c_ok = all(x["passed"] for x in cov.values())
+        out.append({"name": c["name"], "calm_bp_gain": gain(c, static), "bad_debt_usd_train": c["bad_debt_usd_train"],
+                    "identical_train": idt, "identical_ok": i_ok, "coverage_train": cov, "coverage_ok": c_ok,
+                    "passed": i_ok and c_ok})
+    return out
 
 
 def check_chosen(cfg: FrontierConfig, static: dict[str, Any], chosen: dict[str, Any], seed: int, fr: Frictions,
                  quick: bool, scheduler: str | None, workers: int | None
                  ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Any]]]:
-    """The chosen point's checks, as one dask computation: identical openings (bad debt, USD, of
-    the static Aave point and the chosen point with the lab's ``identical`` opening over the two,
-    ``{episode: {"static", "chosen"}}`` for every crash episode) and the coverage test
-    (``{symbol: coverage_asset(...)}``)."""
+    """The chosen point's held-out checks, as one dask computation: identical openings (bad debt,
+    USD, of the static Aave point and the chosen point with the lab's ``identical`` opening over
+    the two, ``{episode: {"static", "chosen"}}`` for every crash episode, training and held-out)
+    and the coverage test on the held-out history (``{symbol: coverage_asset(...)}``)."""
     import dask
 
     from .montecarlo import compute
 
     eps = cfg.train_crashes + cfg.heldout_crashes
-    pts = [{"family": p["family"], "params": p["params"], "name": n}
-           for p, n in ((static, "static point"), (chosen, "chosen point"))]
-    tasks = [dask.delayed(episode_task)(e, pts, cfg.accounts, seed, fr, cfg.max_hours, ("identical",)) for e in eps]
+    tasks = [_identical_task(cfg, e, static, chosen, seed, fr) for e in eps]
     tasks += [dask.delayed(coverage_asset)(chosen, s, quick) for s in KNOB_ASSETS]
     done = compute(tasks, scheduler, workers)
-    identical = {e: {"static": d["identical"]["static point"]["bad_debt_usd"],
-                     "chosen": d["identical"]["chosen point"]["bad_debt_usd"]} for e, d in zip(eps, done)}
+    identical = {e: _identical_bad_debt(d) for e, d in zip(eps, done)}
     return identical, dict(zip(KNOB_ASSETS, done[len(eps):]))
 
 
-def frontier_verdict(rows: list[dict[str, Any]], identical: dict[str, dict[str, float]] | None,
+def frontier_verdict(rows: list[dict[str, Any]], walk: list[dict[str, Any]] | None,
+                     identical: dict[str, dict[str, float]] | None,
                      coverage: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
-    """The verdict keys of docs/frontier-protocol.md: ``static_point``, ``chosen`` (None when
-    nothing qualifies), ``calm_bp_gain`` (chosen / static calm borrowing power - 1, training calm
-    window), ``calm_bp_gain_heldout``, ``bad_debt_train_ratio``, ``bad_debt_heldout_ratio``
-    (chosen / static, 0 when both 0), ``identical_openings`` and ``identical_ok`` (chosen <=
-    static on every episode), ``coverage`` and ``coverage_passed``, ``frontier_goal_met``."""
+    """The verdict keys of docs/frontier-protocol-v2.md: ``protocol``, ``static_point``,
+    ``eligible`` (how many points rules 1-2 admit), ``walk`` (``walk_checks``' output), ``chosen``
+    (the first point of ``walk`` that passed; None when none did), ``calm_bp_gain`` (chosen /
+    static calm borrowing power - 1, training calm window), ``calm_bp_gain_heldout``,
+    ``bad_debt_train_ratio``, ``bad_debt_heldout_ratio`` and ``bad_debt_unseen_ratio`` (chosen /
+    static, 0 when both 0, inf when only static is 0), ``identical_openings`` (``check_chosen``)
+    and ``identical_ok`` (chosen <= static on every episode), ``coverage`` (held-out) and
+    ``coverage_passed``, ``frontier_goal_met``."""
     st = static_point(rows)
-    ch = select(rows, st)
-    out: dict[str, Any] = {"static_point": _brief(st), "chosen": _brief(ch) if ch else None}
+    name = chosen_name(walk)
+    ch = next((r for r in rows if r["name"] == name), None) if name else None
+    out: dict[str, Any] = {"protocol": PROTOCOL, "static_point": _brief(st), "eligible": len(eligible(rows, st)),
+                           "walk": walk, "chosen": _brief(ch) if ch else None}
+    keys = ("calm_bp_gain", "calm_bp_gain_heldout", "bad_debt_train_ratio", "bad_debt_heldout_ratio",
+            "bad_debt_unseen_ratio", "identical_openings", "identical_ok", "coverage", "coverage_passed")
     if ch is None:
-        out.update({"calm_bp_gain": None, "calm_bp_gain_heldout": None, "bad_debt_train_ratio": None,
-                    "bad_debt_heldout_ratio": None, "identical_openings": None, "identical_ok": None,
-                    "coverage": None, "coverage_passed": None, "frontier_goal_met": False})
+        out.update({k: None for k in keys})
+        out["frontier_goal_met"] = False
         return out
-    out["calm_bp_gain"] = ch["calm_borrowing_power"] / st["calm_borrowing_power"] - 1.0
-    out["calm_bp_gain_heldout"] = ch["calm_borrowing_power_heldout"] / st["calm_borrowing_power_heldout"] - 1.0
+    out["calm_bp_gain"] = gain(ch, st)
+    out["calm_bp_gain_heldout"] = gain(ch, st, "calm_borrowing_power_heldout")
     out["bad_debt_train_ratio"] = ratio(ch["bad_debt_usd_train"], st["bad_debt_usd_train"])
     out["bad_debt_heldout_ratio"] = ratio(ch["bad_debt_usd_heldout"], st["bad_debt_usd_heldout"])
+    out["bad_debt_unseen_ratio"] = ratio(ch.get("bad_debt_usd_unseen", 0.0), st.get("bad_debt_usd_unseen", 0.0))
     out["identical_openings"] = identical
     out["identical_ok"] = None if identical is None else all(x["chosen"] <= x["static"] for x in identical.values())
     out["coverage"] = coverage
@@ -339,8 +430,9 @@ def frontier_verdict(rows: list[dict[str, Any]], identical: dict[str, dict[str, 
 
 
 def _brief(r: dict[str, Any]) -> dict[str, Any]:
-    return {k: r[k] for k in ("family", "name", "params", "calm_borrowing_power", "calm_borrowing_power_heldout",
-                              "bad_debt_usd_train", "bad_debt_usd_heldout", "liquidation_volume_usd")}
+    return {k: r.get(k) for k in ("family", "name", "params", "calm_borrowing_power", "calm_borrowing_power_heldout",
+                                  "bad_debt_usd_train", "bad_debt_usd_heldout", "bad_debt_usd_unseen",
+                                  "liquidation_volume_usd")}
 
 
 def needed(rows: list[dict[str, Any]], static: dict[str, Any]) -> dict[str, Any]:

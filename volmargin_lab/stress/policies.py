@@ -234,8 +234,8 @@ def _to_wad_entry(unit: str, x: float) -> int:
 
 def _knob_vectors(vectors: dict[str, tuple[int, ...]], vault: tuple[int, ...], knobs: dict[str, Any],
                   assets: tuple[str, ...]) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
-    """Apply named knobs: an entry of ``spec.ORACLE`` (a value, or ``{symbol: value}``) to the
-    oracle vectors of ``assets``, an entry of ``spec.VAULT`` to the vault vector; ``horizon_h``
+    """Apply named knobs: an entry of ``spec.ORACLE`` to the oracle vectors of ``assets`` (a value)
+    or of the symbols named (``{symbol: value}``, any symbol of ``vectors``), an entry of ``spec.VAULT`` to the vault vector; ``horizon_h``
     is the oracle ``horizon`` in hours. Raises KeyError naming an unknown knob and the known ones."""
     out = {s: list(v) for s, v in vectors.items()}
     vlt = list(vault)
@@ -244,7 +244,10 @@ def _knob_vectors(vectors: dict[str, tuple[int, ...]], vault: tuple[int, ...], k
             name, val = "horizon", ({s: 3600.0 * x for s, x in val.items()} if isinstance(val, dict) else 3600.0 * val)
         if name in S.ORACLE.names:
             row = S.ORACLE[name]
-            for s in assets:
+            targets = tuple(val) if isinstance(val, dict) else assets
+            for s in targets:
+                if s not in out:
+                    raise KeyError(f"knob {name!r}: unknown symbol {s!r}; known: {', '.join(out)}")
                 x = val[s] if isinstance(val, dict) else val
                 out[s][row.index] = _to_wad_entry(row.unit, float(x))
         elif name in S.VAULT.names:
@@ -274,9 +277,9 @@ def make_policy_from(family: str, name: str | None = None, **knobs: Any) -> Poli
     * ``dynamic``: base ``dynamic-calibrated``; any ``volmargin.spec.ORACLE`` entry (``z_maint``,
       ``z_init``, ``h_min``, ``horizon`` in seconds or ``horizon_h`` in hours, and any entry the
       contracts gain, e.g. an initial floor, by its spec name) applies to WETH and WBTC, a
-      ``{symbol: value}`` dict per asset; any ``volmargin.spec.VAULT`` entry applies to the vault.
+      ``{symbol: value}`` dict to the symbols it names (the toxic assets' floor too); any ``volmargin.spec.VAULT`` entry applies to the vault.
 
-    ``name`` defaults to the family and the knobs. Raises KeyError for an unknown family or knob,
+    ``name`` defaults to the family and the knobs. Raises KeyError for an unknown family, knob or symbol,
     ValueError for a static ``ltv`` above ``lt``."""
     if family not in FAMILIES:
         raise KeyError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")

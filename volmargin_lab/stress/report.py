@@ -213,16 +213,22 @@ def plot_frontier(summary: dict[str, Any], out: Path) -> str:
 
 def frontier_section(summary: dict[str, Any]) -> list[str]:
     """``## Frontier``: the protocol, the table, the verdict in plain words and, when the goal is
-    not met, what the frontier shows is needed (docs/frontier-protocol.md)."""
+    not met, what the frontier shows is needed (docs/frontier-protocol-v2.md)."""
     c = summary["frontier_config"]
+    unseen = [e for e in c.get("unseen_crashes", []) if e in c["heldout_crashes"]]
     L = ["## Frontier\n"]
-    L.append(f"Protocol: `docs/frontier-protocol.md` (committed before any frontier run). {c['points']} grid points, "
+    L.append(f"Protocol: `docs/frontier-protocol-v2.md` (committed before any run under it; v1, "
+             f"`docs/frontier-protocol.md`, is the record of the first run). {c['points']} grid points, "
              f"{c['accounts']:,} accounts per episode, `fraction` opening, the lab's frictions"
              f"{', ' + str(c['max_hours']) + ' h after opening (--quick)' if c['max_hours'] else ''}. Training: "
              f"{', '.join(c['train_crashes'])} (bad debt) and {c['train_calm']} (calm borrowing power); held out: "
-             f"{', '.join(c['heldout_crashes'])} and {c['heldout_calm']}. Every stress episode was run by earlier "
-             f"versions of this lab; {c['heldout_calm']} was not. The static Aave point is the `static` policy: "
-             f"{'yes' if c['static_aave_point_is_static_policy'] else 'NO'}."
+             f"{', '.join(c['heldout_crashes'])} and {c['heldout_calm']}. Seen before: every held-out window except "
+             f"{', '.join(unseen) or 'none'} (v1's figures on them were read before v2 was written); "
+             f"{', '.join(unseen) or 'none'}: no earlier version of the lab ran them, and they are hourly closes only "
+             f"(the feed and the keepers see the closes interpolated, no intrabar low). The static Aave point is the "
+             f"`static` policy: {'yes' if c['static_aave_point_is_static_policy'] else 'NO'}. Not swept (protocol v2): "
+             f"supply cap, `kappa_agg` and the drawdown trip; the lab's accounts open once and never add collateral, "
+             f"so the first two change nothing there, and a trip only lowers the liquidation cap."
              + ("" if c["initial_floor_lever"] else
                 " The oracle has no separate initial floor (`h_min_init`) yet: only buffer 0 was run.") + "\n")
     rows = {}
@@ -230,6 +236,7 @@ def frontier_section(summary: dict[str, Any]) -> list[str]:
         rows[r["name"]] = {"calm BP": r["calm_borrowing_power"], "calm BP held-out": r["calm_borrowing_power_heldout"],
                            "bad debt train USD": r["bad_debt_usd_train"],
                            "bad debt held-out USD": r["bad_debt_usd_heldout"],
+                           "of which unseen USD": r.get("bad_debt_usd_unseen", 0.0),
                            "liq. volume M USD": r["liquidation_volume_usd"] / 1e6}
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "point"
@@ -250,14 +257,19 @@ def _frontier_words(summary: dict[str, Any]) -> list[str]:
     st, ch = v["static_point"], v["chosen"]
     L = [f"Static Aave point: calm borrowing power {st['calm_borrowing_power']:.3f}, training bad debt "
          f"{st['bad_debt_usd_train']:,.0f} USD, held-out {st['bad_debt_usd_heldout']:,.0f} USD.\n"]
+    L += _walk_words(v)
     if ch is None:
-        L.append("**Goal not met**: no dynamic point has training bad debt at or below the static Aave point's.\n")
+        L.append("**Goal not met**: no dynamic point passed the selection rule (training calm gain >= 10 %, training "
+                 "bad debt <= static, identical openings and coverage on the training data).\n")
     else:
         L.append(f"Chosen (selection rule on training figures only): `{ch['name']}`: calm borrowing power gain "
                  f"{_pct(v['calm_bp_gain'])} (held-out calm window {_pct(v['calm_bp_gain_heldout'])}), bad debt "
-                 f"ratio to static {_ratio_text(v['bad_debt_train_ratio'])} training and "
-                 f"{_ratio_text(v['bad_debt_heldout_ratio'])} held-out (chosen {ch['bad_debt_usd_train']:,.0f} / "
-                 f"{ch['bad_debt_usd_heldout']:,.0f} USD).\n")
+                 f"ratio to static {_ratio_text(v['bad_debt_train_ratio'])} training, "
+                 f"{_ratio_text(v['bad_debt_heldout_ratio'])} held-out and "
+                 f"{_ratio_text(v.get('bad_debt_unseen_ratio'))} on the unseen windows alone (chosen "
+                 f"{ch['bad_debt_usd_train']:,.0f} / {ch['bad_debt_usd_heldout']:,.0f} / "
+                 f"{ch.get('bad_debt_usd_unseen') or 0:,.0f} USD; static {st['bad_debt_usd_train']:,.0f} / "
+                 f"{st['bad_debt_usd_heldout']:,.0f} / {st.get('bad_debt_usd_unseen') or 0:,.0f} USD).\n")
         idt = v.get("identical_openings") or {}
         if idt:
             df = pd.DataFrame.from_dict(idt, orient="index")
@@ -284,6 +296,30 @@ def _frontier_words(summary: dict[str, Any]) -> list[str]:
                     "no dynamic point reaches +10 % calm gain.") + "\n")
         if least:
             L += _diagnostic_words(least)
+    return L
+
+
+def _walk_words(v: dict[str, Any]) -> list[str]:
+    """The selection rule's walk (protocol v2, rule 3) as a table: per checked point its training
+    calm gain and bad debt, the training crashes where identical openings lost to static, the
+    training coverage p-values, and whether it passed."""
+    walk = v.get("walk") or []
+    L = [f"Eligible (training calm gain >= 10 %, training bad debt <= static): {v.get('eligible', 0)} points; "
+         f"the rule checked the first {len(walk)} in order of training bad debt.\n"]
+    if not walk:
+        return L
+    rows = {}
+    for w in walk:
+        worse = [e for e, x in w["identical_train"].items() if x["chosen"] > x["static"]]
+        rows[w["name"]] = {"gain": _pct(w["calm_bp_gain"]), "bad debt train USD": f"{w['bad_debt_usd_train']:,.0f}",
+                           "identical: worse than static on": ", ".join(worse) or "none",
+                           "coverage (train) Kupiec 1-sided / Christoffersen": "; ".join(
+                               f"{s} {_p(x['kupiec_p_one_sided'])} / {_p(x['christoffersen_p'])}"
+                               for s, x in w["coverage_train"].items()),
+                           "passed": "yes" if w["passed"] else "no"}
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "walk (rule 3)"
+    L.append(md_table(df) + "\n")
     return L
 
 

@@ -259,16 +259,21 @@ def _frontier_summary(cfg: StressConfig, fr: Frictions, points: list[dict[str, A
                       summary: dict[str, Any], echo: Callable[[str], Any]) -> None:
     """Add ``frontier`` (the table), ``frontier_config``, ``frontier_needed`` and the frontier
     verdict keys (``frontier.frontier_verdict``, on top of the lab's) to ``summary``; runs the
-    chosen point's identical-opening and coverage checks."""
+    selection rule's training checks (``frontier.walk_checks``) and the chosen point's held-out
+    identical-opening and coverage checks (``frontier.check_chosen``)."""
     fc = cfg.frontier
     assert fc is not None
     rows = F.frontier_table(fc, points, parts)
     st = F.static_point(rows)
-    ch = F.select(rows, st)
+    cands = F.eligible(rows, st)
+    echo(f"frontier: {len(cands)} eligible points; training checks of the first {min(len(cands), fc.max_walk)}")
+    walk = F.walk_checks(fc, st, cands, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers) if cands else []
+    name = F.chosen_name(walk)
+    ch = next((r for r in rows if r["name"] == name), None)
     need = F.needed(rows, st)
     identical = coverage = None
     if ch is not None:
-        echo(f"frontier: chosen {ch['name']}; identical openings and coverage test")
+        echo(f"frontier: chosen {ch['name']}; held-out identical openings and coverage test")
         identical, coverage = F.check_chosen(fc, st, ch, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers)
     elif need["least_bad_debt_at_goal_gain"] is not None:  # no choice: the same checks as a diagnostic only
         diag = next(r for r in rows if r["name"] == need["least_bad_debt_at_goal_gain"]["name"])
@@ -279,7 +284,7 @@ def _frontier_summary(cfg: StressConfig, fr: Frictions, points: list[dict[str, A
     summary["frontier_config"] = {**fc.as_dict(), "static_aave_point_is_static_policy": F.static_aave_matches_lab(),
                                   "points": len(points)}
     summary["frontier_needed"] = need
-    summary["verdict"].update(F.frontier_verdict(rows, identical, coverage))
+    summary["verdict"].update(F.frontier_verdict(rows, walk, identical, coverage))
 
 
 def _local(scheduler: str | None) -> str | None:

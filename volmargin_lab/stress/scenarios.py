@@ -112,7 +112,8 @@ STRESS_EPISODES: dict[str, StressEpisode] = {
 
 
 #: Episodes run only by the efficient frontier (``volmargin_lab.stress.frontier``), not by the
-#: lab's episode tables: the held-out calm window of docs/frontier-protocol.md.
+#: lab's episode tables: the held-out calm window of docs/frontier-protocol.md and the unseen held-out crashes
+#: of docs/frontier-protocol-v2.md.
 FRONTIER_EPISODES: dict[str, StressEpisode] = {
     "calm-2023-09": StressEpisode(
         "calm-2023-09", "calm-2023-09", utc("2023-09-03 00:00"), utc("2023-10-01 00:00"), calm=True,
@@ -120,6 +121,23 @@ FRONTIER_EPISODES: dict[str, StressEpisode] = {
         files={"WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"},
         about="September 2023, the calmest month of ETH from 2023 on (Binance USDT, hourly closes); the "
               "frontier's held-out calm window.",
+    ),
+    # docs/frontier-protocol-v2.md "The unseen windows": the two largest 72 h drawdowns of ETH's hourly close
+    # from 2023 on outside the earlier held-out windows; warm-up 2 days, open at the 72 h window's start, 5 days on
+    "crash-2024-12": StressEpisode(
+        "crash-2024-12", "crash-2024-12", utc("2024-12-17 14:00"), utc("2024-12-17 14:00"),
+        window=(utc("2024-12-15 14:00"), utc("2024-12-22 14:00")),
+        files={"WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"},
+        about="December 2024: ETH's close fell 22.8 % within 72 h from 2024-12-17 14:00 (Binance USDT, hourly "
+              "closes only); a held-out crash of frontier protocol v2, run by no earlier version of the lab.",
+    ),
+    "crash-2025-02": StressEpisode(
+        "crash-2025-02", "crash-2025-02", utc("2025-01-31 15:00"), utc("2025-01-31 15:00"),
+        window=(utc("2025-01-29 15:00"), utc("2025-02-05 15:00")),
+        files={"WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"},
+        about="February 2025 (tariff news): ETH's close fell 28.4 % within 72 h from 2025-01-31 15:00 (Binance "
+              "USDT, hourly closes only); a held-out crash of frontier protocol v2, run by no earlier version of "
+              "the lab.",
     ),
 }
 #: Every episode ``load_market`` and ``run_episode`` know.
