@@ -144,6 +144,30 @@ def test_verdict_goal_needs_every_part():
     assert not F.frontier_verdict(low, walk, idt, cov)["frontier_goal_met"]
 
 
+def test_needed_says_when_the_goal_is_out_of_reach():
+    """``needed``'s diagnostics on a hand-made table: points meeting the goal's totals, the least
+    held-out bad debt at the goal gain, and per episode the largest gain no worse than static."""
+    def row(fam, name, bp, by_ep, lt=None):
+        r = _row(fam, name, bp, by_ep["tr"], by_ep["ho"], lt)
+        return {**r, "bad_debt_by_episode": by_ep}
+
+    rows = [row("static", "aave", 0.80, {"tr": 100.0, "ho": 0.0}, lt=0.825),
+            row("static", "s85", 0.82, {"tr": 100.0, "ho": 5.0}, lt=0.85),
+            row("dynamic", "d1", 0.90, {"tr": 50.0, "ho": 7.0}),  # +12.5 %, held-out worse than static
+            row("dynamic", "d2", 0.84, {"tr": 10.0, "ho": 0.0})]  # +5 %: no worse anywhere, below the goal
+    st = F.static_point(rows)
+    need = F.needed(rows, st)
+    assert need["points_meeting_totals"] == 0 and need["least_heldout_at_goal_gain"] == 7.0
+    assert need["max_gain_no_worse_by_episode"]["tr"] == {"gain": pytest.approx(0.125), "point": "d1"}
+    assert need["max_gain_no_worse_by_episode"]["ho"] == {"gain": pytest.approx(0.05), "point": "d2"}
+    rows[2]["bad_debt_usd_heldout"] = 0.0  # now d1 meets the totals
+    assert F.needed(rows, st)["points_meeting_totals"] == 1
+    from volmargin_lab.stress import report as R
+
+    words = "".join(R._reach_words(need))
+    assert "**Out of the grid's reach:**" in words and "ho 5.0 % (`d2`)" in words
+
+
 def test_report_words_when_static_has_no_held_out_bad_debt():
     """Static 0 and chosen > 0 held out: the ratio is unbounded (inf; null after the summary's
     JSON cleaning) and the report says so instead of failing."""

@@ -440,14 +440,32 @@ def needed(rows: list[dict[str, Any]], static: dict[str, Any]) -> dict[str, Any]
     with no more training bad debt than ``static`` (``best_gain_at_static_bad_debt``), and the
     least training bad debt of any dynamic point reaching the goal gain
     (``least_bad_debt_at_goal_gain``, None when none reaches it, with its bad debt minus
-    ``static``'s per episode, ``excess_over_static_by_episode``); USD, fractions. ``rows`` need
-    ``bad_debt_by_episode`` (``frontier_table``'s rows)."""
+    ``static``'s per episode, ``excess_over_static_by_episode``); USD, fractions. Read after the
+    rule, held-out figures included (a diagnostic, never a choice): ``points_meeting_totals``,
+    the dynamic points with the goal gain on both calm windows and no more training *and*
+    held-out bad debt than ``static`` (0: the goal is out of the grid's reach, whatever the
+    rule), ``least_heldout_at_goal_gain`` (the least held-out bad debt among the points at the
+    goal gain, USD) and ``max_gain_no_worse_by_episode`` (per crash episode, the largest
+    training calm gain of any point of either family with no more bad debt there than
+    ``static``, with its name). ``rows`` need ``bad_debt_by_episode`` (``frontier_table``'s rows)."""
     dyn = [r for r in rows if r["family"] == "dynamic" and r["calm_borrowing_power"] is not None]
     ok = [r["calm_borrowing_power"] / static["calm_borrowing_power"] - 1 for r in dyn
           if r["bad_debt_usd_train"] <= static["bad_debt_usd_train"]]
     rich = [r for r in dyn if r["calm_borrowing_power"] / static["calm_borrowing_power"] - 1 >= GOAL_GAIN]
     best = min(rich, key=lambda r: r["bad_debt_usd_train"]) if rich else None
+    meet = [r for r in rich if gain(r, static, "calm_borrowing_power_heldout") >= GOAL_GAIN
+            and r["bad_debt_usd_train"] <= static["bad_debt_usd_train"]
+            and r["bad_debt_usd_heldout"] <= static["bad_debt_usd_heldout"]]
+    per_ep: dict[str, dict[str, Any]] = {}
+    for e, sx in static["bad_debt_by_episode"].items():
+        fit = [r for r in rows if r["calm_borrowing_power"] is not None and math.isfinite(r["calm_borrowing_power"])
+               and r["bad_debt_by_episode"][e] <= sx]
+        top = max(fit, key=lambda r: r["calm_borrowing_power"])  # the static point itself always fits
+        per_ep[e] = {"gain": gain(top, static), "point": top["name"]}
     return {"best_gain_at_static_bad_debt": max(ok) if ok else None,
+            "points_meeting_totals": len(meet),
+            "least_heldout_at_goal_gain": min((r["bad_debt_usd_heldout"] for r in rich), default=None),
+            "max_gain_no_worse_by_episode": per_ep,
             "least_bad_debt_at_goal_gain": None if best is None else {
                 "name": best["name"], "bad_debt_usd_train": best["bad_debt_usd_train"],
                 "bad_debt_usd_heldout": best["bad_debt_usd_heldout"],

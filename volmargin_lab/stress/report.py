@@ -296,6 +296,27 @@ def _frontier_words(summary: dict[str, Any]) -> list[str]:
                     "no dynamic point reaches +10 % calm gain.") + "\n")
         if least:
             L += _diagnostic_words(least)
+        L += _reach_words(need)
+    return L
+
+
+def _reach_words(need: dict[str, Any]) -> list[str]:
+    """Whether any grid point could meet the goal's totals at all (held-out figures read after
+    the rule, as a diagnostic), and per crash episode the largest calm gain with no more bad
+    debt there than the static Aave point."""
+    if "points_meeting_totals" not in need:
+        return []
+    n, least = need["points_meeting_totals"], need.get("least_heldout_at_goal_gain")
+    L = [(f"**Out of the grid's reach:** no dynamic point has +10 % calm borrowing power on both calm windows with "
+          f"no more training and held-out bad debt than the static Aave point, whatever the selection rule"
+          + (f" (the least held-out bad debt at +10 % is {least:,.0f} USD)" if least is not None else "") + ".\n")
+         if n == 0 else f"{n} dynamic points meet the goal's totals (training and held-out bad debt, both calm "
+                        "windows); the selection rule's training checks decide among them.\n"]
+    per = need.get("max_gain_no_worse_by_episode") or {}
+    if per:
+        L.append("Largest calm gain (over static's Aave point) of any point, either family, with no more bad debt "
+                 "than that point on the episode (negative: below the Aave point): " + ", ".join(
+                     f"{e} {_pct(x['gain'])} (`{x['point']}`)" for e, x in per.items()) + ".\n")
     return L
 
 
