@@ -391,6 +391,17 @@ def check_chosen(cfg: FrontierConfig, static: dict[str, Any], chosen: dict[str, 
     return identical, dict(zip(KNOB_ASSETS, done[len(eps):]))
 
 
+def identical_openings(cfg: FrontierConfig, static: dict[str, Any], point: dict[str, Any], episodes: tuple[str, ...],
+                       seed: int, fr: Frictions, scheduler: str | None, workers: int | None) -> dict[str, dict[str, float]]:
+    """Bad debt (USD) of the static Aave point and ``point`` with identical openings on each of
+    ``episodes`` under frictions ``fr`` (e.g. ``Frictions(frictionless=True)``: every liquidation
+    at its maximum, to tell a thin cushion from slow liquidations): ``{episode: {"static", "chosen"}}``."""
+    from .montecarlo import compute
+
+    done = compute([_identical_task(cfg, e, static, point, seed, fr) for e in episodes], scheduler, workers)
+    return {e: _identical_bad_debt(d) for e, d in zip(episodes, done)}
+
+
 def frontier_verdict(rows: list[dict[str, Any]], walk: list[dict[str, Any]] | None,
                      identical: dict[str, dict[str, float]] | None,
                      coverage: dict[str, dict[str, Any]] | None) -> dict[str, Any]:

@@ -358,6 +358,13 @@ def _diagnostic_words(least: dict[str, Any]) -> list[str]:
         df = pd.DataFrame.from_dict(idt, orient="index").rename(columns={"chosen": "diagnostic point"})
         df.index.name = "identical openings, bad debt USD"
         L.append(md_table(df, "{:,.0f}") + "\n")
+    fl = least.get("identical_frictionless") or {}
+    if fl:
+        L.append("The same episodes with identical openings and no frictions (every liquidation at its maximum, no "
+                 "keeper latency or depth limit): " + ", ".join(
+                     f"{e} static {x['static']:,.0f} vs {x['chosen']:,.0f} USD" for e, x in fl.items())
+                 + ". Bad debt left without frictions comes from the cushion (a move between two feed rounds larger "
+                   "than the maintenance haircut plus the bonus), not from slow liquidations.\n")
     if cov:
         L.append("Its coverage on the held-out history: " + "; ".join(
             f"{s} {x['exceedances']}/{x['observations']} windows of {x['horizon_h']:g} h, one-sided "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -279,7 +279,11 @@ def _frontier_summary(cfg: StressConfig, fr: Frictions, points: list[dict[str, A
         diag = next(r for r in rows if r["name"] == need["least_bad_debt_at_goal_gain"]["name"])
         echo(f"frontier: nothing chosen; diagnostic checks of {diag['name']}")
         idt, cov = F.check_chosen(fc, st, diag, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers)
-        need["least_bad_debt_at_goal_gain"].update({"identical_openings": idt, "coverage": cov})
+        lost = tuple(e for e, x in idt.items() if x["chosen"] > x["static"])
+        frictionless = F.identical_openings(fc, st, diag, lost, cfg.seed, replace(fr, frictionless=True),
+                                            _local(cfg.scheduler), cfg.workers) if lost else {}
+        need["least_bad_debt_at_goal_gain"].update({"identical_openings": idt, "coverage": cov,
+                                                    "identical_frictionless": frictionless})
     summary["frontier"] = rows
     summary["frontier_config"] = {**fc.as_dict(), "static_aave_point_is_static_policy": F.static_aave_matches_lab(),
                                   "points": len(points)}
