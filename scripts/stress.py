@@ -4,7 +4,7 @@ Runs every policy (static, dynamic, two ablations and dynamic-calibrated) throug
 and the calm month on the vectorized model with the frictions of docs/design.md §10, a Monte
 Carlo of GBM-with-jumps and GARCH(1,1) paths through dask, the haircut calibration and
 backtests, a subset replayed through the deployed contracts for parity, and the efficient frontier
-of docs/frontier-protocol.md (static and dynamic margin swept over their risk knobs; --no-frontier
+of docs/frontier-protocol-v2.md (static and dynamic margin swept over their risk knobs; --no-frontier
 skips it); writes DIR/summary.json, DIR/report.md and PNG plots.
 """
 
@@ -120,7 +120,7 @@ def _policies(ctx: click.Context, param: click.Parameter, value: str | None) -> 
               help="Seed of the populations and of the Monte Carlo paths (no unit).")
 @click.option("--no-onchain", is_flag=True, help="Skip the on-chain parity subset.")
 @click.option("--frontier/--no-frontier", default=True, show_default=True,
-              help="Sweep static and dynamic margin over their risk knobs (no unit; docs/frontier-protocol.md).")
+              help="Sweep static and dynamic margin over their risk knobs (no unit; docs/frontier-protocol-v2.md).")
 @click.option("--frontier-accounts", type=click.IntRange(1, 1_000_000), default=None,
               help=f"Accounts per episode in the frontier (count) [default: {_FC.accounts}; --quick {_QF.accounts}].")
 @click.option("--frontier-lt", default=None, metavar="X,Y,...",

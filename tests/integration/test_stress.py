@@ -57,7 +57,7 @@ def test_quick_run_writes_the_report_and_holds_parity(tmp_path):
     assert "**Protocol v2**" in report and "v1 (floor in the backtest)" not in report
     for f in PLOTS + ("frontier.png",):
         assert (out / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f
-    # the frontier (docs/frontier-protocol.md): its table, the verdict's keys and its report section
+    # the frontier (docs/frontier-protocol-v2.md): its table, the verdict's keys and its report section
     assert "## Frontier" in report and s["frontier_config"]["static_aave_point_is_static_policy"]
     for row in s["frontier"]:
         assert {"family", "params", "calm_borrowing_power", "bad_debt_usd_train", "bad_debt_usd_heldout",
@@ -65,6 +65,11 @@ def test_quick_run_writes_the_report_and_holds_parity(tmp_path):
     v = s["verdict"]
     assert {"static_point", "chosen", "calm_bp_gain", "bad_debt_train_ratio", "bad_debt_heldout_ratio",
             "crash_goal_met", "calm_goal_met"} <= set(v)
+    assert v["protocol"] == 2 and len(v["walk"]) == min(v["eligible"], s["frontier_config"]["max_walk"])
+    for w in v["walk"]:
+        assert set(w["identical_train"]) == set(s["frontier_config"]["train_crashes"])
+        assert w["passed"] == (w["identical_ok"] and w["coverage_ok"])
+    assert (v["chosen"] or {}).get("name") == next((w["name"] for w in v["walk"] if w["passed"]), None)
     if v["chosen"]:
         assert set(v["identical_openings"]) == set(s["frontier_config"]["train_crashes"]
                                                    + s["frontier_config"]["heldout_crashes"])
