@@ -135,13 +135,16 @@ def _policies(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--frontier-buffers", default=None, metavar="X,Y,...",
               help=f"Dynamic grid, h_min_init - h_min (fraction; run only where the oracle has h_min_init) "
               f"[default: {_csv(_FC.buffers)}; --quick {_csv(_QF.buffers)}].")
+@click.option("--portfolio/--no-portfolio", default=True, show_default=True,
+              help="Portfolio margin against per-asset margin on hedged and diversified books (no unit; "
+              "docs/portfolio-study.md).")
 @click.option("--frontier-axis", multiple=True, metavar="KNOB=X,Y",
               show_default="none", help="A further dynamic grid axis over any policy knob by name, in the knob's human unit, e.g. fraction or hours (repeatable).")
 def cli(out_dir: Path, quick: bool, episodes: list[str], policies: list[str], paths: int, accounts: int,
         episode_accounts: int, horizon_h: int, scheduler: str | None, workers: int | None, seed: int,
         no_onchain: bool, frontier: bool, frontier_accounts: int | None, frontier_lt: str | None,
         frontier_z: str | None, frontier_horizons: str | None, frontier_gaps: str | None,
-        frontier_buffers: str | None, frontier_axis: tuple[str, ...]) -> None:
+        frontier_buffers: str | None, frontier_axis: tuple[str, ...], portfolio: bool) -> None:
     """Measure volmargin against a static-parameter protocol on real crashes and simulated paths.
 
     Units in the outputs: USD (bad debt, liquidation volume), fractions (haircuts, borrowing
@@ -165,7 +168,7 @@ def cli(out_dir: Path, quick: bool, episodes: list[str], policies: list[str], pa
     cfg = StressConfig(out=out_dir, quick=quick, episodes=episodes, policies=policies,
                        accounts=QUICK["accounts"] if quick else episode_accounts, paths=paths,
                        mc_accounts=accounts, horizon_h=horizon_h, seed=seed, scheduler=scheduler,
-                       workers=workers, onchain=not no_onchain, frontier=fc)
+                       workers=workers, onchain=not no_onchain, frontier=fc, portfolio=portfolio)
 
     def onchain(policy: str, steps: int, n: int) -> dict:
         with tqdm(total=steps, desc=f"on-chain {policy}", unit="bar") as bar:

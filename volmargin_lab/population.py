@@ -29,7 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KIND_NAMES: tuple[str, ...] = ("long_eth", "long_btc", "long_mix", "short_eth", "long_toxic")
+KIND_NAMES: tuple[str, ...] = ("long_eth", "long_btc", "long_mix", "short_eth", "long_toxic", "hedge_eth_btc",
+                               "hedge_btc_eth")
+#: Books of ``make_population(book=...)``: the lab's mix, or the portfolio-margin study's books
+#: (issue #14): ``hedged`` = half long WETH against a WBTC borrow, half long WBTC against a WETH
+#: borrow; ``diversified`` = WETH and WBTC against a USD borrow (the ``long_mix`` kind).
+BOOKS: tuple[str, ...] = ("lab", "hedged", "diversified")
 BASE_SHARES: tuple[float, ...] = (0.35, 0.25, 0.25, 0.15)
 #: Share of accounts holding the episode's toxic collateral, where there is one.
 TOXIC_SHARE = 0.10
@@ -58,14 +63,21 @@ class Population:
         return int(self.kind.shape[0])
 
 
-def make_population(n: int, seed: int, symbols: tuple[str, ...] | list[str], toxic: str | None = None) -> Population:
+def make_population(n: int, seed: int, symbols: tuple[str, ...] | list[str], toxic: str | None = None,
+                    book: str = "lab") -> Population:
     """``n`` seeded accounts over ``symbols`` (which must contain USD, WETH and WBTC).
+
+    ``book`` (``BOOKS``): "lab" is the module docstring's mix (toxic collateral where given);
+    "hedged" and "diversified" replace every account's kind (same random draws: collateral
+    value, ETH share, leverage) and ignore ``toxic``.
 
     Raises
     ------
     ValueError
-        ``n < 1``, a missing base symbol, or a ``toxic`` symbol not in ``symbols``.
+        ``n < 1``, a missing base symbol, a ``toxic`` symbol not in ``symbols``, an unknown ``book``.
     """
+    if book not in BOOKS:
+        raise ValueError(f"unknown book {book!r}; known: {', '.join(BOOKS)}")
     if n < 1:
         raise ValueError(f"accounts must be >= 1, got {n}")
     symbols = tuple(symbols)
@@ -77,7 +89,7 @@ def make_population(n: int, seed: int, symbols: tuple[str, ...] | list[str], tox
     shares = np.array(BASE_SHARES + (0.0,))
     if toxic:
         shares = np.r_[np.array(BASE_SHARES) * (1.0 - TOXIC_SHARE), TOXIC_SHARE]
-    kind = rng.choice(len(KIND_NAMES), size=n, p=shares / shares.sum())
+    kind = rng.choice(len(shares), size=n, p=shares / shares.sum())  # the lab kinds (the first five)
     lo, hi = np.log(COLLATERAL_USD[0]), np.log(COLLATERAL_USD[1])
     usd = np.exp(rng.uniform(lo, hi, n))
     usd_toxic = np.exp(rng.uniform(np.log(TOXIC_COLLATERAL_USD[0]), np.log(TOXIC_COLLATERAL_USD[1]), n))
@@ -94,7 +106,18 @@ def make_population(n: int, seed: int, symbols: tuple[str, ...] | list[str], tox
     debt[k == 3] = col["WETH"]
     if toxic:
         c[k == 4, col[toxic]] = usd_toxic[k == 4]
-    return Population(symbols, kind, c, debt, lev)
+    if book == "lab":
+        return Population(symbols, kind, c, debt, lev)
+    c = np.zeros((n, len(symbols)))
+    if book == "diversified":
+        kind = np.full(n, KIND_NAMES.index("long_mix"))
+        c[:, col["WETH"]], c[:, col["WBTC"]] = w * usd, (1 - w) * usd
+        return Population(symbols, kind, c, np.full(n, col["USD"]), lev)
+    eth_first = np.arange(n) % 2 == 0
+    kind = np.where(eth_first, KIND_NAMES.index("hedge_eth_btc"), KIND_NAMES.index("hedge_btc_eth"))
+    c[eth_first, col["WETH"]] = usd[eth_first]
+    c[~eth_first, col["WBTC"]] = usd[~eth_first]
+    return Population(symbols, kind, c, np.where(eth_first, col["WBTC"], col["WETH"]), lev)
 
 
 def borrowing_power(

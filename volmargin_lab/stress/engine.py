@@ -53,6 +53,7 @@ import numpy as np
 
 from volmargin import model as M
 from .policies import VaultModel
+from .portfolio import PortfolioMargin, scaled_haircuts
 
 NORMAL, CAUTION, REDUCE_ONLY = M.NORMAL, M.CAUTION, M.REDUCE_ONLY
 #: Steps between two exact refreshes of the screening references (``VaultSim(screen=True)``).
@@ -199,6 +200,9 @@ class VaultSim:
         is the same as without it, faster for large populations.
     dtype : storage of the balances (float64; float32 halves the memory traffic of the
         per-step health product for Monte Carlo batches, liquidation arithmetic stays float64).
+    portfolio : ``portfolio.PortfolioMargin`` or None: every account's maintenance haircuts are
+        scaled by its portfolio factor (``portfolio.scaled_haircuts``) in health and liquidation;
+        ``borrowing_power`` is then not tracked (NaN) and ``screen`` is refused (ValueError).
     """
 
     def __init__(
@@ -217,7 +221,13 @@ class VaultSim:
         bp_until: float = np.inf,
         dtype: Any = np.float64,
         screen: bool = False,
+        portfolio: PortfolioMargin | None = None,
     ) -> None:
+        if portfolio is not None and screen:
+            raise ValueError("screen=True assumes per-asset weights; it cannot run with portfolio margin")
+        if portfolio is not None and tuple(portfolio.symbols) != tuple(symbols):
+            raise ValueError(f"portfolio symbols {portfolio.symbols} differ from {tuple(symbols)}")
+        self.portfolio = portfolio
         self.symbols = tuple(symbols)
         m = np.asarray(market, dtype=np.float64)
         self.market = m[None] if m.ndim == 2 else m
@@ -347,6 +357,10 @@ class VaultSim:
 
     def _sums_full(self, price: np.ndarray, hm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(B, N) maintenance assets and liabilities (USD)."""
+        if self.portfolio is not None:
+            p = price[:, None, :]
+            h = scaled_haircuts(self.portfolio, self.pos, self.neg, p, hm[:, None, :])
+            return ((self.pos * p * np.maximum(1.0 - h, 0.0)).sum(axis=2), (self.neg * p * (1.0 + h)).sum(axis=2))
         wa, wl = self._weights(price, hm)
         return np.einsum("bna,ba->bn", self.pos, wa), np.einsum("bna,ba->bn", self.neg, wl)
 
@@ -383,14 +397,18 @@ class VaultSim:
         return maybe[h < 0]
 
     def _health(self, price: np.ndarray, hm: np.ndarray) -> np.ndarray:
-        """(B, N) maintenance health (USD): one batched matmul over [deposits | borrows]."""
+        """(B, N) maintenance health (USD): one batched matmul over [deposits | borrows]
+        (with portfolio margin: the same sums on each account's scaled haircuts)."""
+        if self.portfolio is not None:
+            a, li = self._sums_full(price, hm)
+            return a - li
         w = M.maint_weights(price, hm)
         w[..., self.A :] *= -1.0  # borrows are stored positive in ``split``
         w = w.astype(self.dtype)
         return np.matmul(self.split, w[..., None])[..., 0]
 
     def _bp(self, k: int) -> None:
-        if not self.track_bp or self.usd is None or self.times[k] > self.bp_until:
+        if not self.track_bp or self.usd is None or self.times[k] > self.bp_until or self.portfolio is not None:
             return
         o = self.oracle
         hi0 = o.h_init()
@@ -442,6 +460,8 @@ class VaultSim:
         P, Ng = self.pos[bi, ni].astype(np.float64), self.neg[bi, ni].astype(np.float64)
         pk = o.price[bi]
         hmk = o.h_maint[bi]
+        if self.portfolio is not None:  # each account's own scale of the haircuts
+            hmk = scaled_haircuts(self.portfolio, P, Ng, pk, hmk)
         d, c, repay, seize, bon = liquidation_amounts(P, Ng, pk, hmk, v)
         debt, col = Ng[rows, d], P[rows, c]
         pd, pc = pk[rows, d], pk[rows, c]

@@ -18,7 +18,8 @@ import numpy as np
 from .engine import Feed, Frictions, SimResult, VaultSim
 from .metrics import episode_metrics
 from .policies import Policy, make_policy
-from ..population import OPEN_MODES, borrowing_power, make_population, open_balances
+from .portfolio import book_borrowing_power
+from ..population import OPEN_MODES, Population, borrowing_power, make_population, open_balances
 from .scenarios import ALL_EPISODES, MarketPath, load_market
 
 
@@ -34,7 +35,7 @@ def realized_var(prices: np.ndarray, times: np.ndarray) -> np.ndarray:
 @dataclass
 class EpisodeRun:
     """Results of one episode: ``metrics[mode][policy]`` dicts, ``results[mode][policy]``
-    SimResults, the market path and the population size."""
+    SimResults, the market path, the population size and the population."""
 
     name: str
     market: MarketPath
@@ -42,6 +43,7 @@ class EpisodeRun:
     results: dict[str, dict[str, SimResult]]
     n_accounts: int
     var_seed: np.ndarray
+    population: Population | None = None
 
 
 def run_episode(
@@ -53,17 +55,23 @@ def run_episode(
     max_hours: float | None = None,
     progress: Callable[[int], Any] | None = None,
     modes: tuple[str, ...] = OPEN_MODES,
+    book: str = "lab",
 ) -> EpisodeRun:
     """Simulate ``policies`` (names of ``make_policy``, or ``Policy`` objects, keyed by their
     ``name``) on episode ``name`` with ``n_accounts`` seeded accounts, opening each way of
     ``modes`` (a subset of ``OPEN_MODES``; ``identical`` uses the smallest borrowing power over
-    ``policies``).
+    ``policies``). ``book`` (``population.BOOKS``): "lab" opens the lab's population with
+    ``population.borrowing_power``; "hedged" / "diversified" open the portfolio study's books
+    with ``portfolio.book_borrowing_power`` under every policy (its ``portfolio``, or per-asset
+    sums without one), so the two margins are compared with one solver.
 
     Raises ``volmargin_lab.data.DataError`` for an unknown episode or bad files, ``KeyError`` for
     an unknown policy or opening mode."""
     bad = [m for m in modes if m not in OPEN_MODES]
     if bad:
         raise KeyError(f"unknown opening mode(s) {bad}; known: {', '.join(OPEN_MODES)}")
+    if book == "lab" and any(isinstance(p, Policy) and p.portfolio for p in policies):
+        raise ValueError("a policy with portfolio margin needs a portfolio book ('hedged' or 'diversified')")
     market = load_market(name, max_hours=max_hours)
     ep = ALL_EPISODES[name]
     syms = market.symbols
@@ -72,7 +80,7 @@ def run_episode(
     feed = Feed(market.answer[None], market.updated_at[None], market.times)
     pause = np.array([ep.pause_below.get(s, 0.0) for s in syms])
     toxic = ep.toxic[0] if ep.toxic else None
-    pop = make_population(n_accounts, seed, syms, toxic)
+    pop = make_population(n_accounts, seed, syms, toxic, book=book)
     m_open = market.prices[o]
     tokens = pop.collateral_usd / m_open
     warmed: dict[str, VaultSim] = {}
@@ -81,11 +89,15 @@ def run_episode(
     for pol in pols:
         pol_name = pol.name
         sim = VaultSim(syms, pol.oracle_model(syms), pol.vault_model(), frictions, market.prices, market.times,
-                       var_seed, pause_below=pause, feed=feed, bp_until=np.inf if ep.calm else ep.calm_until)
+                       var_seed, pause_below=pause, feed=feed, bp_until=np.inf if ep.calm else ep.calm_until,
+                       portfolio=pol.portfolio.margin(syms) if pol.portfolio else None)
         sim.warm_up(o)
         v = sim.view()
-        bp[pol_name] = borrowing_power(tokens, pop.debt_asset, v["price"][0], v["h_init"][0], v["kappa"][0],
-                                       v["depth"][0], v["breaker"][0], pol.vault_model().caution_scale)
+        if book == "lab":
+            bp[pol_name] = borrowing_power(tokens, pop.debt_asset, v["price"][0], v["h_init"][0], v["kappa"][0],
+                                           v["depth"][0], v["breaker"][0], pol.vault_model().caution_scale)
+        else:
+            bp[pol_name] = book_borrowing_power(tokens, pop.debt_asset, v["price"][0], v["h_init"][0], sim.portfolio)
         warmed[pol_name] = sim
     smallest = np.min(np.stack([bp[p.name] for p in pols]), axis=0)
     metrics: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in modes}
@@ -98,4 +110,4 @@ def run_episode(
             res = sim.run(progress=progress)
             results[mode][pol_name] = res
             metrics[mode][pol_name] = episode_metrics(res, syms, ep.calm_until if not ep.calm else float("inf"))
-    return EpisodeRun(name, market, metrics, results, n_accounts, var_seed)
+    return EpisodeRun(name, market, metrics, results, n_accounts, var_seed, pop)

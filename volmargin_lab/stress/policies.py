@@ -43,6 +43,7 @@ from volmargin import model as M
 from volmargin import params as P
 from volmargin import reference as ref
 from volmargin import spec as S
+from .portfolio import PortfolioSpec
 
 WAD = ref.WAD
 TEN_YEARS = 10 * 365 * P.DAY
@@ -104,12 +105,14 @@ class VaultModel:
 
 @dataclass(frozen=True)
 class Policy:
-    """A named parameter set: ``oracle[symbol]`` RiskOracle vectors, ``vault`` MarginVault vector."""
+    """A named parameter set: ``oracle[symbol]`` RiskOracle vectors, ``vault`` MarginVault vector,
+    and optionally portfolio margin (``portfolio.PortfolioSpec``, lab only: issue #14)."""
 
     name: str
     description: str
     oracle: dict[str, tuple[int, ...]]
     vault: tuple[int, ...]
+    portfolio: PortfolioSpec | None = None
 
     def oracle_model(self, symbols: tuple[str, ...] | list[str], xp: Any = np) -> M.OracleParams:
         """``OracleParams`` of ``symbols`` (in that order), arrays of shape (assets,).

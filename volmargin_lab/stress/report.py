@@ -245,6 +245,54 @@ def frontier_section(summary: dict[str, Any]) -> list[str]:
     return L
 
 
+def portfolio_section(pf: dict[str, Any]) -> list[str]:
+    """``## Portfolio margin``: the study of docs/portfolio-study.md (issue #14): the fitted
+    correlation bounds, the calm borrowing power gains per book, bad debt per episode and book,
+    and the goal in plain words."""
+    L = ["## Portfolio margin (study)\n"]
+    corr = pf["correlations"]
+    fits = "; ".join(f"{k}: fitted {f['rho_fit']:.3f}, stressed bounds [{f['rho_lo']:.3f}, {f['rho_hi']:.3f}] "
+                     f"({f['returns']:,} returns of {f['horizon_h']:g} h, {f['windows']:,} rolling "
+                     f"{f['window_days']:g}-day windows, training history)" for k, f in corr["fitted"].items())
+    L.append(f"Protocol: `docs/portfolio-study.md`. Per-asset margin (the `dynamic` policy) against the same with "
+             f"portfolio margin: correlation-aggregated requirements, same-signed legs at the upper bound, "
+             f"opposite-signed at the lower, never below {pf['floor_frac']:.0%} of the per-asset sum; every pair "
+             f"without an estimate at (-1, +1), i.e. margined as today. {fits}.\n")
+    rows = {}
+    for b in ("hedged", "diversified"):
+        rows[b] = {"calm BP gain (training)": _pct(pf[f"{b}_calm_bp_gain"]) if pf.get(f"{b}_calm_bp_gain") is not None
+                   else "n/a",
+                   "calm BP gain (held-out)": _pct(pf[f"{b}_calm_bp_gain_heldout"])
+                   if pf.get(f"{b}_calm_bp_gain_heldout") is not None else "n/a",
+                   "goal": ">= 25 %" if b == "hedged" else ">= 5 %"}
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "book"
+    L.append(md_table(df) + "\n")
+    bd = {}
+    for b, eps in pf["by_episode"].items():
+        for e, x in eps.items():
+            if e in pf["train_crashes"] + pf["heldout_crashes"]:
+                role = "training" if e in pf["train_crashes"] else "held-out"
+                bd[f"{b} / {e} ({role})"] = {"per-asset bad debt USD": x["per-asset"]["bad_debt_usd"],
+                                              "portfolio bad debt USD": x["portfolio"]["bad_debt_usd"],
+                                              "borrows opened, per-asset M USD": x["per-asset"]["borrows_open_usd"] / 1e6,
+                                              "portfolio M USD": x["portfolio"]["borrows_open_usd"] / 1e6}
+    if bd:
+        df = pd.DataFrame.from_dict(bd, orient="index")
+        df.index.name = "book / episode"
+        L.append(md_table(df, "{:,.2f}") + "\n")
+    worse = [k for k, x in bd.items() if x["portfolio bad debt USD"] > x["per-asset bad debt USD"]]
+    hedged_ok = (pf.get("hedged_calm_bp_gain") or -1) >= 0.25
+    div_ok = (pf.get("diversified_calm_bp_gain") or -1) >= 0.05
+    L.append(f"**Goal {'met' if hedged_ok and div_ok and not worse else 'not met'}** (hedged >= 25 %, diversified "
+             f">= 5 %, no more bad debt on any episode): hedged {'reaches' if hedged_ok else 'misses'} its goal, "
+             f"diversified {'reaches' if div_ok else 'misses'} it; portfolio margin has more bad debt than per-asset "
+             f"in {len(worse)} of {len(bd)} book-episodes{' (' + ', '.join(worse) + ')' if worse else ''}. Not run "
+             "yet: the Monte Carlo with correlated paths and the forecast-volatility feed (`forecast_adopted` is "
+             "false).\n")
+    return L
+
+
 def _ratio_text(x: float | None) -> str:
     """A bad-debt ratio (chosen / static) for the text; None or inf: static had none and the
     chosen point had some (JSON holds no infinity, so the summary stores null)."""
@@ -453,6 +501,8 @@ def write_report(summary: dict[str, Any], runs: list[EpisodeRun], mc: dict[str, 
     L = _header(summary) + _findings(summary, mc) + _episodes_section(summary)
     if summary.get("frontier"):
         L += frontier_section(summary)
+    if summary.get("portfolio"):
+        L += portfolio_section(summary["portfolio"])
     if mc:
         L += _monte_carlo_section(summary, mc)
     L += calibration_section(summary)

@@ -21,6 +21,7 @@ import numpy as np
 from .engine import Frictions
 from .episodes import EpisodeRun, run_episode
 from . import frontier as F
+from . import portfolio_study as PS
 from ..data import DataError
 from .montecarlo import MCConfig, MODELS, compute, fit_models, mc_collect, mc_tasks
 from .policies import POLICY_NAMES, make_policy
@@ -38,7 +39,8 @@ QUICK = {"hours": 24.0, "accounts": 300, "paths": 50, "mc_accounts": 1000, "onch
 class StressConfig:
     """What to run. Counts >= 1; ``scheduler`` None (local processes), "threads",
     "synchronous" or a dask.distributed address; ``workers`` local dask workers; ``frontier``
-    the efficient frontier's grids (``frontier.FrontierConfig``; None: no frontier)."""
+    the efficient frontier's grids (``frontier.FrontierConfig``; None: no frontier);
+    ``portfolio`` runs the portfolio-margin study (``portfolio_study``)."""
 
     out: Path
     quick: bool = False
@@ -56,6 +58,7 @@ class StressConfig:
     onchain_accounts: int = 30
     onchain_policies: tuple[str, ...] = ("static", "dynamic")
     frontier: F.FrontierConfig | None = None
+    portfolio: bool = True
 
 
 def _episode_task(name: str, policies: list[str], accounts: int, seed: int, fr: Frictions,
@@ -217,6 +220,12 @@ def run_stress(
         t = time.time()
         _frontier_summary(cfg, fr, points, fr_parts, summary, echo)
         walls["frontier_checks"] = time.time() - t
+    if cfg.portfolio:
+        t = time.time()
+        keys, tasks = PS.study_tasks(PS.QUICK_ACCOUNTS if cfg.quick else PS.ACCOUNTS, cfg.seed, fr, cfg.quick)
+        echo(f"portfolio-margin study: {len(tasks)} tasks")
+        summary["portfolio"] = PS.portfolio_summary(keys, compute(tasks, _local(cfg.scheduler), cfg.workers), cfg.quick)
+        walls["portfolio"] = time.time() - t
     walls["total"] = time.time() - t_all
     summary["wall_seconds"] = walls
     summary = _clean(summary)

@@ -1,0 +1,131 @@
+"""Portfolio margin against per-asset margin in the stress lab (issue #14 item 3, portfolio part;
+protocol: docs/portfolio-study.md).
+
+Two policies on the same oracle vectors: ``per-asset`` (the lab's ``dynamic`` policy: the
+defaults, as the risk-model issue chose no other winner) and ``portfolio`` (the same with
+``portfolio.PortfolioSpec``: WETH-WBTC correlation bounds from the training history at the
+oracle's horizon, offsets capped at ``FLOOR_FRAC`` of the per-asset sum). Two books
+(``population.make_population(book=...)``): ``hedged`` and ``diversified``. Every crash episode
+of the frontier's split and both calm windows; each policy opens at its own borrowing power
+(``fraction``), both with ``portfolio.book_borrowing_power``.
+
+Outputs (``portfolio_summary``): per book the calm borrowing power gain of portfolio over
+per-asset margin on the training calm window (and the held-out one), per episode and book the
+bad debt of both, the largest ratio of portfolio to per-asset bad debt (0 when both are 0), the
+correlation fits; ``forecast_adopted`` is False (the forecast-volatility feed is not built).
+Units: USD, fractions, hours.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .engine import Frictions, SimResult
+from .episodes import EpisodeRun, run_episode
+from .frontier import HELDOUT_CALM, HELDOUT_CRASHES, TRAIN_CALM, TRAIN_CRASHES, ratio
+from .policies import Policy, make_policy
+from .portfolio import book_borrowing_power, fit_portfolio
+
+#: docs/portfolio-study.md: the offset cap (the requirement never falls below this fraction of
+#: the per-asset sum) and the books.
+FLOOR_FRAC = 0.5
+STUDY_BOOKS: tuple[str, ...] = ("hedged", "diversified")
+#: Accounts per episode and book (--quick: ``QUICK_ACCOUNTS``, 24 h after opening).
+ACCOUNTS = 400
+QUICK_ACCOUNTS = 100
+#: Calm borrowing power is averaged over at most this many evenly spaced steps of the calm window.
+BP_STEPS = 240
+
+
+@lru_cache(maxsize=2)
+def study_policies(quick: bool = False) -> tuple[Policy, Policy]:
+    """(per-asset, portfolio): the lab's ``dynamic`` policy without and with portfolio margin at
+    the WETH oracle's horizon (``fit_portfolio``, stressed bounds, ``FLOOR_FRAC``); cached per
+    process (the fit reads the long histories)."""
+    base = make_policy("dynamic")
+    horizon_h = base.oracle["WETH"].horizon / 3600.0
+    spec = fit_portfolio(horizon_h, FLOOR_FRAC, quick=quick)
+    return (replace(base, name="per-asset"),
+            replace(base, name="portfolio", portfolio=spec,
+                    description=f"dynamic with portfolio margin (WETH-WBTC bounds at {horizon_h:g} h, floor "
+                                f"{FLOOR_FRAC:g} of the per-asset sum)"))
+
+
+def calm_book_bp(run: EpisodeRun, pol: Policy, res: SimResult, until: float) -> float:
+    """Mean over the calm window (opening to ``until``, at most ``BP_STEPS`` steps) of the book's
+    borrowing power: USD the accounts may borrow (``book_borrowing_power`` at each step's oracle
+    prices and initial haircuts, under ``pol``'s margin) per USD of their collateral."""
+    pop = run.population
+    assert pop is not None
+    tokens = pop.collateral_usd / run.market.prices[run.market.open_step]
+    pm = pol.portfolio.margin(run.market.symbols) if pol.portfolio else None
+    steps = np.flatnonzero((res.times >= res.times[res.open_step]) & (res.times <= until))
+    steps = steps[np.linspace(0, len(steps) - 1, min(len(steps), BP_STEPS)).astype(int)] if len(steps) else steps
+    vals = []
+    for k in steps:
+        p, hi = res.price[0, k], res.h_init[0, k]
+        x = book_borrowing_power(tokens, pop.debt_asset, p, hi, pm)
+        vals.append(float((x * p[pop.debt_asset]).sum() / (tokens * p).sum()))
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def study_task(episode: str, book: str, accounts: int, seed: int, fr: Frictions, max_hours: float | None,
+               quick: bool) -> dict[str, dict[str, float]]:
+    """One dask task: both study policies on ``episode`` with ``book``; per policy
+    ``bad_debt_usd``, ``liquidation_volume_usd``, ``borrows_open_usd`` and, on a calm window,
+    ``calm_bp`` (``calm_book_bp``)."""
+    from .scenarios import ALL_EPISODES
+
+    pols = study_policies(quick)
+    run = run_episode(episode, list(pols), accounts, seed, fr, max_hours=max_hours, modes=("fraction",), book=book)
+    ep = ALL_EPISODES[episode]
+    out: dict[str, dict[str, float]] = {}
+    for pol in pols:
+        m, res = run.metrics["fraction"][pol.name], run.results["fraction"][pol.name]
+        out[pol.name] = {k: float(m[k]) for k in ("bad_debt_usd", "liquidation_volume_usd", "borrows_open_usd")}
+        if ep.calm:
+            out[pol.name]["calm_bp"] = calm_book_bp(run, pol, res, math.inf)
+    return out
+
+
+def study_tasks(accounts: int, seed: int, fr: Frictions, quick: bool) -> tuple[list[tuple[str, str]], list[Any]]:
+    """(keys, dask.delayed tasks): every (episode, book) of docs/portfolio-study.md."""
+    import dask
+
+    hours = 24.0 if quick else None
+    keys = [(e, b) for e in (TRAIN_CALM, HELDOUT_CALM) + TRAIN_CRASHES + HELDOUT_CRASHES for b in STUDY_BOOKS]
+    return keys, [dask.delayed(study_task)(e, b, accounts, seed, fr, hours, quick) for e, b in keys]
+
+
+def portfolio_summary(keys: list[tuple[str, str]], parts: list[dict[str, dict[str, float]]],
+                      quick: bool = False) -> dict[str, Any]:
+    """The ``portfolio`` object of ``summary.json`` (issue #14): ``hedged_calm_bp_gain`` and
+    ``diversified_calm_bp_gain`` (portfolio / per-asset calm borrowing power - 1, training calm
+    window; ``_heldout``: the held-out one), ``bad_debt_ratio_max`` (largest portfolio /
+    per-asset bad debt over the crash episodes and books; 0 when both 0, None for an unbounded
+    ratio), ``forecast_adopted`` (False: not built), ``by_episode`` ({book: {episode: {policy:
+    figures}}}), ``correlations`` (the fitted bounds) and the study's ``floor_frac``."""
+    by: dict[str, dict[str, dict[str, dict[str, float]]]] = {b: {} for b in STUDY_BOOKS}
+    for (e, b), part in zip(keys, parts):
+        by[b][e] = part
+    out: dict[str, Any] = {}
+    for b in STUDY_BOOKS:
+        for key, ep in (("", TRAIN_CALM), ("_heldout", HELDOUT_CALM)):
+            x = by[b].get(ep)
+            out[f"{b}_calm_bp_gain{key}"] = (x["portfolio"]["calm_bp"] / x["per-asset"]["calm_bp"] - 1.0) if x else None
+    ratios = [ratio(x["portfolio"]["bad_debt_usd"], x["per-asset"]["bad_debt_usd"])
+              for b in STUDY_BOOKS for e, x in by[b].items() if e in TRAIN_CRASHES + HELDOUT_CRASHES]
+    worst = max(ratios) if ratios else None
+    out["bad_debt_ratio_max"] = None if worst is not None and math.isinf(worst) else worst
+    out["bad_debt_ratio_unbounded"] = bool(worst is not None and math.isinf(worst))
+    out["forecast_adopted"] = False
+    out["floor_frac"] = FLOOR_FRAC
+    out["correlations"] = study_policies(quick)[1].portfolio.summary()
+    out["by_episode"] = by
+    out["train_crashes"], out["heldout_crashes"] = list(TRAIN_CRASHES), list(HELDOUT_CRASHES)
+    return out
