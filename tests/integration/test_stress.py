@@ -73,5 +73,11 @@ def test_quick_run_writes_the_report_and_holds_parity(tmp_path):
     if v["chosen"]:
         assert set(v["identical_openings"]) == set(s["frontier_config"]["train_crashes"]
                                                    + s["frontier_config"]["heldout_crashes"])
+    # the portfolio-margin study and the forecast backtest (docs/portfolio-study.md, docs/forecast-study.md)
+    pf = s["portfolio"]
+    assert {"hedged_calm_bp_gain", "diversified_calm_bp_gain", "bad_debt_ratio_max", "forecast_adopted"} <= set(pf)
+    assert pf["hedged_calm_bp_gain"] > pf["diversified_calm_bp_gain"] >= 0.0  # a hedge earns the larger offset
+    assert pf["forecast_adopted"] == pf["forecast"]["adopted"] and set(pf["forecast"]["by_asset"]) == {"WETH", "WBTC"}
+    assert "## Portfolio margin (study)" in report and "### Forecast volatility (backtest)" in report
     assert "wrote" in r.stdout
 

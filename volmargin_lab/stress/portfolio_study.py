@@ -12,7 +12,8 @@ of the frontier's split and both calm windows; each policy opens at its own borr
 Outputs (``portfolio_summary``): per book the calm borrowing power gain of portfolio over
 per-asset margin on the training calm window (and the held-out one), per episode and book the
 bad debt of both, the largest ratio of portfolio to per-asset bad debt (0 when both are 0), the
-correlation fits; ``forecast_adopted`` is False (the forecast-volatility feed is not built).
+correlation fits; ``forecast_adopted`` from the forecast-volatility backtest
+(``volmargin_lab.forecast``, docs/forecast-study.md).
 Units: USD, fractions, hours.
 """
 
@@ -102,14 +103,28 @@ def study_tasks(accounts: int, seed: int, fr: Frictions, quick: bool) -> tuple[l
     return keys, [dask.delayed(study_task)(e, b, accounts, seed, fr, hours, quick) for e, b in keys]
 
 
+def forecast_tasks(quick: bool) -> tuple[list[str], list[Any]]:
+    """(symbols, dask.delayed tasks): ``forecast.backtest`` of WETH and WBTC (docs/forecast-study.md)."""
+    import dask
+
+    from .. import forecast as FC
+
+    syms = ["WETH", "WBTC"]
+    return syms, [dask.delayed(FC.backtest)(s, quick) for s in syms]
+
+
 def portfolio_summary(keys: list[tuple[str, str]], parts: list[dict[str, dict[str, float]]],
-                      quick: bool = False) -> dict[str, Any]:
+                      quick: bool = False, forecast: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The ``portfolio`` object of ``summary.json`` (issue #14): ``hedged_calm_bp_gain`` and
     ``diversified_calm_bp_gain`` (portfolio / per-asset calm borrowing power - 1, training calm
     window; ``_heldout``: the held-out one), ``bad_debt_ratio_max`` (largest portfolio /
     per-asset bad debt over the crash episodes and books; 0 when both 0, None for an unbounded
-    ratio), ``forecast_adopted`` (False: not built), ``by_episode`` ({book: {episode: {policy:
-    figures}}}), ``correlations`` (the fitted bounds) and the study's ``floor_frac``."""
+    ratio), ``forecast_adopted`` (``forecast.adoption`` of ``forecast``, ``{symbol:
+    forecast.backtest(...)}``; False without it), ``forecast`` (the backtests, the candidate mode
+    and the adoption), ``by_episode`` ({book: {episode: {policy: figures}}}), ``correlations``
+    (the fitted bounds) and the study's ``floor_frac``."""
+    from .. import forecast as FC
+
     by: dict[str, dict[str, dict[str, dict[str, float]]]] = {b: {} for b in STUDY_BOOKS}
     for (e, b), part in zip(keys, parts):
         by[b][e] = part
@@ -123,7 +138,9 @@ def portfolio_summary(keys: list[tuple[str, str]], parts: list[dict[str, dict[st
     worst = max(ratios) if ratios else None
     out["bad_debt_ratio_max"] = None if worst is not None and math.isinf(worst) else worst
     out["bad_debt_ratio_unbounded"] = bool(worst is not None and math.isinf(worst))
-    out["forecast_adopted"] = False
+    adopt = FC.adoption(forecast) if forecast else {"candidate": None, "adopted": False}
+    out["forecast_adopted"] = adopt["adopted"]
+    out["forecast"] = {"by_asset": forecast or {}, **adopt}
     out["floor_frac"] = FLOOR_FRAC
     out["correlations"] = study_policies(quick)[1].portfolio.summary()
     out["by_episode"] = by

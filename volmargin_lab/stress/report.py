@@ -288,8 +288,41 @@ def portfolio_section(pf: dict[str, Any]) -> list[str]:
              f">= 5 %, no more bad debt on any episode): hedged {'reaches' if hedged_ok else 'misses'} its goal, "
              f"diversified {'reaches' if div_ok else 'misses'} it; portfolio margin has more bad debt than per-asset "
              f"in {len(worse)} of {len(bd)} book-episodes{' (' + ', '.join(worse) + ')' if worse else ''}. Not run "
-             "yet: the Monte Carlo with correlated paths and the forecast-volatility feed (`forecast_adopted` is "
-             "false).\n")
+             "yet: the Monte Carlo with correlated paths.\n")
+    L += _forecast_words(pf.get("forecast") or {})
+    return L
+
+
+def _forecast_words(fc: dict[str, Any]) -> list[str]:
+    """The forecast-volatility backtest (docs/forecast-study.md): every mode beside the realized
+    volatility, per asset, floor and period, and the adoption in plain words."""
+    by = fc.get("by_asset") or {}
+    if not by:
+        return []
+    L = ["### Forecast volatility (backtest)\n",
+         "Protocol: `docs/forecast-study.md`. A keeper's GARCH(1,1)-t forecast (730-day window, refitted every 30 "
+         "days, pushed daily, each push within 50 % of the last, read clipped to [0.5, 3] x the realized volatility) "
+         "against the oracle's realized volatility, one-day haircut targets of the default vector, 99 % coverage; "
+         "criterion one-sided Kupiec and Christoffersen p >= 0.05.\n"]
+    rows = {}
+    for sym, r in by.items():
+        for floor in ("none", "default"):
+            for period in ("train", "heldout"):
+                for mode, x in r[floor][period].items():
+                    rows[f"{sym} / floor {floor} / {period} / {mode}"] = {
+                        "exceedances": f"{x['exceedances']}/{x['observations']}",
+                        "Kupiec 1-sided p": _p(x["kupiec_p_one_sided"]), "Christoffersen p": _p(x["christoffersen_p"]),
+                        "mean haircut": f"{x['mean_haircut']:.4f}", "passed": "yes" if x["passed"] else "no"}
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "asset / floor / period / mode"
+    L.append(md_table(df) + "\n")
+    cand = fc.get("candidate")
+    L.append(f"Candidate chosen on training (floor 0, lowest mean haircut among the passing modes): "
+             f"{cand or 'none'}. **Forecast volatility {'adopted' if fc.get('adopted') else 'not adopted'}**: "
+             + ("it wins on the held-out windows for both assets." if fc.get("adopted") else
+                "on the held-out windows it does not both pass and lend more (lower mean haircut) than the realized "
+                "volatility for every asset, so the oracle keeps its realized volatility and the on-chain keeper "
+                "is not built yet.") + "\n")
     return L
 
 

@@ -223,8 +223,11 @@ def run_stress(
     if cfg.portfolio:
         t = time.time()
         keys, tasks = PS.study_tasks(PS.QUICK_ACCOUNTS if cfg.quick else PS.ACCOUNTS, cfg.seed, fr, cfg.quick)
-        echo(f"portfolio-margin study: {len(tasks)} tasks")
-        summary["portfolio"] = PS.portfolio_summary(keys, compute(tasks, _local(cfg.scheduler), cfg.workers), cfg.quick)
+        fkeys, ftasks = PS.forecast_tasks(cfg.quick)
+        echo(f"portfolio-margin study and forecast-volatility backtest: {len(tasks) + len(ftasks)} tasks")
+        done = compute(tasks + ftasks, _local(cfg.scheduler), cfg.workers)
+        summary["portfolio"] = PS.portfolio_summary(keys, done[: len(tasks)], cfg.quick,
+                                                    forecast=dict(zip(fkeys, done[len(tasks):])))
         walls["portfolio"] = time.time() - t
     walls["total"] = time.time() - t_all
     summary["wall_seconds"] = walls
