@@ -111,34 +111,37 @@ STRESS_EPISODES: dict[str, StressEpisode] = {
 }
 
 
+#: The Binance hourly-close files the frontier's own episodes are cut from.
+LONG_HOURLY_FILES: dict[str, str] = {"WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"}
+
+
+def _long_hourly(name: str, start: str, open_at: str, end: str, about: str, calm: bool = False) -> StressEpisode:
+    """An episode cut from ``LONG_HOURLY_FILES`` (closes only): the feed from ``start``, accounts
+    opening at ``open_at``, to ``end`` (``YYYY-MM-DD HH:MM`` UTC); a crash's calm window ends at
+    its opening, a calm episode's at its end."""
+    return StressEpisode(name, name, utc(open_at), utc(end) if calm else utc(open_at), calm=calm,
+                         window=(utc(start), utc(end)), files=dict(LONG_HOURLY_FILES), about=about)
+
+
 #: Episodes run only by the efficient frontier (``volmargin_lab.stress.frontier``), not by the
 #: lab's episode tables: the held-out calm window of docs/frontier-protocol.md and the unseen held-out crashes
-#: of docs/frontier-protocol-v2.md.
+#: of docs/frontier-protocol-v2.md ("The unseen windows": the two largest 72 h drawdowns of ETH's hourly close
+#: from 2023 on outside the earlier held-out windows; warm-up 2 days, open at the 72 h window's start, 5 days on).
 FRONTIER_EPISODES: dict[str, StressEpisode] = {
-    "calm-2023-09": StressEpisode(
-        "calm-2023-09", "calm-2023-09", utc("2023-09-03 00:00"), utc("2023-10-01 00:00"), calm=True,
-        window=(utc("2023-09-01 00:00"), utc("2023-10-01 00:00")),
-        files={"WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"},
-        about="September 2023, the calmest month of ETH from 2023 on (Binance USDT, hourly closes); the "
-              "frontier's held-out calm window.",
-    ),
-    # docs/frontier-protocol-v2.md "The unseen windows": the two largest 72 h drawdowns of ETH's hourly close
-    # from 2023 on outside the earlier held-out windows; warm-up 2 days, open at the 72 h window's start, 5 days on
-    "crash-2024-12": StressEpisode(
-        "crash-2024-12", "crash-2024-12", utc("2024-12-17 14:00"), utc("2024-12-17 14:00"),
-        window=(utc("2024-12-15 14:00"), utc("2024-12-22 14:00")),
-        files={"WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"},
-        about="December 2024: ETH's close fell 22.8 % within 72 h from 2024-12-17 14:00 (Binance USDT, hourly "
-              "closes only); a held-out crash of frontier protocol v2, run by no earlier version of the lab.",
-    ),
-    "crash-2025-02": StressEpisode(
-        "crash-2025-02", "crash-2025-02", utc("2025-01-31 15:00"), utc("2025-01-31 15:00"),
-        window=(utc("2025-01-29 15:00"), utc("2025-02-05 15:00")),
-        files={"WETH": "eth_usdt_2021-2025_1h.csv", "WBTC": "btc_usdt_2021-2025_1h.csv"},
-        about="February 2025 (tariff news): ETH's close fell 28.4 % within 72 h from 2025-01-31 15:00 (Binance "
-              "USDT, hourly closes only); a held-out crash of frontier protocol v2, run by no earlier version of "
-              "the lab.",
-    ),
+    e.name: e
+    for e in (
+        _long_hourly("calm-2023-09", "2023-09-01 00:00", "2023-09-03 00:00", "2023-10-01 00:00", calm=True,
+                     about="September 2023, the calmest month of ETH from 2023 on (Binance USDT, hourly closes); "
+                           "the frontier's held-out calm window."),
+        _long_hourly("crash-2024-12", "2024-12-15 14:00", "2024-12-17 14:00", "2024-12-22 14:00",
+                     about="December 2024: ETH's close fell 22.8 % within 72 h from 2024-12-17 14:00 (Binance "
+                           "USDT, hourly closes only); a held-out crash of frontier protocol v2, run by no earlier "
+                           "version of the lab."),
+        _long_hourly("crash-2025-02", "2025-01-29 15:00", "2025-01-31 15:00", "2025-02-05 15:00",
+                     about="February 2025 (tariff news): ETH's close fell 28.4 % within 72 h from 2025-01-31 15:00 "
+                           "(Binance USDT, hourly closes only); a held-out crash of frontier protocol v2, run by no "
+                           "earlier version of the lab."),
+    )
 }
 #: Every episode ``load_market`` and ``run_episode`` know.
 ALL_EPISODES: dict[str, StressEpisode] = {**STRESS_EPISODES, **FRONTIER_EPISODES}
