@@ -78,6 +78,7 @@ def test_quick_run_writes_the_report_and_holds_parity(tmp_path):
     assert {"hedged_calm_bp_gain", "diversified_calm_bp_gain", "bad_debt_ratio_max", "forecast_adopted"} <= set(pf)
     assert pf["hedged_calm_bp_gain"] > pf["diversified_calm_bp_gain"] >= 0.0  # a hedge earns the larger offset
     assert pf["forecast_adopted"] == pf["forecast"]["adopted"] and set(pf["forecast"]["by_asset"]) == {"WETH", "WBTC"}
+    assert set(pf["monte_carlo"]["by_regime"]) == {"fitted", "broken"} and "mc_es99_ratio_max" in pf
     assert "## Portfolio margin (study)" in report and "### Forecast volatility (backtest)" in report
     assert "wrote" in r.stdout
 

@@ -163,3 +163,35 @@ def test_portfolio_summary_by_hand():
     parts[5] = part(0, 0, 0.0, 1.0)  # portfolio bad debt where per-asset has none: unbounded
     s = PS.portfolio_summary(keys, parts, quick=True)
     assert s["bad_debt_ratio_max"] is None and s["bad_debt_ratio_unbounded"]
+
+
+def test_monte_carlo_books_and_the_per_asset_limit():
+    """The Monte Carlo runs the study's books under Policy objects; a portfolio spec without
+    estimated pairs gives the per-asset figures path by path, and the broken regime moves the paths."""
+    from volmargin_lab.stress.montecarlo import MCConfig, fit_models, simulate_batch
+
+    models = fit_models(quick=True, garch=False)
+    cfg = MCConfig(n_paths=4, n_accounts=60, horizon_h=24, batch=4, seed=3)
+    base = make_policy("dynamic")
+    a, b = replace(base, name="per-asset"), replace(base, name="no-pairs", portfolio=PortfolioSpec({}, 0.5, {}))
+    out = simulate_batch("gbm-jump", (a, b), 0, 4, cfg, models, Frictions(), "hedged")
+    for k in ("bad_debt_usd", "borrows_usd", "liquidations"):
+        np.testing.assert_allclose(out["per-asset"][k], out["no-pairs"][k], rtol=1e-6, atol=1e-6)
+    broken = simulate_batch("gbm-jump", (a,), 0, 4, cfg, models, Frictions(), "hedged", rho=-0.5)
+    assert out["per-asset"]["borrows_usd"].shape == (4,) and set(broken) == {"per-asset"}
+
+
+def test_mc_study_summary_by_hand():
+    def part(a, p):
+        return {"per-asset": {"bad_debt_usd": np.array(a, float), "borrows_usd": np.ones(len(a))},
+                "portfolio": {"bad_debt_usd": np.array(p, float), "borrows_usd": np.ones(len(p))}}
+
+    keys = [("fitted", "hedged"), ("fitted", "hedged"), ("broken", "hedged")]
+    parts = [part([0, 10], [0, 20]), part([0, 0], [0, 0]), part([0, 0], [0, 0])]
+    s = PS.mc_study_summary(keys, parts)
+    cell = s["by_regime"]["fitted"]["hedged"]
+    assert cell["per-asset"]["paths"] == 4 and cell["per-asset"]["es99"] == 10.0 and cell["portfolio"]["es99"] == 20.0
+    assert s["mc_es99_ratio_max"] == 2.0 and not s["mc_es99_ratio_unbounded"]
+    parts[2] = part([0, 0], [0, 1])
+    s = PS.mc_study_summary(keys, parts)
+    assert s["mc_es99_ratio_max"] is None and s["mc_es99_ratio_unbounded"]

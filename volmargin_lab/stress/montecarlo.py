@@ -28,7 +28,7 @@ Units: USD, seconds, fractions; volatilities annualized over 31,536,000 s.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,8 @@ import numpy as np
 from volmargin import params as P
 from .engine import Frictions, VaultSim
 from .metrics import tail_stats
-from .policies import make_policy
+from .policies import Policy, make_policy
+from .portfolio import book_borrowing_power
 from ..paths import garch_paths, gbm_jump_paths
 from ..population import borrowing_power, make_population, open_balances
 
@@ -195,30 +196,39 @@ class MCConfig:
 
 
 def simulate_batch(
-    model: str, policies: tuple[str, ...], index: int, size: int, cfg: MCConfig, models: PathModels,
-    frictions: Frictions,
+    model: str, policies: tuple[str | Policy, ...], index: int, size: int, cfg: MCConfig, models: PathModels,
+    frictions: Frictions, book: str = "lab", rho: float | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """One dask task: ``size`` paths of ``model`` (seeded by ``cfg.seed``, model, ``index``)
-    through every policy. Returns policy -> {"bad_debt_usd", "borrows_usd", "liquidations"} (size,)."""
+    through every policy (a ``make_policy`` name or a ``Policy``, keyed by its name). ``book``
+    (``population.BOOKS``): "lab" opens the lab's population with ``population.borrowing_power``;
+    "hedged" / "diversified" open the portfolio study's books with
+    ``portfolio.book_borrowing_power`` under each policy's margin. ``rho`` replaces the fitted
+    WETH-WBTC diffusion correlation (a regime). Returns policy -> {"bad_debt_usd", "borrows_usd",
+    "liquidations"} (size,)."""
     seed = cfg.seed * 1_000_003 + MODELS.index(model) * 10_007 + index
-    paths = price_paths(models, model, cfg.horizon_h, size, seed)
+    paths = price_paths(models if rho is None else replace(models, rho=rho), model, cfg.horizon_h, size, seed)
     times = np.arange(cfg.horizon_h + 1) * 3600.0
-    pop = make_population(cfg.n_accounts, cfg.seed, MC_SYMBOLS)
+    pop = make_population(cfg.n_accounts, cfg.seed, MC_SYMBOLS, book=book)
     p0 = paths[0, 0]
     tokens = pop.collateral_usd / p0
     var0 = _start_var(models, model)
     out: dict[str, dict[str, np.ndarray]] = {}
-    for name in policies:
-        pol = make_policy(name)
+    for p in policies:
+        pol = p if isinstance(p, Policy) else make_policy(p)
+        pm = pol.portfolio.margin(MC_SYMBOLS) if pol.portfolio else None
         sim = VaultSim(MC_SYMBOLS, pol.oracle_model(MC_SYMBOLS), pol.vault_model(), frictions, paths, times, var0,
-                       track_bp=False, dtype=np.float32, screen=True)
+                       track_bp=False, dtype=np.float32, screen=pm is None, portfolio=pm)
         v = sim.view()
-        bp = borrowing_power(tokens, pop.debt_asset, v["price"][0], v["h_init"][0], v["kappa"][0], v["depth"][0],
-                             v["breaker"][0], pol.vault_model().caution_scale)
+        if book == "lab":
+            bp = borrowing_power(tokens, pop.debt_asset, v["price"][0], v["h_init"][0], v["kappa"][0], v["depth"][0],
+                                 v["breaker"][0], pol.vault_model().caution_scale)
+        else:
+            bp = book_borrowing_power(tokens, pop.debt_asset, v["price"][0], v["h_init"][0], pm)
         sim.open(open_balances(pop, p0, pop.leverage * bp))
         res = sim.run()
-        out[name] = {"bad_debt_usd": res.bad_debt_usd, "borrows_usd": res.borrows_open_usd,
-                     "liquidations": res.liq_count.sum(axis=1)}
+        out[pol.name] = {"bad_debt_usd": res.bad_debt_usd, "borrows_usd": res.borrows_open_usd,
+                         "liquidations": res.liq_count.sum(axis=1)}
     return out
 
 

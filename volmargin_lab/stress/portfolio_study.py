@@ -41,6 +41,11 @@ ACCOUNTS = 400
 QUICK_ACCOUNTS = 100
 #: Calm borrowing power is averaged over at most this many evenly spaced steps of the calm window.
 BP_STEPS = 240
+#: docs/portfolio-study.md, Deviations 1: the correlated Monte Carlo (jump-diffusion), its regimes
+#: (None: the fitted WETH-WBTC correlation; a number replaces it) and size (--quick: ``QUICK_MC``).
+MC_REGIMES: dict[str, float | None] = {"fitted": None, "broken": -0.5}
+MC = {"paths": 200, "accounts": 1000, "horizon_h": 168, "batch": 25}
+QUICK_MC = {"paths": 20, "accounts": 200, "horizon_h": 24, "batch": 10}
 
 
 @lru_cache(maxsize=2)
@@ -113,8 +118,54 @@ def forecast_tasks(quick: bool) -> tuple[list[str], list[Any]]:
     return syms, [dask.delayed(FC.backtest)(s, quick) for s in syms]
 
 
+def mc_study_tasks(seed: int, fr: Frictions, quick: bool) -> tuple[list[tuple[str, str]], list[Any]]:
+    """(keys (regime, book) per task, dask.delayed ``montecarlo.simulate_batch`` tasks): both study
+    policies on jump-diffusion paths in every ``MC_REGIMES`` regime and ``STUDY_BOOKS`` book."""
+    import dask
+
+    from .montecarlo import MCConfig, fit_models, simulate_batch
+
+    size = QUICK_MC if quick else MC
+    cfg = MCConfig(n_paths=size["paths"], n_accounts=size["accounts"], horizon_h=size["horizon_h"],
+                   batch=size["batch"], seed=seed)
+    models = fit_models(quick=quick, garch=False)
+    pols = study_policies(quick)
+    keys, tasks = [], []
+    for regime, rho in MC_REGIMES.items():
+        for b in STUDY_BOOKS:
+            for i, start in enumerate(range(0, cfg.n_paths, cfg.batch)):
+                n = min(cfg.batch, cfg.n_paths - start)
+                tasks.append(dask.delayed(simulate_batch)("gbm-jump", pols, i, n, cfg, models, fr, b, rho))
+                keys.append((regime, b))
+    return keys, tasks
+
+
+def mc_study_summary(keys: list[tuple[str, str]], parts: list[dict[str, dict[str, np.ndarray]]]) -> dict[str, Any]:
+    """``{"by_regime": {regime: {book: {policy: tail_stats of bad debt (USD), "borrows_usd_mean"}}},
+    "mc_es99_ratio_max"}``: the 99 % expected shortfall ratio portfolio / per-asset, largest over
+    regimes and books (0 when both are 0; None when unbounded)."""
+    from .metrics import tail_stats
+
+    by: dict[str, dict[str, dict[str, Any]]] = {}
+    ratios = []
+    for regime, b in dict.fromkeys(keys):
+        mine = [p for p, k in zip(parts, keys) if k == (regime, b)]
+        cell = {}
+        for name in ("per-asset", "portfolio"):
+            bad = np.concatenate([p[name]["bad_debt_usd"] for p in mine])
+            cell[name] = {**tail_stats(bad), "paths": int(bad.size),
+                          "borrows_usd_mean": float(np.concatenate([p[name]["borrows_usd"] for p in mine]).mean())}
+        by.setdefault(regime, {})[b] = cell
+        ratios.append(ratio(cell["portfolio"]["es99"], cell["per-asset"]["es99"]))
+    worst = max(ratios) if ratios else None
+    return {"by_regime": by, "regimes": {k: v for k, v in MC_REGIMES.items()},
+            "mc_es99_ratio_max": None if worst is not None and math.isinf(worst) else worst,
+            "mc_es99_ratio_unbounded": bool(worst is not None and math.isinf(worst))}
+
+
 def portfolio_summary(keys: list[tuple[str, str]], parts: list[dict[str, dict[str, float]]],
-                      quick: bool = False, forecast: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                      quick: bool = False, forecast: dict[str, dict[str, Any]] | None = None,
+                      monte_carlo: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``portfolio`` object of ``summary.json`` (issue #14): ``hedged_calm_bp_gain`` and
     ``diversified_calm_bp_gain`` (portfolio / per-asset calm borrowing power - 1, training calm
     window; ``_heldout``: the held-out one), ``bad_debt_ratio_max`` (largest portfolio /
@@ -122,7 +173,8 @@ def portfolio_summary(keys: list[tuple[str, str]], parts: list[dict[str, dict[st
     ratio), ``forecast_adopted`` (``forecast.adoption`` of ``forecast``, ``{symbol:
     forecast.backtest(...)}``; False without it), ``forecast`` (the backtests, the candidate mode
     and the adoption), ``by_episode`` ({book: {episode: {policy: figures}}}), ``correlations``
-    (the fitted bounds) and the study's ``floor_frac``."""
+    (the fitted bounds), the study's ``floor_frac``, ``monte_carlo`` (``mc_study_summary``, None
+    when not run) and its ``mc_es99_ratio_max``."""
     from .. import forecast as FC
 
     by: dict[str, dict[str, dict[str, dict[str, float]]]] = {b: {} for b in STUDY_BOOKS}
@@ -144,5 +196,7 @@ def portfolio_summary(keys: list[tuple[str, str]], parts: list[dict[str, dict[st
     out["floor_frac"] = FLOOR_FRAC
     out["correlations"] = study_policies(quick)[1].portfolio.summary()
     out["by_episode"] = by
+    out["monte_carlo"] = monte_carlo
+    out["mc_es99_ratio_max"] = (monte_carlo or {}).get("mc_es99_ratio_max")
     out["train_crashes"], out["heldout_crashes"] = list(TRAIN_CRASHES), list(HELDOUT_CRASHES)
     return out

@@ -287,10 +287,32 @@ def portfolio_section(pf: dict[str, Any]) -> list[str]:
     L.append(f"**Goal {'met' if hedged_ok and div_ok and not worse else 'not met'}** (hedged >= 25 %, diversified "
              f">= 5 %, no more bad debt on any episode): hedged {'reaches' if hedged_ok else 'misses'} its goal, "
              f"diversified {'reaches' if div_ok else 'misses'} it; portfolio margin has more bad debt than per-asset "
-             f"in {len(worse)} of {len(bd)} book-episodes{' (' + ', '.join(worse) + ')' if worse else ''}. Not run "
-             "yet: the Monte Carlo with correlated paths.\n")
+             f"in {len(worse)} of {len(bd)} book-episodes{' (' + ', '.join(worse) + ')' if worse else ''}.\n")
+    L += _portfolio_mc_words(pf.get("monte_carlo"))
     L += _forecast_words(pf.get("forecast") or {})
     return L
+
+
+def _portfolio_mc_words(mc: dict[str, Any] | None) -> list[str]:
+    """The study's correlated Monte Carlo: bad debt tail per regime, book and margin."""
+    if not mc:
+        return ["The correlated Monte Carlo was not run.\n"]
+    rows = {}
+    for regime, books in mc["by_regime"].items():
+        rho = mc["regimes"].get(regime)
+        for b, cell in books.items():
+            a, p = cell["per-asset"], cell["portfolio"]
+            rows[f"{regime} ({'fitted rho' if rho is None else f'rho {rho:g}'}) / {b}"] = {
+                "paths": a["paths"], "per-asset mean USD": f"{a['mean']:,.0f}", "per-asset ES99 USD": f"{a['es99']:,.0f}",
+                "portfolio mean USD": f"{p['mean']:,.0f}", "portfolio ES99 USD": f"{p['es99']:,.0f}",
+                "borrows per-asset / portfolio M USD": f"{a['borrows_usd_mean'] / 1e6:,.2f} / {p['borrows_usd_mean'] / 1e6:,.2f}"}
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "regime / book (jump-diffusion)"
+    r = mc.get("mc_es99_ratio_max")
+    return [md_table(df) + "\n",
+            "Largest 99 % expected-shortfall ratio, portfolio / per-asset: "
+            + ("unbounded (per-asset had none)" if mc.get("mc_es99_ratio_unbounded") else f"{r:.3g}" if r is not None
+               else "n/a") + ".\n"]
 
 
 def _forecast_words(fc: dict[str, Any]) -> list[str]:

@@ -224,10 +224,13 @@ def run_stress(
         t = time.time()
         keys, tasks = PS.study_tasks(PS.QUICK_ACCOUNTS if cfg.quick else PS.ACCOUNTS, cfg.seed, fr, cfg.quick)
         fkeys, ftasks = PS.forecast_tasks(cfg.quick)
-        echo(f"portfolio-margin study and forecast-volatility backtest: {len(tasks) + len(ftasks)} tasks")
-        done = compute(tasks + ftasks, _local(cfg.scheduler), cfg.workers)
-        summary["portfolio"] = PS.portfolio_summary(keys, done[: len(tasks)], cfg.quick,
-                                                    forecast=dict(zip(fkeys, done[len(tasks):])))
+        mkeys, mtasks = PS.mc_study_tasks(cfg.seed, fr, cfg.quick)
+        n, nf = len(tasks), len(ftasks)
+        echo(f"portfolio-margin study (episodes and Monte Carlo) and forecast-volatility backtest: "
+             f"{n + nf + len(mtasks)} tasks")
+        done = compute(tasks + ftasks + mtasks, _local(cfg.scheduler), cfg.workers)
+        summary["portfolio"] = PS.portfolio_summary(keys, done[:n], cfg.quick, forecast=dict(zip(fkeys, done[n: n + nf])),
+                                                    monte_carlo=PS.mc_study_summary(mkeys, done[n + nf:]))
         walls["portfolio"] = time.time() - t
     walls["total"] = time.time() - t_all
     summary["wall_seconds"] = walls
