@@ -238,7 +238,8 @@ def frontier_table(cfg: FrontierConfig, points: list[dict[str, Any]], parts: lis
             "calm_borrowing_power_heldout": by_ep[cfg.heldout_calm][n]["calm_borrowing_power"],
             "bad_debt_usd_train": tot(cfg.train_crashes, "bad_debt_usd"),
             "bad_debt_usd_heldout": tot(cfg.heldout_crashes, "bad_debt_usd"),
-            "bad_debt_usd_unseen": tot(tuple(e for e in cfg.unseen_crashes if e in cfg.heldout_crashes), "bad_debt_usd"),
+            "bad_debt_usd_unseen": tot(tuple(e for e in cfg.unseen_crashes if e in cfg.heldout_crashes),
+                                       "bad_debt_usd"),
             "liquidation_volume_usd": tot(cfg.train_crashes + cfg.heldout_crashes, "liquidation_volume_usd"),
             "liquidation_volume_usd_train": tot(cfg.train_crashes, "liquidation_volume_usd"),
             "liquidation_volume_usd_heldout": tot(cfg.heldout_crashes, "liquidation_volume_usd"),
@@ -317,7 +318,8 @@ def coverage_asset(point: dict[str, Any], symbol: str, quick: bool = False, peri
     _, p1 = C.kupiec_pof_one_sided(x, n, FLOOR_LEVEL)
     _, p2 = C.kupiec_pof(x, n, FLOOR_LEVEL)
     _, pc = C.christoffersen_ind(hits)
-    return {"horizon_h": h_s / 3600, "period": period, "exceedances": x, "observations": n, "kupiec_p_one_sided": p1, "kupiec_p": p2,
+    return {"horizon_h": h_s / 3600, "period": period, "exceedances": x, "observations": n,
+            "kupiec_p_one_sided": p1, "kupiec_p": p2,
             "christoffersen_p": pc, "mean_haircut": float(win.h_maint[0, test].mean()),
             "passed": bool(p1 >= C.TEST_SIZE and pc >= C.TEST_SIZE)}
 
@@ -392,7 +394,8 @@ def check_chosen(cfg: FrontierConfig, static: dict[str, Any], chosen: dict[str, 
 
 
 def identical_openings(cfg: FrontierConfig, static: dict[str, Any], point: dict[str, Any], episodes: tuple[str, ...],
-                       seed: int, fr: Frictions, scheduler: str | None, workers: int | None) -> dict[str, dict[str, float]]:
+                       seed: int, fr: Frictions, scheduler: str | None, workers: int | None
+                       ) -> dict[str, dict[str, float]]:
     """Bad debt (USD) of the static Aave point and ``point`` with identical openings on each of
     ``episodes`` under frictions ``fr`` (e.g. ``Frictions(frictionless=True)``: every liquidation
     at its maximum, to tell a thin cushion from slow liquidations): ``{episode: {"static", "chosen"}}``."""

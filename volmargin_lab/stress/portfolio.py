@@ -181,7 +181,7 @@ def book_borrowing_power(collateral_tokens: np.ndarray, debt_asset: np.ndarray, 
     dep = collateral_tokens * prices
     n = dep.shape[0]
     rows = np.arange(n)
-    pd, hd = prices[debt_asset], h_init[debt_asset]
+    pd = prices[debt_asset]
 
     def health(x: np.ndarray) -> np.ndarray:
         bor = np.zeros_like(dep)

@@ -410,8 +410,8 @@ def _reach_words(need: dict[str, Any]) -> list[str]:
     if "points_meeting_totals" not in need:
         return []
     n, least = need["points_meeting_totals"], need.get("least_heldout_at_goal_gain")
-    L = [(f"**Out of the grid's reach:** no dynamic point has +10 % calm borrowing power on both calm windows with "
-          f"no more training and held-out bad debt than the static Aave point, whatever the selection rule"
+    L = [("**Out of the grid's reach:** no dynamic point has +10 % calm borrowing power on both calm windows with "
+          "no more training and held-out bad debt than the static Aave point, whatever the selection rule"
           + (f" (the least held-out bad debt at +10 % is {least:,.0f} USD)" if least is not None else "") + ".\n")
          if n == 0 else f"{n} dynamic points meet the goal's totals (training and held-out bad debt, both calm "
                         "windows); the selection rule's training checks decide among them.\n"]
