@@ -28,15 +28,13 @@ class Book:
     receipt's block time; compares the chain with the mirror.
 
     ``accounts``: the accounts ``check()`` and ``rejects()`` look at by default
-    (the first one). The reference's liquidation-cap window starts where the
-    vault's did at deployment (the deployment does not mirror it)."""
+    (the first one)."""
 
     def __init__(self, system: Any, chain: Any, accounts: tuple[Any, ...] = ()) -> None:
         self.s, self.v, self.chain = system, system.vault, chain
         self.accounts = list(accounts)
         self.toks = [system.tokens[x] for x in SYMS]
         self.p = system.vault_ref.params  # global parameters (V_* order)
-        self.ref.liq_window_start = system.vault.liq_window_start()  # set at deployment
 
     @property
     def ref(self) -> ref.VaultRef:

@@ -26,7 +26,7 @@ E6, E18 = 10**6, 10**18
 WAD = 10**18
 UMAX = 2**256 - 1
 HOUR = 3_600
-MIN_DEBT_VALUE = P.VAULT[2]  # WAD USD
+MIN_DEBT_VALUE = P.VAULT.min_debt_value  # WAD USD
 
 
 
@@ -99,7 +99,7 @@ def test_liquidator_chosen_repay_cannot_leave_dust(system, chain, bob, liquidato
     v.borrow(usd, 140 * E6, sender=bob)
     for p in (1_850.0, 1_710.0, 1_580.0, 1_500.0):
         move(system, chain, WETH=p)
-    assert v.health_factor(bob) < P.VAULT[1]  # below hf_full: liquidatable in full
+    assert v.health_factor(bob) < P.VAULT.hf_full  # below hf_full: liquidatable in full
     debt = -v.balance_of(bob, usd)
     try:
         v.liquidate(bob, usd, weth, debt - 1, 0, sender=liquidator)

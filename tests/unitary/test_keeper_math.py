@@ -103,7 +103,8 @@ def test_partial_liquidation_matches_reference():
     assert plan.repay == debt * P.VAULT[ref.V_CLOSE_FACTOR] // ref.WAD  # the close factor applies
     # the float model agrees with the exact plan to rounding
     h = m.rows(ALICE)[0].health
-    b = model.bonus(h.maint_assets / 1e18, h.maint_liabilities / 1e18, *(x / 1e18 for x in P.VAULT[3:6]))
+    b = model.bonus(h.maint_assets / 1e18, h.maint_liabilities / 1e18, P.VAULT.bonus_min / 1e18,
+                    P.VAULT.bonus_slope / 1e18, P.VAULT.bonus_max / 1e18)
     assert float(b) == pytest.approx(plan.bonus / 1e18, rel=1e-12)
     seize = model.seize_amount(plan.repay / 1e6, 1.0, 1_760.0, plan.bonus / 1e18)
     assert float(seize) == pytest.approx(plan.seize / 1e18, rel=1e-9)

@@ -62,7 +62,7 @@ MATRIX = {
         {"admin"},
     ),
     "MarginVault.set_param": (
-        lambda s, c: P.VAULT[0] * 5 // 4,  # close factor +25 %
+        lambda s, c: P.VAULT.close_factor * 5 // 4,  # close factor +25 %
         lambda s, c, a, who: s.vault.set_param(ref.V_CLOSE_FACTOR, a, sender=who),
         lambda s, c, a: s.vault.params(ref.V_CLOSE_FACTOR) == a,
         {"admin", "risk_admin"},

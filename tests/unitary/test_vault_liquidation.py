@@ -340,3 +340,10 @@ def test_liquidation_cap_when_nothing_is_tripped(book, system, vault, oracle, us
     book.liquidate(liquidator, alice, "USD", "WETH", max_repay=400 * E6)
     assert vault.liq_window_used() == 1_000 * WAD
     book.check(alice, liquidator)
+
+
+def test_deployment_mirrors_the_first_liquidation_window(system, vault):
+    """The vault opens its first liquidation-cap window at deployment; ``deploy_system`` sets the
+    reference's window to the same second (it used to leave it at 0, so a Book had to patch it)."""
+    start = vault.liq_window_start()
+    assert start > 0 and system.vault_ref.liq_window_start == start and system.vault_ref.liq_window_used == 0

@@ -171,6 +171,8 @@ def deploy_system(
     system.oracle = _step(system, "oracle", backend.deploy("RiskOracle", max_rel_change, min_change_delay, sender=admin))
     system.vault = _step(system, "vault", backend.deploy("MarginVault", system.oracle.address, list(vault_params),
                                                          max_rel_change, min_change_delay, sender=admin))
+    # the vault opens its first liquidation-cap window at deployment (docs/design.md §7.5): so does the mirror
+    vault_ref.liq_window_start = int(system.vault.liq_window_start())
     for spec in specs:
         token, feed = addresses.get(spec.symbol, (None, None))
         _list_asset(system, spec, start_prices.get(spec.symbol, spec.start_price_usd), token, feed)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .risk_math import *  # noqa: F401,F403
+from .risk_math import (CAUTION, MAX_ABS_RETURN, MAX_PRICE, NORMAL, REASON_INCOMPLETE, REASON_NON_POSITIVE,
+                        REASON_OUT_OF_RANGE, REASON_STALE, REDUCE_ONLY, SECONDS_PER_YEAR, WAD, U, abs_return, clamp,
+                        div, ewma_var, haircut, ramp, require, sigma)
 from .. import spec as _S
 
 # ---------------------------------------------------------------- RiskOracle.vy

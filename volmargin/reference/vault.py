@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .risk_math import *  # noqa: F401,F403
-from .oracle import *  # noqa: F401,F403
+from .risk_math import (CAUTION, I, REDUCE_ONLY, UINT256_MAX, WAD, Reject, U, asset_value, bonus, borrow_rate,
+                        grow_index, health_factor, liability_value, max_repay, repay_for_seize, require, seize_amount,
+                        size_haircut, utilization, weighted_asset, weighted_liability)
+from .oracle import OracleRef, RiskView
 from .. import spec as _S
 
 # ---------------------------------------------------------------- MarginVault.vy
