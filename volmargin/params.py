@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import reference as ref
 from . import spec as S
+from .units import to_wad
 
 WAD = ref.WAD
 HOUR = 3_600
@@ -87,24 +88,24 @@ def oracle_params(
         tau_fast=tau_fast,
         tau_slow=tau_slow,
         horizon=horizon,
-        z_maint=int(z_maint * WAD),
-        z_init=int(z_init * WAD),
-        h0=int(h0 * WAD),
-        h_min=int(h_min * WAD),
-        h_max=int(h_max * WAD),
+        z_maint=to_wad(z_maint),
+        z_init=to_wad(z_init),
+        h0=to_wad(h0),
+        h_min=to_wad(h_min),
+        h_max=to_wad(h_max),
         ramp_up=per_hour(ramp_up),
         ramp_down=per_hour(ramp_down),
         var_min=annual_vol_to_var(vol_min),
         var_max=annual_vol_to_var(vol_max),
-        k_jump=int(k_jump * WAD),
-        r_floor=int(r_floor * WAD),
+        k_jump=to_wad(k_jump),
+        r_floor=to_wad(r_floor),
         cooldown=cooldown,
-        sigma_caution=int(sigma_caution * WAD),
-        kappa=int(kappa * WAD),
-        depth=int(depth_usd * WAD),
-        h_min_init=int((h_min if h_min_init is None else h_min_init) * WAD),
+        sigma_caution=to_wad(sigma_caution),
+        kappa=to_wad(kappa),
+        depth=to_wad(depth_usd),
+        h_min_init=to_wad(h_min if h_min_init is None else h_min_init),
         dd_window=dd_window,
-        dd_trip=int(dd_trip * WAD),
+        dd_trip=to_wad(dd_trip),
     )
 
 
@@ -119,14 +120,14 @@ def rate_params(
     stored WAD; 0: no concentration term; docs/design.md §4.3). Both thin-collateral levers
     are off by default."""
     return S.AssetVector(
-        base_rate=int(base * WAD),
-        slope1=int(slope1 * WAD),
-        slope2=int(slope2 * WAD),
-        kink=int(kink * WAD),
-        reserve_factor=int(reserve_factor * WAD),
+        base_rate=to_wad(base),
+        slope1=to_wad(slope1),
+        slope2=to_wad(slope2),
+        kink=to_wad(kink),
+        reserve_factor=to_wad(reserve_factor),
         borrowable=1 if borrowable else 0,
         supply_cap=int(supply_cap),
-        kappa_agg=int(kappa_agg * WAD),
+        kappa_agg=to_wad(kappa_agg),
     )
 
 
@@ -147,17 +148,17 @@ def vault_params(
     """MarginVault global vector (``spec.VAULT``; docs/design.md §6, §7): fractions stored WAD,
     ``*_usd`` USD stored WAD USD, ``liq_window`` seconds."""
     return S.VaultVector(
-        close_factor=int(close_factor * WAD),
-        hf_full=int(hf_full * WAD),
-        min_debt_value=int(min_debt_value_usd * WAD),
-        bonus_min=int(bonus_min * WAD),
-        bonus_slope=int(bonus_slope * WAD),
-        bonus_max=int(bonus_max * WAD),
-        insurance_share=int(insurance_share * WAD),
+        close_factor=to_wad(close_factor),
+        hf_full=to_wad(hf_full),
+        min_debt_value=to_wad(min_debt_value_usd),
+        bonus_min=to_wad(bonus_min),
+        bonus_slope=to_wad(bonus_slope),
+        bonus_max=to_wad(bonus_max),
+        insurance_share=to_wad(insurance_share),
         liq_window=liq_window,
-        liq_cap=int(liq_cap_usd * WAD),
-        liq_cap_tripped=int(liq_cap_tripped_usd * WAD),
-        caution_scale=int(caution_scale * WAD),
+        liq_cap=to_wad(liq_cap_usd),
+        liq_cap_tripped=to_wad(liq_cap_tripped_usd),
+        caution_scale=to_wad(caution_scale),
     )
 
 

@@ -38,6 +38,8 @@ def to_feed_answer(x: float, decimals: int = 8) -> int:
 
 
 def to_wad(x: float) -> int:
-    """A USD price as an 18-decimal fixed-point integer (WAD, 1e18 = 1 USD),
-    rounded to nearest; ``ValueError`` for a non-finite or negative price."""
+    """A non-negative number (a USD price or value, a fraction, a multiple) as an 18-decimal
+    fixed-point integer (WAD, 1e18 = 1.0), taken at its shortest decimal representation and
+    rounded to nearest, so ``to_wad(50e6) == 50_000_000 * 10**18`` exactly (``int(50e6 * 1e18)``
+    is off by 2.4e9); ``ValueError`` for a non-finite or negative number."""
     return to_feed_answer(x, 18)

@@ -8,6 +8,7 @@ import pytest
 
 from volmargin import params as P
 from volmargin import reference as ref
+from volmargin.units import to_wad
 from volmargin_lab.stress.policies import POLICY_NAMES, SYMBOLS, VaultModel, make_policy
 
 WAD = ref.WAD
@@ -26,12 +27,12 @@ def test_static_haircuts_are_fixed_ltv_and_lt_on_the_reference(sym, ltv, lt, vol
     vec = make_policy("static").oracle[sym]
     o = _listed(vec, vol)
     # 1 - LTV and 1 - LT at any volatility (var_min floors the calm case)
-    assert o.h_init("A") == round((1 - ltv) * WAD)
-    assert o.h_maint_now("A", 1_000) == round((1 - lt) * WAD)
+    assert o.h_init("A") == WAD - to_wad(ltv)  # exact WAD complements
+    assert o.h_maint_now("A", 1_000) == WAD - to_wad(lt)
     # a 40 % crash one hour later: no trip, haircut unchanged, the price still values
     o.poke("A", ref.FeedRound(2, 1_200 * 10**8, 4_600, 2), 4_600)
     r = o.risk("A", 4_600)
-    assert r.breaker == ref.NORMAL and r.h_maint == round((1 - lt) * WAD) and r.price == 1_200 * WAD
+    assert r.breaker == ref.NORMAL and r.h_maint == WAD - to_wad(lt) and r.price == 1_200 * WAD
     # and a feed silent for a week still values (no staleness: Venus-like)
     assert o.risk("A", 4_600 + 7 * 86_400).price == 1_200 * WAD
 

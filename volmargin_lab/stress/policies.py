@@ -163,7 +163,8 @@ def _dynamic_vectors() -> dict[str, tuple[int, ...]]:
 
 
 def _static_vector(ltv: float, lt: float) -> tuple[int, ...]:
-    hm, hi = 1.0 - lt, 1.0 - ltv
+    # 1 - LT and 1 - LTV in decimal (1 - 0.8 is 0.19999999999999996 in floats): exact WAD complements
+    hm, hi = round(1.0 - lt, 12), round(1.0 - ltv, 12)
     # the stablecoin keeps its tighter variance bounds so that sigma stays meaningful on display
     return P.oracle_params(
         h0=hm, h_min=hm, h_max=hi, z_maint=0.0, z_init=100.0, kappa=0.0, ramp_up=1e3, ramp_down=1e3,
