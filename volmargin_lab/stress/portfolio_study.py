@@ -81,13 +81,12 @@ def calm_book_bp(run: EpisodeRun, pol: Policy, res: SimResult, until: float) -> 
 
 
 def study_task(episode: str, book: str, accounts: int, seed: int, fr: Frictions, max_hours: float | None,
-               quick: bool) -> dict[str, dict[str, float]]:
-    """One dask task: both study policies on ``episode`` with ``book``; per policy
-    ``bad_debt_usd``, ``liquidation_volume_usd``, ``borrows_open_usd`` and, on a calm window,
-    ``calm_bp`` (``calm_book_bp``)."""
+               pols: tuple[Policy, Policy]) -> dict[str, dict[str, float]]:
+    """One dask task: the study policies ``pols`` (``study_policies``, fitted once by the caller)
+    on ``episode`` with ``book``; per policy ``bad_debt_usd``, ``liquidation_volume_usd``,
+    ``borrows_open_usd`` and, on a calm window, ``calm_bp`` (``calm_book_bp``)."""
     from .scenarios import ALL_EPISODES
 
-    pols = study_policies(quick)
     run = run_episode(episode, list(pols), accounts, seed, fr, max_hours=max_hours, modes=("fraction",), book=book)
     ep = ALL_EPISODES[episode]
     out: dict[str, dict[str, float]] = {}
@@ -104,8 +103,9 @@ def study_tasks(accounts: int, seed: int, fr: Frictions, quick: bool) -> tuple[l
     import dask
 
     hours = 24.0 if quick else None
+    pols = study_policies(quick)  # the correlation fit runs here once, not in every worker
     keys = [(e, b) for e in (TRAIN_CALM, HELDOUT_CALM) + TRAIN_CRASHES + HELDOUT_CRASHES for b in STUDY_BOOKS]
-    return keys, [dask.delayed(study_task)(e, b, accounts, seed, fr, hours, quick) for e, b in keys]
+    return keys, [dask.delayed(study_task)(e, b, accounts, seed, fr, hours, pols) for e, b in keys]
 
 
 def forecast_tasks(quick: bool) -> tuple[list[str], list[Any]]:
