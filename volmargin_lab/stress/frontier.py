@@ -375,21 +375,26 @@ def walk_checks(cfg: FrontierConfig, static: dict[str, Any], cands: list[dict[st
 
 
 def check_chosen(cfg: FrontierConfig, static: dict[str, Any], chosen: dict[str, Any], seed: int, fr: Frictions,
-                 quick: bool, scheduler: str | None, workers: int | None
+                 quick: bool, scheduler: str | None, workers: int | None,
+                 known: dict[str, dict[str, float]] | None = None
                  ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Any]]]:
     """The chosen point's held-out checks, as one dask computation: identical openings (bad debt,
     USD, of the static Aave point and the chosen point with the lab's ``identical`` opening over
     the two, ``{episode: {"static", "chosen"}}`` for every crash episode, training and held-out)
-    and the coverage test on the held-out history (``{symbol: coverage_asset(...)}``)."""
+    and the coverage test on the held-out history (``{symbol: coverage_asset(...)}``).
+    ``known``: identical openings already run for this point (the walk's ``identical_train``),
+    reused instead of run again."""
     import dask
 
     from .montecarlo import compute
 
-    eps = cfg.train_crashes + cfg.heldout_crashes
+    known = known or {}
+    eps = tuple(e for e in cfg.train_crashes + cfg.heldout_crashes if e not in known)
     tasks = [_identical_task(cfg, e, static, chosen, seed, fr) for e in eps]
     tasks += [dask.delayed(coverage_asset)(chosen, s, quick) for s in KNOB_ASSETS]
     done = compute(tasks, scheduler, workers)
-    identical = {e: _identical_bad_debt(d) for e, d in zip(eps, done)}
+    ran = {e: _identical_bad_debt(d) for e, d in zip(eps, done)}
+    identical = {e: known[e] if e in known else ran[e] for e in cfg.train_crashes + cfg.heldout_crashes}
     return identical, dict(zip(KNOB_ASSETS, done[len(eps):]))
 
 

@@ -284,16 +284,19 @@ def _frontier_summary(cfg: StressConfig, fr: Frictions, points: list[dict[str, A
     echo(f"frontier: {len(cands)} eligible points; training checks of the first {min(len(cands), fc.max_walk)}")
     walk = F.walk_checks(fc, st, cands, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers) if cands else []
     name = F.chosen_name(walk)
+    walked = {w["name"]: w["identical_train"] for w in walk}  # identical openings the walk already ran
     ch = next((r for r in rows if r["name"] == name), None)
     need = F.needed(rows, st)
     identical = coverage = None
     if ch is not None:
         echo(f"frontier: chosen {ch['name']}; held-out identical openings and coverage test")
-        identical, coverage = F.check_chosen(fc, st, ch, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers)
+        identical, coverage = F.check_chosen(fc, st, ch, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers,
+                                             known=walked.get(ch["name"]))
     elif need["least_bad_debt_at_goal_gain"] is not None:  # no choice: the same checks as a diagnostic only
         diag = next(r for r in rows if r["name"] == need["least_bad_debt_at_goal_gain"]["name"])
         echo(f"frontier: nothing chosen; diagnostic checks of {diag['name']}")
-        idt, cov = F.check_chosen(fc, st, diag, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers)
+        idt, cov = F.check_chosen(fc, st, diag, cfg.seed, fr, cfg.quick, _local(cfg.scheduler), cfg.workers,
+                                  known=walked.get(diag["name"]))
         lost = tuple(e for e, x in idt.items() if x["chosen"] > x["static"])
         frictionless = F.identical_openings(fc, st, diag, lost, cfg.seed, replace(fr, frictionless=True),
                                             _local(cfg.scheduler), cfg.workers) if lost else {}
