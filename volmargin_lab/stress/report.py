@@ -375,17 +375,11 @@ def _frontier_words(summary: dict[str, Any]) -> list[str]:
                  f"{st['bad_debt_usd_heldout']:,.0f} / {st.get('bad_debt_usd_unseen') or 0:,.0f} USD).\n")
         idt = v.get("identical_openings") or {}
         if idt:
-            df = pd.DataFrame.from_dict(idt, orient="index")
-            df.index.name = "identical openings, bad debt USD"
-            L.append(md_table(df, "{:,.0f}") + "\n")
+            L.append(_identical_table(idt, "chosen"))
         cov = v.get("coverage") or {}
         if cov:
             L.append("Coverage of the chosen h_maint on the held-out history (criterion: one-sided Kupiec and "
-                     "Christoffersen p >= 0.05): " + "; ".join(
-                         f"{s} {x['exceedances']}/{x['observations']} windows of {x['horizon_h']:g} h, one-sided "
-                         f"{_p(x['kupiec_p_one_sided'])}, Christoffersen {_p(x['christoffersen_p'])} (two-sided "
-                         f"Kupiec {_p(x['kupiec_p'])}): {'pass' if x['passed'] else 'FAIL'}" for s, x in cov.items())
-                     + ".\n")
+                     "Christoffersen p >= 0.05): " + _coverage_text(cov) + ".\n")
         met = v["frontier_goal_met"]
         L.append(f"**Goal {'met' if met else 'not met'}** (calm gain >= 10 % on both calm windows, bad debt <= "
                  "static on training and held-out, identical openings no worse on any episode, coverage passed).\n")
@@ -458,9 +452,7 @@ def _diagnostic_words(least: dict[str, Any]) -> list[str]:
         worse = [e for e, x in idt.items() if x["chosen"] > x["static"]]
         L.append(f"Diagnostic (not a choice): with identical openings that point has more bad debt than static in "
                  f"{len(worse)} of {len(idt)} episodes{' (' + ', '.join(worse) + ')' if worse else ''}.\n")
-        df = pd.DataFrame.from_dict(idt, orient="index").rename(columns={"chosen": "diagnostic point"})
-        df.index.name = "identical openings, bad debt USD"
-        L.append(md_table(df, "{:,.0f}") + "\n")
+        L.append(_identical_table(idt, "diagnostic point"))
     fl = least.get("identical_frictionless") or {}
     if fl:
         L.append("The same episodes with identical openings and no frictions (every liquidation at its maximum, no "
@@ -469,11 +461,24 @@ def _diagnostic_words(least: dict[str, Any]) -> list[str]:
                  + ". Bad debt left without frictions comes from the cushion (a move between two feed rounds larger "
                    "than the maintenance haircut plus the bonus), not from slow liquidations.\n")
     if cov:
-        L.append("Its coverage on the held-out history: " + "; ".join(
-            f"{s} {x['exceedances']}/{x['observations']} windows of {x['horizon_h']:g} h, one-sided "
-            f"{_p(x['kupiec_p_one_sided'])}, Christoffersen {_p(x['christoffersen_p'])}: "
-            f"{'pass' if x['passed'] else 'FAIL'}" for s, x in cov.items()) + ".\n")
+        L.append("Its coverage on the held-out history: " + _coverage_text(cov) + ".\n")
     return L
+
+
+def _identical_table(idt: dict[str, dict[str, float]], point: str) -> str:
+    """Markdown table of identical-opening bad debt (USD) per episode: static and ``point``."""
+    df = pd.DataFrame.from_dict(idt, orient="index").rename(columns={"chosen": point})
+    df.index.name = "identical openings, bad debt USD"
+    return md_table(df, "{:,.0f}") + "\n"
+
+
+def _coverage_text(cov: dict[str, dict[str, Any]]) -> str:
+    """``frontier.coverage_asset`` results per asset in one sentence: exceedances, the criterion's
+    p-values (one-sided Kupiec, Christoffersen), the two-sided Kupiec p beside them, pass/FAIL."""
+    return "; ".join(
+        f"{s} {x['exceedances']}/{x['observations']} windows of {x['horizon_h']:g} h, one-sided "
+        f"{_p(x['kupiec_p_one_sided'])}, Christoffersen {_p(x['christoffersen_p'])} (two-sided Kupiec "
+        f"{_p(x['kupiec_p'])}): {'pass' if x['passed'] else 'FAIL'}" for s, x in cov.items())
 
 
 def _pct(x: float) -> str:
