@@ -39,6 +39,7 @@ implements: IMarginVault
 from .modules import risk_math
 from .modules import rates
 from .modules import steward
+from .modules import margin
 initializes: steward[access_control := access_control]
 exports: (
     steward.max_rel_change,
@@ -51,13 +52,10 @@ WAD: constant(uint256) = 10**18
 # Largest amount one deposit may credit, token decimals (a signed balance is int256).
 MAX_AMOUNT: constant(uint256) = 2**255 - 1
 MAX_ASSETS: constant(uint256) = 8
-MAX_LENS: constant(uint256) = 256
-REDUCE_ONLY: constant(uint8) = 2
 M8: constant(uint256) = 2**8 - 1
 M64: constant(uint256) = 2**64 - 1
 M80: constant(uint256) = 2**80 - 1
 M40: constant(uint256) = 2**40 - 1
-CAUTION: constant(uint8) = 1
 
 RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN_ROLE")
 GUARDIAN_ROLE: public(constant(bytes32)) = keccak256("GUARDIAN_ROLE")
@@ -516,12 +514,9 @@ def _accrue(asset: address) -> Market:
 @pure
 def _tokens(scaled: int256, m: Market) -> int256:
     """
-    @dev Signed token balance of a scaled balance: deposits round down,
-         borrows round up.
+    @dev Signed token balance of a scaled balance (`margin._to_tokens`).
     """
-    if scaled >= 0:
-        return convert(convert(scaled, uint256) * m.deposit_index // WAD, int256)
-    return -convert((convert(-scaled, uint256) * m.borrow_index + WAD - 1) // WAD, int256)
+    return margin._to_tokens(scaled, m.deposit_index, m.borrow_index)
 
 
 @internal
@@ -597,13 +592,9 @@ def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS
             views[k] = got[j]
             j += 1
             w0: uint256 = units[k]
-            dec: uint256 = (w0 >> 8) & M8
-            units[k] = dec
-            if (w0 >> 152) & M64 != 0:
-                total: uint256 = markets[k].scaled_deposits * markets[k].deposit_index // WAD
-                units[k] = dec | risk_math._size_haircut(
-                    (w0 >> 152) & M64, views[k].depth, risk_math._asset_value(total, views[k].price, dec)
-                ) << 8
+            units[k] = margin._units(
+                (w0 >> 8) & M8, (w0 >> 152) & M64, markets[k].scaled_deposits * markets[k].deposit_index // WAD, views[k]
+            )
     return views, markets, units
 
 
@@ -623,47 +614,6 @@ def _balances(
 
 
 @internal
-@pure
-def _weigh(
-    n: uint256,
-    mask: uint256,
-    bals: int256[MAX_ASSETS],
-    views: IRiskOracle.RiskView[MAX_ASSETS],
-    units: uint256[MAX_ASSETS],
-    caution_scale: uint256,
-) -> IMarginVault.Health:
-    """
-    @dev Weighted sums over the assets in `mask` (docs/design.md §4, §5):
-         deposits weigh v * (1 - h), borrows |v| * (1 + h); the initial
-         haircut adds the size term, and for deposits the asset's
-         concentration haircut; CAUTION collateral counts at
-         `caution_scale` in initial health. `units[i]`: decimals (bits
-         0-7) | concentration haircut, WAD (bits 8-255), as `_load`.
-    """
-    h: IMarginVault.Health = empty(IMarginVault.Health)
-    for i: uint256 in range(n, bound=MAX_ASSETS):
-        if mask & (1 << i) != 0:
-            r: IRiskOracle.RiskView = views[i]
-            bal: int256 = bals[i]
-            if r.breaker == REDUCE_ONLY:
-                h.reduce_only = True
-            if bal > 0:
-                v: uint256 = risk_math._asset_value(convert(bal, uint256), r.price, units[i] & M8)
-                h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v) + (units[i] >> 8), WAD)
-                h.maint_assets += risk_math._weighted_asset(v, r.h_maint)
-                w: uint256 = risk_math._weighted_asset(v, h_init)
-                if r.breaker == CAUTION:
-                    w = w * caution_scale // WAD
-                h.init_assets += w
-            elif bal < 0:
-                v: uint256 = risk_math._liability_value(convert(-bal, uint256), r.price, units[i] & M8)
-                h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v), WAD)
-                h.maint_liabilities += risk_math._weighted_liability(v, r.h_maint)
-                h.init_liabilities += risk_math._weighted_liability(v, h_init)
-    return h
-
-
-@internal
 @view
 def _health_views(account: address, mask: uint256) -> (IMarginVault.Health, IRiskOracle.RiskView[MAX_ASSETS]):
     """
@@ -676,7 +626,7 @@ def _health_views(account: address, mask: uint256) -> (IMarginVault.Health, IRis
     views, markets, units = self._load(mask)
     listed_: DynArray[address, MAX_ASSETS] = self.listed
     bals: int256[MAX_ASSETS] = self._balances(account, mask, listed_, markets)
-    return self._weigh(len(listed_), mask, bals, views, units, self.params[P_CAUTION_SCALE]), views
+    return margin._weigh(self.oracle, listed_, mask, bals, views, units, self.params[P_CAUTION_SCALE]), views
 
 
 @internal
@@ -756,33 +706,6 @@ def market(asset: address) -> (uint256, uint256, uint256, uint256, uint256):
         (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD,
         m.insurance,
     )
-
-
-@external
-@view
-def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[IMarginVault.AccountView, MAX_LENS]):
-    """
-    @notice Lens: signed balances (token decimals, `listed` order) and
-            weighted health sums (WAD USD) of up to 256 accounts in one
-            call, with the block time they were computed at (seconds).
-    @dev Prices every listed asset once; reverts "oracle: stale price" /
-         "oracle: invalid price" if any listed asset cannot be valued.
-    """
-    listed_: DynArray[address, MAX_ASSETS] = self.listed
-    n: uint256 = len(listed_)
-    views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
-    markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
-    units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
-    views, markets, units = self._load((1 << n) - 1)
-    caution_scale: uint256 = self.params[P_CAUTION_SCALE]
-    out: DynArray[IMarginVault.AccountView, MAX_LENS] = []
-    for account: address in accounts:
-        mask: uint256 = self.position_mask[account]
-        bals: int256[MAX_ASSETS] = self._balances(account, mask, listed_, markets)
-        out.append(
-            IMarginVault.AccountView(account=account, balances=bals, health=self._weigh(n, mask, bals, views, units, caution_scale))
-        )
-    return block.timestamp, out
 
 
 # ---------------------------------------------------------------- actions

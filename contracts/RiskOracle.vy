@@ -28,6 +28,7 @@ import interfaces.IAggregatorV3 as IAggregatorV3
 import interfaces.IRiskOracle as IRiskOracle
 implements: IRiskOracle
 from .modules import risk_math
+from .modules import portfolio
 from .modules import steward
 initializes: steward[access_control := access_control]
 exports: (
@@ -38,6 +39,12 @@ exports: (
 )
 
 WAD: constant(uint256) = 10**18
+WAD_I: constant(int256) = 10**18
+# Legs of one account in `portfolio_scales` (the vault's MAX_ASSETS).
+MAX_LEGS: constant(uint256) = 8
+# Steward key of the portfolio floor: (the zero address, PORTFOLIO_FLOOR_PARAM). A pair's two
+# offsets: (the lower of the two addresses, higher address << 8 | 0 same-sign, | 1 opposite-sign).
+PORTFOLIO_FLOOR_PARAM: public(constant(uint256)) = 0
 SECONDS_PER_YEAR: constant(uint256) = 31_536_000
 MAX_BATCH: constant(uint256) = 16
 # Upper bound for any variance, WAD per second: keeps sigma's isqrt
@@ -132,6 +139,13 @@ event PriceAccepted:
     h_target: uint256
 
 
+event CorrelationSet:
+    asset_a: indexed(address)
+    asset_b: indexed(address)
+    rho_lo: int256
+    rho_hi: int256
+
+
 event BreakerChanged:
     asset: indexed(address)
     old_state: uint8
@@ -142,7 +156,9 @@ event BreakerChanged:
 # Packed per-asset state (read with `assets`, layout in `_load_state`):
 #   word 0: feed (bits 0-159) | feed_scale exponent 18 - feed decimals
 #           (160-167) | breaker (168-175) | invalid (176-183) |
-#           tripped_at (184-247)
+#           tripped_at (184-247) | pairs (248-255): the number of this asset's
+#           correlation pairs with an offset (`_n_pairs`; kept by `set_correlation`,
+#           carried over by `_store_state`)
 #   word 1: price (0-191, < 2**192, "oracle: price out of range") |
 #           updated_at (192-255)
 #   word 2: var_fast (0-127) | var_slow (128-255)   (<= VAR_CAP < 2**120)
@@ -162,6 +178,12 @@ _params: HashMap[address, uint256[8]]
 _dd_ref: HashMap[address, uint256]
 listed: public(DynArray[address, 64])
 n_tripped: public(uint256)
+# Portfolio margin (docs/design.md §5.6): correlation bounds of asset pairs, one word a pair
+# (`portfolio` codec) keyed by the lower address, then the higher; the empty word is
+# (-1, +1), no offset. `portfolio_floor` (WAD) is the least scale of an account's haircuts;
+# 1e18 (the value at deployment) turns every offset off.
+_pairs: HashMap[address, HashMap[address, uint256]]
+portfolio_floor: public(uint256)
 
 
 @deploy
@@ -173,6 +195,7 @@ def __init__(max_rel_change_: uint256, min_change_delay_: uint256):
     """
     access_control.__init__()
     steward.__init__(max_rel_change_, min_change_delay_)
+    self.portfolio_floor = WAD
 
 
 @internal
@@ -252,6 +275,15 @@ def _store_params(asset: address, p: uint256[N_PARAMS]):
 
 @internal
 @view
+def _n_pairs(asset: address) -> uint256:
+    """
+    @dev The number of `asset`'s correlation pairs with an offset (state word 0, bits 248-255).
+    """
+    return self._state[asset][0] >> 248
+
+
+@internal
+@view
 def _load_state(asset: address) -> (AssetState, uint256):
     """
     @dev Unpacks the state of `asset` and its cached h_init (layout in
@@ -295,7 +327,7 @@ def _store_state(asset: address, s: AssetState, h_init: uint256):
         flag = 1
     self._state[asset] = [
         convert(convert(s.feed, uint160), uint256) | (exp << 160) | (convert(s.breaker, uint256) << 168) | (flag << 176)
-        | (s.tripped_at << 184),
+        | (s.tripped_at << 184) | (self._n_pairs(asset) << 248),
         s.price | (s.updated_at << 192),
         s.var_fast | (s.var_slow << 128),
         s.h_maint | (s.h_target << 60) | (h_init << 120) | (s.h_time << 180),
@@ -525,6 +557,7 @@ def _risk(asset: address) -> IRiskOracle.RiskView:
         kappa=w1 & M96,
         depth=w1 >> 96,
         breaker=s.breaker,
+        correlated=self._n_pairs(asset) != 0,
     )
 
 
@@ -765,3 +798,166 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     self._store_params(asset, p)
     # keep the cached h_init equal to the live formula
     self._store_state(asset, s, self._h_init_of(s, p))
+
+
+# ---------------------------------------------------------------- portfolio margin
+
+
+@internal
+@pure
+def _ordered(a: address, b: address) -> (address, address):
+    """
+    @dev The pair's storage order: lower address first.
+    """
+    if convert(a, uint160) < convert(b, uint160):
+        return a, b
+    return b, a
+
+
+@external
+def set_correlation(asset_a: address, asset_b: address, rho_lo: int256, rho_hi: int256):
+    """
+    @notice Sets the correlation bounds of two listed assets for
+            portfolio margin (docs/design.md §5.6): a deposit and a borrow
+            of the pair offset each other as far as the lower bound
+            allows, two deposits (or two borrows) as far as the upper
+            bound allows. (-1, +1) removes every offset of the pair.
+    @dev DEFAULT_ADMIN_ROLE freely; RISK_ADMIN_ROLE within the steward
+         limits on each offset, 1 - rho_hi and 1 + rho_lo (steward key:
+         the lower address; param: the higher address << 8 | 0 for the
+         same-sign offset, | 1 for the opposite-sign one), so it cannot
+         create an offset where there is none. Reverts "oracle: asset
+         not listed", "oracle: same asset", "oracle: bad correlation"
+         (unless -1 <= rho_lo <= rho_hi <= 1), "steward: change too
+         large", "steward: change too soon", "access_control: account
+         is missing role".
+    @param asset_a Listed token.
+    @param asset_b Another listed token.
+    @param rho_lo Lower bound, WAD, signed (-1e18 .. rho_hi).
+    @param rho_hi Upper bound, WAD, signed (rho_lo .. 1e18).
+    """
+    assert self._state[asset_a][0] != 0 and self._state[asset_b][0] != 0, "oracle: asset not listed"
+    assert asset_a != asset_b, "oracle: same asset"
+    assert -WAD_I <= rho_lo and rho_lo <= rho_hi and rho_hi <= WAD_I, "oracle: bad correlation"
+    a: address = empty(address)
+    b: address = empty(address)
+    a, b = self._ordered(asset_a, asset_b)
+    old: uint256 = self._pairs[a][b]
+    new: uint256 = portfolio._pack_pair(rho_lo, rho_hi)
+    param: uint256 = convert(b, uint256) << 8
+    steward._authorize_change(a, param, portfolio._same_offset(old), portfolio._same_offset(new))
+    steward._authorize_change(a, param | 1, portfolio._opposite_offset(old), portfolio._opposite_offset(new))
+    self._pairs[a][b] = new
+    # each asset counts its pairs with an offset (RiskView.correlated)
+    if old == 0 and new != 0:
+        self._state[a][0] += 1 << 248
+        self._state[b][0] += 1 << 248
+    elif old != 0 and new == 0:
+        self._state[a][0] -= 1 << 248
+        self._state[b][0] -= 1 << 248
+    log CorrelationSet(asset_a=a, asset_b=b, rho_lo=rho_lo, rho_hi=rho_hi)
+
+
+@external
+def set_portfolio_floor(new_value: uint256):
+    """
+    @notice Sets the least portfolio scale of an account's haircuts:
+            no offset lowers an account's requirement below this
+            fraction of the sum of its per-asset requirements
+            (docs/design.md §5.6). 1e18 turns portfolio margin off.
+    @dev DEFAULT_ADMIN_ROLE freely; RISK_ADMIN_ROLE within the steward
+         limits (key: the zero address, param PORTFOLIO_FLOOR_PARAM).
+         Reverts "oracle: bad params" (unless 0 < new_value <= 1e18),
+         "steward: change too large", "steward: change too soon",
+         "access_control: account is missing role".
+    @param new_value WAD, in (0, 1e18].
+    """
+    assert new_value > 0 and new_value <= WAD, "oracle: bad params"
+    steward._authorize_change(empty(address), PORTFOLIO_FLOOR_PARAM, self.portfolio_floor, new_value)
+    self.portfolio_floor = new_value
+
+
+@external
+@view
+def correlation(asset_a: address, asset_b: address) -> (int256, int256):
+    """
+    @notice Correlation bounds (rho_lo, rho_hi) of two assets, WAD,
+            signed; (-1e18, 1e18) for a pair never set.
+    """
+    a: address = empty(address)
+    b: address = empty(address)
+    a, b = self._ordered(asset_a, asset_b)
+    w: uint256 = self._pairs[a][b]
+    return portfolio._rho_lo(w), portfolio._rho_hi(w)
+
+
+@external
+@view
+def portfolio_scales(
+    legs: address[MAX_LEGS], balances: int256[MAX_LEGS], units: uint256[MAX_LEGS]
+) -> (uint256, uint256):
+    """
+    @notice The portfolio scales (lambda_maint, lambda_init) of one
+            account's haircuts (docs/design.md §5.6). Each leg is valued
+            as the vault values it (`risk`, deposits rounded down, borrows
+            up) and its requirements are u = value * h // 1e18 with the
+            maintenance haircut and with the initial one (size term, and
+            for a deposit the concentration haircut, capped at 1); S is
+            their sum. lambda = clamp(sqrt(1 - 2 sum_{i<j} x_i x_j c_ij),
+            portfolio_floor, 1) with shares x_i = u_i / S and c_ij the
+            pair's same-sign offset (1 - rho_hi) for two deposits or two
+            borrows, its opposite-sign offset (1 + rho_lo) for a deposit
+            against a borrow; only legs of assets with a pair are paired
+            (module `portfolio`; every rounding raises lambda).
+    @dev The vault passes one leg per slot (the zero address: no leg).
+         Reverts as `risk` for a leg that cannot be valued ("oracle:
+         asset not listed", "oracle: invalid price", "oracle: stale
+         price"), and on overflow.
+    @param legs Token of each leg, or the zero address.
+    @param balances Signed balance of each leg, token decimals (> 0 a
+           deposit, < 0 a borrow).
+    @param units Decimals (bits 0-7) | concentration haircut of the
+           asset's total deposits, WAD (bits 8-255), of each leg.
+    @return lambda_maint, lambda_init, WAD in [portfolio_floor, 1e18].
+    """
+    floor_: uint256 = self.portfolio_floor
+    if floor_ == WAD:
+        return WAD, WAD
+    um: uint256[MAX_LEGS] = empty(uint256[MAX_LEGS])
+    ui: uint256[MAX_LEGS] = empty(uint256[MAX_LEGS])
+    sm: uint256 = 0
+    si: uint256 = 0
+    for i: uint256 in range(MAX_LEGS):
+        if legs[i] == empty(address) or balances[i] == 0:
+            continue
+        r: IRiskOracle.RiskView = self._risk(legs[i])
+        v: uint256 = 0
+        conc: uint256 = 0
+        if balances[i] > 0:
+            v = risk_math._asset_value(convert(balances[i], uint256), r.price, units[i] & M8)
+            conc = units[i] >> 8
+        else:
+            v = risk_math._liability_value(convert(-balances[i], uint256), r.price, units[i] & M8)
+        um[i] = v * r.h_maint // WAD
+        ui[i] = v * risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, conc) // WAD
+        sm += um[i]
+        si += ui[i]
+    rm: uint256 = 0
+    ri: uint256 = 0
+    for i: uint256 in range(MAX_LEGS):
+        if um[i] | ui[i] == 0 or self._n_pairs(legs[i]) == 0:
+            continue
+        for j: uint256 in range(i + 1, i + MAX_LEGS, bound=MAX_LEGS):
+            if j >= MAX_LEGS:
+                break
+            if um[j] | ui[j] == 0 or self._n_pairs(legs[j]) == 0:
+                continue
+            a: address = empty(address)
+            b: address = empty(address)
+            a, b = self._ordered(legs[i], legs[j])
+            c: uint256 = portfolio._offset(self._pairs[a][b], (balances[i] > 0) == (balances[j] > 0))
+            if sm != 0:
+                rm += portfolio._pair_term(portfolio._share(um[i], sm), portfolio._share(um[j], sm), c)
+            if si != 0:
+                ri += portfolio._pair_term(portfolio._share(ui[i], si), portfolio._share(ui[j], si), c)
+    return portfolio._scale(rm, floor_), portfolio._scale(ri, floor_)

@@ -149,6 +149,32 @@ def health_factor(assets: Any, liabilities: Any, xp: ModuleType = np) -> Any:
     return xp.where(li > 0, a / xp.where(li > 0, li, 1.0), math.inf)
 
 
+def portfolio_scale(u_pos: Any, u_neg: Any, rho_lo: Any, rho_hi: Any, floor: float, xp: ModuleType = np) -> Any:
+    """Portfolio scale ``lambda = R / S`` of each account's haircuts (docs/design.md §5.6;
+    ``reference.portfolio.portfolio_scales``, exact there, float64 here).
+
+    With per-asset requirements ``u+`` (deposits) and ``u-`` (borrows), value times haircut,
+    and their sum ``S``: ``R^2 = u+' rho_hi u+ + u-' rho_hi u- - 2 u+' rho_lo u-`` (the upper
+    correlation bound joins same-signed legs, the lower one opposite-signed legs), and
+    ``lambda = clamp(sqrt(max(R^2, 0)) / S, floor, 1)``; 1 where ``S`` is 0. Computed on the
+    shares ``u / S``, so no square over- or underflows.
+
+    u_pos, u_neg : (..., assets) USD (>= 0; at most one of the two non-zero per asset).
+    rho_lo, rho_hi : (assets, assets) symmetric, unit diagonal, -1 <= rho_lo <= rho_hi <= 1;
+        a pair at (-1, +1) has no offset (a book of such pairs gets lambda = 1 exactly).
+    floor : the least lambda, in (0, 1] (1: portfolio margin off).
+    Returns (...,) float64."""
+    up, un = _f(u_pos, xp), _f(u_neg, xp)
+    lo, hi = _f(rho_lo, xp), _f(rho_hi, xp)
+    total = (up + un).sum(axis=-1)
+    d = xp.where(total > 0, total, 1.0)[..., None]
+    xpos, xneg = up / d, un / d
+    q = (xp.einsum("...a,ab,...b->...", xpos, hi, xpos) + xp.einsum("...a,ab,...b->...", xneg, hi, xneg)
+         - 2.0 * xp.einsum("...a,ab,...b->...", xpos, lo, xneg))
+    lam = xp.where(total > 0, xp.sqrt(xp.maximum(q, 0.0)), 1.0)
+    return xp.clip(lam, float(floor), 1.0)
+
+
 def weighted_health(
     balances: Any,
     prices: Any,
@@ -162,6 +188,7 @@ def weighted_health(
     *,
     kappa_agg: Any = None,
     total_deposits: Any = None,
+    portfolio: tuple[Any, Any, float] | None = None,
 ) -> tuple[Any, Any, Any, Any]:
     """Weighted sums of many accounts at once (docs/design.md §5; ``VaultRef.health``), USD.
 
@@ -177,6 +204,9 @@ def weighted_health(
         total_deposits)`` (docs/design.md §4.3).
     total_deposits : (assets,) the vault's total deposits of each asset, USD; None: the
         deposits of ``balances`` (the book is the whole vault).
+    portfolio : (rho_lo, rho_hi, floor) of the oracle's portfolio margin (docs/design.md
+        §5.6; ``portfolio_scale``), or None (off): each account's maintenance and initial
+        haircuts are scaled by the ``portfolio_scale`` of its own requirements.
 
     Returns
     -------
@@ -187,8 +217,6 @@ def weighted_health(
     prices, h_maint, h_init = _f(prices, xp), _f(h_maint, xp), _f(h_init, xp)
     dep = xp.maximum(b, 0.0) * prices  # deposit values
     bor = xp.maximum(-b, 0.0) * prices  # borrow values
-    ma = xp.matmul(dep, xp.maximum(1.0 - h_maint, 0.0))
-    ml = xp.matmul(bor, 1.0 + h_maint)
     # the size term depends on each position's value: elementwise
     size = size_haircut(kappa, depth, dep + bor, xp)
     hi = xp.minimum(h_init + size, 1.0)
@@ -196,6 +224,13 @@ def weighted_health(
     if kappa_agg is not None:
         total = xp.sum(dep, axis=0) if total_deposits is None else _f(total_deposits, xp)
         hd = xp.minimum(h_init + size + concentration_haircut(kappa_agg, depth, total, xp), 1.0)
+    if portfolio is not None:
+        lo, up, floor = portfolio
+        lam_m = portfolio_scale(dep * h_maint, bor * h_maint, lo, up, floor, xp)[..., None]
+        lam_i = portfolio_scale(dep * hd, bor * hi, lo, up, floor, xp)[..., None]
+        h_maint, hi, hd = h_maint * lam_m, hi * lam_i, hd * lam_i
+    ma = xp.sum(dep * xp.maximum(1.0 - h_maint, 0.0), axis=-1)
+    ml = xp.sum(bor * (1.0 + h_maint), axis=-1)
     w_init = xp.maximum(1.0 - hd, 0.0)
     if breaker is not None:
         w_init = w_init * xp.where(xp.asarray(breaker) == CAUTION, float(caution_scale), 1.0)

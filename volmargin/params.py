@@ -162,6 +162,18 @@ def vault_params(
     )
 
 
+#: Portfolio margin (docs/design.md §5.6; RiskOracle.set_portfolio_floor, set_correlation).
+#: No offset takes an account's requirement below half the sum of its per-asset requirements
+#: (WAD): the floor of the lab's portfolio study (docs/portfolio-study.md).
+PORTFOLIO_FLOOR: int = to_wad(0.5)
+#: Correlation bounds (rho_lo, rho_hi), signed WAD, by pair of symbols; every other pair is
+#: (-1, +1), no offset. WETH-WBTC: the 1 % and 99 % quantiles of rolling 30-day correlations of
+#: daily log returns over the training history (before 2023-01-01), 0.3499 and 0.9761
+#: (``volmargin_lab.stress.portfolio.fit_pair("WETH", "WBTC", 24)``, the oracles' 24 h horizon),
+#: rounded outward to whole percents (0.34, 0.98): a lower rho_lo and a higher rho_hi give
+#: smaller offsets.
+CORRELATIONS: dict[tuple[str, str], tuple[int, int]] = {("WETH", "WBTC"): (to_wad(0.34), to_wad(0.98))}
+
 #: Risk-steward limits (docs/design.md §8): 25 % per change, one change a day per parameter.
 MAX_REL_CHANGE = WAD // 4
 MIN_CHANGE_DELAY = DAY

@@ -260,7 +260,7 @@ def account_views(dep: Deployment, listed: Sequence[str], prices: dict[str, floa
     px = np.array([prices[a] for a in listed])
     out: list[AccountView] = []
     for i in range(0, len(accounts), LENS_BATCH):
-        _, rows = read_accounts(dep.vault, list(accounts[i:i + LENS_BATCH]))
+        _, rows = read_accounts(dep.lens, list(accounts[i:i + LENS_BATCH]))
         for row in rows:
             bal = np.array(row.balances[: len(listed)], dtype=float) / scale
             col, debt = float(np.maximum(bal, 0) @ px), float(np.maximum(-bal, 0) @ px)

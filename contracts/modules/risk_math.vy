@@ -133,6 +133,24 @@ def _size_haircut(kappa: uint256, depth: uint256, val: uint256) -> uint256:
 
 @internal
 @pure
+def _initial_haircut(h_init: uint256, kappa: uint256, depth: uint256, val: uint256, conc: uint256) -> uint256:
+    """
+    @notice A position's initial haircut: the oracle's h_init plus its
+            size add-on and a concentration haircut, capped at 1
+            (docs/design.md §4.3).
+    @param h_init The oracle's initial haircut without the size term, WAD.
+    @param kappa Size coefficient, WAD.
+    @param depth Market depth, WAD USD.
+    @param val Position value, WAD USD.
+    @param conc Concentration haircut of the asset's total deposits,
+           WAD (0 for a borrow).
+    @return min(h_init + size + conc, 1e18), WAD.
+    """
+    return min(h_init + self._size_haircut(kappa, depth, val) + conc, WAD)
+
+
+@internal
+@pure
 def _asset_value(amount: uint256, price: uint256, decimals: uint256) -> uint256:
     """
     @notice USD value of a deposit: amount * price / 10**decimals, rounded down.

@@ -13,6 +13,8 @@
 
 from ..modules import risk_math
 from ..modules import rates
+from ..modules import portfolio
+from ..modules import margin
 
 MAX_BATCH: constant(uint256) = 512
 
@@ -36,6 +38,13 @@ F_MAX_REPAY: constant(uint8) = 15  # (debt, debt_price, debt_decimals, hf, close
 F_SEIZE_AMOUNT: constant(uint8) = 16  # (repay, debt_price, debt_decimals, col_price, col_decimals, bonus)
 F_REPAY_FOR_SEIZE: constant(uint8) = 17  # (seize, debt_price, debt_decimals, col_price, col_decimals, bonus)
 F_UTILIZATION: constant(uint8) = 18  # (deposits, borrows)
+F_INITIAL_HAIRCUT: constant(uint8) = 19  # (h_init, kappa, depth, value, conc)
+F_SHARE: constant(uint8) = 20  # (u, total)
+F_PAIR_TERM: constant(uint8) = 21  # (x_i, x_j, offset)
+F_PORTFOLIO_SCALE: constant(uint8) = 22  # (reduction, floor)
+F_SCALED_HAIRCUT: constant(uint8) = 23  # (h, lambda)
+F_PACK_PAIR: constant(uint8) = 24  # (rho_lo + 1e18, rho_hi + 1e18): the pair word of the shifted bounds
+F_TO_TOKENS: constant(uint8) = 25  # (scaled as two's complement int256, deposit_index, borrow_index): uint256 of the int256
 N_ARGS: constant(uint256) = 8
 
 
@@ -90,6 +99,20 @@ def case(fn: uint8, a: uint256[N_ARGS]) -> uint256:
         return risk_math._repay_for_seize(a[0], a[1], a[2], a[3], a[4], a[5])
     if fn == F_UTILIZATION:
         return rates._utilization(a[0], a[1])
+    if fn == F_INITIAL_HAIRCUT:
+        return risk_math._initial_haircut(a[0], a[1], a[2], a[3], a[4])
+    if fn == F_SHARE:
+        return portfolio._share(a[0], a[1])
+    if fn == F_PAIR_TERM:
+        return portfolio._pair_term(a[0], a[1], a[2])
+    if fn == F_PORTFOLIO_SCALE:
+        return portfolio._scale(a[0], a[1])
+    if fn == F_SCALED_HAIRCUT:
+        return portfolio._scaled_haircut(a[0], a[1])
+    if fn == F_PACK_PAIR:
+        return portfolio._pack_pair(convert(a[0], int256) - 10**18, convert(a[1], int256) - 10**18)
+    if fn == F_TO_TOKENS:
+        return convert(margin._to_tokens(convert(a[0], int256), a[1], a[2]), uint256)
     raise "harness: unknown function"
 
 

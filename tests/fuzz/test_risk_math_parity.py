@@ -54,6 +54,15 @@ DOMAINS = {
     "seize_amount": [st.integers(0, 10**27), price, decimals, price, decimals, st.integers(0, WAD // 5)],
     "repay_for_seize": [st.integers(0, 10**27), price, decimals, price, decimals, st.integers(0, WAD // 5)],
     "utilization": [st.integers(0, 10**30), st.integers(0, 10**30)],
+    # portfolio margin (docs/design.md §5.6): shares and offsets as the oracle forms them
+    "initial_haircut": [wad_frac, wad_frac, st.integers(0, 10**30), st.integers(0, 10**32), wad_frac],
+    "share": [st.integers(0, 10**40), st.integers(1, 10**40)],
+    "pair_term": [st.integers(0, WAD), st.integers(0, WAD), st.integers(0, 2 * WAD)],
+    "portfolio_scale": [st.integers(0, WAD), st.integers(1, WAD)],
+    "scaled_haircut": [wad_frac, st.integers(0, WAD)],
+    "pack_pair": [st.integers(0, 2 * WAD), st.integers(0, 2 * WAD)],
+    "to_tokens": [st.one_of(st.integers(0, 10**30), st.integers(2**256 - 10**30, 2**256 - 1)),
+                  st.integers(WAD, 10 * WAD), st.integers(WAD, 10 * WAD)],
 }
 
 

@@ -16,7 +16,7 @@ from volmargin.chain.lens import read_accounts, read_assets
 
 
 def _sync_check(system, accounts_):
-    ts, rows = read_accounts(system.vault, [str(a) for a in accounts_])
+    ts, rows = read_accounts(system.lens, [str(a) for a in accounts_])
     for row in rows:
         want = system.vault_ref.health(row.account, ts)
         assert row.health == want

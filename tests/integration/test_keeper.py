@@ -62,7 +62,7 @@ def book(system, accounts, project, chain, tmp_path):
 
 
 def _liquidatable(system, accounts_):
-    _, rows = read_accounts(system.vault, accounts_)
+    _, rows = read_accounts(system.lens, accounts_)
     return {r.account for r in rows if r.health.maint_assets < r.health.maint_liabilities}
 
 
@@ -109,7 +109,7 @@ def test_keeper_round_liquidates_skips_and_survives(system, project, chain, book
     deep = [r for r in lines if r.get("action") == "liquidate" and r["amounts"]["settled"]]
     assert len(deep) == 1 and set(deep[0]["amounts"]["settled"]) == {"USD"}
     assert int(system.vault.position_mask(deep[0]["account"])) == 0
-    _, rows = read_accounts(system.vault, owners)
+    _, rows = read_accounts(system.lens, owners)
     for row in rows:
         assert row.account == book["reverting"] or row.health.maint_assets >= row.health.maint_liabilities
     print(f"\nkeeper round: {first.accounts} accounts, {first.actions['liquidate']} liquidations, {round_s:.2f} s; "

@@ -71,7 +71,7 @@ def world() -> dict[str, Any]:
         for sym in SYMBOLS:
             fund(system, who, sym, 10**30)
     return dict(
-        admin=admin, guardian=guardian, oracle=system.oracle, vault=system.vault, tokens=system.tokens,
+        admin=admin, guardian=guardian, oracle=system.oracle, vault=system.vault, lens=system.lens, tokens=system.tokens,
         feeds=system.feeds, users=users, liquidator=liquidator, lender=lender, oref=system.oracle_ref,
         vref=system.vault_ref,
     )
@@ -282,6 +282,27 @@ class VaultMachine(RuleBasedStateMachine):
         self._set_param(sym, *change)
 
     @rule(
+        pair=st.sampled_from([("WETH", "WBTC"), ("USD", "WETH"), ("WBTC", "USD"), ("WETH", "WETH")]),
+        bounds=st.one_of(
+            st.sampled_from([(-100, 100), (34, 98), (0, 0), (90, 100), (-100, -100), (100, 100), (60, 40)]),
+            st.tuples(st.integers(-101, 101), st.integers(-101, 101)),
+        ),
+        floor=st.sampled_from([None, 0, 1, 30, 50, 100, 101]),
+    )
+    def set_portfolio(self, pair: tuple[str, str], bounds: tuple[int, int], floor: int | None) -> None:
+        """Governance sets a pair's correlation bounds (percent; outside [-1, 1], rho_lo above
+        rho_hi or the same asset twice: refused) and the portfolio floor (percent; 0 and above
+        100 refused), docs/design.md §5.6; the chain reverts iff the reference rejects."""
+        a, b = self.addr[pair[0]], self.addr[pair[1]]
+        lo, hi = bounds[0] * WAD // 100, bounds[1] * WAD // 100
+        self.mirror("set_correlation", lambda: self.oref.set_correlation(a, b, lo, hi),
+                    lambda: self.oracle.set_correlation(a, b, lo, hi, sender=self.w["admin"]))
+        if floor is not None:
+            f = floor * WAD // 100
+            self.mirror("set_portfolio_floor", lambda: self.oref.set_portfolio_floor(f),
+                        lambda: self.oracle.set_portfolio_floor(f, sender=self.w["admin"]))
+
+    @rule(
         sym=st.sampled_from(("WETH", "WBTC")),
         step=st.sampled_from([0.98, 0.985, 1.02]),
         rounds=st.integers(2, 12),
@@ -464,12 +485,12 @@ class VaultMachine(RuleBasedStateMachine):
                 break
         if reason is not None:
             with boa.reverts(reason):
-                self.vault.accounts_view(users)
+                self.w["lens"].accounts_view(users)
             for who in users:
                 for s in SYMBOLS:
                     assert self.vault.balance_of(who, self.addr[s]) == self.vref.balance(str(who), self.addr[s], now)
             return
-        ts, rows = self.vault.accounts_view(users)
+        ts, rows = self.w["lens"].accounts_view(users)
         assert ts == now
         for who, row in zip(users, rows):
             assert tuple(row[1][:3]) == tuple(self.vref.balance(str(who), self.addr[s], now) for s in SYMBOLS)

@@ -637,6 +637,49 @@ TABLE: dict[str, dict[str, Any]] = {
             Rejects(MISSING_ROLE, lambda w: w.oracle.set_param(w.weth, ref.P_GRACE, 700, sender=w.alice)),
         ],
     ),
+    "RiskOracle.set_correlation": dict(
+        # the USD-WETH pair has no offset: a risk admin cannot create one (a steward step from 0)
+        zero_amount=Rejects("steward: change too large",
+                            lambda w: w.oracle.set_correlation(w.usd, w.weth, 0, 0, sender=w.risk_admin)),
+        one_wei=[
+            Rejects("oracle: bad correlation", lambda w: w.oracle.set_correlation(w.weth, w.wbtc, 0, E18 + 1, sender=w.admin)),
+            Rejects("oracle: bad correlation", lambda w: w.oracle.set_correlation(w.weth, w.wbtc, -E18 - 1, 0, sender=w.admin)),
+            Rejects("oracle: bad correlation", lambda w: w.oracle.set_correlation(w.weth, w.wbtc, 1, 0, sender=w.admin)),
+        ],
+        max_uint256=[
+            Rejects("oracle: bad correlation",
+                    lambda w: w.oracle.set_correlation(w.weth, w.wbtc, 0, 2**255 - 1, sender=w.admin)),
+            Rejects("oracle: bad correlation",
+                    lambda w: w.oracle.set_correlation(w.weth, w.wbtc, -2**255, 0, sender=w.admin)),
+        ],
+        unlisted_asset=[
+            Rejects("oracle: asset not listed", lambda w: w.oracle.set_correlation(w.alice, w.weth, 0, 0, sender=w.admin)),
+            Rejects("oracle: same asset", lambda w: w.oracle.set_correlation(w.weth, w.weth, 0, 0, sender=w.admin)),
+        ],
+        wrong_account=N("no account argument"), paused_action=N("the oracle has no pause"),
+        stale_price=NO_PRICE, non_positive_price=NO_PRICE,
+        insufficient_health=N("touches no account"), insufficient_liquidity=N("touches no market"),
+        caller_without_role=[
+            Rejects(MISSING_ROLE, lambda w: w.oracle.set_correlation(w.weth, w.wbtc, 0, E18, sender=w.guardian)),
+            Rejects(MISSING_ROLE, lambda w: w.oracle.set_correlation(w.weth, w.wbtc, 0, E18, sender=w.alice)),
+        ],
+    ),
+    "RiskOracle.set_portfolio_floor": dict(
+        zero_amount=Rejects("oracle: bad params", lambda w: w.oracle.set_portfolio_floor(0, sender=w.admin)),
+        one_wei=[
+            Rejects("oracle: bad params", lambda w: w.oracle.set_portfolio_floor(E18 + 1, sender=w.admin)),
+            # the floor was set at deployment: a risk admin may not move it within the delay
+            Rejects("steward: change too soon", lambda w: w.oracle.set_portfolio_floor(E18 // 2 + 1, sender=w.risk_admin)),
+        ],
+        max_uint256=Rejects("oracle: bad params", lambda w: w.oracle.set_portfolio_floor(UMAX, sender=w.admin)),
+        unlisted_asset=N("no asset argument"), wrong_account=N("no account argument"),
+        paused_action=N("the oracle has no pause"), stale_price=NO_PRICE, non_positive_price=NO_PRICE,
+        insufficient_health=N("touches no account"), insufficient_liquidity=N("touches no market"),
+        caller_without_role=[
+            Rejects(MISSING_ROLE, lambda w: w.oracle.set_portfolio_floor(E18, sender=w.guardian)),
+            Rejects(MISSING_ROLE, lambda w: w.oracle.set_portfolio_floor(E18, sender=w.alice)),
+        ],
+    ),
     "RiskOracle.set_governance_bounds": governance_bounds_entry("RiskOracle"),
     # ---------------------------------------------------------- MockAggregator (the test feed)
     "MockAggregator.push": dict(

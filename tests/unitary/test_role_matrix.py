@@ -53,6 +53,12 @@ def _new_asset(s, project):
     return tok, feed
 
 
+def _after_delay(c) -> bool:
+    """Move the next block past the steward's delay (for parameters the deployment set)."""
+    c["chain"].pending_timestamp = c["chain"].pending_timestamp + P.MIN_CHANGE_DELAY
+    return True
+
+
 # cell: (setup(s, ctx) -> args, call(s, ctx, args, sender), effect(s, ctx, args) -> bool), allowed roles
 MATRIX = {
     "MarginVault.list_asset": (
@@ -102,6 +108,19 @@ MATRIX = {
         lambda s, c: P.TOKENS[1].oracle[ref.P_GRACE] * 5 // 4,
         lambda s, c, a, who: s.oracle.set_param(s.tokens["WETH"], ref.P_GRACE, a, sender=who),
         lambda s, c, a: s.oracle.params(s.tokens["WETH"], ref.P_GRACE) == a,
+        {"admin", "risk_admin"},
+    ),
+    # the deployment set the WETH-WBTC pair and the floor: a risk admin waits out the delay first
+    "RiskOracle.set_correlation": (
+        lambda s, c: _after_delay(c) and (WAD * 30 // 100, WAD * 985 // 1000),  # offsets 1.30 (-3 %), 0.015 (-25 %)
+        lambda s, c, a, who: s.oracle.set_correlation(s.tokens["WETH"], s.tokens["WBTC"], *a, sender=who),
+        lambda s, c, a: tuple(s.oracle.correlation(s.tokens["WETH"], s.tokens["WBTC"])) == a,
+        {"admin", "risk_admin"},
+    ),
+    "RiskOracle.set_portfolio_floor": (
+        lambda s, c: _after_delay(c) and P.PORTFOLIO_FLOOR * 5 // 4,
+        lambda s, c, a, who: s.oracle.set_portfolio_floor(a, sender=who),
+        lambda s, c, a: s.oracle.portfolio_floor() == a,
         {"admin", "risk_admin"},
     ),
     "RiskOracle.set_governance_bounds": (
@@ -165,7 +184,7 @@ def test_role_cell(system, project, chain, spare, admin, risk_admin, guardian, a
     """One cell: an allowed role's call succeeds with its effect; any other
     role is refused with the missing-role error and no storage moves."""
     setup, call, effect, allowed = MATRIX[fn]
-    ctx = {"spare": spare, "project": project, "bob": bob}
+    ctx = {"spare": spare, "project": project, "bob": bob, "chain": chain}
     who = request.getfixturevalue(role)
     args = setup(system, ctx)
     if role in allowed:
@@ -189,7 +208,26 @@ SETTERS = {
         lambda s: s.oracle.params(s.tokens["WETH"], ref.P_Z_MAINT),
         lambda s, v, who: s.oracle.set_param(s.tokens["WETH"], ref.P_Z_MAINT, v, sender=who),
     ),
+    "oracle.set_portfolio_floor": (
+        lambda s: s.oracle.portfolio_floor(),
+        lambda s, v, who: s.oracle.set_portfolio_floor(v, sender=who),
+    ),
+    # the two offsets of a pair (docs/design.md §5.6): same-sign 1 - rho_hi, opposite-sign 1 + rho_lo
+    "oracle.set_correlation.same_sign": (
+        lambda s: WAD - s.oracle.correlation(s.tokens["WETH"], s.tokens["WBTC"])[1],
+        lambda s, v, who: s.oracle.set_correlation(s.tokens["WETH"], s.tokens["WBTC"],
+                                                   s.oracle.correlation(s.tokens["WETH"], s.tokens["WBTC"])[0], WAD - v,
+                                                   sender=who),
+    ),
+    "oracle.set_correlation.opposite_sign": (
+        lambda s: WAD + s.oracle.correlation(s.tokens["WETH"], s.tokens["WBTC"])[0],
+        lambda s, v, who: s.oracle.set_correlation(s.tokens["WETH"], s.tokens["WBTC"], v - WAD,
+                                                   s.oracle.correlation(s.tokens["WETH"], s.tokens["WBTC"])[1],
+                                                   sender=who),
+    ),
 }
+#: Set by the deployment through the steward: the risk admin's first change waits out the delay.
+SET_AT_DEPLOYMENT = {"oracle.set_portfolio_floor", "oracle.set_correlation.same_sign", "oracle.set_correlation.opposite_sign"}
 
 
 @pytest.mark.parametrize("setter", list(SETTERS))
@@ -201,6 +239,8 @@ def test_steward_bounds_at_the_wei(system, chain, risk_admin, setter, direction)
     move no storage."""
     get, put = SETTERS[setter]
     contracts = [system.vault, system.oracle]
+    if setter in SET_AT_DEPLOYMENT:
+        chain.pending_timestamp = chain.pending_timestamp + P.MIN_CHANGE_DELAY
     old = get(system)
     step = old * P.MAX_REL_CHANGE // WAD
     before = storage_roots(chain, contracts)

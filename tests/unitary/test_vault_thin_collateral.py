@@ -173,7 +173,7 @@ def test_concentration_term_to_the_wei(book, system, chain, vault, usd, weth, wb
         want = book.ref.health(str(who.address), book.now())
         assert tuple(vault.health(who)) == (want.maint_assets, want.maint_liabilities, want.init_assets,
                                             want.init_liabilities, want.reduce_only)
-    ts, rows = vault.accounts_view([alice, bob])
+    ts, rows = book.s.lens.accounts_view([alice, bob])
     for who, row in zip((alice, bob), rows):
         want = book.ref.health(str(who.address), ts)
         assert tuple(row[2]) == (want.maint_assets, want.maint_liabilities, want.init_assets, want.init_liabilities,

@@ -106,6 +106,23 @@ class GovernanceConfig(BaseModel):
     min_change_delay: int | str = P.MIN_CHANGE_DELAY
 
 
+def _default_correlations() -> dict[str, tuple[float, float]]:
+    return {f"{a}-{b}": (float(Decimal(lo) / P.WAD), float(Decimal(hi) / P.WAD)) for (a, b), (lo, hi) in P.CORRELATIONS.items()}
+
+
+class PortfolioConfig(BaseModel):
+    """``portfolio``: portfolio margin on the oracle (docs/design.md §5.6). ``floor``: the least
+    fraction of the sum of an account's per-asset requirements that offsets may leave (1 turns
+    portfolio margin off); ``correlations``: ``SYMBOL-SYMBOL: [rho_lo, rho_hi]`` for pairs of this
+    config's assets (every other pair: no offset). Defaults: ``params.PORTFOLIO_FLOOR`` and
+    ``params.CORRELATIONS`` (pairs of assets the config lists)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    floor: float | str = Field(default=str(Decimal(P.PORTFOLIO_FLOOR) / P.WAD))
+    correlations: dict[str, tuple[float, float]] = Field(default_factory=_default_correlations)
+
+
 class SeedConfig(BaseModel):
     """``seed_liquidity``: ``lender`` (``TEST::<n>`` or an ``ape accounts`` alias) deposits
     ``amounts[SYMBOL]`` whole tokens of each mock token (local networks only)."""
@@ -129,6 +146,7 @@ class DeployConfig(BaseModel):
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     roles: dict[str, list[Address]] = Field(default_factory=dict)
     seed_liquidity: SeedConfig | None = None
+    portfolio: PortfolioConfig = Field(default_factory=PortfolioConfig)
 
 
 # ------------------------------------------------------------------ resolved plan
@@ -150,7 +168,9 @@ class AssetPlan:
 class Plan:
     """A validated config resolved to what is sent: assets in listing order, the vault
     vector, the steward's limits (WAD; seconds), roles (name -> addresses), seed
-    liquidity (lender alias; whole tokens) and the file it came from (None: built-in defaults)."""
+    liquidity (lender alias; whole tokens), the file it came from (None: built-in defaults),
+    and portfolio margin: the oracle's floor (WAD) and correlation bounds by pair of symbols
+    (signed WAD)."""
 
     network: str
     chain_id: int | None
@@ -163,6 +183,8 @@ class Plan:
     seed_amounts: dict[str, int]
     source: Path | None = None
     source_sha256: str | None = None
+    portfolio_floor: int = P.PORTFOLIO_FLOOR
+    correlations: tuple[tuple[tuple[str, str], tuple[int, int]], ...] = tuple(P.CORRELATIONS.items())
 
     @property
     def local(self) -> bool:
@@ -185,6 +207,8 @@ class Plan:
             "min_change_delay": self.min_change_delay,
             "roles": {k: list(v) for k, v in sorted(self.roles.items())},
             "seed_liquidity": {"lender": self.seed_lender, "amounts": self.seed_amounts} if self.seed_amounts else None,
+            "portfolio": {"floor": self.portfolio_floor,
+                          "correlations": {f"{a}-{b}": [lo, hi] for (a, b), (lo, hi) in self.correlations}},
         }
 
     @property
@@ -408,6 +432,50 @@ def _seed(cfg: DeployConfig, local: bool, errors: _Errors) -> tuple[str | None, 
     return seed.lender, out
 
 
+def _signed_wad(value: float) -> int:
+    """A correlation in [-1, 1] as a signed WAD, taken exactly at its decimal representation."""
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not d.is_finite() or not -1 <= d <= 1:
+        raise ValueError(f"{value} is not a correlation in [-1, 1]")
+    return int(d * P.WAD)
+
+
+def _portfolio(cfg: DeployConfig, errors: _Errors) -> tuple[int, tuple[tuple[tuple[str, str], tuple[int, int]], ...]]:
+    floor = P.PORTFOLIO_FLOOR
+    try:
+        floor = to_onchain(S.Param("floor", 0, "", "WAD", 256, "", "portfolio floor"), cfg.portfolio.floor)
+        if not 0 < floor <= P.WAD:
+            raise ValueError(f"{cfg.portfolio.floor} is not in (0, 1] (oracle: bad params)")
+    except ValueError as exc:
+        errors.add("portfolio.floor", str(exc))
+    pairs = []
+    explicit = "correlations" in cfg.portfolio.model_fields_set
+    for name, (lo, hi) in cfg.portfolio.correlations.items():
+        path = f"portfolio.correlations.{name}"
+        syms = name.split("-")
+        if len(syms) != 2 or syms[0] == syms[1]:
+            errors.add(path, "a pair is named SYMBOL-SYMBOL, two different assets (e.g. WETH-WBTC)")
+            continue
+        missing = [x for x in syms if x not in cfg.assets]
+        if missing:
+            if explicit:  # a default pair of assets this config does not list is skipped
+                errors.add(path, f"{', '.join(missing)} not an asset of this config ({', '.join(cfg.assets)})")
+            continue
+        try:
+            w_lo, w_hi = _signed_wad(lo), _signed_wad(hi)
+        except ValueError as exc:
+            errors.add(path, str(exc))
+            continue
+        if w_lo > w_hi:
+            errors.add(path, f"rho_lo {lo} above rho_hi {hi} (oracle: bad correlation)")
+            continue
+        pairs.append(((syms[0], syms[1]), (w_lo, w_hi)))
+    return floor, tuple(pairs)
+
+
 def resolve(cfg: DeployConfig, source: Path | None = None, source_sha256: str | None = None) -> Plan:
     """The ``Plan`` of a validated config: defaults filled in, human units converted, every
     vector held to the contract's check. Raises ``ConfigError`` naming each bad field."""
@@ -419,6 +487,7 @@ def resolve(cfg: DeployConfig, source: Path | None = None, source_sha256: str | 
     vault = _vector(S.VAULT, "vault", list(P.VAULT), cfg.vault, errors)
     rel, delay = _governance(cfg.governance, errors)
     lender, amounts = _seed(cfg, local, errors)
+    floor, pairs = _portfolio(cfg, errors)
     roles = {}
     for role, addresses in cfg.roles.items():
         if not re.fullmatch(r"[A-Z_]+_ROLE", role):
@@ -427,7 +496,7 @@ def resolve(cfg: DeployConfig, source: Path | None = None, source_sha256: str | 
     if errors.items:
         raise ConfigError(f"{source or 'config'}: " + "; ".join(errors.items))
     return Plan(cfg.network, cfg.chain_id, tuple(a for a in assets if a is not None), S.VAULT.make(vault), rel, delay,
-                roles, lender, amounts, source, source_sha256)
+                roles, lender, amounts, source, source_sha256, floor, pairs)
 
 
 def load_config(path: Path) -> Plan:

@@ -35,7 +35,8 @@ class System:
     helpers' transactions (default: Ape's). ``txs`` maps each deployment step
     (``oracle``, ``WETH.list_oracle``, ...) to its transaction hash (Ape only);
     ``mocks[symbol]`` is (token is a mock, feed is a mock); ``limits`` the
-    risk steward's (max_rel_change WAD, min_change_delay s).
+    risk steward's (max_rel_change WAD, min_change_delay s); ``lens`` the VaultLens
+    beside the vault (batched reads).
     """
 
     admin: Any
@@ -52,6 +53,8 @@ class System:
     limits: tuple[int, int] = (P.MAX_REL_CHANGE, P.MIN_CHANGE_DELAY)
     last_rounds: dict[str, ref.FeedRound] = field(default_factory=dict)
     backend: Backend = field(default_factory=ApeBackend)
+    #: The VaultLens beside the vault (``accounts_view``, batched reads).
+    lens: Any = None
 
     @property
     def symbols(self) -> list[str]:
@@ -70,6 +73,7 @@ class System:
             "admin": str(self.admin.address),
             "oracle": str(self.oracle.address),
             "vault": str(self.vault.address),
+            "lens": str(self.lens.address),
             "assets": {
                 s: {
                     "token": str(self.tokens[s].address),
@@ -138,6 +142,8 @@ def deploy_system(
     addresses: dict[str, tuple[str | None, str | None]] | None = None,
     max_rel_change: int = P.MAX_REL_CHANGE,
     min_change_delay: int = P.MIN_CHANGE_DELAY,
+    portfolio_floor: int = P.PORTFOLIO_FLOOR,
+    correlations: dict[tuple[str, str], tuple[int, int]] | None = None,
 ) -> System:
     """Deploy tokens, feeds, oracle and vault; list the assets; seed liquidity.
 
@@ -161,6 +167,11 @@ def deploy_system(
         fee-on-transfer probe (a mock is minted it).
     max_rel_change, min_change_delay
         Risk-steward limits of both contracts (WAD; seconds).
+    portfolio_floor, correlations
+        Portfolio margin (docs/design.md §5.6): the oracle's floor (WAD; 1e18 leaves it off)
+        and the correlation bounds ``{(symbol_a, symbol_b): (rho_lo, rho_hi)}`` (signed WAD;
+        default ``params.CORRELATIONS``), set on the oracle after the listings; a pair whose
+        symbols are not both among ``specs`` is skipped.
     """
     backend = project if isinstance(project, Backend) else ApeBackend(project)
     start_prices, addresses = start_prices or {}, addresses or {}
@@ -171,11 +182,13 @@ def deploy_system(
     system.oracle = _step(system, "oracle", backend.deploy("RiskOracle", max_rel_change, min_change_delay, sender=admin))
     system.vault = _step(system, "vault", backend.deploy("MarginVault", system.oracle.address, list(vault_params),
                                                          max_rel_change, min_change_delay, sender=admin))
+    system.lens = _step(system, "lens", backend.deploy("VaultLens", system.vault.address, sender=admin))
     # the vault opens its first liquidation-cap window at deployment (docs/design.md §7.5): so does the mirror
     vault_ref.liq_window_start = int(system.vault.liq_window_start())
     for spec in specs:
         token, feed = addresses.get(spec.symbol, (None, None))
         _list_asset(system, spec, start_prices.get(spec.symbol, spec.start_price_usd), token, feed)
+    _set_portfolio(system, portfolio_floor, P.CORRELATIONS if correlations is None else correlations)
     if lender is not None and seed_liquidity:
         for symbol, whole in seed_liquidity.items():
             amount = whole * 10 ** system.specs[symbol].decimals
@@ -184,6 +197,20 @@ def deploy_system(
             _step(system, f"{symbol}.seed_deposit", r)
             system.vault_ref.deposit(backend.address(lender), system.address(symbol), amount, r.timestamp)
     return system
+
+
+def _set_portfolio(system: System, floor: int, correlations: dict[tuple[str, str], tuple[int, int]]) -> None:
+    """Set the oracle's correlation pairs (those whose symbols are both listed) and its
+    portfolio floor (when below 1e18), mirrored in the reference."""
+    backend, admin = system.backend, system.admin
+    for (a, b), (lo, hi) in correlations.items():
+        if a in system.specs and b in system.specs:
+            _step(system, f"{a}-{b}.correlation", backend.transact(
+                system.oracle, "set_correlation", system.address(a), system.address(b), lo, hi, sender=admin))
+            system.oracle_ref.set_correlation(system.address(a), system.address(b), lo, hi)
+    if floor != P.WAD:
+        _step(system, "portfolio_floor", backend.transact(system.oracle, "set_portfolio_floor", floor, sender=admin))
+        system.oracle_ref.set_portfolio_floor(floor)
 
 
 def _step(system: System, name: str, result: Any) -> Any:

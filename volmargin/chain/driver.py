@@ -83,7 +83,7 @@ class Checker(Protocol):
         """Compare ``RiskOracle.snapshot`` (block time ``t_view``), one row per listed asset."""
 
     def check_accounts(self, step: int, t_view: int, rows: list[AccountRow]) -> None:
-        """Compare ``MarginVault.accounts_view`` (block time ``t_view``), one row per borrower."""
+        """Compare ``VaultLens.accounts_view`` (block time ``t_view``), one row per borrower."""
 
     def liquidated(self, step: int, index: int, account: str, debt: str, col: str, receipt: Any) -> Liquidation:
         """A liquidation of ``account`` (repay ``debt``, seize ``col``) was mined."""
@@ -252,7 +252,7 @@ def _observe(system: System, names: list[str], step: int, checker: Checker) -> t
     sym_of = dict(zip(addrs, system.symbols))
     t_assets, assets = read_assets(system.oracle, addrs)
     checker.check_assets(step, t_assets, assets)
-    t_accounts, accounts = read_accounts(system.vault, names)
+    t_accounts, accounts = read_accounts(system.lens, names)
     checker.check_accounts(step, t_accounts, accounts)
     row: dict[str, Any] = {"step": step, "chain_time": t_accounts}
     for snap in assets:

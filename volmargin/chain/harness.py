@@ -18,6 +18,18 @@ def _ewma_step(var: int, p0: int, p: int, dt: int, tau: int, var_max: int) -> in
     return ref.clamp(ref.ewma_var(var, ref.abs_return(p0, p), dt, tau), 0, var_max)
 
 
+def _pack_pair(lo_shifted: int, hi_shifted: int) -> int:
+    # the harness takes the bounds shifted by 1e18 (uint256 arguments); int256 conversion rejects >= 2**255
+    return ref.portfolio.pack_pair(ref.I(lo_shifted) - ref.WAD, ref.I(hi_shifted) - ref.WAD)
+
+
+def _to_tokens(scaled_u: int, deposit_index: int, borrow_index: int) -> int:
+    # a uint256 argument read as int256 (two's complement), the int256 result returned as uint256
+    scaled = scaled_u - 2**256 if scaled_u >= 2**255 else scaled_u
+    t = ref.tokens(scaled, ref.Market(deposit_index, borrow_index))
+    return ref.U(ref.I(t) % 2**256)
+
+
 FUNCTIONS: dict[str, tuple[int, int, Callable[..., int]]] = {
     "abs_return": (0, 2, ref.abs_return),
     "ewma_var": (1, 4, ref.ewma_var),
@@ -38,6 +50,13 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., int]]] = {
     "seize_amount": (16, 6, ref.seize_amount),
     "repay_for_seize": (17, 6, ref.repay_for_seize),
     "utilization": (18, 2, ref.utilization),
+    "initial_haircut": (19, 5, ref.initial_haircut),
+    "share": (20, 2, ref.portfolio.share),
+    "pair_term": (21, 3, ref.portfolio.pair_term),
+    "portfolio_scale": (22, 2, ref.portfolio.scale),
+    "scaled_haircut": (23, 2, ref.portfolio.scaled_haircut),
+    "pack_pair": (24, 2, _pack_pair),
+    "to_tokens": (25, 3, _to_tokens),
 }
 N_ARGS = 8
 

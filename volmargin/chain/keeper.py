@@ -40,6 +40,7 @@ from eth_utils import keccak, to_checksum_address
 
 from .. import reference as ref
 from .lens import AccountRow, AssetRow, read_accounts, read_assets
+from .manifest import DeploymentError
 from .manifest import Deployment
 
 UINT256_MAX = 2**256 - 1
@@ -285,7 +286,10 @@ class Keeper:
             chain = ape_chain
         self.dep, self.sender, self.config, self.emit_json = dep, sender, config, emit
         self.chain, self.sleep = chain, sleep
-        self.vault, self.oracle = dep.vault, dep.oracle
+        self.vault, self.oracle, self.lens = dep.vault, dep.oracle, dep.lens
+        if self.lens is None:
+            raise DeploymentError("the deployment file names no VaultLens (written before the lens existed): "
+                                  "redeploy with `ape run deploy`")
         self.listed = [to_checksum_address(str(self.vault.listed(i))) for i in range(int(self.vault.n_listed()))]
         self.symbols = [dep.symbol_of(a) for a in self.listed]  # DeploymentError if one is not in the file
         self.decimals = [int(dep.info.assets[s].decimals) for s in self.symbols]
@@ -423,7 +427,7 @@ class Keeper:
         rows: list[AccountRow] = []
         for k in range(0, len(accounts), self.config.batch):
             batch = accounts[k:k + self.config.batch]
-            rows += self._retry(lambda batch=batch: read_accounts(self.vault, batch))[1]
+            rows += self._retry(lambda batch=batch: read_accounts(self.lens, batch))[1]
         return assets, params, rows
 
     def act(self, row: AccountRow, assets: list[AssetRow], params: list[int], stats: RoundStats) -> None:

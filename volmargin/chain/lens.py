@@ -1,4 +1,4 @@
-"""Decoding of the batched read views (``RiskOracle.snapshot``, ``MarginVault.accounts_view``).
+"""Decoding of the batched read views (``RiskOracle.snapshot``, ``VaultLens.accounts_view``).
 
 Ape's struct decoding is the slow part of a large batched read, so the raw
 return data is decoded with eth-abi into plain dataclasses. Units: WAD for
@@ -23,7 +23,7 @@ _SNAPSHOT = ["uint256", "(address,uint256,uint256,uint256,uint256,uint256,uint25
 
 @dataclass(frozen=True)
 class AccountRow:
-    """One account from ``MarginVault.accounts_view``.
+    """One account from ``VaultLens.accounts_view``.
 
     ``balances``: signed token amounts (token decimals) in the vault's
     ``listed`` order; ``health``: weighted sums, WAD USD.
@@ -51,10 +51,10 @@ class AssetRow:
     invalid: bool
 
 
-def read_accounts(vault: Any, accounts: list[str]) -> tuple[int, list[AccountRow]]:
-    """``vault.accounts_view`` decoded with eth-abi (Ape's struct decoding is
-    the slow part of a large batched read). Returns (block time, rows)."""
-    raw = vault.accounts_view(accounts, decode=False)
+def read_accounts(lens: Any, accounts: list[str]) -> tuple[int, list[AccountRow]]:
+    """``lens.accounts_view`` (a ``VaultLens``) decoded with eth-abi (Ape's struct decoding
+    is the slow part of a large batched read). Returns (block time, rows)."""
+    raw = lens.accounts_view(accounts, decode=False)
     ts, rows = abi_decode(_ACCOUNTS_VIEW, bytes(raw))
     return int(ts), [AccountRow(to_checksum_address(a), tuple(b), ref.Health(*h)) for a, b, h in rows]
 

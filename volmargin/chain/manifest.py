@@ -56,7 +56,7 @@ class AssetInfo(BaseModel):
 class DeploymentInfo(BaseModel):
     """The schema of a deployment file, as ``System.to_json`` writes it.
 
-    Addresses of the admin, the RiskOracle and the MarginVault; per asset
+    Addresses of the admin, the RiskOracle, the MarginVault and its VaultLens; per asset
     symbol an ``AssetInfo``; the vault parameters by name
     (``VAULT_PARAM_NAMES``, WAD or seconds); the governance limits
     ``max_rel_change`` (WAD) and ``min_change_delay`` (seconds); and a line
@@ -78,6 +78,7 @@ class DeploymentInfo(BaseModel):
     admin: Address
     oracle: Address
     vault: Address
+    lens: Address | None = None
     assets: dict[str, AssetInfo] = Field(min_length=1)
     vault_params: dict[str, int]
     max_rel_change: int = Field(ge=0)
@@ -109,6 +110,8 @@ class Deployment:
     tokens: dict[str, Any]
     feeds: dict[str, Any]
     info: DeploymentInfo
+    #: The VaultLens beside the vault (batched reads); None in files written before it existed.
+    lens: Any = None
 
     def symbol_of(self, asset: str) -> str:
         """Symbol of a token address or symbol (case-insensitive); ``DeploymentError`` if unknown."""
@@ -148,4 +151,5 @@ def load(project: Any, path: Path = LATEST) -> Deployment:
     info = read_json(path)
     tokens = {s: project.MockERC20.at(a.token) for s, a in info.assets.items()}
     feeds = {s: project.MockAggregator.at(a.feed) for s, a in info.assets.items()}
-    return Deployment(project.RiskOracle.at(info.oracle), project.MarginVault.at(info.vault), tokens, feeds, info)
+    lens = project.VaultLens.at(info.lens) if info.lens else None
+    return Deployment(project.RiskOracle.at(info.oracle), project.MarginVault.at(info.vault), tokens, feeds, info, lens)

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .. import params as P
 from .. import spec as S
 from . import admin as A
 from .config import Plan
@@ -166,9 +167,10 @@ def deploy(project: Any, plan: Plan, deployer: Any, lender: Any | None) -> Syste
         lender=lender, seed_liquidity=plan.seed_amounts or None,
         addresses={a.spec.symbol: (a.token, a.feed) for a in plan.assets},
         max_rel_change=plan.max_rel_change, min_change_delay=plan.min_change_delay,
+        portfolio_floor=plan.portfolio_floor, correlations=dict(plan.correlations),
     )
     dep = Deployment(system.oracle, system.vault, system.tokens, system.feeds,
-                     DeploymentInfo.model_validate(system.to_json()))
+                     DeploymentInfo.model_validate(system.to_json()), system.lens)
     for role, addresses in plan.roles.items():
         for address in addresses:
             receipts: dict[str, Any] = {}
@@ -181,12 +183,14 @@ def deploy(project: Any, plan: Plan, deployer: Any, lender: Any | None) -> Syste
 # ------------------------------------------------------------------ read-back
 
 
-def read_back(dep: Deployment, roles: dict[str, tuple[str, ...]], deployer: str) -> dict[str, Any]:
+def read_back(dep: Deployment, roles: dict[str, tuple[str, ...]], deployer: str,
+              pairs: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """Every parameter of ``dep`` as the chain holds it now: per asset the oracle's feed and
     vectors (``params``), the seed-era variance ``var_fast``, the vault's listing and rate
     vector (``asset_params``), the token's decimals; the vault vector; both contracts'
-    steward limits; and for the deployer (DEFAULT_ADMIN_ROLE) and each role of ``roles``
-    whether each contract that defines it grants it."""
+    steward limits; for the deployer (DEFAULT_ADMIN_ROLE) and each role of ``roles``
+    whether each contract that defines it grants it; the oracle's portfolio floor and the
+    correlation bounds of each pair of symbols in ``pairs``."""
     o, v = dep.oracle, dep.vault
     assets = {}
     for sym, tok in dep.tokens.items():
@@ -212,6 +216,10 @@ def read_back(dep: Deployment, roles: dict[str, tuple[str, ...]], deployer: str)
         "max_rel_change": {"oracle": int(o.max_rel_change()), "vault": int(v.max_rel_change())},
         "min_change_delay": {"oracle": int(o.min_change_delay()), "vault": int(v.min_change_delay())},
         "roles": held,
+        "portfolio": {"floor": int(o.portfolio_floor()),
+                      "correlations": {f"{a}-{b}": [int(x) for x in o.correlation(str(dep.tokens[a].address),
+                                                                                   str(dep.tokens[b].address))]
+                                       for a, b in pairs if a in dep.tokens and b in dep.tokens}},
     }
 
 
@@ -245,6 +253,13 @@ def differences(plan: Plan, rb: dict[str, Any], feeds: dict[str, str], fresh: bo
     out += _vector_diff(S.VAULT, "vault", plan.vault, rb["vault_params"])
     for key, want in (("max_rel_change", plan.max_rel_change), ("min_change_delay", plan.min_change_delay)):
         out += [f"governance.{key}: file {want}, {c} {got}" for c, got in rb[key].items() if got != want]
+    pf = rb.get("portfolio", {})
+    if pf.get("floor", plan.portfolio_floor) != plan.portfolio_floor:
+        out.append(f"portfolio.floor: file {plan.portfolio_floor / P.WAD:g}, chain {pf['floor'] / P.WAD:g}")
+    for (a, b), want in plan.correlations:
+        got = pf.get("correlations", {}).get(f"{a}-{b}")
+        if got is not None and tuple(got) != tuple(want):
+            out.append(f"portfolio.correlations.{a}-{b}: file {[w / P.WAD for w in want]}, chain {[g / P.WAD for g in got]}")
     for role, holders in rb["roles"].items():
         for address, on in holders.items():
             out += [f"roles.{role}: {address} does not hold it on the {c}" for c, ok in on.items() if not ok]

@@ -9,6 +9,8 @@ the contract's revert string, e.g. ``"vault: insufficient health"``).
 Split along the contracts:
 
   * ``risk_math``: ``contracts/modules/risk_math.vy`` and ``rates.vy`` (pure functions)
+  * ``portfolio``: ``contracts/modules/portfolio.vy`` and ``RiskOracle.portfolio_scales``
+    (portfolio margin, docs/design.md §5.6; reached as ``ref.portfolio``, not re-exported)
   * ``oracle``:    ``contracts/RiskOracle.vy`` (``OracleRef``)
   * ``vault``:     ``contracts/MarginVault.vy`` (``VaultRef``)
 
@@ -20,3 +22,4 @@ from .risk_math import *  # noqa: F401,F403
 from .oracle import *  # noqa: F401,F403
 from .vault import *  # noqa: F401,F403
 from .risk_math import Reject, require  # noqa: F401
+from . import portfolio  # noqa: F401

@@ -8,6 +8,7 @@ from .risk_math import (CAUTION, MAX_ABS_RETURN, MAX_PRICE, NORMAL, REASON_INCOM
                         REASON_OUT_OF_RANGE, REASON_STALE, REDUCE_ONLY, SECONDS_PER_YEAR, WAD, U, abs_return, clamp,
                         div, ewma_var, haircut, ramp, require, sigma)
 from .. import spec as _S
+from . import portfolio as _pf
 
 # ---------------------------------------------------------------- RiskOracle.vy
 
@@ -81,6 +82,8 @@ class RiskView:
     kappa: int
     depth: int
     breaker: int
+    #: Whether the asset has a correlation pair with an offset (docs/design.md §5.6).
+    correlated: bool = False
 
 
 def check_oracle_params(p: list[int]) -> None:
@@ -103,6 +106,10 @@ class OracleRef:
     n_tripped: int = 0
     #: RiskOracle._dd_ref: (ref_price WAD USD, ref_time s) per asset; absent = (0, 0).
     dd_ref: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: RiskOracle._pairs by ``portfolio.pair_key``: pair words (absent: (-1, +1), no offset).
+    pairs: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: RiskOracle.portfolio_floor, WAD (1e18 at deployment: portfolio margin off).
+    portfolio_floor: int = WAD
 
     def list_asset(self, asset: str, feed_decimals: int, rnd: FeedRound, var_seed: int, params: list[int], now: int) -> None:
         """RiskOracle.list_asset (role checks are the contract's)."""
@@ -223,6 +230,38 @@ class OracleRef:
         self.assets[asset] = s
         self.params[asset] = p
 
+    def set_correlation(self, asset_a: str, asset_b: str, rho_lo: int, rho_hi: int) -> None:
+        """RiskOracle.set_correlation after the steward's checks (role, bound and delay are the
+        contract's): stores the pair word of bounds ``rho_lo`` <= ``rho_hi`` (signed WAD).
+
+        Raises Reject "oracle: asset not listed", "oracle: same asset", "oracle: bad correlation"
+        (unless -1e18 <= rho_lo <= rho_hi <= 1e18); the state is untouched on a rejection."""
+        require(asset_a in self.assets and asset_b in self.assets, "oracle: asset not listed")
+        require(asset_a != asset_b, "oracle: same asset")
+        require(-WAD <= rho_lo <= rho_hi <= WAD, "oracle: bad correlation")
+        self.pairs[_pf.pair_key(asset_a, asset_b)] = _pf.pack_pair(rho_lo, rho_hi)
+
+    def correlation(self, asset_a: str, asset_b: str) -> tuple[int, int]:
+        """RiskOracle.correlation: (rho_lo, rho_hi), signed WAD; (-1e18, 1e18) when never set."""
+        return _pf.rho_bounds(self.pairs.get(_pf.pair_key(asset_a, asset_b), _pf.NO_PAIR))
+
+    def set_portfolio_floor(self, new_value: int) -> None:
+        """RiskOracle.set_portfolio_floor after the steward's checks.
+
+        Raises Reject "oracle: bad params" unless 0 < new_value <= 1e18."""
+        require(0 < new_value <= WAD, "oracle: bad params")
+        self.portfolio_floor = new_value
+
+    def portfolio_scales(self, legs: list[str | None], balances: list[int], decimals: list[int], conc: list[int],
+                         now: int) -> tuple[int, int]:
+        """RiskOracle.portfolio_scales at ``now`` (``portfolio.portfolio_scales`` on this oracle's
+        views, pairs and floor): (lambda_maint, lambda_init), WAD. Rejects as ``risk`` for a leg
+        with a balance that cannot be valued."""
+        if self.portfolio_floor == WAD:
+            return WAD, WAD
+        views = [self.risk(a, now) if a is not None and b != 0 else None for a, b in zip(legs, balances)]
+        return _pf.portfolio_scales(legs, balances, decimals, conc, views, self.pairs, self.portfolio_floor)
+
     def h_maint_now(self, asset: str, now: int) -> int:
         """Maintenance haircut in force at ``now`` (ramped lazily), WAD."""
         s, p = self.assets[asset], self.params[asset]
@@ -243,7 +282,8 @@ class OracleRef:
         s, p = self.assets[asset], self.params[asset]
         require(not s.invalid, "oracle: invalid price")
         require(U(now - s.updated_at) <= p[P_HEARTBEAT] + p[P_GRACE], "oracle: stale price")
-        return RiskView(s.price, self.h_maint_now(asset, now), self.h_init(asset), p[P_KAPPA], p[P_DEPTH], s.breaker)
+        return RiskView(s.price, self.h_maint_now(asset, now), self.h_init(asset), p[P_KAPPA], p[P_DEPTH], s.breaker,
+                        _pf.correlated(asset, self.pairs))
 
     def sigma(self, asset: str, horizon: int) -> int:
         """RiskOracle.sigma: WAD sigma over ``horizon`` seconds."""

@@ -144,6 +144,13 @@ def size_haircut(kappa: int, depth: int, val: int) -> int:
     return ceil_div(kappa * isqrt(U(div(U(val * WAD), depth) * WAD)), WAD)
 
 
+def initial_haircut(h_init: int, kappa: int, depth: int, val: int, conc: int) -> int:
+    """risk_math._initial_haircut: ``min(h_init + size_haircut(kappa, depth, val) + conc, 1e18)``, WAD
+    (docs/design.md §4.3): a position's initial haircut with its size add-on and, for a deposit,
+    its asset's concentration haircut ``conc`` (0 for a borrow)."""
+    return min(U(h_init + size_haircut(kappa, depth, val) + conc), WAD)
+
+
 def asset_value(amount: int, price: int, decimals: int) -> int:
     """amount * price / 10**decimals rounded down, WAD USD."""
     return div(U(amount * price), pow10(decimals))

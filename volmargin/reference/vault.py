@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .risk_math import (CAUTION, I, REDUCE_ONLY, UINT256_MAX, WAD, Reject, U, asset_value, bonus, borrow_rate,
-                        grow_index, health_factor, liability_value, max_repay, repay_for_seize, require, seize_amount,
-                        size_haircut, utilization, weighted_asset, weighted_liability)
+                        grow_index, health_factor, initial_haircut, liability_value, max_repay, repay_for_seize,
+                        require, seize_amount, size_haircut, utilization, weighted_asset, weighted_liability)
 from .oracle import OracleRef, RiskView
+from .portfolio import scaled_haircut
 from .. import spec as _S
 
 # ---------------------------------------------------------------- MarginVault.vy
@@ -96,10 +97,11 @@ def check_asset_params(a: list[int]) -> None:
 
 
 def tokens(scaled: int, m: Market) -> int:
-    """Signed token balance of a scaled balance (deposits down, borrows up)."""
+    """margin._to_tokens: signed token balance of a scaled balance (deposits down, borrows up),
+    with the contract's checked arithmetic (``ArithmeticError`` where it reverts)."""
     if scaled >= 0:
-        return scaled * m.deposit_index // WAD
-    return -((-scaled * m.borrow_index + WAD - 1) // WAD)
+        return I(U(scaled * m.deposit_index) // WAD)
+    return -I(U(U(I(-scaled) * m.borrow_index) + WAD - 1) // WAD)
 
 
 def concentration_haircut(kappa_agg: int, total_deposits: int, r: RiskView, decimals: int) -> int:
@@ -115,34 +117,39 @@ def concentration_haircut(kappa_agg: int, total_deposits: int, r: RiskView, deci
 
 def health_sums(
     balances: list[int], views: list[RiskView], decimals: list[int], caution_scale: int,
-    conc: list[int] | None = None,
+    conc: list[int] | None = None, scales: tuple[int, int] = (WAD, WAD),
 ) -> Health:
-    """MarginVault._weigh: the four weighted sums of docs/design.md §5, WAD USD.
+    """margin._weigh: the four weighted sums of docs/design.md §5, WAD USD.
 
     ``balances[i]`` is a signed balance in token decimals ``decimals[i]``, valued
     with the oracle view ``views[i]`` (price WAD USD, haircuts WAD, size term
     kappa/depth). Deposits weigh ``1 - h`` (rounded down), debts ``1 + h``
     (rounded up); the initial haircut adds the size term, for deposits also the
     asset's concentration haircut ``conc[i]`` (WAD, ``concentration_haircut``; None:
-    all 0), and is capped at 1; CAUTION collateral counts ``caution_scale`` (WAD) in
-    the initial sum. ``reduce_only`` is set when any given view is REDUCE_ONLY."""
+    all 0), and is capped at 1 (``initial_haircut``); CAUTION collateral counts
+    ``caution_scale`` (WAD) in the initial sum. ``reduce_only`` is set when any given
+    view is REDUCE_ONLY. ``scales``: the account's portfolio scales (lambda_maint,
+    lambda_init), WAD (docs/design.md §5.6; ``OracleRef.portfolio_scales``), applied to
+    every haircut as ``portfolio.scaled_haircut`` (1e18: unchanged)."""
+    lam_m, lam_i = scales
     ma = ml = ia = il = 0
     reduce_only = False
     for i, (bal, r, dec) in enumerate(zip(balances, views, decimals)):
         if r.breaker == REDUCE_ONLY:
             reduce_only = True
+        hm = scaled_haircut(r.h_maint, lam_m)
         if bal > 0:
             v = asset_value(bal, r.price, dec)
-            hi = min(r.h_init + size_haircut(r.kappa, r.depth, v) + (conc[i] if conc is not None else 0), WAD)
-            ma += weighted_asset(v, r.h_maint)
+            hi = scaled_haircut(initial_haircut(r.h_init, r.kappa, r.depth, v, conc[i] if conc is not None else 0), lam_i)
+            ma += weighted_asset(v, hm)
             w = weighted_asset(v, hi)
             if r.breaker == CAUTION:
                 w = w * caution_scale // WAD
             ia += w
         elif bal < 0:
             v = liability_value(-bal, r.price, dec)
-            hi = min(r.h_init + size_haircut(r.kappa, r.depth, v), WAD)
-            ml += weighted_liability(v, r.h_maint)
+            hi = scaled_haircut(initial_haircut(r.h_init, r.kappa, r.depth, v, 0), lam_i)
+            ml += weighted_liability(v, hm)
             il += weighted_liability(v, hi)
     return Health(ma, ml, ia, il, reduce_only)
 
@@ -310,6 +317,7 @@ class VaultRef:
         views: list[RiskView] = []
         decs: list[int] = []
         conc: list[int] = []
+        legs: list[str | None] = []
         for i, asset in enumerate(self.listed):
             if not mask & (1 << i):
                 continue
@@ -318,9 +326,13 @@ class VaultRef:
             bals.append(tokens(self.scaled.get((account, asset), 0), m))
             views.append(r)
             decs.append(self.decimals[asset])
+            legs.append(asset)
             total = m.scaled_deposits * m.deposit_index // WAD
             conc.append(concentration_haircut(self.asset_params[asset][A_KAPPA_AGG], total, r, self.decimals[asset]))
-        return health_sums(bals, views, decs, self.params[V_CAUTION_SCALE], conc)
+        scales = (WAD, WAD)
+        if sum(r.correlated for r in views) >= 2:  # the vault asks the oracle only then
+            scales = self.oracle.portfolio_scales(legs, bals, decs, conc, now)
+        return health_sums(bals, views, decs, self.params[V_CAUTION_SCALE], conc, scales)
 
     def health_factor(self, account: str, now: int) -> int:
         """Maintenance health factor, WAD."""

@@ -27,8 +27,9 @@ returns in rolling windows of ``window_days``; ``rho_fit`` over the whole traini
 ``rho_lo`` / ``rho_hi`` the ``level`` / ``1 - level`` quantiles of the rolling values.
 
 Units: USD (requirements), fractions (haircuts, correlations, ``floor_frac``), hours, days.
-Contracts, reference and model follow only once this measurement says the design pays
-(issue #14); until then nothing here is in the protocol package.
+The formula itself is the protocol's (``volmargin.model.portfolio_scale``, held bit for bit by
+``RiskOracle.portfolio_scales`` and ``volmargin.reference.portfolio``); this module adds the
+fits, the per-episode matrices and the borrowing-power solver of the study.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from volmargin.model import portfolio_scale
 
 #: The pair bounds of an unestimated pair: the formula then reduces to the per-asset sum.
 NO_OFFSET = (-1.0, 1.0)
@@ -74,15 +77,7 @@ class PortfolioMargin:
 
         u_pos, u_neg : (..., A) deposit and borrow requirements (USD, >= 0; value times haircut).
         Returns (...,)."""
-        up, un = np.asarray(u_pos, dtype=np.float64), np.asarray(u_neg, dtype=np.float64)
-        total = (up + un).sum(axis=-1)
-        # R / sum(r) from the shares of the sum (scale-free: no under- or overflow in the squares)
-        d = np.where(total > 0, total, 1.0)[..., None]
-        xp_, xn = up / d, un / d
-        q = (np.einsum("...a,ab,...b->...", xp_, self.rho_hi, xp_) + np.einsum("...a,ab,...b->...", xn, self.rho_hi, xn)
-             - 2.0 * np.einsum("...a,ab,...b->...", xp_, self.rho_lo, xn))
-        lam = np.where(total > 0, np.sqrt(np.maximum(q, 0.0)), 1.0)
-        return np.clip(lam, self.floor_frac, 1.0)
+        return portfolio_scale(u_pos, u_neg, self.rho_lo, self.rho_hi, self.floor_frac)
 
     def requirement(self, u_pos: np.ndarray, u_neg: np.ndarray) -> np.ndarray:
         """(...,) the portfolio requirement ``R`` (USD) of deposit and borrow requirements (..., A)."""

@@ -1,0 +1,84 @@
+# pragma version ~=0.4.3
+"""
+@title volmargin VaultLens
+@custom:contract-name VaultLens
+@license GNU Affero General Public License v3.0 only
+@notice Read-only batched views beside one MarginVault (as curve's
+        ControllerView beside its Controller): what the replay, the
+        keeper, the risk monitor and the tests read for many accounts in
+        one call. It holds no state but the vault's address and computes
+        every figure with the vault's own modules (`margin`), from the
+        vault's and the oracle's public getters, so its rows equal what
+        the vault's `health` and `balance_of` return at the same block.
+        Balances are token decimals; health sums WAD USD; times Unix
+        seconds.
+"""
+
+import interfaces.IMarginVault as IMarginVault
+import interfaces.IRiskOracle as IRiskOracle
+from .modules import margin
+
+MAX_ASSETS: constant(uint256) = 8
+MAX_LENS: constant(uint256) = 256
+# MarginVault.A_KAPPA_AGG and MarginVault.P_CAUTION_SCALE
+A_KAPPA_AGG: constant(uint256) = 7
+P_CAUTION_SCALE: constant(uint256) = 10
+
+
+struct AccountView:
+    account: address
+    balances: int256[MAX_ASSETS]
+    health: IMarginVault.Health
+
+
+vault: public(IMarginVault)
+
+
+@deploy
+def __init__(vault_: IMarginVault):
+    """
+    @param vault_ The MarginVault this lens reads.
+    """
+    self.vault = vault_
+
+
+@external
+@view
+def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[AccountView, MAX_LENS]):
+    """
+    @notice Signed balances (token decimals, the vault's `listed` order)
+            and weighted health sums (WAD USD) of up to 256 accounts in
+            one call, with the block time they were computed at (seconds).
+    @dev Prices every listed asset once (`risk_many`) and accrues every
+         market once (`market`); reverts "oracle: stale price" /
+         "oracle: invalid price" if any listed asset cannot be valued.
+    """
+    v: IMarginVault = self.vault
+    oracle: IRiskOracle = IRiskOracle(staticcall v.oracle())
+    n: uint256 = staticcall v.n_listed()
+    listed: DynArray[address, MAX_ASSETS] = []
+    for i: uint256 in range(n, bound=MAX_ASSETS):
+        listed.append(staticcall v.listed(i))
+    got: DynArray[IRiskOracle.RiskView, 16] = staticcall oracle.risk_many(listed)
+    views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
+    units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
+    dep_index: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
+    bor_index: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
+    for i: uint256 in range(n, bound=MAX_ASSETS):
+        a: address = listed[i]
+        views[i] = got[i]
+        total: uint256 = 0
+        b: uint256 = 0
+        ins: uint256 = 0
+        dep_index[i], bor_index[i], total, b, ins = staticcall v.market(a)
+        units[i] = margin._units(staticcall v.asset_decimals(a), staticcall v.asset_params(a, A_KAPPA_AGG), total, views[i])
+    caution_scale: uint256 = staticcall v.params(P_CAUTION_SCALE)
+    out: DynArray[AccountView, MAX_LENS] = []
+    for account: address in accounts:
+        mask: uint256 = staticcall v.position_mask(account)
+        bals: int256[MAX_ASSETS] = empty(int256[MAX_ASSETS])
+        for i: uint256 in range(n, bound=MAX_ASSETS):
+            if mask & (1 << i) != 0:
+                bals[i] = margin._to_tokens(staticcall v.scaled_balances(account, listed[i]), dep_index[i], bor_index[i])
+        out.append(AccountView(account=account, balances=bals, health=margin._weigh(oracle, listed, mask, bals, views, units, caution_scale)))
+    return block.timestamp, out
