@@ -927,6 +927,7 @@ def portfolio_scales(
     ui: uint256[MAX_LEGS] = empty(uint256[MAX_LEGS])
     sm: uint256 = 0
     si: uint256 = 0
+    paired: DynArray[uint256, MAX_LEGS] = []  # legs with a requirement whose asset has a pair
     for i: uint256 in range(MAX_LEGS):
         if legs[i] == empty(address) or balances[i] == 0:
             continue
@@ -942,16 +943,16 @@ def portfolio_scales(
         ui[i] = v * risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, conc) // WAD
         sm += um[i]
         si += ui[i]
+        if r.correlated and um[i] | ui[i] != 0:
+            paired.append(i)
     rm: uint256 = 0
     ri: uint256 = 0
-    for i: uint256 in range(MAX_LEGS):
-        if um[i] | ui[i] == 0 or self._n_pairs(legs[i]) == 0:
-            continue
-        for j: uint256 in range(i + 1, i + MAX_LEGS, bound=MAX_LEGS):
-            if j >= MAX_LEGS:
+    for k: uint256 in range(len(paired), bound=MAX_LEGS):
+        i: uint256 = paired[k]
+        for m: uint256 in range(k + 1, k + MAX_LEGS, bound=MAX_LEGS):
+            if m >= len(paired):
                 break
-            if um[j] | ui[j] == 0 or self._n_pairs(legs[j]) == 0:
-                continue
+            j: uint256 = paired[m]
             a: address = empty(address)
             b: address = empty(address)
             a, b = self._ordered(legs[i], legs[j])

@@ -38,6 +38,7 @@ class Mutant(NamedTuple):
 
 M, O, V = "contracts/modules/risk_math.vy", "contracts/RiskOracle.vy", "contracts/MarginVault.vy"
 R = "contracts/modules/rates.vy"
+PF, MG = "contracts/modules/portfolio.vy", "contracts/modules/margin.vy"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("haircut rounds down", M, "(z * sigma + WAD - 1) // WAD", "z * sigma // WAD"),
@@ -80,7 +81,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("deposit shares round up", V, "s: uint256 = convert(new_tokens, uint256) * WAD // m.deposit_index", "s: uint256 = (convert(new_tokens, uint256) * WAD + m.deposit_index - 1) // m.deposit_index"),
     Mutant("reserve factor ignored", V, "reserve: uint256 = interest * a[A_RESERVE_FACTOR] // WAD", "reserve: uint256 = 0"),
     Mutant("insurance not used for bad debt", V, "covered: uint256 = min(debt, m.insurance)", "covered: uint256 = 0"),
-    Mutant("caution scale ignored", V, "w = w * caution_scale // WAD", "w = w"),
+    Mutant("caution scale ignored", MG, "w = w * caution_scale // WAD", "w = w"),
     # thin-collateral levers (docs/design.md §2.8, §4.3)
     Mutant("supply cap compared with <", V, "M8) <= w0 >> 216, \"vault: supply cap reached\"",
            "M8) < w0 >> 216, \"vault: supply cap reached\""),
@@ -93,15 +94,31 @@ MUTANTS: tuple[Mutant, ...] = (
            " * m.deposit_index // WAD, 1, self._decimals(asset)) <= self._cfg[asset][0] >> 216, \"vault: supply cap reached\"\n"),
     Mutant("supply cap total rounds up", V, "total: uint256 = m.scaled_deposits * m.deposit_index // WAD",
            "total: uint256 = (m.scaled_deposits * m.deposit_index + WAD - 1) // WAD"),
-    Mutant("concentration term dropped", V, "risk_math._size_haircut(r.kappa, r.depth, v) + (units[i] >> 8), WAD)",
-           "risk_math._size_haircut(r.kappa, r.depth, v), WAD)"),
-    Mutant("concentration term on debts too", V,
-           "h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v), WAD)\n                h.maint_liabilities",
-           "h_init: uint256 = min(r.h_init + risk_math._size_haircut(r.kappa, r.depth, v) + (units[i] >> 8), WAD)\n"
-           "                h.maint_liabilities"),
+    Mutant("concentration term dropped", MG, "risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, units[i] >> 8)",
+           "risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, 0)"),
+    Mutant("concentration term on debts too", MG, "risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, 0), lam_i)",
+           "risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, units[i] >> 8), lam_i)"),
     Mutant("concentration total rounds up", V,
-           "total: uint256 = markets[k].scaled_deposits * markets[k].deposit_index // WAD",
-           "total: uint256 = (markets[k].scaled_deposits * markets[k].deposit_index + WAD - 1) // WAD"),
+           "markets[k].scaled_deposits * markets[k].deposit_index // WAD, views[k]",
+           "(markets[k].scaled_deposits * markets[k].deposit_index + WAD - 1) // WAD, views[k]"),
+    # portfolio margin (docs/design.md §5.6)
+    Mutant("portfolio share rounds up", PF, "return u * WAD // total", "return (u * WAD + total - 1) // total"),
+    Mutant("portfolio square root rounds down", PF, "    if s * s < q:\n        s += 1\n", ""),
+    Mutant("portfolio floor ignored", PF, "return min(max(s, floor_), WAD)", "return min(s, WAD)"),
+    Mutant("portfolio reduction counted once", PF, "    if 2 * reduction < WAD:\n        q = (WAD - 2 * reduction) * WAD",
+           "    if reduction < WAD:\n        q = (WAD - reduction) * WAD"),
+    Mutant("opposite legs joined with rho_hi", PF, "    if same_sign:\n        return w & M128\n    return w >> 128",
+           "    return w & M128"),
+    Mutant("scaled haircut rounds down", PF, "return (h * lam + WAD - 1) // WAD", "return h * lam // WAD"),
+    Mutant("portfolio scale skips maintenance", MG, "h_maint: uint256 = portfolio._scaled_haircut(r.h_maint, lam_m)",
+           "h_maint: uint256 = r.h_maint"),
+    Mutant("initial scale from maintenance requirements", O,
+           "ui[i] = v * risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, conc) // WAD",
+           "ui[i] = v * r.h_maint // WAD"),
+    Mutant("pair count kept on a reset", O, "    elif old != 0 and new == 0:\n        self._state[a][0] -= 1 << 248\n"
+           "        self._state[b][0] -= 1 << 248\n", ""),
+    Mutant("uncorrelated legs left out of the sum", O, "        sm += um[i]\n        si += ui[i]\n",
+           "        if r.correlated:\n            sm += um[i]\n            si += ui[i]\n"),
 )
 
 SUITE = [
@@ -117,11 +134,13 @@ SUITE = [
     # survived the stateful and fuzz stages), and the oracle's variance clamps and breakers
     # ("slow variance not clamped" did: the stateful test never runs a month of calm)
     # and the thin-collateral levers to the wei (a supply cap reached exactly, a concentration
-    # term on a grown deposit index), which the random suites reach seldom
+    # term on a grown deposit index), which the random suites reach seldom; and portfolio
+    # margin's oracle view and floor against the reference
     ["ape", "test", "tests/unitary/test_vault_liquidation.py", "tests/unitary/test_oracle_breakers.py",
-     "tests/unitary/test_vault_thin_collateral.py", "-x", "-q", "-p", "no:cacheprovider"],
+     "tests/unitary/test_vault_thin_collateral.py", "tests/unitary/test_portfolio_margin.py", "-x", "-q",
+     "-p", "no:cacheprovider"],
 ]
-STAGES = ("stateful", "compile", "fuzz", "liquidation, oracle and thin-collateral unit tests")
+STAGES = ("stateful", "compile", "fuzz", "liquidation, oracle, thin-collateral and portfolio unit tests")
 
 
 def _shard(text: str) -> tuple[int, int]:

@@ -483,6 +483,25 @@ def listing_model(system: System, params: M.OracleParams) -> M.OracleModel:
     return oracle
 
 
+def portfolio_matrices(system: System) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """(rho_lo, rho_hi, floor) of the deployment's portfolio margin over ``system.symbols`` (from
+    the oracle mirror: (A, A) fractions, unset pairs (-1, +1); floor a fraction), or None when the
+    floor is 1 (portfolio margin off)."""
+    o = system.oracle_ref
+    if o.portfolio_floor == WAD:
+        return None
+    addrs = [system.address(s) for s in system.symbols]
+    A = len(addrs)
+    lo, hi = -np.ones((A, A)), np.ones((A, A))
+    np.fill_diagonal(lo, 1.0)
+    for i in range(A):
+        for j in range(i + 1, A):
+            r_lo, r_hi = o.correlation(addrs[i], addrs[j])
+            lo[i, j] = lo[j, i] = r_lo / WAD
+            hi[i, j] = hi[j, i] = r_hi / WAD
+    return lo, hi, o.portfolio_floor / WAD
+
+
 class ModelChecker:
     """The model configuration's checker: ``volmargin.model`` beside the chain.
 
@@ -493,7 +512,10 @@ class ModelChecker:
     value) and whether it is liquidatable (equal, unless the model's health is within twice
     the tolerance of 0 with a nonzero gross value: a knife edge, counted in ``knife_edges``);
     per liquidation: repaid and seized (net of the insurance cut) against ``rule`` at the
-    transaction's block time. ``caution_scale``: the vault's CAUTION deposit weight.
+    transaction's block time. ``caution_scale``: the vault's CAUTION deposit weight. Portfolio
+    margin (docs/design.md §5.6) as the deployment set it (the oracle mirror's pairs and floor):
+    each account's maintenance haircuts are scaled by ``model.portfolio_scale`` of its own book,
+    in the sums and in the liquidation forecast.
     """
 
     def __init__(self, system: System, params: M.OracleParams, caution_scale: float, rule: LiquidationRule,
@@ -506,6 +528,8 @@ class ModelChecker:
         self.knife_edges = 0
         self.balances = np.zeros((0, len(self.symbols)))
         self.h_view = np.zeros(len(self.symbols))
+        self.portfolio = portfolio_matrices(system)
+        self.lam = np.ones(0)
 
     def deposited(self, account: str, asset: str, amount: int, timestamp: int) -> None:
         """Nothing to mirror: balances are read from the chain."""
@@ -541,7 +565,8 @@ class ModelChecker:
         bal = np.array([[int(x) for x in r.balances[:A]] for r in rows], dtype=np.float64) / 10.0**self.dec
         self.balances = bal
         ma, ml, _, _ = M.weighted_health(bal, o.price, self.h_view, o.h_init(), p.kappa, p.depth, o.breaker,
-                                         self.caution_scale)
+                                         self.caution_scale, portfolio=self.portfolio)
+        self.lam = self._scales(bal, self.h_view)
         gross = (np.abs(bal) * o.price).sum(axis=1)
         for n, r in enumerate(rows):
             tol = self.tol.health_rel_of_gross * gross[n] + 1e-12
@@ -555,9 +580,18 @@ class ModelChecker:
                 self.parity.equal(f"step {step} account {n} liquidatable",
                                   r.health.maint_assets < r.health.maint_liabilities, bool(ma[n] < ml[n]))
 
+    def _scales(self, bal: np.ndarray, h_maint: np.ndarray) -> np.ndarray:
+        """(accounts,) each account's portfolio scale of its maintenance haircuts (1 without
+        portfolio margin), for balances (accounts, A) whole tokens at the model's prices."""
+        if self.portfolio is None:
+            return np.ones(len(bal))
+        v = np.abs(bal) * self.oracle.price
+        return M.portfolio_scale(np.where(bal > 0, v, 0.0) * h_maint, np.where(bal < 0, v, 0.0) * h_maint,
+                                 *self.portfolio)
+
     def pick(self, index: int, account: str, now: int) -> tuple[str, str]:
         """The rule's pair for the account's balances at the last view (the model keeper)."""
-        f = self.rule(self.balances[index], self.oracle.price, self.h_view)
+        f = self.rule(self.balances[index], self.oracle.price, self.h_view * self.lam[index])
         return self.symbols[int(f.debt)], self.symbols[int(f.collateral)]
 
     def liquidated(self, step: int, index: int, account: str, debt: str, col: str, receipt: Any) -> Liquidation:
@@ -565,7 +599,8 @@ class ModelChecker:
         debt (``BadDebtSettled`` events) valued at the model's prices."""
         o, addrs = self.oracle, [self.system.address(s) for s in self.symbols]
         dj, cj = addrs.index(debt), addrs.index(col)
-        f = self.rule(self.balances[index], o.price, o.h_maint_now(float(receipt.timestamp)))
+        h = o.h_maint_now(float(receipt.timestamp))
+        f = self.rule(self.balances[index], o.price, h * self._scales(self.balances[index:index + 1], h)[0])
         repaid_usd, bad = 0.0, []
         for ev in receipt.events:
             if ev.event_name == "Liquidation":

@@ -118,9 +118,10 @@ def replay_subset(
     def close(sym: str, i: int) -> float:
         return 1.0 if sym == "USD" else float(bars[sym].close[i])
 
+    floor, pairs = pol.portfolio_deployment()
     system = deploy_system(project, admin, start_prices={s: close(s, i0) for s in SYMS},
                            specs=pol.token_specs(SYMS), vault_params=pol.vault, lender=lender,
-                           seed_liquidity=P.SEED_LIQUIDITY)
+                           seed_liquidity=P.SEED_LIQUIDITY, portfolio_floor=floor, correlations=pairs)
     op, vm = pol.oracle_model(SYMS), pol.vault_model()
     checker, keeper = model_configuration(system, op, vm.caution_scale, liquidation_rule(vm), TOLERANCES)
     # the population opens at the model's borrowing power, on the feeds' answers (8 decimals)

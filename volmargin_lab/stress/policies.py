@@ -106,13 +106,22 @@ class VaultModel:
 @dataclass(frozen=True)
 class Policy:
     """A named parameter set: ``oracle[symbol]`` RiskOracle vectors, ``vault`` MarginVault vector,
-    and optionally portfolio margin (``portfolio.PortfolioSpec``, lab only: issue #14)."""
+    and optionally portfolio margin (``portfolio.PortfolioSpec``; None: per-asset margin)."""
 
     name: str
     description: str
     oracle: dict[str, tuple[int, ...]]
     vault: tuple[int, ...]
     portfolio: PortfolioSpec | None = None
+
+    def portfolio_deployment(self) -> tuple[int, dict[tuple[str, str], tuple[int, int]]]:
+        """The oracle's portfolio margin for this policy, as ``deploy_system`` takes it: the floor
+        (WAD; 1e18, off, without a ``portfolio``) and the pairs' bounds (signed WAD, rounded to
+        the nearest wei; none without a ``portfolio``)."""
+        if self.portfolio is None:
+            return WAD, {}
+        return (round(self.portfolio.floor_frac * WAD),
+                {pair: (round(lo * WAD), round(hi * WAD)) for pair, (lo, hi) in self.portfolio.pairs.items()})
 
     def oracle_model(self, symbols: tuple[str, ...] | list[str], xp: Any = np) -> M.OracleParams:
         """``OracleParams`` of ``symbols`` (in that order), arrays of shape (assets,).
