@@ -44,7 +44,7 @@ F_PAIR_TERM: constant(uint8) = 21  # (x_i, x_j, offset)
 F_PORTFOLIO_SCALE: constant(uint8) = 22  # (reduction, floor)
 F_SCALED_HAIRCUT: constant(uint8) = 23  # (h, lambda)
 F_PACK_PAIR: constant(uint8) = 24  # (rho_lo + 1e18, rho_hi + 1e18): the pair word of the shifted bounds
-F_TO_TOKENS: constant(uint8) = 25  # (scaled as two's complement int256, deposit_index, borrow_index): uint256 of the int256
+F_TO_TOKENS: constant(uint8) = 25  # (|scaled|, 1 if scaled < 0, deposit_index, borrow_index): the int256's bits
 N_ARGS: constant(uint256) = 8
 
 
@@ -112,7 +112,10 @@ def case(fn: uint8, a: uint256[N_ARGS]) -> uint256:
     if fn == F_PACK_PAIR:
         return portfolio._pack_pair(convert(a[0], int256) - 10**18, convert(a[1], int256) - 10**18)
     if fn == F_TO_TOKENS:
-        return convert(margin._to_tokens(convert(a[0], int256), a[1], a[2]), uint256)
+        scaled: int256 = convert(a[0], int256)
+        if a[1] == 1:
+            scaled = -scaled
+        return convert(convert(margin._to_tokens(scaled, a[2], a[3]), bytes32), uint256)
     raise "harness: unknown function"
 
 

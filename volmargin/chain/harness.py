@@ -23,11 +23,11 @@ def _pack_pair(lo_shifted: int, hi_shifted: int) -> int:
     return ref.portfolio.pack_pair(ref.I(lo_shifted) - ref.WAD, ref.I(hi_shifted) - ref.WAD)
 
 
-def _to_tokens(scaled_u: int, deposit_index: int, borrow_index: int) -> int:
-    # a uint256 argument read as int256 (two's complement), the int256 result returned as uint256
-    scaled = scaled_u - 2**256 if scaled_u >= 2**255 else scaled_u
-    t = ref.tokens(scaled, ref.Market(deposit_index, borrow_index))
-    return ref.U(ref.I(t) % 2**256)
+def _to_tokens(magnitude: int, negative: int, deposit_index: int, borrow_index: int) -> int:
+    # |scaled| and its sign as uint256 arguments (int256 conversion rejects >= 2**255); the int256
+    # result comes back as its two's-complement bits
+    scaled = -ref.I(magnitude) if negative == 1 else ref.I(magnitude)
+    return ref.tokens(scaled, ref.Market(deposit_index, borrow_index)) % 2**256
 
 
 FUNCTIONS: dict[str, tuple[int, int, Callable[..., int]]] = {
@@ -56,7 +56,7 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., int]]] = {
     "portfolio_scale": (22, 2, ref.portfolio.scale),
     "scaled_haircut": (23, 2, ref.portfolio.scaled_haircut),
     "pack_pair": (24, 2, _pack_pair),
-    "to_tokens": (25, 3, _to_tokens),
+    "to_tokens": (25, 4, _to_tokens),
 }
 N_ARGS = 8
 

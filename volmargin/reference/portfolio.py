@@ -51,7 +51,7 @@ def pair_term(x_i: int, x_j: int, c: int) -> int:
 def scale(reduction: int, floor: int) -> int:
     """portfolio._scale: ``clamp(ceil(sqrt((1 - 2 reduction) 1e18)), floor, 1e18)``; a
     reduction of half or more gives the floor. WAD."""
-    q = U((WAD - 2 * reduction) * WAD) if 2 * reduction < WAD else 0
+    q = U((WAD - 2 * reduction) * WAD) if U(2 * reduction) < WAD else 0
     s = isqrt(q)
     if s * s < q:
         s += 1
