@@ -117,3 +117,34 @@ def test_keeper_latency_delays_the_first_liquidation_by_one_step(project, chain,
     first_now = next(r["step"] for r in now.rows if r["liquidations"])
     first_late = next(r["step"] for r in late.rows if r["liquidations"])
     assert first_late == first_now + 1
+
+
+def test_model_configuration_follows_portfolio_margin(project, chain, accounts):
+    """The default deployment has portfolio margin on (WETH-WBTC at (0.34, 0.98), floor 0.5): a
+    hedged book (long WETH, borrowing WBTC at 99 % of its per-asset borrowing power) has a
+    portfolio scale below 1, and the model configuration's checker, which applies the
+    deployment's pairs and floor through ``model.portfolio_scale``, agrees with the chain on its
+    sums, its liquidatability and its liquidations as WETH falls (no mismatch)."""
+    from volmargin.chain.driver import model_configuration
+    from volmargin_lab.stress.onchain import TOLERANCES, liquidation_rule
+    from volmargin_lab.stress.policies import VaultModel
+
+    admin, lender, liquidator = accounts[0], accounts[1], accounts[2]
+    system = deploy_system(project, admin, start_prices={"USD": 1.0, "WETH": 2000.0, "WBTC": 30000.0}, lender=lender,
+                           seed_liquidity=P.SEED_LIQUIDITY)
+    params = M.OracleParams.from_wad([system.specs[s].oracle for s in SYMS])
+    vm = VaultModel.from_wad(tuple(P.VAULT))
+    checker, keeper = model_configuration(system, params, vm.caution_scale, liquidation_rule(vm), TOLERANCES)
+    assert checker.portfolio is not None and checker.portfolio[2] == 0.5
+    o = checker.oracle
+    col = np.array([[0.0, 10.0, 0.0], [0.0, 10.0, 0.0]])
+    bp = borrowing_power(col, np.array([2, 0]), o.price, o.h_init(), params.kappa, params.depth)
+    col[0, 2], col[1, 0] = -0.99 * bp[0], -0.9 * bp[1]  # hedged (WBTC borrow), and long WETH against USD
+    weth = np.array([1960.0, 1900.0, 1840.0, 1780.0, 1720.0, 1660.0])
+    prices = {"WETH": weth, "WBTC": np.full(6, 30000.0), "USD": np.array([1.0] + [np.nan] * 5)}
+    result = run_episode(system, chain, [accounts[7], accounts[8]], liquidator, col, prices, 3600, checker, keeper)
+    p = result.parity
+    assert p.mismatches == 0, p.examples
+    assert result.opened == 2
+    assert checker.lam[0] < 1.0 and checker.lam[1] == 1.0  # only the hedged book is offset
+    assert result.liquidations >= 1
