@@ -251,3 +251,25 @@ def test_requirement_never_below_the_floor_fraction_in_the_reference(system, boo
     r_pa = _requirement(twin.health(who, now), twin, who, now)
     n = len(book_)
     assert floor * r_pa // 100 - 2 * n <= r_pf <= r_pa + 2 * n
+
+
+def test_correlated_flag_follows_the_pairs_with_an_offset(system, admin):
+    """``RiskView.correlated`` is set while an asset has a pair with an offset: cleared when its
+    only pair returns to (-1, +1), set again by a new offset, and kept while another pair still
+    has one; the chain's views equal the reference's."""
+    o, oref = system.oracle, copy.deepcopy(system.oracle_ref)
+    usd, weth, wbtc = (system.address(s) for s in ("USD", "WETH", "WBTC"))
+
+    def flags():
+        got = tuple(bool(o.risk(a).correlated) for a in (usd, weth, wbtc))
+        assert got == tuple(pf.correlated(a, oref.pairs) for a in (usd, weth, wbtc))
+        return got
+
+    assert flags() == (False, True, True)
+    for a, b, lo, hi, want in ((weth, wbtc, -WAD, WAD, (False, False, False)),
+                               (usd, weth, 0, WAD // 2, (True, True, False)),
+                               (weth, wbtc, WAD // 2, WAD, (True, True, True)),
+                               (usd, weth, -WAD, WAD, (False, True, True))):
+        o.set_correlation(a, b, lo, hi, sender=admin)
+        oref.set_correlation(a, b, lo, hi)
+        assert flags() == want
