@@ -1,4 +1,4 @@
-"""ape run admin: operate a deployment (pause, parameters, listing, roles).
+"""ape run admin: operate a deployment (pause, parameters, portfolio margin, listing, roles).
 
     ape run admin --network NET --account ALIAS SUBCOMMAND ...
 
@@ -118,6 +118,52 @@ def set_param(obj: dict[str, Any], name: str, value: str, asset: str | None, dry
         return
     _run(A.set_param, obj["chain"], obj["dep"], name, value, obj["sender"], asset)
     click.echo(f"set {plan.label}.{name} = {A.to_human(plan.row, plan.new)}")
+
+
+def _send_portfolio(obj: dict[str, Any], plan: Any, dry_run: bool) -> None:
+    from volmargin.chain import admin as A
+
+    for line in plan.lines:
+        click.echo(line)
+    if plan.refusal:
+        raise click.ClickException(f"refused before sending: {plan.refusal}")
+    if dry_run:
+        click.echo("dry run: nothing sent")
+        return
+    _run(A.send_portfolio_change, obj["dep"], plan, obj["sender"])
+    click.echo(f"sent {plan.function}")
+
+
+@cli.command("set-correlation")
+@click.argument("asset_a")
+@click.argument("asset_b")
+@click.argument("rho_lo")
+@click.argument("rho_hi")
+@click.option("--dry-run", is_flag=True, help="Show the check and send nothing.")
+@click.pass_obj
+def set_correlation(obj: dict[str, Any], asset_a: str, asset_b: str, rho_lo: str, rho_hi: str, dry_run: bool) -> None:
+    """Set the correlation bounds of ASSET_A and ASSET_B (symbols or token addresses) for
+    portfolio margin (docs/design.md §5.6): RHO_LO <= RHO_HI, both in [-1, 1] (no unit); -1 1
+    removes every offset of the pair. A RISK_ADMIN_ROLE signer moves each offset (1 - rho_hi,
+    1 + rho_lo) by at most max_rel_change, once per min_change_delay, and cannot create one."""
+    from volmargin.chain import admin as A
+
+    plan = _run(A.plan_correlation, obj["chain"], obj["dep"], asset_a, asset_b, rho_lo, rho_hi, obj["sender"])
+    _send_portfolio(obj, plan, dry_run)
+
+
+@cli.command("set-portfolio-floor")
+@click.argument("value")
+@click.option("--dry-run", is_flag=True, help="Show the check and send nothing.")
+@click.pass_obj
+def set_portfolio_floor(obj: dict[str, Any], value: str, dry_run: bool) -> None:
+    """Set the portfolio floor to VALUE, a fraction in (0, 1] (no unit): no correlation offset
+    lowers an account's requirement below VALUE times the sum of its per-asset requirements;
+    1 turns portfolio margin off."""
+    from volmargin.chain import admin as A
+
+    plan = _run(A.plan_portfolio_floor, obj["chain"], obj["dep"], value, obj["sender"])
+    _send_portfolio(obj, plan, dry_run)
 
 
 @cli.command("list-asset")

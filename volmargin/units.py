@@ -43,3 +43,19 @@ def to_wad(x: float) -> int:
     rounded to nearest, so ``to_wad(50e6) == 50_000_000 * 10**18`` exactly (``int(50e6 * 1e18)``
     is off by 2.4e9); ``ValueError`` for a non-finite or negative number."""
     return to_feed_answer(x, 18)
+
+
+def correlation_to_wad(value: object) -> int:
+    """A correlation in [-1, 1] (a number or its text, e.g. ``"0.34"``) as a signed WAD, taken
+    exactly at its decimal representation (``"0.34"`` is 34e16). ``ValueError`` naming the value
+    for anything else (not a number, not finite, outside [-1, 1], finer than 1e-18)."""
+    try:
+        d = Decimal(str(value).strip())
+    except (ArithmeticError, ValueError):
+        raise ValueError(f"{value!r} is not a number") from None
+    if not d.is_finite() or not -1 <= d <= 1:
+        raise ValueError(f"{value} is not a correlation in [-1, 1]")
+    w = d.scaleb(18)
+    if w != w.to_integral_value():
+        raise ValueError(f"{value} has more than 18 decimals")
+    return int(w)

@@ -71,6 +71,46 @@ def test_set_param_through_the_steward(dep, chain, admin, risk_admin, alice):
             A.plan_param(chain, dep, bad[0], bad[1], admin, bad[2])
 
 
+def test_portfolio_margin_through_the_steward(dep, chain, admin, risk_admin, alice):
+    """set-correlation and set-portfolio-floor are checked as the oracle will check them, and
+    refused with its reasons before anything is sent; the admin (the timelock) sets freely, a
+    risk admin moves each offset and the floor by at most 25 % once a day and creates no offset."""
+    o = dep.oracle
+    weth, wbtc = (str(dep.tokens[s].address) for s in ("WETH", "WBTC"))
+    lo, hi = P.CORRELATIONS[("WETH", "WBTC")]
+    assert tuple(int(x) for x in o.correlation(weth, wbtc)) == (lo, hi)
+    for args, reason in (((admin, "WETH", "WETH", "0", "0"), "oracle: same asset"),
+                         ((admin, "WETH", "WBTC", "0.5", "0.4"), "oracle: bad correlation"),
+                         ((alice, "WETH", "WBTC", "0.3", "0.98"), "access_control: account is missing role"),
+                         ((risk_admin, "USD", "WETH", "-0.9", "1"), "steward: change too large"),
+                         # the deployment set the pair: the delay runs from there
+                         ((risk_admin, "WETH", "WBTC", "0.3", "0.98"), "steward: change too soon")):
+        who, a, b, r_lo, r_hi = args
+        plan = A.plan_correlation(chain, dep, a, b, r_lo, r_hi, who)
+        assert plan.refusal is not None and plan.refusal.startswith(reason), plan.refusal
+        with pytest.raises(A.AdminError, match="^refused before sending: " + reason):
+            A.send_portfolio_change(dep, plan, who)
+    for bad in ("1.5", "x", "0.1234567890123456789"):
+        with pytest.raises(A.AdminError, match="^rho: "):
+            A.plan_correlation(chain, dep, "WETH", "WBTC", bad, "1", admin)
+    chain.pending_timestamp = chain.pending_timestamp + P.MIN_CHANGE_DELAY
+    # offsets 1.34 -> 1.30 (-3 %) and 0.02 -> 0.015 (-25 %): within a risk admin's step
+    A.send_portfolio_change(dep, A.plan_correlation(chain, dep, "WBTC", "WETH", "0.30", "0.985", risk_admin), risk_admin)
+    assert tuple(int(x) for x in o.correlation(weth, wbtc)) == (3 * 10**17, 985 * 10**15)
+    assert A.plan_correlation(chain, dep, "WETH", "WBTC", "0.3", "0.99", risk_admin).refusal.startswith(
+        "steward: change too large")  # 0.015 -> 0.01 is -33 %
+    # the floor: (0, 1], the steward on the floor itself
+    assert A.plan_portfolio_floor(chain, dep, "0", admin).refusal.startswith("oracle: bad params")
+    assert A.plan_portfolio_floor(chain, dep, "1.5", admin).refusal.startswith("oracle: bad params")
+    with pytest.raises(A.AdminError, match="not a non-negative multiple"):
+        A.plan_portfolio_floor(chain, dep, "-0.5", admin)
+    assert A.plan_portfolio_floor(chain, dep, "0.3", risk_admin).refusal.startswith("steward: change too large")
+    A.send_portfolio_change(dep, A.plan_portfolio_floor(chain, dep, "0.4", risk_admin), risk_admin)
+    assert int(o.portfolio_floor()) == 4 * 10**17
+    A.send_portfolio_change(dep, A.plan_portfolio_floor(chain, dep, "1", admin), admin)  # off
+    assert int(o.portfolio_floor()) == 10**18
+
+
 def test_roles_by_name(dep, admin, alice):
     assert set(A.contract_roles(dep.vault)) == {"DEFAULT_ADMIN_ROLE", "RISK_ADMIN_ROLE", "GUARDIAN_ROLE"}
     assert set(A.contract_roles(dep.oracle)) == {"DEFAULT_ADMIN_ROLE", "RISK_ADMIN_ROLE"}

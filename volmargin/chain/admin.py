@@ -21,6 +21,7 @@ from typing import Any
 from .. import params as P
 from .. import reference as ref
 from .. import spec as S
+from ..units import correlation_to_wad
 from .manifest import Deployment
 from .node import AccountError, is_dev_chain, load_account
 
@@ -374,6 +375,103 @@ def set_param(chain: Any, dep: Deployment, name: str, value: Any, sender: Any,
     else:
         receipt = dep.vault.set_param(plan.row.index, plan.new, sender=sender)
     return plan, receipt
+
+
+# ------------------------------------------------------------------ portfolio margin
+
+
+@dataclass
+class PortfolioChange:
+    """A planned change of the oracle's portfolio margin (docs/design.md §5.6), checked as
+    ``RiskOracle.set_correlation`` / ``set_portfolio_floor`` will check it: ``args`` are the
+    call's on-chain arguments, ``steps`` the steward's (param, current, new) of each value it
+    bounds (the pair's two offsets, or the floor), ``lines`` what changes, ``refusal`` the
+    contract's revert reason and why, or None."""
+
+    function: str
+    args: tuple[Any, ...]
+    lines: list[str]
+    refusal: str | None = None
+
+
+def _steward_refusal(contract: Any, sender: Any, key: str, steps: list[tuple[int, int, int]], now: int,
+                     what: str) -> tuple[str | None, str | None]:
+    """(sender's governing role, the steward's revert reason or None) for moving each
+    (param, current, new) of ``steps`` under ``key``, as ``steward._authorize_change`` checks them."""
+    if _holds(contract, "DEFAULT_ADMIN_ROLE", sender):
+        return "DEFAULT_ADMIN_ROLE", None
+    if not _holds(contract, "RISK_ADMIN_ROLE", sender):
+        return None, "access_control: account is missing role (neither DEFAULT_ADMIN_ROLE nor RISK_ADMIN_ROLE)"
+    rel, delay = int(contract.max_rel_change()), int(contract.min_change_delay())
+    for param, current, new in steps:
+        if abs(new - current) * WAD > current * rel:
+            return "RISK_ADMIN_ROLE", (f"steward: change too large (a risk admin moves {what} by at most {rel / WAD:.0%} "
+                                       f"of its current value; from 0 it cannot move it)")
+        earliest = int(contract.last_change(key, param)) + delay
+        if now < earliest:
+            return "RISK_ADMIN_ROLE", f"steward: change too soon (next change of {what} from {_utc(earliest)})"
+    return "RISK_ADMIN_ROLE", None
+
+
+def plan_correlation(chain: Any, dep: Deployment, asset_a: str, asset_b: str, rho_lo: Any, rho_hi: Any,
+                     sender: Any) -> PortfolioChange:
+    """Check setting the correlation bounds of two assets (symbols or addresses) to ``rho_lo``,
+    ``rho_hi`` (numbers in [-1, 1]) by ``sender`` as the oracle will: both listed, two different
+    assets, ``rho_lo <= rho_hi``, then the steward on both offsets (``1 - rho_hi``, ``1 + rho_lo``).
+
+    Raises ``AdminError`` for an unknown asset or a value that is not a correlation (not a refusal)."""
+    o = dep.oracle
+    a, b = _asset_address(dep, asset_a), _asset_address(dep, asset_b)
+    try:
+        lo, hi = correlation_to_wad(rho_lo), correlation_to_wad(rho_hi)
+    except ValueError as exc:
+        raise AdminError(f"rho: {exc}") from None
+    cur_lo, cur_hi = (int(x) for x in o.correlation(a, b))
+    lines = [f"correlation {asset_a}-{asset_b}: current ({cur_lo / WAD:g}, {cur_hi / WAD:g}), "
+             f"new ({lo / WAD:g}, {hi / WAD:g}); offsets same-sign {(WAD - cur_hi) / WAD:g} -> {(WAD - hi) / WAD:g}, "
+             f"opposite-sign {(WAD + cur_lo) / WAD:g} -> {(WAD + lo) / WAD:g}"]
+    plan = PortfolioChange("set_correlation", (a, b, lo, hi), lines)
+    if not (_oracle_lists(dep, a) and _oracle_lists(dep, b)):
+        plan.refusal = "oracle: asset not listed"
+    elif a.lower() == b.lower():
+        plan.refusal = "oracle: same asset"
+    elif lo > hi:
+        plan.refusal = f"oracle: bad correlation (rho_lo {lo / WAD:g} above rho_hi {hi / WAD:g})"
+    else:
+        key, other = (a, b) if int(a, 16) < int(b, 16) else (b, a)
+        steps = [(int(other, 16) << 8, WAD - cur_hi, WAD - hi), ((int(other, 16) << 8) | 1, WAD + cur_lo, WAD + lo)]
+        role, plan.refusal = _steward_refusal(o, sender, key, steps, int(chain.blocks.head.timestamp),
+                                              "each offset of the pair")
+        lines.append(f"sender's role: {role or 'none'}")
+    return plan
+
+
+def plan_portfolio_floor(chain: Any, dep: Deployment, value: Any, sender: Any) -> PortfolioChange:
+    """Check setting the oracle's portfolio floor to ``value`` (a fraction in (0, 1]; 1 turns
+    portfolio margin off) by ``sender`` as the oracle will: the bound, then the steward.
+
+    Raises ``AdminError`` for a value that is not a number (not a refusal)."""
+    o = dep.oracle
+    new = to_raw(S.Param("portfolio_floor", 0, "", "WAD", 256, "oracle: bad params", "portfolio floor"), value)
+    current = int(o.portfolio_floor())
+    plan = PortfolioChange("set_portfolio_floor", (new,),
+                           [f"portfolio floor: current {current / WAD:g}, new {new / WAD:g}"])
+    if not 0 < new <= WAD:
+        plan.refusal = f"oracle: bad params (the floor must be in (0, 1], got {new / WAD:g})"
+    else:
+        param = int(o.PORTFOLIO_FLOOR_PARAM())
+        role, plan.refusal = _steward_refusal(o, sender, ZERO_ADDRESS, [(param, current, new)],
+                                              int(chain.blocks.head.timestamp), "the floor")
+        plan.lines.append(f"sender's role: {role or 'none'}")
+    return plan
+
+
+def send_portfolio_change(dep: Deployment, plan: PortfolioChange, sender: Any) -> Any:
+    """Send a checked ``PortfolioChange``; the receipt. ``AdminError`` when the plan is refused
+    (nothing sent)."""
+    if plan.refusal:
+        raise AdminError(f"refused before sending: {plan.refusal}")
+    return getattr(dep.oracle, plan.function)(*plan.args, sender=sender)
 
 
 # ------------------------------------------------------------------ listing

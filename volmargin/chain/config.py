@@ -45,6 +45,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from .. import params as P
 from .. import spec as S
+from ..units import correlation_to_wad
 from .admin import AdminError, to_human, to_raw
 from .manifest import Address, _field_errors
 
@@ -432,17 +433,6 @@ def _seed(cfg: DeployConfig, local: bool, errors: _Errors) -> tuple[str | None, 
     return seed.lender, out
 
 
-def _signed_wad(value: float) -> int:
-    """A correlation in [-1, 1] as a signed WAD, taken exactly at its decimal representation."""
-    try:
-        d = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a number") from None
-    if not d.is_finite() or not -1 <= d <= 1:
-        raise ValueError(f"{value} is not a correlation in [-1, 1]")
-    return int(d * P.WAD)
-
-
 def _portfolio(cfg: DeployConfig, errors: _Errors) -> tuple[int, tuple[tuple[tuple[str, str], tuple[int, int]], ...]]:
     floor = P.PORTFOLIO_FLOOR
     try:
@@ -465,7 +455,7 @@ def _portfolio(cfg: DeployConfig, errors: _Errors) -> tuple[int, tuple[tuple[tup
                 errors.add(path, f"{', '.join(missing)} not an asset of this config ({', '.join(cfg.assets)})")
             continue
         try:
-            w_lo, w_hi = _signed_wad(lo), _signed_wad(hi)
+            w_lo, w_hi = correlation_to_wad(lo), correlation_to_wad(hi)
         except ValueError as exc:
             errors.add(path, str(exc))
             continue
