@@ -6,7 +6,9 @@
 @notice Cross-margin accounts with one signed balance per listed asset
         (docs/design.md §2, Mango v4 style): positive = deposit earning the
         deposit rate, negative = borrow. Health is weighted with the
-        volatility-driven haircuts of the RiskOracle (§4, §5); unhealthy
+        volatility-driven haircuts of the RiskOracle (§4, §5), scaled by
+        the oracle's portfolio scales when two or more legs are correlated
+        (§5.6; the `margin` module, shared with the VaultLens); unhealthy
         accounts are liquidated with a close factor, a dust rule and a
         health-scaled bonus (§6); an account left with debt and no
         collateral is settled against the insurance fund and then
