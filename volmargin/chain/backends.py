@@ -87,6 +87,10 @@ class BoaBackend(Backend):
         self._boa = boa
         self.contracts = Path(contracts)
         self._factories: dict[str, Any] = {}
+        # the sources import `interfaces.X` from the project root (the folder above `contracts`):
+        # search there whatever the working directory (titanoboa otherwise searches only the
+        # working directory and sys.path, so a process started elsewhere could not compile)
+        boa.interpret.set_search_paths([str(self.contracts.resolve().parent)])
 
     def _factory(self, name: str) -> Any:
         if name not in self._factories:
