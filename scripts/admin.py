@@ -109,29 +109,29 @@ def set_param(obj: dict[str, Any], name: str, value: str, asset: str | None, dry
     from volmargin.chain import admin as A
 
     plan = _run(A.plan_param, obj["chain"], obj["dep"], name, value, obj["sender"], asset)
-    for line in plan.describe():
+    _check_then_send(plan.describe(), plan.refusal, dry_run,
+                     lambda: A.set_param(obj["chain"], obj["dep"], name, value, obj["sender"], asset),
+                     f"set {plan.label}.{name} = {A.to_human(plan.row, plan.new)}")
+
+
+def _check_then_send(lines: list[str], refusal: str | None, dry_run: bool, send: Any, done: str) -> None:
+    """Print a plan's lines; refuse with its reason, or stop on --dry-run, or send and say ``done``."""
+    for line in lines:
         click.echo(line)
-    if plan.refusal:
-        raise click.ClickException(f"refused before sending: {plan.refusal}")
+    if refusal:
+        raise click.ClickException(f"refused before sending: {refusal}")
     if dry_run:
         click.echo("dry run: nothing sent")
         return
-    _run(A.set_param, obj["chain"], obj["dep"], name, value, obj["sender"], asset)
-    click.echo(f"set {plan.label}.{name} = {A.to_human(plan.row, plan.new)}")
+    _run(send)
+    click.echo(done)
 
 
 def _send_portfolio(obj: dict[str, Any], plan: Any, dry_run: bool) -> None:
     from volmargin.chain import admin as A
 
-    for line in plan.lines:
-        click.echo(line)
-    if plan.refusal:
-        raise click.ClickException(f"refused before sending: {plan.refusal}")
-    if dry_run:
-        click.echo("dry run: nothing sent")
-        return
-    _run(A.send_portfolio_change, obj["dep"], plan, obj["sender"])
-    click.echo(f"sent {plan.function}")
+    _check_then_send(plan.lines, plan.refusal, dry_run, lambda: A.send_portfolio_change(obj["dep"], plan, obj["sender"]),
+                     f"sent {plan.function}")
 
 
 @cli.command("set-correlation")
