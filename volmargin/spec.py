@@ -343,5 +343,11 @@ ASSET = Table("MarginVault", "_check_asset_params", _ASSET_ROWS, (
      ("supply_cap", "hi"), ("kappa_agg", "hi")),
 ), AssetVector)
 
+#: RiskOracle's portfolio floor (``set_portfolio_floor``, docs/design.md §5.6), a single global
+#: value outside the per-asset vector: the least scale of an account's haircuts, 1 (WAD) turning
+#: portfolio margin off. Stored unpacked (``portfolio_floor``).
+PORTFOLIO_FLOOR = Param("portfolio_floor", 0, "PORTFOLIO_FLOOR_PARAM", "WAD", 256, "oracle: bad params",
+                        "least portfolio scale of an account's haircuts (1: portfolio margin off)", lo=1, hi=WAD)
+
 #: The three tables by vector name.
 TABLES: dict[str, Table] = {"oracle": ORACLE, "vault": VAULT, "asset": ASSET}

@@ -237,6 +237,17 @@ BAD = [
      r"assets\.WETH\.decimals: required for a mock token"),
     (_edit(lambda d: d.update(roles={"KEEPER": ["0x" + "11" * 20]})), r"roles\.KEEPER: a role name ends in _ROLE"),
     (_edit(lambda d: d.update(roles={"GUARDIAN_ROLE": ["me"]})), r"roles\.GUARDIAN_ROLE\.0: "),
+    # portfolio margin (docs/design.md §5.6): the oracle's bounds, checked before anything is sent
+    (_edit(lambda d: d["portfolio"].update(floor=0)), r"portfolio\.floor: 0\.0 is not in \(0, 1\] \(oracle: bad params\)"),
+    (_edit(lambda d: d["portfolio"].update(floor=1.5)), r"portfolio\.floor: 1\.5 is not in \(0, 1\] \(oracle: bad params\)"),
+    (_edit(lambda d: d["portfolio"].update(correlations={"WETH-WBTC": [0.9, 0.5]})),
+     r"portfolio\.correlations\.WETH-WBTC: rho_lo 0\.9 above rho_hi 0\.5 \(oracle: bad correlation\)"),
+    (_edit(lambda d: d["portfolio"].update(correlations={"WETH-WBTC": [0.3, 1.5]})),
+     r"portfolio\.correlations\.WETH-WBTC: 1\.5 is not a correlation in \[-1, 1\]"),
+    (_edit(lambda d: d["portfolio"].update(correlations={"WETH-DOGE": [0.3, 0.9]})),
+     r"portfolio\.correlations\.WETH-DOGE: DOGE not an asset of this config"),
+    (_edit(lambda d: d["portfolio"].update(correlations={"WETH-WETH": [0.3, 0.9]})),
+     r"portfolio\.correlations\.WETH-WETH: a pair is named SYMBOL-SYMBOL, two different assets"),
 ]
 
 
@@ -280,4 +291,6 @@ def test_local_config_is_the_params_defaults():
         assert (a.spec.decimals, a.spec.var_seed, a.spec.rates, a.spec.start_price_usd, a.spec.oracle) == (
             t.decimals, t.var_seed, t.rates, t.start_price_usd, t.oracle)
     assert plan.vault == P.VAULT and P.TOKENS[1].oracle.depth == 50_000_000 * 10**18
+    assert (plan.portfolio_floor, dict(plan.correlations)) == (P.PORTFOLIO_FLOOR, P.CORRELATIONS)
+    assert plan.correlated_pairs == (("WETH", "WBTC"),)
     assert plan.config_hash == default.config_hash  # the same deployment, so the same hash

@@ -328,8 +328,7 @@ def plan_param(chain: Any, dep: Deployment, name: str, value: Any, sender: Any,
     current, new = values[row.index], to_raw(row, value)
     now = int(chain.blocks.head.timestamp)
     lo, hi = S.TABLES[table].interval(name, values)
-    role = ("DEFAULT_ADMIN_ROLE" if _holds(contract, "DEFAULT_ADMIN_ROLE", sender)
-            else "RISK_ADMIN_ROLE" if _holds(contract, "RISK_ADMIN_ROLE", sender) else None)
+    role = _governing_role(contract, sender)
     earliest = now
     if role == "RISK_ADMIN_ROLE":
         step = current * int(contract.max_rel_change()) // WAD
@@ -340,18 +339,39 @@ def plan_param(chain: Any, dep: Deployment, name: str, value: Any, sender: Any,
     return plan
 
 
+def _governing_role(contract: Any, sender: Any) -> str | None:
+    """The role by which ``sender`` may change ``contract``'s parameters: DEFAULT_ADMIN_ROLE
+    (freely), RISK_ADMIN_ROLE (through the steward's bounds), or None."""
+    return ("DEFAULT_ADMIN_ROLE" if _holds(contract, "DEFAULT_ADMIN_ROLE", sender)
+            else "RISK_ADMIN_ROLE" if _holds(contract, "RISK_ADMIN_ROLE", sender) else None)
+
+
+def _steward_refusal(contract: Any, role: str | None, key: str, steps: list[tuple[int, int, int]], now: int,
+                     what: str) -> str | None:
+    """``steward._authorize_change``'s revert reason for a sender of governing ``role`` moving each
+    (param, current, new) of ``steps`` under ``key`` at block time ``now`` (``what`` names them in
+    the message), in the contract's order; None when every step passes."""
+    if role is None:
+        return "access_control: account is missing role (neither DEFAULT_ADMIN_ROLE nor RISK_ADMIN_ROLE)"
+    if role != "RISK_ADMIN_ROLE":
+        return None
+    rel, delay = int(contract.max_rel_change()), int(contract.min_change_delay())
+    for param, current, new in steps:
+        if abs(new - current) * WAD > current * rel:
+            return f"steward: change too large (a risk admin moves {what} by at most {rel / WAD:.0%} of its current value)"
+        earliest = int(contract.last_change(key, param)) + delay
+        if now < earliest:
+            return f"steward: change too soon (next change of {what} from {_utc(earliest)})"
+    return None
+
+
 def _refusal(plan: ParamChange, values: list[int], contract: Any) -> str | None:
     """The contract's revert reason for ``plan`` (with the numbers behind it), or None."""
     row = plan.row
-    if plan.role is None:
-        return "access_control: account is missing role (neither DEFAULT_ADMIN_ROLE nor RISK_ADMIN_ROLE)"
-    if plan.role == "RISK_ADMIN_ROLE":
-        diff = abs(plan.new - plan.current)
-        if diff * WAD > plan.current * int(contract.max_rel_change()):
-            rel = int(contract.max_rel_change()) / WAD
-            return f"steward: change too large (a risk admin moves {row.name} by at most {rel:.0%} of its current value)"
-        if plan.now < plan.earliest:
-            return f"steward: change too soon (next change of {row.name} from {_utc(plan.earliest)})"
+    steward = _steward_refusal(contract, plan.role, plan.asset or ZERO_ADDRESS, [(row.index, plan.current, plan.new)],
+                               plan.now, row.name)
+    if steward is not None:
+        return steward
     candidate = list(values)
     candidate[row.index] = plan.new
     for ok, reason in S.TABLES[plan.table].evaluate(candidate):
@@ -383,34 +403,15 @@ def set_param(chain: Any, dep: Deployment, name: str, value: Any, sender: Any,
 @dataclass
 class PortfolioChange:
     """A planned change of the oracle's portfolio margin (docs/design.md §5.6), checked as
-    ``RiskOracle.set_correlation`` / ``set_portfolio_floor`` will check it: ``args`` are the
-    call's on-chain arguments, ``steps`` the steward's (param, current, new) of each value it
-    bounds (the pair's two offsets, or the floor), ``lines`` what changes, ``refusal`` the
-    contract's revert reason and why, or None."""
+    ``RiskOracle.set_correlation`` / ``set_portfolio_floor`` will check it (the bounds, then
+    the steward on each value it bounds: the pair's two offsets, or the floor): ``args`` are the
+    call's on-chain arguments, ``lines`` what changes, ``refusal`` the contract's revert reason
+    and why, or None."""
 
     function: str
     args: tuple[Any, ...]
     lines: list[str]
     refusal: str | None = None
-
-
-def _steward_refusal(contract: Any, sender: Any, key: str, steps: list[tuple[int, int, int]], now: int,
-                     what: str) -> tuple[str | None, str | None]:
-    """(sender's governing role, the steward's revert reason or None) for moving each
-    (param, current, new) of ``steps`` under ``key``, as ``steward._authorize_change`` checks them."""
-    if _holds(contract, "DEFAULT_ADMIN_ROLE", sender):
-        return "DEFAULT_ADMIN_ROLE", None
-    if not _holds(contract, "RISK_ADMIN_ROLE", sender):
-        return None, "access_control: account is missing role (neither DEFAULT_ADMIN_ROLE nor RISK_ADMIN_ROLE)"
-    rel, delay = int(contract.max_rel_change()), int(contract.min_change_delay())
-    for param, current, new in steps:
-        if abs(new - current) * WAD > current * rel:
-            return "RISK_ADMIN_ROLE", (f"steward: change too large (a risk admin moves {what} by at most {rel / WAD:.0%} "
-                                       f"of its current value; from 0 it cannot move it)")
-        earliest = int(contract.last_change(key, param)) + delay
-        if now < earliest:
-            return "RISK_ADMIN_ROLE", f"steward: change too soon (next change of {what} from {_utc(earliest)})"
-    return "RISK_ADMIN_ROLE", None
 
 
 def plan_correlation(chain: Any, dep: Deployment, asset_a: str, asset_b: str, rho_lo: Any, rho_hi: Any,
@@ -431,18 +432,20 @@ def plan_correlation(chain: Any, dep: Deployment, asset_a: str, asset_b: str, rh
              f"new ({lo / WAD:g}, {hi / WAD:g}); offsets same-sign {(WAD - cur_hi) / WAD:g} -> {(WAD - hi) / WAD:g}, "
              f"opposite-sign {(WAD + cur_lo) / WAD:g} -> {(WAD + lo) / WAD:g}"]
     plan = PortfolioChange("set_correlation", (a, b, lo, hi), lines)
-    if not (_oracle_lists(dep, a) and _oracle_lists(dep, b)):
-        plan.refusal = "oracle: asset not listed"
-    elif a.lower() == b.lower():
-        plan.refusal = "oracle: same asset"
-    elif lo > hi:
-        plan.refusal = f"oracle: bad correlation (rho_lo {lo / WAD:g} above rho_hi {hi / WAD:g})"
-    else:
-        key, other = (a, b) if int(a, 16) < int(b, 16) else (b, a)
-        steps = [(int(other, 16) << 8, WAD - cur_hi, WAD - hi), ((int(other, 16) << 8) | 1, WAD + cur_lo, WAD + lo)]
-        role, plan.refusal = _steward_refusal(o, sender, key, steps, int(chain.blocks.head.timestamp),
-                                              "each offset of the pair")
-        lines.append(f"sender's role: {role or 'none'}")
+    try:
+        ref.require(_oracle_lists(dep, a) and _oracle_lists(dep, b), "oracle: asset not listed")
+        ref.require(a.lower() != b.lower(), "oracle: same asset")
+        ref.check_correlation(lo, hi)
+    except ref.Reject as exc:
+        plan.refusal = exc.reason + (f" (rho_lo {lo / WAD:g} above rho_hi {hi / WAD:g})" if lo > hi else "")
+        return plan
+    # the steward's key and params of the pair (RiskOracle.set_correlation): its storage order
+    key, other = ref.portfolio.pair_key(a, b)
+    param = int(other, 16) << 8
+    role = _governing_role(o, sender)
+    plan.refusal = _steward_refusal(o, role, key, [(param, WAD - cur_hi, WAD - hi), (param | 1, WAD + cur_lo, WAD + lo)],
+                                    int(chain.blocks.head.timestamp), "each offset of the pair")
+    lines.append(f"sender's role: {role or 'none'}")
     return plan
 
 
@@ -452,17 +455,19 @@ def plan_portfolio_floor(chain: Any, dep: Deployment, value: Any, sender: Any) -
 
     Raises ``AdminError`` for a value that is not a number (not a refusal)."""
     o = dep.oracle
-    new = to_raw(S.Param("portfolio_floor", 0, "", "WAD", 256, "oracle: bad params", "portfolio floor"), value)
+    new = to_raw(S.PORTFOLIO_FLOOR, value)
     current = int(o.portfolio_floor())
     plan = PortfolioChange("set_portfolio_floor", (new,),
                            [f"portfolio floor: current {current / WAD:g}, new {new / WAD:g}"])
-    if not 0 < new <= WAD:
-        plan.refusal = f"oracle: bad params (the floor must be in (0, 1], got {new / WAD:g})"
-    else:
-        param = int(o.PORTFOLIO_FLOOR_PARAM())
-        role, plan.refusal = _steward_refusal(o, sender, ZERO_ADDRESS, [(param, current, new)],
-                                              int(chain.blocks.head.timestamp), "the floor")
-        plan.lines.append(f"sender's role: {role or 'none'}")
+    try:
+        ref.check_portfolio_floor(new)
+    except ref.Reject as exc:
+        plan.refusal = f"{exc.reason} (the floor must be in (0, 1], got {new / WAD:g})"
+        return plan
+    role = _governing_role(o, sender)
+    plan.refusal = _steward_refusal(o, role, ZERO_ADDRESS, [(int(o.PORTFOLIO_FLOOR_PARAM()), current, new)],
+                                    int(chain.blocks.head.timestamp), "the floor")
+    plan.lines.append(f"sender's role: {role or 'none'}")
     return plan
 
 

@@ -44,6 +44,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from .. import params as P
+from .. import reference as ref
 from .. import spec as S
 from ..units import correlation_to_wad
 from .admin import AdminError, to_human, to_raw
@@ -186,6 +187,11 @@ class Plan:
     source_sha256: str | None = None
     portfolio_floor: int = P.PORTFOLIO_FLOOR
     correlations: tuple[tuple[tuple[str, str], tuple[int, int]], ...] = tuple(P.CORRELATIONS.items())
+
+    @property
+    def correlated_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The (symbol, symbol) pairs the plan sets correlation bounds for."""
+        return tuple(pair for pair, _ in self.correlations)
 
     @property
     def local(self) -> bool:
@@ -436,11 +442,12 @@ def _seed(cfg: DeployConfig, local: bool, errors: _Errors) -> tuple[str | None, 
 def _portfolio(cfg: DeployConfig, errors: _Errors) -> tuple[int, tuple[tuple[tuple[str, str], tuple[int, int]], ...]]:
     floor = P.PORTFOLIO_FLOOR
     try:
-        floor = to_onchain(S.Param("floor", 0, "", "WAD", 256, "", "portfolio floor"), cfg.portfolio.floor)
-        if not 0 < floor <= P.WAD:
-            raise ValueError(f"{cfg.portfolio.floor} is not in (0, 1] (oracle: bad params)")
+        floor = to_onchain(S.PORTFOLIO_FLOOR, cfg.portfolio.floor)
+        ref.check_portfolio_floor(floor)
     except ValueError as exc:
         errors.add("portfolio.floor", str(exc))
+    except ref.Reject as exc:
+        errors.add("portfolio.floor", f"{cfg.portfolio.floor} is not in (0, 1] ({exc.reason})")
     pairs = []
     explicit = "correlations" in cfg.portfolio.model_fields_set
     for name, (lo, hi) in cfg.portfolio.correlations.items():
@@ -456,11 +463,12 @@ def _portfolio(cfg: DeployConfig, errors: _Errors) -> tuple[int, tuple[tuple[tup
             continue
         try:
             w_lo, w_hi = correlation_to_wad(lo), correlation_to_wad(hi)
+            ref.check_correlation(w_lo, w_hi)
         except ValueError as exc:
             errors.add(path, str(exc))
             continue
-        if w_lo > w_hi:
-            errors.add(path, f"rho_lo {lo} above rho_hi {hi} (oracle: bad correlation)")
+        except ref.Reject as exc:  # both are correlations: only their order can be wrong
+            errors.add(path, f"rho_lo {lo} above rho_hi {hi} ({exc.reason})")
             continue
         pairs.append(((syms[0], syms[1]), (w_lo, w_hi)))
     return floor, tuple(pairs)

@@ -97,6 +97,21 @@ def check_oracle_params(p: list[int]) -> None:
         require(ok, reason)
 
 
+def check_correlation(rho_lo: int, rho_hi: int) -> None:
+    """RiskOracle.set_correlation's bound: ``-1e18 <= rho_lo <= rho_hi <= 1e18`` (signed WAD).
+
+    Raises Reject "oracle: bad correlation" otherwise."""
+    require(-WAD <= rho_lo <= rho_hi <= WAD, "oracle: bad correlation")
+
+
+def check_portfolio_floor(value: int) -> None:
+    """RiskOracle.set_portfolio_floor's bound (``spec.PORTFOLIO_FLOOR``): ``0 < value <= 1e18`` (WAD).
+
+    Raises Reject "oracle: bad params" otherwise."""
+    row = _S.PORTFOLIO_FLOOR
+    require(row.lo <= value <= row.hi, row.reason)
+
+
 @dataclass
 class OracleRef:
     """Mirror of RiskOracle.vy: per-asset EWMA variances, ramped haircuts and breakers."""
@@ -238,7 +253,7 @@ class OracleRef:
         (unless -1e18 <= rho_lo <= rho_hi <= 1e18); the state is untouched on a rejection."""
         require(asset_a in self.assets and asset_b in self.assets, "oracle: asset not listed")
         require(asset_a != asset_b, "oracle: same asset")
-        require(-WAD <= rho_lo <= rho_hi <= WAD, "oracle: bad correlation")
+        check_correlation(rho_lo, rho_hi)
         self.pairs[_pf.pair_key(asset_a, asset_b)] = _pf.pack_pair(rho_lo, rho_hi)
 
     def correlation(self, asset_a: str, asset_b: str) -> tuple[int, int]:
@@ -249,7 +264,7 @@ class OracleRef:
         """RiskOracle.set_portfolio_floor after the steward's checks.
 
         Raises Reject "oracle: bad params" unless 0 < new_value <= 1e18."""
-        require(0 < new_value <= WAD, "oracle: bad params")
+        check_portfolio_floor(new_value)
         self.portfolio_floor = new_value
 
     def portfolio_scales(self, legs: list[str | None], balances: list[int], decimals: list[int], conc: list[int],

@@ -90,8 +90,8 @@ def portfolio_scales(legs: Sequence[str | None], balances: Sequence[int], decima
             v, c = liability_value(-balances[i], r.price, decimals[i]), 0
         um[i] = U(v * r.h_maint) // WAD
         ui[i] = U(v * initial_haircut(r.h_init, r.kappa, r.depth, v, c)) // WAD
-    paired = {a for key, w in pairs.items() if w != NO_PAIR for a in key}
-    return scales([leg if leg in paired else None for leg in legs], [b < 0 for b in balances], um, ui, pairs, floor)
+    paired = [leg if leg is not None and correlated(leg, pairs) else None for leg in legs]
+    return scales(paired, [b < 0 for b in balances], um, ui, pairs, floor)
 
 
 def scales(legs: Sequence[str | None], borrows: Sequence[bool], um: Sequence[int], ui: Sequence[int],
