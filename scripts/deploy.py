@@ -85,7 +85,7 @@ def cli(network, config_path: Path | None, account_alias: str, lender_alias: str
     started = time.monotonic()
     system = _deploy(R, project, plan, deployer, lender)
     dep = R.Deployment(system.oracle, system.vault, system.tokens, system.feeds, None, system.lens)  # type: ignore[arg-type]
-    rb = R.read_back(dep, plan.roles, str(deployer.address), tuple(pair for pair, _ in plan.correlations))
+    rb = R.read_back(dep, plan.roles, str(deployer.address), plan.correlated_pairs)
     info = R.manifest(project, chain, system, plan, rb)
     R.write_manifest(info, path)
     if out is None:
@@ -111,7 +111,7 @@ def _verify_current(project, chain, plan, path: Path, load_deployment) -> None: 
     from volmargin.chain import rollout as R
 
     dep = load_deployment(project, chain, path)
-    rb = R.read_back(dep, plan.roles, dep.info.deployer or dep.info.admin, tuple(pair for pair, _ in plan.correlations))
+    rb = R.read_back(dep, plan.roles, dep.info.deployer or dep.info.admin, plan.correlated_pairs)
     click.echo(f"nothing new deployed: {path} holds this config's deployment on chain {chain.chain_id} "
                f"(vault {dep.info.vault}, config hash {plan.config_hash[:12]})")
     _report(R.differences(plan, rb, {s: str(f.address) for s, f in dep.feeds.items()}, fresh=False))

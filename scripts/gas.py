@@ -94,14 +94,12 @@ def cli(network, out: Path) -> None:  # type: ignore[no-untyped-def]
     # the same with the WETH-WBTC pair at (-1, +1): no correlated legs, the per-asset path (no oracle call)
     v.deposit(weth, 5 * 10**18, sender=carol)
     v.deposit(wbtc, 10**8, sender=carol)
-    portfolio = hasattr(s.oracle, "set_correlation")  # absent before portfolio margin: no such rows
-    lo, hi = s.oracle.correlation(weth, wbtc) if portfolio else (0, 0)
-    if portfolio:
-        s.oracle.set_correlation(weth, wbtc, -(10**18), 10**18, sender=admin)
-        block()
-        g["borrow_2_collaterals_per_asset"] = v.borrow(usd, 1_000 * 10**6, sender=carol).gas_used
-        s.oracle.set_correlation(weth, wbtc, lo, hi, sender=admin)
-    # a hedged book: WETH against a WBTC borrow (with portfolio margin, offset by the pair's lower bound)
+    lo, hi = s.oracle.correlation(weth, wbtc)
+    s.oracle.set_correlation(weth, wbtc, -(10**18), 10**18, sender=admin)
+    block()
+    g["borrow_2_collaterals_per_asset"] = v.borrow(usd, 1_000 * 10**6, sender=carol).gas_used
+    s.oracle.set_correlation(weth, wbtc, lo, hi, sender=admin)
+    # a hedged book: WETH against a WBTC borrow, offset by the pair's lower bound
     v.deposit(weth, 10 * 10**18, sender=dave)
     block()
     g["borrow_hedged"] = v.borrow(wbtc, 10**7, sender=dave).gas_used

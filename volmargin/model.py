@@ -67,6 +67,7 @@ occurred) and otherwise compare states exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, make_dataclass
 from types import ModuleType
 from typing import Any
@@ -147,6 +148,22 @@ def health_factor(assets: Any, liabilities: Any, xp: ModuleType = np) -> Any:
     """assets / liabilities; +inf without debt (the reference's ``UINT256_MAX``)."""
     a, li = _f(assets, xp), _f(liabilities, xp)
     return xp.where(li > 0, a / xp.where(li > 0, li, 1.0), math.inf)
+
+
+def correlation_bounds(symbols: Sequence[str], bounds: Mapping[tuple[str, str], tuple[float, float]],
+                       xp: ModuleType = np) -> tuple[Any, Any]:
+    """(rho_lo, rho_hi), each (A, A) over ``symbols``: unit diagonal, each pair of ``bounds``
+    (``{(a, b): (lo, hi)}``, fractions) in both triangles, every other pair (-1, +1), no offset
+    (docs/design.md §5.6); pairs naming a symbol outside ``symbols`` are dropped."""
+    A = len(symbols)
+    lo, hi = -np.ones((A, A)), np.ones((A, A))
+    np.fill_diagonal(lo, 1.0)
+    for (a, b), (x_lo, x_hi) in bounds.items():
+        if a in symbols and b in symbols:
+            i, j = symbols.index(a), symbols.index(b)
+            lo[i, j] = lo[j, i] = x_lo
+            hi[i, j] = hi[j, i] = x_hi
+    return xp.asarray(lo), xp.asarray(hi)
 
 
 def portfolio_scale(u_pos: Any, u_neg: Any, rho_lo: Any, rho_hi: Any, floor: float, xp: ModuleType = np) -> Any:

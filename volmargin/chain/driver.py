@@ -490,15 +490,10 @@ def portfolio_matrices(system: System) -> tuple[np.ndarray, np.ndarray, float] |
     o = system.oracle_ref
     if o.portfolio_floor == WAD:
         return None
-    addrs = [system.address(s) for s in system.symbols]
-    A = len(addrs)
-    lo, hi = -np.ones((A, A)), np.ones((A, A))
-    np.fill_diagonal(lo, 1.0)
-    for i in range(A):
-        for j in range(i + 1, A):
-            r_lo, r_hi = o.correlation(addrs[i], addrs[j])
-            lo[i, j] = lo[j, i] = r_lo / WAD
-            hi[i, j] = hi[j, i] = r_hi / WAD
+    syms = system.symbols
+    bounds = {(a, b): tuple(x / WAD for x in o.correlation(system.address(a), system.address(b)))
+              for k, a in enumerate(syms) for b in syms[k + 1:]}
+    lo, hi = M.correlation_bounds(syms, bounds)
     return lo, hi, o.portfolio_floor / WAD
 
 

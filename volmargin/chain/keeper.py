@@ -40,8 +40,7 @@ from eth_utils import keccak, to_checksum_address
 
 from .. import reference as ref
 from .lens import AccountRow, AssetRow, read_accounts, read_assets
-from .manifest import DeploymentError
-from .manifest import Deployment
+from .manifest import Deployment, DeploymentError
 
 UINT256_MAX = 2**256 - 1
 #: Most accounts ``MarginVault.accounts_view`` reads in one call (MAX_LENS).

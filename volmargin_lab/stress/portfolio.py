@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from volmargin.model import portfolio_scale
+from volmargin.model import correlation_bounds, portfolio_scale
 
 #: The pair bounds of an unestimated pair: the formula then reduces to the per-asset sum.
 NO_OFFSET = (-1.0, 1.0)
@@ -131,14 +131,7 @@ class PortfolioSpec:
         """The ``PortfolioMargin`` over ``symbols`` (pairs not among them are dropped).
         Raises ValueError for bounds outside ``-1 <= lo <= hi <= 1`` or a bad ``floor_frac``."""
         symbols = tuple(symbols)
-        A = len(symbols)
-        lo, hi = np.full((A, A), NO_OFFSET[0]), np.full((A, A), NO_OFFSET[1])
-        np.fill_diagonal(lo, 1.0)
-        for (a, b), (x_lo, x_hi) in self.pairs.items():
-            if a in symbols and b in symbols:
-                i, j = symbols.index(a), symbols.index(b)
-                lo[i, j] = lo[j, i] = x_lo
-                hi[i, j] = hi[j, i] = x_hi
+        lo, hi = correlation_bounds(symbols, self.pairs)
         return PortfolioMargin(symbols, lo, hi, float(self.floor_frac), self.fitted)
 
     def summary(self) -> dict[str, Any]:
