@@ -59,7 +59,8 @@ demo: compile
 ## Every test on the embedded chain, then the differential fuzz and the integration tests on anvil
 test: compile
 	ape test tests -q
-	ape test tests/fuzz tests/integration/test_foundry.py tests/integration/test_keeper.py -q $(FOUNDRY)
+	ape test tests/fuzz tests/integration/test_foundry.py tests/integration/test_keeper.py \
+	  tests/integration/test_risk_keeper.py -q $(FOUNDRY)
 
 ## Long invariant run (outside CI): the stateful differential test under the `deep` hypothesis
 ## profile (5,000 examples of up to 40 steps); prints the steps run and whether every invariant held

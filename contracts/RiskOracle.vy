@@ -6,9 +6,10 @@
 @license GNU Affero General Public License v3.0 only
 @notice Reads Chainlink-style feeds (AggregatorV3Interface), validates
         each answer, keeps two EWMA variance estimates per asset
-        (docs/design.md §3), sets the volatility-driven haircuts with a ramped
-        maintenance haircut (§4), and owns the per-asset circuit breaker
-        (§7). `poke` is permissionless. Prices, haircuts and variances
+        (docs/design.md §3) and, when a risk keeper pushes one, a bounded
+        forecast volatility (§3.7), sets the volatility-driven haircuts with
+        a ramped maintenance haircut (§4), and owns the per-asset circuit
+        breaker (§7). `poke` is permissionless. Prices, haircuts and variances
         are WAD (1e18 = 1.0); variance is per second; times are Unix
         seconds. Every rejection is a revert reason prefixed `oracle:`.
         `volmargin.reference.OracleRef` mirrors this contract bit for bit.
@@ -29,6 +30,7 @@ import interfaces.IRiskOracle as IRiskOracle
 implements: IRiskOracle
 from .modules import risk_math
 from .modules import portfolio
+from .modules import forecast
 from .modules import steward
 initializes: steward[access_control := access_control]
 exports: (
@@ -58,6 +60,7 @@ M128: constant(uint256) = 2**128 - 1
 M160: constant(uint256) = 2**160 - 1
 M192: constant(uint256) = 2**192 - 1
 M48: constant(uint256) = 2**48 - 1
+M56: constant(uint256) = 2**56 - 1
 M72: constant(uint256) = 2**72 - 1
 # Largest accepted price, WAD USD (the price's storage field, docs/design.md §3.6).
 MAX_PRICE: constant(uint256) = 2**192 - 1
@@ -66,6 +69,8 @@ MAX_PRICE: constant(uint256) = 2**192 - 1
 MAX_ABS_RETURN: constant(uint256) = 2**127 - 1
 
 RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN_ROLE")
+# May push a forecast volatility per asset (`push_forecast`), within the bounds of §3.7.
+RISK_KEEPER_ROLE: public(constant(bytes32)) = keccak256("RISK_KEEPER_ROLE")
 
 # Breaker states (docs/design.md §7). PAUSED is a vault-level, per-action switch.
 NORMAL: public(constant(uint8)) = 0
@@ -82,7 +87,7 @@ REASON_OUT_OF_RANGE: public(constant(uint8)) = 5
 REASON_DRAWDOWN: public(constant(uint8)) = 6
 
 # Indices into the per-asset parameter vector.
-N_PARAMS: constant(uint256) = 23
+N_PARAMS: constant(uint256) = 28
 P_HEARTBEAT: public(constant(uint256)) = 0  # s: expected feed update interval
 P_GRACE: public(constant(uint256)) = 1  # s: tolerated delay beyond the heartbeat
 P_TAU_FAST: public(constant(uint256)) = 2  # s: fast EWMA time constant
@@ -106,6 +111,14 @@ P_DEPTH: public(constant(uint256)) = 19  # WAD USD: market depth for the size ha
 P_H_MIN_INIT: public(constant(uint256)) = 20  # WAD: floor of h_init (effective: max(h_min, h_min_init))
 P_DD_WINDOW: public(constant(uint256)) = 21  # s: drawdown window
 P_DD_TRIP: public(constant(uint256)) = 22  # WAD: drawdown that trips REDUCE_ONLY (0: off)
+P_F_LO: public(constant(uint256)) = 23  # WAD: least multiple of the realized sigma a forecast may have
+P_F_HI: public(constant(uint256)) = 24  # WAD: largest multiple of the realized sigma a forecast may have
+P_F_STEP: public(constant(uint256)) = 25  # WAD: largest relative change of one push from the live one
+P_F_TTL: public(constant(uint256)) = 26  # s: life of a push (expiry)
+P_F_MODE: public(constant(uint256)) = 27  # how a live forecast enters the haircuts: 0 off, 1 replace, 2 max, 3 blend
+
+# Largest forecast multiple or step, WAD.
+MAX_F_MULTIPLE: constant(uint256) = 10 * WAD
 
 
 struct AssetState:
@@ -121,6 +134,7 @@ struct AssetState:
     breaker: uint8
     tripped_at: uint256  # s, time of the last trip (0: never)
     invalid: bool  # the last poke saw a non-positive, incomplete, out-of-range or stale answer
+    forecast: bool  # a pushed forecast is live (set by push_forecast, cleared by the first poke after its expiry)
 
 
 event AssetListed:
@@ -146,6 +160,17 @@ event CorrelationSet:
     rho_hi: int256
 
 
+event ForecastPushed:
+    asset: indexed(address)
+    sigma: uint256
+    sigma_realized: uint256
+    h_target: uint256
+
+
+event ForecastExpired:
+    asset: indexed(address)
+
+
 event BreakerChanged:
     asset: indexed(address)
     old_state: uint8
@@ -163,15 +188,21 @@ event BreakerChanged:
 #           updated_at (192-255)
 #   word 2: var_fast (0-127) | var_slow (128-255)   (<= VAR_CAP < 2**120)
 #   word 3: h_maint (0-59) | h_target (60-119) | h_init (120-179) |
-#           h_time (180-243)   (haircuts <= h_max <= WAD < 2**60)
+#           h_time (180-243) | forecast (244)   (haircuts <= h_max <= WAD < 2**60)
 # h_init (without the size term) is a cache of
-# haircut(h0, z_init, sigma(max(var_fast, var_slow), horizon), h_min, h_max):
-# it is recomputed whenever a variance or one of those parameters changes
-# (list_asset, poke, set_param), so it always equals the live formula.
+# haircut(h0, z_init, _sigma_h, max(h_min, h_min_init), h_max):
+# it is recomputed whenever a variance, the forecast or one of those parameters
+# changes (list_asset, poke, push_forecast, set_param), so it always equals the
+# live formula.
 _state: HashMap[address, uint256[4]]
 # Packed parameter vector (read with `params`, layout in `_load_params`);
-# `_check_params` bounds every field to its width.
+# `_check_params` bounds every field to its width. The forecast entries
+# (P_F_*) have a word of their own, read only while a forecast is live.
 _params: HashMap[address, uint256[8]]
+_fparams: HashMap[address, uint256]
+# The live forecast of each asset (module `forecast` codec): sigma (WAD per
+# year) | push time (s); see docs/design.md §3.7.
+_forecast: HashMap[address, uint256]
 # Drawdown reference (docs/design.md §7.8), one word per asset, read and
 # written by `poke` only while dd_trip != 0: ref_price (0-191, WAD USD) |
 # ref_time (192-255, feed time s). 0: no reference yet.
@@ -213,19 +244,24 @@ def _check_params(p: uint256[N_PARAMS]):
     assert p[P_KAPPA] < 2**96 and p[P_DEPTH] < 2**160, "oracle: bad params"
     assert p[P_K_JUMP] < 2**128 and p[P_R_FLOOR] < 2**128, "oracle: bad params"
     assert p[P_DD_WINDOW] < 2**48 and p[P_DD_TRIP] < 2**64, "oracle: bad params"
+    assert p[P_F_LO] <= p[P_F_HI] and p[P_F_HI] <= MAX_F_MULTIPLE and p[P_F_STEP] <= MAX_F_MULTIPLE, "oracle: bad params"
+    assert p[P_F_TTL] < 2**56 and p[P_F_MODE] <= forecast.MODE_BLEND, "oracle: bad params"
 
 
 @internal
 @view
-def _load_params(asset: address) -> uint256[N_PARAMS]:
+def _load_params(asset: address, with_forecast: bool) -> uint256[N_PARAMS]:
     """
-    @dev Unpacks the parameter vector of `asset` (8 storage words):
+    @dev Unpacks the parameter vector of `asset`; the forecast entries only
+         `with_forecast` (else 0: a poke without a live forecast does not
+         read their word). Words of `_params`:
          0: heartbeat | grace | ramp_up | ramp_down (64 bits each);
          1: kappa (96) | depth (160); 2: tau_fast | tau_slow | horizon |
          cooldown (64 each); 3: h0 | h_min | h_max | h_min_init (64 each);
          4: z_maint (72) | z_init (72) | dd_window (48) | dd_trip (64)
          (z_maint <= z_init <= 100 WAD < 2**72); 5: var_min | var_max (128 each);
-         6: k_jump | r_floor (128 each); 7: sigma_caution (256).
+         6: k_jump | r_floor (128 each); 7: sigma_caution (256). Word
+         `_fparams`: f_lo | f_hi | f_step (64 each) | f_ttl (56) | f_mode (8).
     """
     w: uint256[8] = self._params[asset]
     p: uint256[N_PARAMS] = empty(uint256[N_PARAMS])
@@ -252,6 +288,13 @@ def _load_params(asset: address) -> uint256[N_PARAMS]:
     p[P_K_JUMP] = w[6] & M128
     p[P_R_FLOOR] = w[6] >> 128
     p[P_SIGMA_CAUTION] = w[7]
+    if with_forecast:
+        f: uint256 = self._fparams[asset]
+        p[P_F_LO] = f & M64
+        p[P_F_HI] = (f >> 64) & M64
+        p[P_F_STEP] = (f >> 128) & M64
+        p[P_F_TTL] = (f >> 192) & M56
+        p[P_F_MODE] = f >> 248
     return p
 
 
@@ -271,6 +314,7 @@ def _store_params(asset: address, p: uint256[N_PARAMS]):
         p[P_K_JUMP] | (p[P_R_FLOOR] << 128),
         p[P_SIGMA_CAUTION],
     ]
+    self._fparams[asset] = p[P_F_LO] | (p[P_F_HI] << 64) | (p[P_F_STEP] << 128) | (p[P_F_TTL] << 192) | (p[P_F_MODE] << 248)
 
 
 @internal
@@ -303,6 +347,7 @@ def _load_state(asset: address) -> (AssetState, uint256):
         breaker=convert((w[0] >> 168) & M8, uint8),
         tripped_at=(w[0] >> 184) & M64,
         invalid=(w[0] >> 176) & M8 != 0,
+        forecast=(w[3] >> 244) & 1 != 0,
     )
     return s, (w[3] >> 120) & M60
 
@@ -325,25 +370,48 @@ def _store_state(asset: address, s: AssetState, h_init: uint256):
     flag: uint256 = 0
     if s.invalid:
         flag = 1
+    live: uint256 = 0
+    if s.forecast:
+        live = 1
     self._state[asset] = [
         convert(convert(s.feed, uint160), uint256) | (exp << 160) | (convert(s.breaker, uint256) << 168) | (flag << 176)
         | (s.tripped_at << 184) | (self._n_pairs(asset) << 248),
         s.price | (s.updated_at << 192),
         s.var_fast | (s.var_slow << 128),
-        s.h_maint | (s.h_target << 60) | (h_init << 120) | (s.h_time << 180),
+        s.h_maint | (s.h_target << 60) | (h_init << 120) | (s.h_time << 180) | (live << 244),
     ]
 
 
 @internal
 @view
-def _h_init_of(s: AssetState, p: uint256[N_PARAMS]) -> uint256:
+def _sigma_h(asset: address, s: AssetState, p: uint256[N_PARAMS]) -> uint256:
     """
-    @dev Initial haircut without the size term (docs/design.md §4) from the
-         state's variances and the parameters: the value cached in the
-         state's word 3. Its floor is max(h_min, h_min_init).
+    @dev Sigma over the liquidation horizon that the haircuts use, WAD
+         (docs/design.md §3.7): the realized sigma of max(var_fast, var_slow),
+         or, while a forecast is live (`s.forecast`, f_mode != 0; `p` then
+         carries the forecast entries), the pushed sigma's variance per
+         second, clamped to [var_min, var_max], over the horizon, bounded
+         by f_lo and f_hi times the realized sigma and entered by f_mode.
+    """
+    sigma_r: uint256 = risk_math._sigma(self._var(s), p[P_HORIZON])
+    if not s.forecast or p[P_F_MODE] == forecast.MODE_OFF:
+        return sigma_r
+    var_f: uint256 = risk_math._clamp(
+        forecast._variance(forecast._sigma(self._forecast[asset])), p[P_VAR_MIN], p[P_VAR_MAX]
+    )
+    return forecast._combine(p[P_F_MODE], sigma_r, risk_math._sigma(var_f, p[P_HORIZON]), p[P_F_LO], p[P_F_HI])
+
+
+@internal
+@view
+def _h_init_of(asset: address, s: AssetState, p: uint256[N_PARAMS]) -> uint256:
+    """
+    @dev Initial haircut without the size term (docs/design.md §4) from
+         `_sigma_h` and the parameters: the value cached in the state's
+         word 3. Its floor is max(h_min, h_min_init).
     """
     return risk_math._haircut(
-        p[P_H0], p[P_Z_INIT], risk_math._sigma(self._var(s), p[P_HORIZON]), max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX]
+        p[P_H0], p[P_Z_INIT], self._sigma_h(asset, s, p), max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX]
     )
 
 
@@ -434,7 +502,7 @@ def _poke(asset: address):
     h_init: uint256 = 0
     s, h_init = self._load_state(asset)
     assert s.feed != empty(address), "oracle: asset not listed"
-    p: uint256[N_PARAMS] = self._load_params(asset)
+    p: uint256[N_PARAMS] = self._load_params(asset, s.forecast)
     now: uint256 = block.timestamp
     price: uint256 = 0
     updated_at: uint256 = 0
@@ -474,14 +542,23 @@ def _poke(asset: address):
         s.price = price
         s.updated_at = updated_at
     s.invalid = False
+    # A forecast past its expiry (or with f_mode set to off) leaves the haircuts to the
+    # realized sigma from now on (docs/design.md §3.7).
+    expired: bool = False
+    if s.forecast:
+        if p[P_F_MODE] == forecast.MODE_OFF or now >= forecast._pushed_at(self._forecast[asset]) + p[P_F_TTL]:
+            s.forecast = False
+            expired = True
+            log ForecastExpired(asset=asset)
 
     # Bring the haircut in force to now under the old target, then retarget.
     s.h_maint = risk_math._ramp(s.h_maint, s.h_target, now - s.h_time, p[P_RAMP_UP], p[P_RAMP_DOWN])
     s.h_time = now
     var: uint256 = self._var(s)
-    s.h_target = risk_math._haircut(p[P_H0], p[P_Z_MAINT], risk_math._sigma(var, p[P_HORIZON]), p[P_H_MIN], p[P_H_MAX])
+    s.h_target = risk_math._haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
+    if accepted or expired:
+        h_init = self._h_init_of(asset, s, p)
     if accepted:
-        h_init = self._h_init_of(s, p)
         log PriceAccepted(
             asset=asset, price=price, updated_at=updated_at, var_fast=s.var_fast, var_slow=s.var_slow, h_target=s.h_target
         )
@@ -616,7 +693,7 @@ def params(asset: address, i: uint256) -> uint256:
     """
     @notice One risk parameter of an asset (P_* index; 0 if not listed).
     """
-    return self._load_params(asset)[i]
+    return self._load_params(asset, True)[i]
 
 
 @external
@@ -759,8 +836,9 @@ def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint25
         breaker=NORMAL,
         tripped_at=0,
         invalid=False,
+        forecast=False,
     )
-    self._store_state(asset, st, self._h_init_of(st, params_))
+    self._store_state(asset, st, self._h_init_of(asset, st, params_))
     self.listed.append(asset)
     log AssetListed(asset=asset, feed=feed, price=price, var_seed=var)
 
@@ -782,7 +860,7 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     """
     assert self._state[asset][0] != 0, "oracle: asset not listed"
     assert param < N_PARAMS, "oracle: unknown param"
-    p: uint256[N_PARAMS] = self._load_params(asset)
+    p: uint256[N_PARAMS] = self._load_params(asset, True)
     old: uint256 = p[param]
     steward._authorize_change(asset, param, old, new_value)
     s: AssetState = empty(AssetState)
@@ -797,7 +875,68 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     self._check_params(p)
     self._store_params(asset, p)
     # keep the cached h_init equal to the live formula
-    self._store_state(asset, s, self._h_init_of(s, p))
+    self._store_state(asset, s, self._h_init_of(asset, s, p))
+
+
+# ---------------------------------------------------------------- forecast volatility
+
+
+@external
+def push_forecast(asset: address, sigma: uint256):
+    """
+    @notice Pushes a forecast volatility of a listed asset (docs/design.md
+            §3.7), e.g. a GARCH(1,1) one-day-ahead forecast, annualized.
+            While it is live (until f_ttl seconds after the push, seen by
+            the first poke after that), the haircuts use it as f_mode says,
+            bounded by f_lo and f_hi times the realized sigma. Brings the
+            maintenance haircut in force to now, then retargets it and the
+            initial haircut with the new sigma.
+    @dev RISK_KEEPER_ROLE. Reverts "oracle: asset not listed", "oracle:
+         forecast off" (f_mode is 0), "oracle: forecast too soon" (less
+         than a heartbeat since the last push), "oracle: forecast out of
+         bounds" (unless f_lo * sigma_r <= sigma * 1e18 <= f_hi * sigma_r,
+         sigma_r the realized sigma per year), "oracle: forecast step too
+         large" (a live push exists and |sigma - live| * 1e18 > f_step *
+         live), "access_control: account is missing role".
+    @param asset Listed token address.
+    @param sigma Forecast volatility, WAD per year (0.8e18: 80 % a year).
+    """
+    access_control._check_role(RISK_KEEPER_ROLE, msg.sender)
+    s: AssetState = empty(AssetState)
+    h_init: uint256 = 0
+    s, h_init = self._load_state(asset)
+    assert s.feed != empty(address), "oracle: asset not listed"
+    p: uint256[N_PARAMS] = self._load_params(asset, True)
+    assert p[P_F_MODE] != forecast.MODE_OFF, "oracle: forecast off"
+    w: uint256 = self._forecast[asset]
+    now: uint256 = block.timestamp
+    assert now - forecast._pushed_at(w) >= p[P_HEARTBEAT], "oracle: forecast too soon"
+    sigma_r: uint256 = risk_math._sigma(self._var(s), SECONDS_PER_YEAR)
+    assert sigma <= forecast.MAX_SIGMA and forecast._within(sigma, sigma_r, p[P_F_LO], p[P_F_HI]), "oracle: forecast out of bounds"
+    if s.forecast and now < forecast._pushed_at(w) + p[P_F_TTL]:
+        assert forecast._step_ok(forecast._sigma(w), sigma, p[P_F_STEP]), "oracle: forecast step too large"
+    s.h_maint = risk_math._ramp(s.h_maint, s.h_target, now - s.h_time, p[P_RAMP_UP], p[P_RAMP_DOWN])
+    s.h_time = now
+    self._forecast[asset] = forecast._pack(sigma, now)
+    s.forecast = True
+    s.h_target = risk_math._haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
+    self._store_state(asset, s, self._h_init_of(asset, s, p))
+    log ForecastPushed(asset=asset, sigma=sigma, sigma_realized=sigma_r, h_target=s.h_target)
+
+
+@external
+@view
+def forecast_of(asset: address) -> (uint256, uint256, bool):
+    """
+    @notice The last pushed forecast of an asset (docs/design.md §3.7).
+    @return sigma (WAD per year; 0: never pushed), push time (s), and
+            whether the haircuts use it (live and f_mode != 0).
+    """
+    s: AssetState = empty(AssetState)
+    h_init: uint256 = 0
+    s, h_init = self._load_state(asset)
+    w: uint256 = self._forecast[asset]
+    return forecast._sigma(w), forecast._pushed_at(w), s.forecast and self._load_params(asset, True)[P_F_MODE] != forecast.MODE_OFF
 
 
 # ---------------------------------------------------------------- portfolio margin

@@ -39,6 +39,7 @@ class Mutant(NamedTuple):
 M, O, V = "contracts/modules/risk_math.vy", "contracts/RiskOracle.vy", "contracts/MarginVault.vy"
 R = "contracts/modules/rates.vy"
 PF, MG = "contracts/modules/portfolio.vy", "contracts/modules/margin.vy"
+FC = "contracts/modules/forecast.vy"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("haircut rounds down", M, "(z * sigma + WAD - 1) // WAD", "z * sigma // WAD"),
@@ -119,6 +120,20 @@ MUTANTS: tuple[Mutant, ...] = (
            "        self._state[b][0] -= 1 << 248\n", ""),
     Mutant("uncorrelated legs left out of the sum", O, "        sm += um[i]\n        si += ui[i]\n",
            "        if r.correlated:\n            sm += um[i]\n            si += ui[i]\n"),
+    # forecast volatility (docs/design.md §3.7)
+    Mutant("forecast lower bound ignored", FC, "f: uint256 = min(max(sigma_f, f_lo * sigma_r // WAD), f_hi * sigma_r // WAD)",
+           "f: uint256 = min(sigma_f, f_hi * sigma_r // WAD)"),
+    Mutant("forecast blend rounds down", FC, "return (sigma_r + f + 1) // 2", "return (sigma_r + f) // 2"),
+    Mutant("forecast max mode replaces", FC, "return max(sigma_r, f)", "return f"),
+    Mutant("forecast lower push bound strict", FC, "return f_lo * sigma_r <= sigma * WAD and", "return f_lo * sigma_r < sigma * WAD and"),
+    Mutant("forecast step bound skipped", O, "if s.forecast and now < forecast._pushed_at(w) + p[P_F_TTL]:", "if False:"),
+    Mutant("forecast never expires", O, "now >= forecast._pushed_at(self._forecast[asset]) + p[P_F_TTL]",
+           "now >= forecast._pushed_at(self._forecast[asset]) + p[P_F_TTL] + 10**9"),
+    Mutant("forecast too-soon check off", O, "assert now - forecast._pushed_at(w) >= p[P_HEARTBEAT]",
+           "assert now - forecast._pushed_at(w) >= 0"),
+    Mutant("initial haircut ignores the forecast", O, "p[P_H0], p[P_Z_INIT], self._sigma_h(asset, s, p), max(",
+           "p[P_H0], p[P_Z_INIT], risk_math._sigma(self._var(s), p[P_HORIZON]), max("),
+    Mutant("forecast bit dropped on store", O, " | (live << 244),", ","),
 )
 
 SUITE = [
@@ -134,13 +149,14 @@ SUITE = [
     # survived the stateful and fuzz stages), and the oracle's variance clamps and breakers
     # ("slow variance not clamped" did: the stateful test never runs a month of calm)
     # and the thin-collateral levers to the wei (a supply cap reached exactly, a concentration
-    # term on a grown deposit index), which the random suites reach seldom; and portfolio
-    # margin's oracle view and floor against the reference
+    # term on a grown deposit index), which the random suites reach seldom; portfolio
+    # margin's oracle view and floor against the reference; and the forecast's bounds at the wei
     ["ape", "test", "tests/unitary/test_vault_liquidation.py", "tests/unitary/test_oracle_breakers.py",
-     "tests/unitary/test_vault_thin_collateral.py", "tests/unitary/test_portfolio_margin.py", "-x", "-q",
+     "tests/unitary/test_vault_thin_collateral.py", "tests/unitary/test_portfolio_margin.py",
+     "tests/unitary/test_oracle_forecast.py", "-x", "-q",
      "-p", "no:cacheprovider"],
 ]
-STAGES = ("stateful", "compile", "fuzz", "liquidation, oracle, thin-collateral and portfolio unit tests")
+STAGES = ("stateful", "compile", "fuzz", "liquidation, oracle, thin-collateral, portfolio and forecast unit tests")
 
 
 def _shard(text: str) -> tuple[int, int]:

@@ -30,6 +30,18 @@ settings.register_profile("mutation-full", max_examples=40, deadline=None, suppr
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``anvil`` run a script process against the test's own node: they are
+    collected only when that node is anvil (``--network ethereum:local:foundry``, the second
+    pass of ``make test``) and deselected on the embedded chain, where no process can share it."""
+    if "foundry" in str(config.getoption("network", default="") or ""):
+        return
+    keep = [i for i in items if i.get_closest_marker("anvil") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i.get_closest_marker("anvil") is not None])
+        items[:] = keep
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print how many differential checks this session made against the reference."""
     if STATS:
@@ -69,6 +81,12 @@ def risk_admin(accounts):
 
 
 @pytest.fixture(scope="session")
+def risk_keeper(accounts):
+    """RISK_KEEPER_ROLE holder on the oracle (pushes forecast volatilities, docs/design.md §3.7)."""
+    return accounts[10]
+
+
+@pytest.fixture(scope="session")
 def alice(accounts):
     return accounts[5]
 
@@ -85,11 +103,11 @@ def harness(project, admin):
 
 
 @pytest.fixture(scope="module")
-def system(project, admin, lender, guardian, risk_admin, alice, bob, liquidator):
+def system(project, admin, lender, guardian, risk_admin, risk_keeper, alice, bob, liquidator):
     """A full deployment with default parameters (volmargin.params): USD (6 dec),
     WETH (18), WBTC (8) listed, 1M USD / 1,000 WETH / 50 WBTC of lender
     liquidity, roles granted, and alice, bob and the liquidator funded and
-    approved. Each test runs isolated (ape's chain isolation per test)."""
+    approved, the risk keeper's role granted (the forecast mode stays off). Each test runs isolated (ape's chain isolation per test)."""
     from volmargin.chain.deploy import deploy_system, fund
 
     s = deploy_system(
@@ -98,6 +116,7 @@ def system(project, admin, lender, guardian, risk_admin, alice, bob, liquidator)
     s.vault.grantRole(s.vault.GUARDIAN_ROLE(), guardian, sender=admin)
     s.vault.grantRole(s.vault.RISK_ADMIN_ROLE(), risk_admin, sender=admin)
     s.oracle.grantRole(s.oracle.RISK_ADMIN_ROLE(), risk_admin, sender=admin)
+    s.oracle.grantRole(s.oracle.RISK_KEEPER_ROLE(), risk_keeper, sender=admin)
     for who in (alice, bob, liquidator):
         for sym, whole in (("USD", 10_000_000), ("WETH", 10_000), ("WBTC", 1_000)):
             fund(s, who, sym, whole * 10 ** s.specs[sym].decimals)

@@ -353,8 +353,9 @@ def grow_index(index: Any, rate_per_year: Any, dt: Any, xp: ModuleType = np) -> 
 class _OracleParamsMethods:
     """Methods of ``OracleParams`` (its fields are generated from ``spec.ORACLE``)."""
 
-    #: Indices of the entries kept in seconds (unit "s"); every other entry is WAD and divided by 1e18.
-    _SECONDS = frozenset(r.index for r in S.ORACLE if r.unit == "s")
+    #: Indices of the entries kept as they are (seconds, unit "s", and choices, unit "mode"); every
+    #: other entry is WAD and divided by 1e18.
+    _UNSCALED = frozenset(r.index for r in S.ORACLE if r.unit in ("s", "mode"))
 
     @classmethod
     def from_wad(cls, vectors: Any, xp: ModuleType = np) -> Any:
@@ -366,7 +367,7 @@ class _OracleParamsMethods:
             raise ValueError(f"an oracle parameter vector has {len(S.ORACLE)} entries")
         cols = []
         for k in range(len(S.ORACLE)):
-            col = np.array([float(r[k]) if k in cls._SECONDS else r[k] / WAD for r in rows])
+            col = np.array([float(r[k]) if k in cls._UNSCALED else r[k] / WAD for r in rows])
             cols.append(xp.asarray(col, dtype=xp.float64))
         return cls(*cols)
 

@@ -71,6 +71,11 @@ def oracle_params(
     h_min_init: float | None = None,
     dd_window: int = DAY,
     dd_trip: float = 0.0,
+    f_lo: float = 0.5,
+    f_hi: float = 3.0,
+    f_step: float = 0.5,
+    f_ttl: int = 2 * DAY,
+    f_mode: str = "off",
 ) -> S.OracleVector:
     """RiskOracle parameter vector (``spec.ORACLE``); defaults are docs/design.md §3's ETH/BTC-like values.
 
@@ -81,7 +86,14 @@ def oracle_params(
     floor of the initial haircut (fraction; None: ``h_min``, today's single floor; the floor in
     force is max(h_min, h_min_init), docs/design.md §4.3); ``dd_window`` (seconds) and ``dd_trip``
     (fraction; 0 turns the test off, the default) configure the drawdown trip (docs/design.md §7.8).
+    ``f_lo``, ``f_hi`` (multiples of the realized volatility), ``f_step`` (a fraction), ``f_ttl``
+    (seconds) and ``f_mode`` (one of ``spec.FORECAST_MODES``) bound a risk keeper's forecast
+    volatility (docs/design.md §3.7); the default mode "off" leaves the haircuts to the realized
+    volatility: the forecast study (docs/forecast-study.md) did not adopt it. The bounds are those
+    of that study. Raises ValueError for an unknown ``f_mode``.
     """
+    if f_mode not in S.FORECAST_MODES:
+        raise ValueError(f"f_mode must be one of {', '.join(S.FORECAST_MODES)}, got {f_mode!r}")
     return S.OracleVector(
         heartbeat=heartbeat,
         grace=grace,
@@ -106,6 +118,11 @@ def oracle_params(
         h_min_init=to_wad(h_min if h_min_init is None else h_min_init),
         dd_window=dd_window,
         dd_trip=to_wad(dd_trip),
+        f_lo=to_wad(f_lo),
+        f_hi=to_wad(f_hi),
+        f_step=to_wad(f_step),
+        f_ttl=int(f_ttl),
+        f_mode=S.FORECAST_MODES.index(f_mode),
     )
 
 

@@ -2,8 +2,8 @@
 
 Three vectors configure a deployment:
 
-  * ``ORACLE``: RiskOracle's per-asset vector of 23 entries (``P_*`` constants of
-    ``contracts/RiskOracle.vy``), packed into 8 storage words;
+  * ``ORACLE``: RiskOracle's per-asset vector of 28 entries (``P_*`` constants of
+    ``contracts/RiskOracle.vy``), packed into 9 storage words;
   * ``VAULT``:  MarginVault's global vector of 11 entries (``P_*`` constants of
     ``contracts/MarginVault.vy``, ``V_*`` in ``volmargin.reference``), one word each;
   * ``ASSET``:  MarginVault's per-asset vector of 8 entries (``A_*`` constants): rate
@@ -21,7 +21,7 @@ and a vector still passes wherever a plain tuple of ints does.
 
 Units: ``s`` seconds; ``WAD`` 1e18 fixed point (a fraction or a multiple);
 ``WAD/s`` WAD per second; ``WAD/year`` WAD per year; ``WAD USD`` USD value in WAD;
-``flag`` 0 or 1; ``tokens`` whole tokens (``10**decimals`` token units each). This module imports nothing from the rest of the package.
+``flag`` 0 or 1; ``mode`` one of a few numbered choices (``f_mode``: ``FORECAST_MODES``); ``tokens`` whole tokens (``10**decimals`` token units each). This module imports nothing from the rest of the package.
 """
 
 from __future__ import annotations
@@ -230,7 +230,11 @@ def _rows(prefix: str, reason: str, specs: Sequence[tuple[Any, ...]]) -> tuple[P
 
 # ------------------------------------------------------------------ RiskOracle
 
-_U48, _U64, _U96, _U128, _U160 = 2**48 - 1, 2**64 - 1, 2**96 - 1, 2**128 - 1, 2**160 - 1
+_U48, _U56, _U64, _U96, _U128, _U160 = 2**48 - 1, 2**56 - 1, 2**64 - 1, 2**96 - 1, 2**128 - 1, 2**160 - 1
+#: RiskOracle.MAX_F_MULTIPLE: the largest forecast multiple or step, WAD.
+MAX_F_MULTIPLE = 10 * WAD
+#: How a live forecast enters the haircuts (RiskOracle's f_mode; module ``forecast``'s MODE_*).
+FORECAST_MODES: tuple[str, ...] = ("off", "replace", "max", "blend")
 _ORACLE_ROWS = _rows("P_", "oracle: bad params", (
     ("heartbeat", "s", 64, "expected feed update interval", {"lo": 1, "hi": _U64}),
     ("grace", "s", 64, "tolerated delay beyond the heartbeat", {"hi": _U64}),
@@ -255,6 +259,11 @@ _ORACLE_ROWS = _rows("P_", "oracle: bad params", (
     ("h_min_init", "WAD", 64, "floor of h_init (in force: max(h_min, h_min_init))", {"le": "h_max"}),
     ("dd_window", "s", 48, "drawdown window", {"hi": _U48}),
     ("dd_trip", "WAD", 64, "drawdown that trips REDUCE_ONLY (0: off)", {"hi": _U64}),
+    ("f_lo", "WAD", 64, "least multiple of the realized sigma a forecast may have", {"le": "f_hi"}),
+    ("f_hi", "WAD", 64, "largest multiple of the realized sigma a forecast may have", {"hi": MAX_F_MULTIPLE}),
+    ("f_step", "WAD", 64, "largest relative change of one push from the live one", {"hi": MAX_F_MULTIPLE}),
+    ("f_ttl", "s", 56, "life of a forecast push (expiry)", {"hi": _U56}),
+    ("f_mode", "mode", 8, "how a live forecast enters the haircuts: 0 off, 1 replace, 2 max, 3 blend", {"hi": 3}),
 ))
 
 OracleVector: Any = _vector_type(
@@ -265,7 +274,9 @@ OracleVector: Any = _vector_type(
 #: RiskOracle's per-asset vector. Storage (``_load_params``): word 0 heartbeat | grace | ramp_up |
 #: ramp_down (64 bits each); 1 kappa (96) | depth (160); 2 tau_fast | tau_slow | horizon | cooldown
 #: (64 each); 3 h0 | h_min | h_max | h_min_init (64 each); 4 z_maint (72) | z_init (72) | dd_window
-#: (48) | dd_trip (64); 5 var_min | var_max; 6 k_jump | r_floor (128 each); 7 sigma_caution (256).
+#: (48) | dd_trip (64); 5 var_min | var_max; 6 k_jump | r_floor (128 each); 7 sigma_caution (256);
+#: and ``_fparams`` f_lo | f_hi | f_step (64 each) | f_ttl (56) | f_mode (8), read by a poke only
+#: while a forecast is live (docs/design.md §3.7).
 #: ``checks`` mirrors ``_check_params`` line by line.
 ORACLE = Table("RiskOracle", "_check_params", _ORACLE_ROWS, (
     (("heartbeat", "lo"),),
@@ -279,6 +290,8 @@ ORACLE = Table("RiskOracle", "_check_params", _ORACLE_ROWS, (
     (("kappa", "hi"), ("depth", "hi")),
     (("k_jump", "hi"), ("r_floor", "hi")),
     (("dd_window", "hi"), ("dd_trip", "hi")),
+    (("f_lo", "le"), ("f_hi", "hi"), ("f_step", "hi")),
+    (("f_ttl", "hi"), ("f_mode", "hi")),
 ), OracleVector)
 
 # ------------------------------------------------------------------ MarginVault: global

@@ -79,6 +79,28 @@ def rolling_garch_sigma(log_returns: np.ndarray, window: int = WINDOW_DAYS, refi
     return out
 
 
+def next_day_sigma(daily_closes: np.ndarray, window: int = WINDOW_DAYS) -> float:
+    """The risk keeper's forecast (``scripts/risk-keeper.py``): GARCH(1,1) with Student-t
+    innovations (``calibration.fit_garch``) fitted on the trailing ``window`` daily log returns
+    of ``daily_closes`` (USD, oldest first, one a day), and its one-day-ahead conditional
+    volatility annualized by sqrt(365): a fraction per year, the unit ``push_forecast`` takes
+    (as WAD). The study's keeper (``rolling_garch_sigma``) refits every ``REFIT_DAYS``; a keeper
+    run fits anew each time.
+
+    Raises ValueError for fewer than 101 closes (``fit_garch`` needs 100 returns), a close that
+    is not finite and positive, or ``window`` < 100."""
+    p = np.asarray(daily_closes, dtype=np.float64)
+    if window < 100:
+        raise ValueError(f"window must be at least 100 daily returns, got {window}")
+    if p.ndim != 1 or len(p) < 101:
+        raise ValueError(f"need at least 101 daily closes (100 returns), got {p.size}")
+    if not np.all(np.isfinite(p) & (p > 0)):
+        raise ValueError("daily closes must be finite and positive")
+    r = np.diff(np.log(p))[-window:]
+    fit = C.fit_garch(r, 365.0)
+    return math.sqrt(fit.last_variance * 365.0)
+
+
 def bounded_push(sigma_f: np.ndarray, max_step: float = MAX_STEP) -> np.ndarray:
     """The pushed values (fraction per day): each within ``[1 - max_step, 1 + max_step]`` of the
     previous push (the first push free); NaN forecasts push nothing (the previous value stays)."""

@@ -15,6 +15,7 @@ from ..modules import risk_math
 from ..modules import rates
 from ..modules import portfolio
 from ..modules import margin
+from ..modules import forecast
 
 MAX_BATCH: constant(uint256) = 512
 
@@ -45,6 +46,10 @@ F_PORTFOLIO_SCALE: constant(uint8) = 22  # (reduction, floor)
 F_SCALED_HAIRCUT: constant(uint8) = 23  # (h, lambda)
 F_PACK_PAIR: constant(uint8) = 24  # (rho_lo + 1e18, rho_hi + 1e18): the pair word of the shifted bounds
 F_TO_TOKENS: constant(uint8) = 25  # (|scaled|, 1 if scaled < 0, deposit_index, borrow_index): the int256's bits
+F_FORECAST_COMBINE: constant(uint8) = 26  # (mode, sigma_r, sigma_f, f_lo, f_hi)
+F_FORECAST_WITHIN: constant(uint8) = 27  # (sigma, sigma_r, f_lo, f_hi): 1 or 0
+F_FORECAST_STEP_OK: constant(uint8) = 28  # (prev, sigma, f_step): 1 or 0
+F_FORECAST_VARIANCE: constant(uint8) = 29  # (sigma)
 N_ARGS: constant(uint256) = 8
 
 
@@ -116,6 +121,14 @@ def case(fn: uint8, a: uint256[N_ARGS]) -> uint256:
         if a[1] == 1:
             scaled = -scaled
         return convert(convert(margin._to_tokens(scaled, a[2], a[3]), bytes32), uint256)
+    if fn == F_FORECAST_COMBINE:
+        return forecast._combine(a[0], a[1], a[2], a[3], a[4])
+    if fn == F_FORECAST_WITHIN:
+        return convert(forecast._within(a[0], a[1], a[2], a[3]), uint256)
+    if fn == F_FORECAST_STEP_OK:
+        return convert(forecast._step_ok(a[0], a[1], a[2]), uint256)
+    if fn == F_FORECAST_VARIANCE:
+        return forecast._variance(a[0])
     raise "harness: unknown function"
 
 

@@ -62,6 +62,12 @@ DOMAINS = {
     "scaled_haircut": [wad_frac, st.integers(0, WAD)],
     "pack_pair": [st.integers(0, 2 * WAD), st.integers(0, 2 * WAD)],
     "to_tokens": [st.integers(0, 10**30), st.integers(0, 1), st.integers(WAD, 10 * WAD), st.integers(WAD, 10 * WAD)],
+    # forecast volatility (docs/design.md §3.7): sigmas per year or per horizon, multiples up to 10
+    "forecast_combine": [st.integers(0, 3), st.integers(0, 10**20), st.integers(0, 10**20), st.integers(0, 10 * WAD),
+                         st.integers(0, 10 * WAD)],
+    "forecast_within": [st.integers(0, 10**20), st.integers(0, 10**20), st.integers(0, 10 * WAD), st.integers(0, 10 * WAD)],
+    "forecast_step_ok": [st.integers(0, 10**20), st.integers(0, 10**20), st.integers(0, 10 * WAD)],
+    "forecast_variance": [st.integers(0, 10**20)],
 }
 
 

@@ -114,7 +114,11 @@ def test_portfolio_margin_through_the_steward(dep, chain, admin, risk_admin, ali
 
 def test_roles_by_name(dep, admin, alice):
     assert set(A.contract_roles(dep.vault)) == {"DEFAULT_ADMIN_ROLE", "RISK_ADMIN_ROLE", "GUARDIAN_ROLE"}
-    assert set(A.contract_roles(dep.oracle)) == {"DEFAULT_ADMIN_ROLE", "RISK_ADMIN_ROLE"}
+    assert set(A.contract_roles(dep.oracle)) == {"DEFAULT_ADMIN_ROLE", "RISK_ADMIN_ROLE", "RISK_KEEPER_ROLE"}
+    # the risk keeper's role exists on the oracle only: granted there by name
+    assert A.change_role(dep, True, "RISK_KEEPER_ROLE", str(alice.address), admin) == [
+        f"oracle: granted RISK_KEEPER_ROLE to {alice.address}"]
+    assert dep.oracle.hasRole(dep.oracle.RISK_KEEPER_ROLE(), alice)
     lines = A.change_role(dep, True, "GUARDIAN_ROLE", str(alice.address), admin)
     assert lines == [f"vault: granted GUARDIAN_ROLE to {alice.address}"]  # the oracle has no guardian
     assert dep.vault.hasRole(dep.vault.GUARDIAN_ROLE(), alice)

@@ -65,13 +65,15 @@ def world() -> dict[str, Any]:
     system = deploy_system(BoaBackend(ROOT / "contracts"), admin, lender=lender, seed_liquidity=LIQUIDITY)
     guardian = boa.env.generate_address("guardian")
     system.vault.grantRole(system.vault.GUARDIAN_ROLE(), guardian)
+    risk_keeper = boa.env.generate_address("risk_keeper")
+    system.oracle.grantRole(system.oracle.RISK_KEEPER_ROLE(), risk_keeper)
     users = {u: boa.env.generate_address(u) for u in USERS}
     liquidator = boa.env.generate_address("liquidator")
     for who in (*users.values(), liquidator):
         for sym in SYMBOLS:
             fund(system, who, sym, 10**30)
     return dict(
-        admin=admin, guardian=guardian, oracle=system.oracle, vault=system.vault, lens=system.lens, tokens=system.tokens,
+        admin=admin, guardian=guardian, risk_keeper=risk_keeper, oracle=system.oracle, vault=system.vault, lens=system.lens, tokens=system.tokens,
         feeds=system.feeds, users=users, liquidator=liquidator, lender=lender, oref=system.oracle_ref,
         vref=system.vault_ref,
     )
@@ -303,6 +305,23 @@ class VaultMachine(RuleBasedStateMachine):
                         lambda: self.oracle.set_portfolio_floor(f, sender=self.w["admin"]))
 
     @rule(
+        sym=st.sampled_from(SYMBOLS),
+        mode=st.sampled_from([None, 0, 1, 2, 3]),
+        pct=st.one_of(st.sampled_from([0, 49, 50, 100, 150, 300, 301]), st.integers(0, 400)),
+    )
+    def push_forecast(self, sym: str, mode: int | None, pct: int) -> None:
+        """Governance sets the forecast mode (off, replace, max, blend) when ``mode`` says so,
+        then the risk keeper pushes ``pct`` % of the realized sigma (docs/design.md §3.7): out of
+        [50 %, 300 %], within a heartbeat of the last push, beyond 50 % of a live push, or with
+        the mode off, refused; the chain reverts iff the reference rejects."""
+        if mode is not None:
+            self._set_param(sym, ref.P_F_MODE, mode)
+        a = self.addr[sym]
+        sigma = self.oracle.sigma(a, ref.SECONDS_PER_YEAR) * pct // 100
+        self.mirror("push_forecast", lambda: self.oref.push_forecast(a, sigma, self.now),
+                    lambda: self.oracle.push_forecast(a, sigma, sender=self.w["risk_keeper"]))
+
+    @rule(
         sym=st.sampled_from(("WETH", "WBTC")),
         step=st.sampled_from([0.98, 0.985, 1.02]),
         rounds=st.integers(2, 12),
@@ -460,7 +479,8 @@ class VaultMachine(RuleBasedStateMachine):
             r = self.oref.assets[self.addr[s]]
             assert (c.price, c.updated_at, c.var_fast, c.var_slow) == (r.price, r.updated_at, r.var_fast, r.var_slow)
             assert (c.h_maint, c.h_target, c.h_time) == (r.h_maint, r.h_target, r.h_time)
-            assert (c.breaker, c.tripped_at, c.invalid) == (r.breaker, r.tripped_at, r.invalid)
+            assert (c.breaker, c.tripped_at, c.invalid, c.forecast) == (r.breaker, r.tripped_at, r.invalid, r.forecast)
+            assert tuple(self.oracle.forecast_of(self.addr[s])) == self.oref.forecast_of(self.addr[s])
             assert self.oracle.haircuts(self.addr[s])[1] == self.oref.h_init(self.addr[s])
             assert tuple(self.oracle.drawdown_ref(self.addr[s])) == self.oref.dd_ref.get(self.addr[s], (0, 0))
 

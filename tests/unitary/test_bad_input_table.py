@@ -88,6 +88,7 @@ class World:
         self.usd, self.weth, self.wbtc = (system.tokens[x] for x in ("USD", "WETH", "WBTC"))
         self.admin, self.guardian, self.risk_admin, self.liquidator = admin, guardian, risk_admin, liquidator
         self.alice, self.bob, self.carol = alice, bob, accounts[7]
+        self.risk_keeper = accounts[10]  # RISK_KEEPER_ROLE (conftest's risk_keeper)
         self.before: Any = None
 
     def stale(self) -> None:
@@ -308,6 +309,40 @@ def _list_on_oracle(w, feed, token=None, params=None):
 N = NA  # brevity in the table
 NO_AMOUNT, NO_ASSET, NO_ROLE_NEEDED = N("no amount argument"), N("no asset argument"), N("permissionless")
 NO_PRICE = N("reads no price")
+
+
+def realized(w) -> int:
+    """WETH's realized sigma per year, WAD."""
+    return w.oracle.sigma(w.weth, ref.SECONDS_PER_YEAR)
+
+
+def forecast_bound(w, param: int) -> int:
+    """The largest (P_F_HI) or least (P_F_LO) WETH forecast the oracle accepts now, WAD per year
+    (rounded inward)."""
+    m = w.oracle.params(w.weth, param)
+    return m * realized(w) // E18 if param == ref.P_F_HI else -(-m * realized(w) // E18)
+
+
+def forecast_on(w) -> bool:
+    """The admin turns WETH's forecast mode on (replace)."""
+    w.oracle.set_param(w.weth, ref.P_F_MODE, ref.forecast.MODE_REPLACE, sender=w.admin)
+    return True
+
+
+def push_realized(w) -> bool:
+    w.oracle.push_forecast(w.weth, realized(w), sender=w.risk_keeper)
+    return True
+
+
+def after_heartbeat(w) -> bool:
+    """The next block a heartbeat later (the feeds stay fresh: heartbeat + grace)."""
+    w.chain.pending_timestamp += w.oracle.params(w.weth, ref.P_HEARTBEAT)
+    return True
+
+
+def pushed(w, sigma: int, r) -> None:
+    """WETH's forecast is ``sigma``, pushed in this block and in use."""
+    assert tuple(w.oracle.forecast_of(w.weth)) == (sigma, r.timestamp, True)
 
 TABLE: dict[str, dict[str, Any]] = {
     # ---------------------------------------------------------- MarginVault: user actions
@@ -662,6 +697,37 @@ TABLE: dict[str, dict[str, Any]] = {
         caller_without_role=[
             Rejects(MISSING_ROLE, lambda w: w.oracle.set_correlation(w.weth, w.wbtc, 0, E18, sender=w.guardian)),
             Rejects(MISSING_ROLE, lambda w: w.oracle.set_correlation(w.weth, w.wbtc, 0, E18, sender=w.alice)),
+        ],
+    ),
+    "RiskOracle.push_forecast": dict(
+        # every cell but the first runs with the forecast mode on (replace): FORECAST_ON
+        zero_amount=Rejects("oracle: forecast out of bounds", lambda w: w.oracle.push_forecast(w.weth, 0, sender=w.risk_keeper),
+                            setup=forecast_on),
+        one_wei=[
+            Rejects("oracle: forecast off", lambda w: w.oracle.push_forecast(w.weth, realized(w), sender=w.risk_keeper)),
+            Rejects("oracle: forecast out of bounds",
+                    lambda w: w.oracle.push_forecast(w.weth, forecast_bound(w, ref.P_F_HI) + 1, sender=w.risk_keeper),
+                    setup=forecast_on),
+            Accepts(lambda w: w.oracle.push_forecast(w.weth, forecast_bound(w, ref.P_F_HI), sender=w.risk_keeper),
+                    lambda w, r: pushed(w, forecast_bound(w, ref.P_F_HI), r), setup=forecast_on),
+            # a second push within the heartbeat, then one past it but 1 wei beyond the step from the live push
+            Rejects("oracle: forecast too soon", lambda w: w.oracle.push_forecast(w.weth, realized(w), sender=w.risk_keeper),
+                    setup=lambda w: forecast_on(w) and push_realized(w)),
+            Rejects("oracle: forecast step too large",
+                    lambda w: w.oracle.push_forecast(w.weth, realized(w) * 3 // 2 + 1, sender=w.risk_keeper),
+                    setup=lambda w: forecast_on(w) and push_realized(w) and after_heartbeat(w)),
+        ],
+        max_uint256=Rejects("oracle: forecast out of bounds",
+                            lambda w: w.oracle.push_forecast(w.weth, UMAX, sender=w.risk_keeper), setup=forecast_on),
+        unlisted_asset=Rejects("oracle: asset not listed",
+                               lambda w: w.oracle.push_forecast(w.alice, E18, sender=w.risk_keeper)),
+        wrong_account=N("no account argument"), paused_action=N("the oracle has no pause"),
+        # a forecast is of the volatility; the breaker answers for the price
+        stale_price=NO_PRICE, non_positive_price=NO_PRICE,
+        insufficient_health=N("touches no account"), insufficient_liquidity=N("touches no market"),
+        caller_without_role=[
+            Rejects(MISSING_ROLE, lambda w: w.oracle.push_forecast(w.weth, realized(w), sender=w.risk_admin), setup=forecast_on),
+            Rejects(MISSING_ROLE, lambda w: w.oracle.push_forecast(w.weth, realized(w), sender=w.alice), setup=forecast_on),
         ],
     ),
     "RiskOracle.set_portfolio_floor": dict(

@@ -1,8 +1,9 @@
 """Role matrix (issue #6 item 5): every privileged function of MarginVault,
-RiskOracle and MockAggregator x every role (admin, risk admin, guardian, an
-account without a role). docs/design.md §8: the admin (a timelock) lists, sets
-bounds, unpauses and manages roles; the risk admin changes risk parameters
-within the steward's bounds; the guardian only pauses. An allowed cell
+RiskOracle and MockAggregator x every role (admin, risk admin, guardian, risk
+keeper, an account without a role). docs/design.md §8: the admin (a timelock)
+lists, sets bounds, unpauses and manages roles; the risk admin changes risk
+parameters within the steward's bounds; the guardian only pauses; the risk
+keeper only pushes forecast volatilities (§3.7). An allowed cell
 succeeds with its effect; a refused cell reverts "access_control: account is
 missing role" and moves no storage anywhere. Then the steward's bounds at
 the wei: a change beyond max_rel_change or inside min_change_delay reverts
@@ -25,7 +26,7 @@ DAY = 86_400
 MISSING_ROLE = "access_control: account is missing role"
 GUARDIAN_ROLE = keccak(text="GUARDIAN_ROLE")
 RISK_ADMIN_ROLE = keccak(text="RISK_ADMIN_ROLE")
-ROLES = ("admin", "risk_admin", "guardian", "alice")
+ROLES = ("admin", "risk_admin", "guardian", "risk_keeper", "alice")
 #: Non-view functions anyone may call (each has its own tests), not part of the matrix.
 PERMISSIONLESS = {
     "MarginVault.deposit", "MarginVault.withdraw", "MarginVault.borrow", "MarginVault.repay",
@@ -123,6 +124,14 @@ MATRIX = {
         lambda s, c, a: s.oracle.portfolio_floor() == a,
         {"admin", "risk_admin"},
     ),
+    # the forecast mode is off at deployment: the admin turns it on (replace) first
+    "RiskOracle.push_forecast": (
+        lambda s, c: (s.oracle.set_param(s.tokens["WETH"], ref.P_F_MODE, ref.forecast.MODE_REPLACE, sender=s.admin)
+                      and s.oracle.sigma(s.tokens["WETH"], ref.SECONDS_PER_YEAR)),
+        lambda s, c, a, who: s.oracle.push_forecast(s.tokens["WETH"], a, sender=who),
+        lambda s, c, a: tuple(s.oracle.forecast_of(s.tokens["WETH"]))[::2] == (a, True),
+        {"risk_keeper"},
+    ),
     "RiskOracle.set_governance_bounds": (
         lambda s, c: (WAD // 5, 2 * DAY),
         lambda s, c, a, who: s.oracle.set_governance_bounds(*a, sender=who),
@@ -180,7 +189,8 @@ def test_matrix_covers_every_privileged_function(project):
 
 
 @pytest.mark.parametrize("fn,role", CELLS)
-def test_role_cell(system, project, chain, spare, admin, risk_admin, guardian, alice, bob, request, fn, role):
+def test_role_cell(system, project, chain, spare, admin, risk_admin, guardian, risk_keeper, alice, bob, request, fn,
+                   role):
     """One cell: an allowed role's call succeeds with its effect; any other
     role is refused with the missing-role error and no storage moves."""
     setup, call, effect, allowed = MATRIX[fn]

@@ -187,9 +187,9 @@ def find_param(name: str) -> tuple[str, S.Param]:
 
 
 def unit_scale(unit: str) -> int:
-    """Integer per human unit: 1 for seconds, flags and whole tokens (a supply cap), WAD for
-    every WAD-based unit."""
-    return 1 if unit in ("s", "flag", "tokens") else WAD
+    """Integer per human unit: 1 for seconds, flags, modes and whole tokens (a supply cap), WAD
+    for every WAD-based unit."""
+    return 1 if unit in ("s", "flag", "mode", "tokens") else WAD
 
 
 def to_raw(row: S.Param, value: Any) -> int:

@@ -19,7 +19,9 @@ Human units, by the spec's unit of the entry:
 * ``WAD/s`` (speeds): a fraction with its time unit, ``0.02 per hour`` (``per second``,
   ``per minute``, ``per day``, ``per year``), rounded down to whole WAD per second as
   ``params.per_hour`` does;
-* ``flag``: ``true``/``false`` or 0/1.
+* ``flag``: ``true``/``false`` or 0/1;
+* ``mode`` (``f_mode``): a name of ``spec.FORECAST_MODES`` (``off``, ``replace``, ``max``, ``blend``)
+  or its number 0-3.
 
 Aliases of ``params.py``: ``vol_min``/``vol_max`` (annual volatilities, stored as the
 variances ``var_min``/``var_max``, WAD/s), ``depth_usd`` (``depth``), ``base``
@@ -296,6 +298,8 @@ def to_onchain(row: S.Param, value: Any) -> int:
             return _speed(row, value)
         if row.unit == "flag" and isinstance(value, bool):
             return int(value)
+        if row.unit == "mode" and isinstance(value, str) and value.strip().lower() in S.FORECAST_MODES:
+            return S.FORECAST_MODES.index(value.strip().lower())
         return to_raw(row, value)
     except AdminError as exc:
         raise ValueError(str(exc).split(": ", 1)[-1]) from None

@@ -57,6 +57,10 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., int]]] = {
     "scaled_haircut": (23, 2, ref.portfolio.scaled_haircut),
     "pack_pair": (24, 2, _pack_pair),
     "to_tokens": (25, 4, _to_tokens),
+    "forecast_combine": (26, 5, ref.forecast.combine),
+    "forecast_within": (27, 4, lambda *a: int(ref.forecast.within(*a))),
+    "forecast_step_ok": (28, 3, lambda *a: int(ref.forecast.step_ok(*a))),
+    "forecast_variance": (29, 1, ref.forecast.variance),
 }
 N_ARGS = 8
 

@@ -11,6 +11,8 @@ Split along the contracts:
   * ``risk_math``: ``contracts/modules/risk_math.vy`` and ``rates.vy`` (pure functions)
   * ``portfolio``: ``contracts/modules/portfolio.vy`` and ``RiskOracle.portfolio_scales``
     (portfolio margin, docs/design.md §5.6; reached as ``ref.portfolio``, not re-exported)
+  * ``forecast``:  ``contracts/modules/forecast.vy`` (a risk keeper's forecast volatility,
+    docs/design.md §3.7; reached as ``ref.forecast``, not re-exported)
   * ``oracle``:    ``contracts/RiskOracle.vy`` (``OracleRef``)
   * ``vault``:     ``contracts/MarginVault.vy`` (``VaultRef``)
 
@@ -23,3 +25,4 @@ from .oracle import *  # noqa: F401,F403
 from .vault import *  # noqa: F401,F403
 from .risk_math import Reject, require  # noqa: F401
 from . import portfolio  # noqa: F401
+from . import forecast  # noqa: F401

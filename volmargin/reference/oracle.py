@@ -9,6 +9,7 @@ from .risk_math import (CAUTION, MAX_ABS_RETURN, MAX_PRICE, NORMAL, REASON_INCOM
                         div, ewma_var, haircut, ramp, require, sigma)
 from .. import spec as _S
 from . import portfolio as _pf
+from . import forecast as _fc
 
 # ---------------------------------------------------------------- RiskOracle.vy
 
@@ -37,10 +38,16 @@ from . import portfolio as _pf
     P_H_MIN_INIT,
     P_DD_WINDOW,
     P_DD_TRIP,
+    P_F_LO,
+    P_F_HI,
+    P_F_STEP,
+    P_F_TTL,
+    P_F_MODE,
 ) = _S.ORACLE.indices(
     "P_HEARTBEAT", "P_GRACE", "P_TAU_FAST", "P_TAU_SLOW", "P_HORIZON", "P_Z_MAINT", "P_Z_INIT", "P_H0", "P_H_MIN",
     "P_H_MAX", "P_RAMP_UP", "P_RAMP_DOWN", "P_VAR_MIN", "P_VAR_MAX", "P_K_JUMP", "P_R_FLOOR", "P_COOLDOWN",
-    "P_SIGMA_CAUTION", "P_KAPPA", "P_DEPTH", "P_H_MIN_INIT", "P_DD_WINDOW", "P_DD_TRIP",
+    "P_SIGMA_CAUTION", "P_KAPPA", "P_DEPTH", "P_H_MIN_INIT", "P_DD_WINDOW", "P_DD_TRIP", "P_F_LO", "P_F_HI",
+    "P_F_STEP", "P_F_TTL", "P_F_MODE",
 )
 ORACLE_PARAM_NAMES = list(_S.ORACLE.names)
 
@@ -70,6 +77,8 @@ class AssetState:
     breaker: int = NORMAL
     tripped_at: int = 0
     invalid: bool = False
+    #: A pushed forecast is live (set by push_forecast, cleared by the first poke after its expiry).
+    forecast: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,8 @@ class OracleRef:
     pairs: dict[tuple[str, str], int] = field(default_factory=dict)
     #: RiskOracle.portfolio_floor, WAD (1e18 at deployment: portfolio margin off).
     portfolio_floor: int = WAD
+    #: RiskOracle._forecast: the forecast word of each asset (``forecast.pack``; absent: never pushed).
+    forecasts: dict[str, int] = field(default_factory=dict)
 
     def list_asset(self, asset: str, feed_decimals: int, rnd: FeedRound, var_seed: int, params: list[int], now: int) -> None:
         """RiskOracle.list_asset (role checks are the contract's)."""
@@ -213,10 +224,13 @@ class OracleRef:
             s.price = price
             s.updated_at = updated_at
         s.invalid = False
+        if s.forecast and (p[P_F_MODE] == _fc.MODE_OFF
+                           or now >= _fc.pushed_at(self.forecasts.get(asset, 0)) + p[P_F_TTL]):
+            s.forecast = False  # expired: the realized sigma from now on
         s.h_maint = ramp(s.h_maint, s.h_target, U(now - s.h_time), p[P_RAMP_UP], p[P_RAMP_DOWN])
         s.h_time = now
         var = max(s.var_fast, s.var_slow)
-        s.h_target = haircut(p[P_H0], p[P_Z_MAINT], sigma(var, p[P_HORIZON]), p[P_H_MIN], p[P_H_MAX])
+        s.h_target = haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
         if jump or drawdown:
             self._trip(s, now)
         else:
@@ -244,6 +258,50 @@ class OracleRef:
         s.h_time = now
         self.assets[asset] = s
         self.params[asset] = p
+
+    def _sigma_h(self, asset: str, s: AssetState, p: list[int]) -> int:
+        """RiskOracle._sigma_h: sigma over the horizon that the haircuts use, WAD: the realized
+        sigma, or while a forecast is live (and f_mode != 0) the pushed sigma's variance clamped
+        to [var_min, var_max] over the horizon, combined by ``forecast.combine``."""
+        sigma_r = sigma(max(s.var_fast, s.var_slow), p[P_HORIZON])
+        if not s.forecast or p[P_F_MODE] == _fc.MODE_OFF:
+            return sigma_r
+        var_f = clamp(_fc.variance(_fc.sigma_of(self.forecasts.get(asset, 0))), p[P_VAR_MIN], p[P_VAR_MAX])
+        return _fc.combine(p[P_F_MODE], sigma_r, sigma(var_f, p[P_HORIZON]), p[P_F_LO], p[P_F_HI])
+
+    def push_forecast(self, asset: str, sigma_annual: int, now: int) -> None:
+        """RiskOracle.push_forecast at ``now`` (the role check is the contract's): a forecast
+        volatility ``sigma_annual`` (WAD per year) bounded by f_lo/f_hi times the realized sigma
+        per year and, while a push is live, by f_step from it; then the maintenance haircut is
+        brought to ``now`` and retargeted (docs/design.md §3.7).
+
+        Raises Reject "oracle: asset not listed", "oracle: forecast off", "oracle: forecast too
+        soon", "oracle: forecast out of bounds", "oracle: forecast step too large"; the state is
+        untouched on a rejection."""
+        require(asset in self.assets, "oracle: asset not listed")
+        p = self.params[asset]
+        require(p[P_F_MODE] != _fc.MODE_OFF, "oracle: forecast off")
+        w = self.forecasts.get(asset, 0)
+        require(U(now - _fc.pushed_at(w)) >= p[P_HEARTBEAT], "oracle: forecast too soon")
+        s = replace(self.assets[asset])
+        sigma_r = sigma(max(s.var_fast, s.var_slow), SECONDS_PER_YEAR)
+        require(sigma_annual <= _fc.MAX_SIGMA and _fc.within(sigma_annual, sigma_r, p[P_F_LO], p[P_F_HI]),
+                "oracle: forecast out of bounds")
+        if s.forecast and now < _fc.pushed_at(w) + p[P_F_TTL]:
+            require(_fc.step_ok(_fc.sigma_of(w), sigma_annual, p[P_F_STEP]), "oracle: forecast step too large")
+        s.h_maint = ramp(s.h_maint, s.h_target, U(now - s.h_time), p[P_RAMP_UP], p[P_RAMP_DOWN])
+        s.h_time = now
+        self.forecasts[asset] = _fc.pack(sigma_annual, now)
+        s.forecast = True
+        s.h_target = haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
+        self.assets[asset] = s
+
+    def forecast_of(self, asset: str) -> tuple[int, int, bool]:
+        """RiskOracle.forecast_of: (sigma WAD per year, push time s, whether the haircuts use it)."""
+        w = self.forecasts.get(asset, 0)
+        s = self.assets.get(asset)
+        live = s is not None and s.forecast and self.params[asset][P_F_MODE] != _fc.MODE_OFF
+        return _fc.sigma_of(w), _fc.pushed_at(w), live
 
     def set_correlation(self, asset_a: str, asset_b: str, rho_lo: int, rho_hi: int) -> None:
         """RiskOracle.set_correlation after the steward's checks (role, bound and delay are the
@@ -283,13 +341,10 @@ class OracleRef:
         return ramp(s.h_maint, s.h_target, U(now - s.h_time), p[P_RAMP_UP], p[P_RAMP_DOWN])
 
     def h_init(self, asset: str) -> int:
-        """Initial haircut without the size term, WAD; floored by max(h_min, h_min_init)
-        (docs/design.md §4.3)."""
+        """Initial haircut without the size term, WAD, from ``_sigma_h`` (the forecast while one
+        is live); floored by max(h_min, h_min_init) (docs/design.md §4.3)."""
         s, p = self.assets[asset], self.params[asset]
-        return haircut(
-            p[P_H0], p[P_Z_INIT], sigma(max(s.var_fast, s.var_slow), p[P_HORIZON]),
-            max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX],
-        )
+        return haircut(p[P_H0], p[P_Z_INIT], self._sigma_h(asset, s, p), max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX])
 
     def risk(self, asset: str, now: int) -> RiskView:
         """RiskOracle.risk: rejects unlisted, invalid and stale prices."""

@@ -240,7 +240,7 @@ def _to_wad_entry(unit: str, x: float) -> int:
     """One vector entry from a knob value in model units (the WAD taken off the spec unit:
     seconds for ``s``, a fraction or multiple for ``WAD``, USD for ``WAD USD``, per second for
     ``WAD/s`` and ``WAD/year`` per year, 0/1 for ``flag``)."""
-    if unit in ("s", "flag"):
+    if unit in ("s", "flag", "mode"):
         return int(round(x))
     return int(round(x * WAD))
 
