@@ -223,7 +223,7 @@ def _check_params(p: uint256[N_PARAMS]):
 @pure
 def _check_asset_params(a: uint256[N_ASSET_PARAMS]):
     # one assert, one revert string, for every bound: the vault is close to the EIP-170 code size limit
-    assert a[A_KINK] > 0 and a[A_KINK] < WAD and a[A_RESERVE_FACTOR] <= WAD and a[A_BORROWABLE] <= 1 and a[A_BASE_RATE] + a[A_SLOPE1] + a[A_SLOPE2] <= 100 * WAD and a[A_SUPPLY_CAP] <= M40 and a[A_KAPPA_AGG] <= WAD, "vault: bad params"
+    assert a[A_KINK] > 0 and a[A_KINK] < WAD and a[A_RESERVE_FACTOR] <= WAD and a[A_BORROWABLE] <= 1 and max(a[A_BASE_RATE], max(a[A_SLOPE1], a[A_SLOPE2])) <= 100 * WAD and a[A_BASE_RATE] + a[A_SLOPE1] + a[A_SLOPE2] <= 100 * WAD and a[A_SUPPLY_CAP] <= M40 and a[A_KAPPA_AGG] <= WAD, "vault: bad params"
 
 
 @internal

@@ -328,7 +328,8 @@ VAULT = Table("MarginVault", "_check_params", _VAULT_ROWS, (
 
 _RATES = ("base_rate", "slope1", "slope2")
 _U40 = 2**40 - 1
-_RATE_SUM = {"sum_group": _RATES, "sum_hi": 100 * WAD}
+# each rate alone first (a max-uint rate gets the named revert, not an overflow of the sum), then the sum
+_RATE_SUM = {"hi": 100 * WAD, "sum_group": _RATES, "sum_hi": 100 * WAD}
 _ASSET_ROWS = _rows("A_", "vault: bad params", (
     ("base_rate", "WAD/year", 80, "borrow rate at zero utilization", _RATE_SUM),
     ("slope1", "WAD/year", 80, "rate added from zero utilization up to the kink", _RATE_SUM),
@@ -352,7 +353,8 @@ AssetVector: Any = _vector_type(
 #: ``supply_cap`` 0 and ``kappa_agg`` 0 (the defaults) turn the thin-collateral levers off
 #: (docs/design.md §2.8, §4.3).
 ASSET = Table("MarginVault", "_check_asset_params", _ASSET_ROWS, (
-    (("kink", "lo"), ("kink", "hi"), ("reserve_factor", "hi"), ("borrowable", "hi"), ("base_rate", "sum"),
+    (("kink", "lo"), ("kink", "hi"), ("reserve_factor", "hi"), ("borrowable", "hi"), ("base_rate", "hi"),
+     ("slope1", "hi"), ("slope2", "hi"), ("base_rate", "sum"),
      ("supply_cap", "hi"), ("kappa_agg", "hi")),
 ), AssetVector)
 

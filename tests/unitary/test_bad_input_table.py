@@ -550,6 +550,10 @@ TABLE: dict[str, dict[str, Any]] = {
             Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_BORROWABLE, UMAX, sender=w.admin)),
             Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_SUPPLY_CAP, UMAX, sender=w.admin)),
             Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_KAPPA_AGG, UMAX, sender=w.admin)),
+            # each rate is bounded alone before the sum (issue #15 item 6: once a bare overflow revert)
+            Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_BASE_RATE, UMAX, sender=w.admin)),
+            Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_SLOPE1, UMAX, sender=w.admin)),
+            Rejects("vault: bad params", lambda w: w.vault.set_asset_param(w.usd, ref.A_SLOPE2, UMAX, sender=w.admin)),
             Rejects("vault: unknown param", lambda w: w.vault.set_asset_param(w.usd, UMAX, 1, sender=w.admin)),
         ],
         unlisted_asset=Rejects("vault: asset not listed",
