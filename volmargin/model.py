@@ -420,6 +420,10 @@ class OracleModel:
     4. breaker: a jump or a drawdown trips (REDUCE_ONLY, ``tripped_at = now``); otherwise, unless
        tripped and still cooling down, CAUTION if ``sigma_y > sigma_caution`` or a
        trip is less than two cooldowns old, else NORMAL.
+
+    A risk keeper's forecast volatility (docs/design.md §3.7) enters through ``push_forecast``
+    (``OracleRef.push_forecast``): while one is live the haircut targets use ``_sigma_h``; a valid
+    step at or after ``f_ttl`` past the push (or with ``f_mode`` 0) clears it before retargeting.
     """
 
     def __init__(
@@ -435,6 +439,10 @@ class OracleModel:
         self.updated_at = zeros + float(now)
         self.var_fast = var
         self.var_slow = var + 0.0
+        self.f_sigma = zeros + 0.0  # the live push, annual sigma (fraction per year)
+        self.f_time = zeros + 0.0  # its time (s; 0: never pushed)
+        self.f_live = xp.zeros(price.shape, dtype=bool)
+        self._pushed = False  # any push accepted yet (skips the forecast arithmetic until then)
         self.h_maint = self._target(var)
         self.h_target = self.h_maint + 0.0
         self.h_time = zeros + float(now)
@@ -457,9 +465,65 @@ class OracleModel:
         self.ref_time = xp.where(tripped, times, rt)
         return tripped
 
+    def _sigma_h(self, var: Any) -> Any:
+        """Sigma over the horizon that the haircuts use (``OracleRef._sigma_h``, docs/design.md
+        §3.7): the realized one, or where a forecast is live (and ``f_mode`` != 0) the pushed
+        sigma's variance clamped to [var_min, var_max] over the horizon, clipped to
+        [f_lo, f_hi] times the realized one and entered by ``f_mode`` (1 replace, 2 max, 3 blend)."""
+        p, xp = self.p, self.xp
+        sr = sigma(var, p.horizon, xp)
+        if not self._pushed:  # no push ever: the realized sigma (no forecast arithmetic)
+            return sr
+        mode = _f(p.f_mode, xp) + xp.zeros(sr.shape, dtype=xp.float64)
+        vf = xp.minimum(xp.maximum(self.f_sigma * self.f_sigma / YEAR, p.var_min), p.var_max)
+        f = xp.minimum(xp.maximum(sigma(vf, p.horizon, xp), p.f_lo * sr), p.f_hi * sr)
+        mixed = xp.where(mode == 1, f, xp.where(mode == 2, xp.maximum(sr, f), 0.5 * (sr + f)))
+        return xp.where(self.f_live & (mode != 0), mixed, sr)
+
     def _target(self, var: Any) -> Any:
         p, xp = self.p, self.xp
-        return haircut(p.h0, p.z_maint, sigma(var, p.horizon, xp), p.h_min, p.h_max, xp)
+        return haircut(p.h0, p.z_maint, self._sigma_h(var), p.h_min, p.h_max, xp)
+
+    def forecast_box(self, now: float) -> tuple[Any, Any]:
+        """(lo, hi), state-shaped, fractions per year: the pushes ``push_forecast`` accepts at
+        ``now`` (``volmargin.chain.risk_keeper.plan_push``'s box): [f_lo, f_hi] times the realized
+        annual sigma, narrowed to within ``f_step`` of a live push. A keeper clamps its forecast
+        into it; lo > hi where none fits."""
+        p, xp = self.p, self.xp
+        sr = sigma(self.var, YEAR, xp)
+        live = self.f_live & (now < self.f_time + p.f_ttl)
+        lo, hi = p.f_lo * sr, p.f_hi * sr
+        d = p.f_step * self.f_sigma
+        return xp.where(live, xp.maximum(lo, self.f_sigma - d), lo), xp.where(live, xp.minimum(hi, self.f_sigma + d), hi)
+
+    def push_forecast(self, sigma_annual: Any, now: float) -> Any:
+        """A risk keeper's push of ``sigma_annual`` (fraction per year, state-shaped; NaN: no
+        push for that asset) at ``now`` (s), as ``OracleRef.push_forecast``: accepted where the
+        mode is on, a heartbeat has passed since the last push, the value lies within [f_lo, f_hi]
+        times the realized annual sigma and, while a push is live, within ``f_step`` of it; there
+        the maintenance haircut is ramped to ``now`` and both targets retargeted. Returns the
+        accepted mask; elsewhere nothing changes."""
+        p, xp = self.p, self.xp
+        s = _f(sigma_annual, xp) + xp.zeros(self.price.shape, dtype=xp.float64)
+        sr = sigma(self.var, YEAR, xp)
+        live = self.f_live & (now < self.f_time + p.f_ttl)
+        ok = (
+            xp.isfinite(s)
+            & (_f(p.f_mode, xp) != 0)
+            & (now - self.f_time >= p.heartbeat)
+            & (p.f_lo * sr <= s)
+            & (s <= p.f_hi * sr)
+            & (~live | (xp.abs(s - self.f_sigma) <= p.f_step * self.f_sigma))
+        )
+        ramped = ramp(self.h_maint, self.h_target, now - self.h_time, p.ramp_up, p.ramp_down, xp)
+        self.h_maint = xp.where(ok, ramped, self.h_maint)
+        self.h_time = xp.where(ok, float(now), self.h_time)
+        self.f_sigma = xp.where(ok, s, self.f_sigma)
+        self.f_time = xp.where(ok, float(now), self.f_time)
+        self.f_live = self.f_live | ok
+        self._pushed = True
+        self.h_target = xp.where(ok, self._target(self.var), self.h_target)
+        return ok
 
     @property
     def var(self) -> Any:
@@ -474,7 +538,7 @@ class OracleModel:
         """Initial haircut without the size term (``OracleRef.h_init``)."""
         p, xp = self.p, self.xp
         floor = xp.maximum(_f(p.h_min, xp), _f(p.h_min_init, xp))
-        return haircut(p.h0, p.z_init, sigma(self.var, p.horizon, xp), floor, p.h_max, xp)
+        return haircut(p.h0, p.z_init, self._sigma_h(self.var), floor, p.h_max, xp)
 
     def h_maint_now(self, now: Any) -> Any:
         """Maintenance haircut in force at ``now``, ramped lazily (``OracleRef.h_maint_now``)."""
@@ -529,6 +593,8 @@ class OracleModel:
         ramped = ramp(self.h_maint, self.h_target, now - self.h_time, p.ramp_up, p.ramp_down, xp)
         self.h_maint = xp.where(valid, ramped, self.h_maint)
         self.h_time = xp.where(valid, now, self.h_time)
+        expired = valid & self.f_live & ((_f(p.f_mode, xp) == 0) | (now >= self.f_time + p.f_ttl))
+        self.f_live = self.f_live & ~expired
         var = self.var
         self.h_target = xp.where(valid, self._target(var), self.h_target)
         trip = jump | drawdown | ~valid

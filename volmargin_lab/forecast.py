@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -99,6 +100,40 @@ def next_day_sigma(daily_closes: np.ndarray, window: int = WINDOW_DAYS) -> float
     r = np.diff(np.log(p))[-window:]
     fit = C.fit_garch(r, 365.0)
     return math.sqrt(fit.last_variance * 365.0)
+
+
+#: Symbols with a long history to fit on (``calibration.load_long_history``).
+FORECAST_SYMBOLS: tuple[str, ...] = ("WETH", "WBTC")
+
+
+@lru_cache(maxsize=4)
+def keeper_series(symbol: str) -> tuple[np.ndarray, np.ndarray]:
+    """(times (D,) Unix seconds, sigma (D,) fraction per year): what the study's keeper pushes
+    at each day's 00:00 UTC close of ``symbol``'s long history, ``rolling_garch_sigma`` (730-day
+    window, refitted every 30 days) annualized by sqrt(365), known from the closes up to that
+    time only; days before the first fit are left out. Cached per process."""
+    _, _, dt, dp = daily_closes(symbol)
+    sig = rolling_garch_sigma(np.diff(np.log(dp)))  # entry i: after the return ending at dt[i + 1]
+    ok = np.isfinite(sig)
+    return dt[1:][ok], sig[ok] * math.sqrt(365.0)
+
+
+def keeper_forecasts(symbols: tuple[str, ...] | list[str], times: np.ndarray,
+                     series: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+    """(S, A) forecasts to push along a path of step ``times`` (S,) (Unix seconds): at the first
+    step at or after each day's 00:00 UTC push of ``keeper_series`` the day's value (fraction per
+    year), NaN elsewhere and for symbols outside ``FORECAST_SYMBOLS``. ``series`` ({symbol:
+    keeper_series(symbol)}) may be given to skip the fits (the stress lab computes them once)."""
+    t = np.asarray(times, dtype=np.float64)
+    out = np.full((len(t), len(symbols)), np.nan)
+    for a, sym in enumerate(symbols):
+        if sym not in FORECAST_SYMBOLS:
+            continue
+        days, sig = (series or {}).get(sym) or keeper_series(sym)
+        inside = (days >= t[0]) & (days <= t[-1])
+        steps = np.searchsorted(t, days[inside], side="left")
+        out[steps, a] = sig[inside]
+    return out
 
 
 def bounded_push(sigma_f: np.ndarray, max_step: float = MAX_STEP) -> np.ndarray:

@@ -78,3 +78,22 @@ def test_quick_backtest_structure():
     for period in ("train", "heldout"):
         for m in block:
             assert r["default"][period][m]["mean_haircut"] >= r["none"][period][m]["mean_haircut"] - 1e-12
+
+
+def test_keeper_forecasts_push_at_each_day_start_only():
+    """``keeper_forecasts`` places each day's value at the first step at or after its 00:00 UTC
+    push, NaN elsewhere and for symbols without a long history (given series: no fit)."""
+    from volmargin_lab.forecast import keeper_forecasts
+
+    day = 86_400
+    t0 = 1_700_006_400  # 2023-11-15 00:00 UTC
+    series = {"WETH": (np.array([t0, t0 + day, t0 + 2 * day]), np.array([0.5, 0.6, 0.7])),
+              "WBTC": (np.array([t0 + day]), np.array([0.4]))}
+    times = t0 - 1_800 + np.arange(60) * 3_600.0  # hourly steps from 23:30 the day before
+    out = keeper_forecasts(["USD", "WETH", "WBTC"], times, series)
+    assert np.isnan(out[:, 0]).all()
+    (k,) = np.flatnonzero(np.isfinite(out[:, 2]))
+    assert times[k] == t0 + day + 1_800 and out[k, 2] == 0.4
+    ks = np.flatnonzero(np.isfinite(out[:, 1]))
+    assert times[ks].tolist() == [t0 + 1_800, t0 + day + 1_800, t0 + 2 * day + 1_800]
+    assert out[ks, 1].tolist() == [0.5, 0.6, 0.7]

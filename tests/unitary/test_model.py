@@ -464,6 +464,62 @@ def test_oracle_model_follows_reference(seed, settings_, vols):
     assert h_err <= H_PATH
 
 
+@given(seed=st.integers(0, 2**32 - 1), modes=st.tuples(*[st.integers(0, 3)] * 3), vols=st.tuples(*[st.floats(0.05, 1.5)] * 3))
+def test_oracle_model_follows_reference_with_forecasts(seed, modes, vols):
+    """A risk keeper's pushes (docs/design.md §3.7) in the model and the reference side by side:
+    every few steps a push of 0.3-3.5 times the realized sigma per asset, under each asset's mode;
+    the model accepts a push iff the reference does (away from a bound by 1e-9), and the haircut
+    targets, the ramped haircut and the initial haircut stay within the model's path tolerance
+    through pushes, pokes and expiries (f_ttl 6 h here, so that pushes expire along the path)."""
+    rng = np.random.default_rng(seed)
+    vectors = []
+    for vec, mode in zip(_oracle_vectors({}), modes):
+        v = list(vec)
+        v[ref.P_F_MODE], v[ref.P_F_TTL] = mode, 6 * HOUR
+        vectors.append(tuple(v))
+    seeds = [P.annual_vol_to_var(v) for v in vols]
+    start, events = _path_events(rng, 120, [v[ref.P_HEARTBEAT] + v[ref.P_GRACE] for v in vectors])
+    o = ref.OracleRef()
+    answers = [round(x * 1e8) for x in start]
+    for sym, ans, vs, vec in zip(SYMS, answers, seeds, vectors):
+        o.list_asset(sym, 8, ref.FeedRound(1, ans, T0, 1), vs, list(vec), T0)
+    model = M.OracleModel(M.OracleParams.from_wad(vectors), np.array(answers) / 1e8, np.array(seeds) / F, T0)
+    rounds, last, pushed = [1, 1, 1], list(answers), 0
+    for step, (now, row) in enumerate(events):
+        prices, times = [], []
+        for k, (sym, (ans, upd)) in enumerate(zip(SYMS, row)):
+            ans = last[k] if ans is None else ans
+            rounds[k] += row[k][0] is not None
+            o.poke(sym, ref.FeedRound(rounds[k], ans, upd, rounds[k]), now)
+            last[k] = ans
+            prices.append(ans / 1e8)
+            times.append(upd)
+        model.step(np.array(prices), np.array(times, dtype=float), now)
+        if step % 3 == 2:  # the keeper pushes a second after the poke
+            t = now + 1
+            mult = rng.uniform(0.3, 3.5, size=3)
+            sig = [ref.sigma(max(o.assets[s].var_fast, o.assets[s].var_slow), YEAR) * m for s, m in zip(SYMS, mult)]
+            acc = model.push_forecast(np.array(sig) / F, t)
+            for k, sym in enumerate(SYMS):
+                try:
+                    o.push_forecast(sym, int(sig[k]), t)
+                    want = True
+                    pushed += 1
+                except ref.Reject:
+                    want = False
+                sr = ref.sigma(max(o.assets[sym].var_fast, o.assets[sym].var_slow), YEAR)
+                edges = [vectors[k][ref.P_F_LO] * sr / F, vectors[k][ref.P_F_HI] * sr / F]
+                if all(abs(sig[k] - e) > 1e-9 * e for e in edges):
+                    assert bool(acc[k]) == want, (step, sym, mult[k])
+        for k, sym in enumerate(SYMS):
+            s = o.assets[sym]
+            assert bool(model.f_live[k]) == s.forecast
+            assert abs(model.h_target[k] - s.h_target / F) <= H_PATH
+            assert abs(model.h_maint[k] - s.h_maint / F) <= H_PATH
+            assert abs(model.h_init()[k] - o.h_init(sym) / F) <= H_PATH
+    assert pushed > 0 or not any(modes)
+
+
 def test_breaker_cycle_matches_reference():
     """A jump trips, the asset stays REDUCE_ONLY for a cooldown, is CAUTION until two
     cooldowns have passed, then NORMAL; an invalid answer trips at once."""

@@ -204,3 +204,32 @@ def test_partial_liquidation_never_leaves_dust():
         counts.append(sim.run().liq_count.sum())
     # without a dust floor the partial liquidations are taken
     assert counts[0] == 0 and counts[1] > 0
+
+
+def test_forecast_keeper_pushes_into_the_box_and_moves_the_haircuts():
+    """A keeper's forecast (docs/design.md §3.7) in the engine: pushed one second after the poke
+    of its step, clamped into the oracle's box ([f_lo, f_hi] x realized, f_step from a live push);
+    under ``replace`` a forecast far above the box raises the maintenance target to the box's top,
+    a policy whose mode is off ignores the same pushes; a wrongly shaped array is refused."""
+    steps = 8
+    prices = np.tile([1.0, 2_000.0, 30_000.0], (steps, 1))
+    times = np.arange(steps) * 3600.0 + 1e9
+    f = np.full((steps, 3), np.nan)
+    f[2, 1] = 50.0  # WETH: 5,000 % a year, far above 3 x realized
+    base = make_policy("dynamic")
+    runs = {}
+    for pol in (base, base.with_forecast("replace", "fc", "test")):
+        sim = VaultSim(SYMS, pol.oracle_model(SYMS), pol.vault_model(), Frictions(latency_steps=0, frictionless=True),
+                       prices, times, VAR, forecast=f, track_bp=False)
+        sim.warm_up(steps - 1)
+        runs[pol.name] = sim
+    off, on = runs["dynamic"].oracle, runs["fc"].oracle
+    assert not off.f_live.any() and on.f_live[0].tolist() == [False, True, False]
+    # the push sat on the box's top: 3 x the realized sigma then (flat prices since: within 5 %)
+    assert on.f_sigma[0, 1] == pytest.approx(3.0 * float(np.sqrt(on.var[0, 1] * 31_536_000)), rel=0.05)
+    assert on.h_target[0, 1] > off.h_target[0, 1]
+    assert on.h_target[0, 0] == off.h_target[0, 0] and on.h_target[0, 2] == off.h_target[0, 2]
+    with pytest.raises(ValueError, match="forecast must be"):
+        VaultSim(SYMS, base.oracle_model(SYMS), base.vault_model(), Frictions(), prices, times, VAR, forecast=f[:, :2])
+    with pytest.raises(ValueError, match="forecast mode must be"):
+        base.with_forecast("off", "x", "x")

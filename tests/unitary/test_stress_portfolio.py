@@ -195,3 +195,27 @@ def test_mc_study_summary_by_hand():
     parts[2] = part([0, 0], [0, 1])
     s = PS.mc_study_summary(keys, parts)
     assert s["mc_es99_ratio_max"] is None and s["mc_es99_ratio_unbounded"]
+
+
+def test_forecast_policy_summary_by_hand():
+    """The forecast policies beside per-asset margin: gains on the calm windows, frontier points
+    summed over the crash episodes by split, and the largest bad-debt ratios."""
+    cell = lambda bp, bd: {"bad_debt_usd": bd, "borrows_open_usd": 1.0, "liquidation_volume_usd": 0.0,  # noqa: E731
+                           **({"calm_bp": bp} if bp is not None else {})}
+    by = {"hedged": {
+        PS.TRAIN_CALM: {"per-asset": cell(0.8, 0), "portfolio": cell(0.9, 0), "forecast": cell(0.84, 0),
+                        "portfolio+forecast": cell(1.0, 0)},
+        PS.TRAIN_CRASHES[0]: {"per-asset": cell(None, 10.0), "portfolio": cell(None, 10.0),
+                              "forecast": cell(None, 15.0), "portfolio+forecast": cell(None, 20.0)},
+        PS.HELDOUT_CRASHES[0]: {"per-asset": cell(None, 4.0), "portfolio": cell(None, 4.0),
+                                "forecast": cell(None, 2.0), "portfolio+forecast": cell(None, 4.0)},
+    }, "diversified": {PS.TRAIN_CALM: {"per-asset": cell(0.8, 0), "portfolio": cell(0.8, 0)}}}
+    s = PS.forecast_policy_summary(by)
+    assert s["mode"] == PS.FORECAST_MODE and list(s["by_book"]) == ["hedged"]  # no forecast runs: left out
+    h = s["by_book"]["hedged"]
+    assert h["forecast_calm_bp_gain"] == pytest.approx(0.05) and h["portfolio+forecast_calm_bp_gain"] == pytest.approx(0.25)
+    assert h["forecast_calm_bp_gain_heldout"] is None
+    assert h["points"]["forecast"] == {"calm_bp": 0.84, "calm_bp_heldout": None, "bad_debt_train_usd": 15.0,
+                                       "bad_debt_heldout_usd": 2.0}
+    assert s["forecast_bad_debt_ratio_max"] == pytest.approx(1.5)
+    assert s["portfolio+forecast_bad_debt_ratio_max"] == pytest.approx(2.0)

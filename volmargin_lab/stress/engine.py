@@ -203,6 +203,10 @@ class VaultSim:
     portfolio : ``portfolio.PortfolioMargin`` or None: every account's maintenance haircuts are
         scaled by its portfolio factor (``portfolio.scaled_haircuts``) in health and liquidation;
         ``borrowing_power`` is then not tracked (NaN) and ``screen`` is refused (ValueError).
+    forecast : (steps, assets) annual volatilities a risk keeper pushes one second after the
+        oracle's poke at that step (NaN: no push), each clamped into the box the oracle accepts
+        then (``OracleModel.forecast_box``), as ``ape run risk-keeper`` does; None: no keeper.
+        The oracle vectors' ``f_mode`` decides how a push enters the haircuts (docs/design.md §3.7).
     """
 
     def __init__(
@@ -222,6 +226,7 @@ class VaultSim:
         dtype: Any = np.float64,
         screen: bool = False,
         portfolio: PortfolioMargin | None = None,
+        forecast: np.ndarray | None = None,
     ) -> None:
         if portfolio is not None and screen:
             raise ValueError("screen=True assumes per-asset weights; it cannot run with portfolio margin")
@@ -238,6 +243,9 @@ class VaultSim:
         if self.times.shape != (S,) or np.any(np.diff(self.times) <= 0):
             raise ValueError("times must be (steps,) and strictly increasing")
         self.p, self.v, self.fr = oracle_params, vault, frictions
+        self.forecast = None if forecast is None else np.asarray(forecast, dtype=np.float64)
+        if self.forecast is not None and self.forecast.shape != (S, A):
+            raise ValueError(f"forecast must be (steps, assets) = {(S, A)}, got {self.forecast.shape}")
         self.depth0 = frictions.depth(self.symbols)
         self.pause_below = np.zeros(A) if pause_below is None else np.asarray(pause_below, dtype=np.float64)
         self.feed_in = feed
@@ -298,6 +306,10 @@ class VaultSim:
         self.k += 1
         now = self._feed_step(self.k)
         self.oracle.step(self.answer, self.updated, now)
+        if self.forecast is not None and np.isfinite(self.forecast[self.k]).any():
+            f, t = self.forecast[self.k], now + 1.0
+            lo, hi = self.oracle.forecast_box(t)
+            self.oracle.push_forecast(np.where(np.isfinite(f), np.minimum(np.maximum(f, lo), hi), np.nan), t)
         self._record(self.k)
         return now
 

@@ -86,11 +86,17 @@ def run_episode(
     warmed: dict[str, VaultSim] = {}
     bp: dict[str, np.ndarray] = {}
     pols = [p if isinstance(p, Policy) else make_policy(p) for p in policies]
+    pushes = None
+    if any(p.forecast for p in pols):
+        from ..forecast import keeper_forecasts
+
+        pushes = keeper_forecasts(syms, market.times)
     for pol in pols:
         pol_name = pol.name
         sim = VaultSim(syms, pol.oracle_model(syms), pol.vault_model(), frictions, market.prices, market.times,
                        var_seed, pause_below=pause, feed=feed, bp_until=np.inf if ep.calm else ep.calm_until,
-                       portfolio=pol.portfolio.margin(syms) if pol.portfolio else None)
+                       portfolio=pol.portfolio.margin(syms) if pol.portfolio else None,
+                       forecast=pushes if pol.forecast else None)
         sim.warm_up(o)
         v = sim.view()
         if book == "lab":

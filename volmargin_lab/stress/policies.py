@@ -106,13 +106,27 @@ class VaultModel:
 @dataclass(frozen=True)
 class Policy:
     """A named parameter set: ``oracle[symbol]`` RiskOracle vectors, ``vault`` MarginVault vector,
-    and optionally portfolio margin (``portfolio.PortfolioSpec``; None: per-asset margin)."""
+    and optionally portfolio margin (``portfolio.PortfolioSpec``; None: per-asset margin) and a
+    risk keeper's forecast volatility (``forecast``: the ``f_mode`` name of ``spec.FORECAST_MODES``
+    its vectors carry; the stress engine then pushes ``volmargin_lab.forecast.keeper_forecasts``)."""
 
     name: str
     description: str
     oracle: dict[str, tuple[int, ...]]
     vault: tuple[int, ...]
     portfolio: PortfolioSpec | None = None
+    forecast: str | None = None
+
+    def with_forecast(self, mode: str, name: str, description: str) -> "Policy":
+        """This policy with a risk keeper pushing the study's GARCH forecast (docs/design.md §3.7),
+        entered by ``mode`` (a name of ``spec.FORECAST_MODES`` but "off"), as ``name``. The
+        forecast's bounds stay those of the vectors (``f_lo``, ``f_hi``, ``f_step``, ``f_ttl``).
+        Raises ValueError for an unknown mode or "off"."""
+        if mode not in S.FORECAST_MODES or mode == "off":
+            raise ValueError(f"forecast mode must be one of {', '.join(S.FORECAST_MODES[1:])}, got {mode!r}")
+        i, k = S.ORACLE.index("f_mode"), S.FORECAST_MODES.index(mode)
+        oracle = {s: tuple(k if j == i else x for j, x in enumerate(v)) for s, v in self.oracle.items()}
+        return replace(self, name=name, description=description, oracle=oracle, forecast=mode)
 
     def portfolio_deployment(self) -> tuple[int, dict[tuple[str, str], tuple[int, int]]]:
         """The oracle's portfolio margin for this policy, as ``deploy_system`` takes it: the floor

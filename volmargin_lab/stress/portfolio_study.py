@@ -35,6 +35,10 @@ from .portfolio import book_borrowing_power, fit_portfolio
 #: docs/portfolio-study.md: the offset cap (the requirement never falls below this fraction of
 #: the per-asset sum) and the books.
 FLOOR_FRAC = 0.5
+#: docs/portfolio-study.md, Deviations 2: how the forecast policies enter the keeper's forecast:
+#: the forecast study's candidate (docs/forecast-study.md: the mode passing on training with the
+#: lowest mean haircut), fixed here before these policies' first run.
+FORECAST_MODE = "replace"
 STUDY_BOOKS: tuple[str, ...] = ("hedged", "diversified")
 #: Accounts per episode and book (--quick: ``QUICK_ACCOUNTS``, 24 h after opening).
 ACCOUNTS = 400
@@ -49,17 +53,23 @@ QUICK_MC = {"paths": 20, "accounts": 200, "horizon_h": 24, "batch": 10}
 
 
 @lru_cache(maxsize=2)
-def study_policies(quick: bool = False) -> tuple[Policy, Policy]:
-    """(per-asset, portfolio): the lab's ``dynamic`` policy without and with portfolio margin at
-    the WETH oracle's horizon (``fit_portfolio``, stressed bounds, ``FLOOR_FRAC``); cached per
-    process (the fit reads the long histories)."""
+def study_policies(quick: bool = False) -> tuple[Policy, Policy, Policy, Policy]:
+    """(per-asset, portfolio, forecast, portfolio+forecast): the lab's ``dynamic`` policy without
+    and with portfolio margin at the WETH oracle's horizon (``fit_portfolio``, stressed bounds,
+    ``FLOOR_FRAC``), and both with the risk keeper's GARCH forecast (``FORECAST_MODE``, the
+    oracle's default bounds); cached per process (the fit reads the long histories). The Monte
+    Carlo runs the first two only: its paths have no history for a keeper to fit."""
     base = make_policy("dynamic")
     horizon_h = base.oracle["WETH"].horizon / 3600.0
     spec = fit_portfolio(horizon_h, FLOOR_FRAC, quick=quick)
-    return (replace(base, name="per-asset"),
-            replace(base, name="portfolio", portfolio=spec,
-                    description=f"dynamic with portfolio margin (WETH-WBTC bounds at {horizon_h:g} h, floor "
-                                f"{FLOOR_FRAC:g} of the per-asset sum)"))
+    per_asset = replace(base, name="per-asset")
+    portfolio = replace(base, name="portfolio", portfolio=spec,
+                        description=f"dynamic with portfolio margin (WETH-WBTC bounds at {horizon_h:g} h, floor "
+                                    f"{FLOOR_FRAC:g} of the per-asset sum)")
+    keeper = f"a risk keeper's daily GARCH(1,1)-t forecast, {FORECAST_MODE} (docs/design.md §3.7)"
+    return (per_asset, portfolio,
+            per_asset.with_forecast(FORECAST_MODE, "forecast", f"dynamic with {keeper}"),
+            portfolio.with_forecast(FORECAST_MODE, "portfolio+forecast", f"{portfolio.description}, with {keeper}"))
 
 
 def calm_book_bp(run: EpisodeRun, pol: Policy, res: SimResult, until: float) -> float:
@@ -81,7 +91,7 @@ def calm_book_bp(run: EpisodeRun, pol: Policy, res: SimResult, until: float) -> 
 
 
 def study_task(episode: str, book: str, accounts: int, seed: int, fr: Frictions, max_hours: float | None,
-               pols: tuple[Policy, Policy]) -> dict[str, dict[str, float]]:
+               pols: tuple[Policy, ...]) -> dict[str, dict[str, float]]:
     """One dask task: the study policies ``pols`` (``study_policies``, fitted once by the caller)
     on ``episode`` with ``book``; per policy ``bad_debt_usd``, ``liquidation_volume_usd``,
     ``borrows_open_usd`` and, on a calm window, ``calm_bp`` (``calm_book_bp``)."""
@@ -129,7 +139,7 @@ def mc_study_tasks(seed: int, fr: Frictions, quick: bool) -> tuple[list[tuple[st
     cfg = MCConfig(n_paths=size["paths"], n_accounts=size["accounts"], horizon_h=size["horizon_h"],
                    batch=size["batch"], seed=seed)
     models = fit_models(quick=quick, garch=False)
-    pols = study_policies(quick)
+    pols = study_policies(quick)[:2]  # no keeper on synthetic paths
     keys, tasks = [], []
     for regime, rho in MC_REGIMES.items():
         for b in STUDY_BOOKS:
@@ -163,6 +173,42 @@ def mc_study_summary(keys: list[tuple[str, str]], parts: list[dict[str, dict[str
             "mc_es99_ratio_unbounded": bool(worst is not None and math.isinf(worst))}
 
 
+def forecast_policy_summary(by: dict[str, dict[str, dict[str, dict[str, float]]]]) -> dict[str, Any]:
+    """The forecast policies beside per-asset margin (issue #14 item 3): ``mode``; per book the calm
+    borrowing power gains (training and held-out calm windows) of "forecast" and
+    "portfolio+forecast" over "per-asset", and each policy's frontier point (``points``: calm
+    borrowing power per USD of collateral and summed crash bad debt, USD, training and held-out);
+    ``bad_debt_ratio_max`` of "forecast" and of "portfolio+forecast" over "per-asset" (0 when both
+    are 0, None when unbounded). Books or episodes without the forecast policies are left out."""
+    out: dict[str, Any] = {"mode": FORECAST_MODE, "by_book": {}}
+    names = ("per-asset", "portfolio", "forecast", "portfolio+forecast")
+    ratios: dict[str, list[float]] = {"forecast": [], "portfolio+forecast": []}
+    for b, eps in by.items():
+        if not all("forecast" in x for x in eps.values()) or not eps:
+            continue
+        cell: dict[str, Any] = {"points": {}}
+        for key, ep in (("", TRAIN_CALM), ("_heldout", HELDOUT_CALM)):
+            x = eps.get(ep)
+            for n in ("forecast", "portfolio+forecast"):
+                cell[f"{n}_calm_bp_gain{key}"] = (x[n]["calm_bp"] / x["per-asset"]["calm_bp"] - 1.0) if x else None
+        for n in names:
+            cell["points"][n] = {
+                "calm_bp": eps[TRAIN_CALM][n].get("calm_bp") if TRAIN_CALM in eps else None,
+                "calm_bp_heldout": eps[HELDOUT_CALM][n].get("calm_bp") if HELDOUT_CALM in eps else None,
+                "bad_debt_train_usd": sum(eps[e][n]["bad_debt_usd"] for e in TRAIN_CRASHES if e in eps),
+                "bad_debt_heldout_usd": sum(eps[e][n]["bad_debt_usd"] for e in HELDOUT_CRASHES if e in eps),
+            }
+        for e, x in eps.items():
+            if e in TRAIN_CRASHES + HELDOUT_CRASHES:
+                for n in ratios:
+                    ratios[n].append(ratio(x[n]["bad_debt_usd"], x["per-asset"]["bad_debt_usd"]))
+        out["by_book"][b] = cell
+    for n, rs in ratios.items():
+        worst = max(rs) if rs else None
+        out[f"{n}_bad_debt_ratio_max"] = None if worst is not None and math.isinf(worst) else worst
+    return out
+
+
 def portfolio_summary(keys: list[tuple[str, str]], parts: list[dict[str, dict[str, float]]],
                       quick: bool = False, forecast: dict[str, dict[str, Any]] | None = None,
                       monte_carlo: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -193,6 +239,7 @@ def portfolio_summary(keys: list[tuple[str, str]], parts: list[dict[str, dict[st
     adopt = FC.adoption(forecast) if forecast else {"candidate": None, "adopted": False}
     out["forecast_adopted"] = adopt["adopted"]
     out["forecast"] = {"by_asset": forecast or {}, **adopt}
+    out["forecast_policies"] = forecast_policy_summary(by)
     out["floor_frac"] = FLOOR_FRAC
     out["correlations"] = study_policies(quick)[1].portfolio.summary()
     out["by_episode"] = by

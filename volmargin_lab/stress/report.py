@@ -290,6 +290,38 @@ def portfolio_section(pf: dict[str, Any]) -> list[str]:
              f"in {len(worse)} of {len(bd)} book-episodes{' (' + ', '.join(worse) + ')' if worse else ''}.\n")
     L += _portfolio_mc_words(pf.get("monte_carlo"))
     L += _forecast_words(pf.get("forecast") or {})
+    L += _forecast_policy_words(pf.get("forecast_policies") or {})
+    return L
+
+
+def _forecast_policy_words(fp: dict[str, Any]) -> list[str]:
+    """The forecast policies in the study's episodes: each policy's frontier point (calm borrowing
+    power, crash bad debt) per book, and the gains over per-asset margin."""
+    if not fp.get("by_book"):
+        return []
+    L = ["### Forecast volatility in the episodes (frontier points)\n",
+         f"The same episodes and books with a risk keeper pushing the study's GARCH forecast once a day "
+         f"(mode `{fp['mode']}`, the backtest's training candidate; the oracle's default box: [0.5, 3] x realized, "
+         f"50 % a push, 2-day expiry), on its own (`forecast`) and with portfolio margin (`portfolio+forecast`). "
+         f"A point is (calm borrowing power per USD of collateral, summed crash bad debt); the Monte Carlo has no "
+         f"keeper (its paths have no history to fit).\n"]
+    rows = {}
+    for b, cell in fp["by_book"].items():
+        for n, pt in cell["points"].items():
+            rows[f"{b} / {n}"] = {
+                "calm BP (training)": "n/a" if pt["calm_bp"] is None else f"{pt['calm_bp']:.4f}",
+                "calm BP (held-out)": "n/a" if pt["calm_bp_heldout"] is None else f"{pt['calm_bp_heldout']:.4f}",
+                "bad debt, training crashes USD": f"{pt['bad_debt_train_usd']:,.0f}",
+                "bad debt, held-out crashes USD": f"{pt['bad_debt_heldout_usd']:,.0f}"}
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "book / policy"
+    L.append(md_table(df) + "\n")
+    words = []
+    for n in ("forecast", "portfolio+forecast"):
+        r = fp.get(f"{n}_bad_debt_ratio_max")
+        words.append(f"`{n}`: largest bad-debt ratio over per-asset "
+                     + ("unbounded (per-asset had none)" if r is None else f"{r:.3g}"))
+    L.append("; ".join(words) + ".\n")
     return L
 
 
@@ -343,8 +375,8 @@ def _forecast_words(fc: dict[str, Any]) -> list[str]:
              f"{cand or 'none'}. **Forecast volatility {'adopted' if fc.get('adopted') else 'not adopted'}**: "
              + ("it wins on the held-out windows for both assets." if fc.get("adopted") else
                 "on the held-out windows it does not both pass and lend more (lower mean haircut) than the realized "
-                "volatility for every asset, so the oracle keeps its realized volatility and the on-chain keeper "
-                "is not built yet.") + "\n")
+                "volatility for every asset, so the default oracle keeps its realized volatility: the on-chain "
+                "forecast (`push_forecast`, `ape run risk-keeper`) ships with `f_mode` off.") + "\n")
     return L
 
 
