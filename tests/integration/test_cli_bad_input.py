@@ -133,6 +133,12 @@ ROWS: tuple[Row, ...] = (
     _row("keeper|--once|--deployment|{fake}|--log|{dir}", 2, "--log", "is a folder, not a file"),
     _row("keeper|--once|--deployment|{fake}|--log|{out}", 2, "--deployment", "{fake}: no vault at"),
     _row("keeper|--once|--deployment|{fake}|--native-usd|0|--log|{out}", 2, "--native-usd", "0 is not in the range"),
+    # risk-keeper (--dry-run: one that failed to refuse would still send nothing)
+    _row("risk-keeper|--dry-run|--days|100", 2, "--days", "100 is not in the range x>=101"),
+    _row("risk-keeper|--dry-run|--deployment|{missing}", 2, "--deployment", "{missing}", "does not exist"),
+    _row("risk-keeper|--dry-run|--deployment|{garbage}", 2, "--deployment", "{garbage}", "not JSON"),
+    _row("risk-keeper|--dry-run|--account|TEST::99|--deployment|{fake}", 2, "--account", "no test account 'TEST::99'"),
+    _row("risk-keeper|--dry-run|--deployment|{fake}", 2, "--deployment", "{fake}: no vault at"),
 )
 
 
@@ -243,7 +249,7 @@ COMMANDS = _commands()
 def test_every_script_is_checked():
     names = {n.split()[0] for n, _ in COMMANDS}
     assert {"replay", "stress", "calibrate", "feed", "gas", "bench", "bench_model", "mutate", "monitor",
-            "admin", "deploy", "keeper"} <= names
+            "admin", "deploy", "keeper", "risk-keeper"} <= names
     assert names <= {r.argv[0] for r in ROWS}, "a command without a bad-input row"
 
 
