@@ -68,24 +68,16 @@ def cli(network, deployment_path: Path | None, account_alias: str | None, interv
     One JSON line per action or refusal on stdout (Ape's own log lines: -v, default
     WARNING here). Amounts in token decimals, *_usd in USD, gas in units.
     """
-    from ape import chain, project
+    from ape import chain
 
     from volmargin.chain import keeper as K
     from volmargin.chain.deploy import skip_debug_log_tracing
     from volmargin.chain.manifest import DEPLOYMENTS_DIR, DeploymentError
-    from volmargin.chain.node import is_dev_chain, load_deployment
+    from volmargin.cli import signer_and_deployment
 
     skip_debug_log_tracing()
-    local = is_dev_chain(chain.provider)
     path = deployment_path or DEPLOYMENTS_DIR / f"{chain.chain_id}.json"
-    try:
-        sender = K.keeper_account(account_alias, local)
-    except K.KeeperError as exc:
-        raise click.BadParameter(str(exc), param_hint="--account") from None
-    try:
-        dep = load_deployment(project, chain, path)  # the vault and oracle must have code on this chain
-    except DeploymentError as exc:
-        raise click.BadParameter(str(exc), param_hint="--deployment") from None
+    sender, dep = signer_and_deployment(account_alias, deployment_path)
     gas_price = None if gas_price_gwei is None else int(round(gas_price_gwei * 10**9))
     with contextlib.ExitStack() as stack:
         streams = [stack.enter_context(_json_stdout())]

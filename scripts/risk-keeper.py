@@ -42,24 +42,13 @@ def cli(network, deployment_path: Path | None, account_alias: str | None, assets
     """
     import sys
 
-    from ape import chain, project
+    from ape import chain
 
-    from volmargin.chain import keeper as K
     from volmargin.chain import risk_keeper as RK
-    from volmargin.chain.manifest import DEPLOYMENTS_DIR, DeploymentError
-    from volmargin.chain.node import is_dev_chain, load_deployment
+    from volmargin.cli import signer_and_deployment
     from volmargin_lab.forecast import next_day_sigma
 
-    local = is_dev_chain(chain.provider)
-    path = deployment_path or DEPLOYMENTS_DIR / f"{chain.chain_id}.json"
-    try:
-        sender = K.keeper_account(account_alias, local)
-    except K.KeeperError as exc:
-        raise click.BadParameter(str(exc), param_hint="--account") from None
-    try:
-        dep = load_deployment(project, chain, path)
-    except DeploymentError as exc:
-        raise click.BadParameter(str(exc), param_hint="--deployment") from None
+    sender, dep = signer_and_deployment(account_alias, deployment_path)
     unknown = [a for a in assets if a not in dep.tokens]
     if unknown:
         raise click.BadParameter(f"unknown asset {unknown[0]!r}; known: {', '.join(dep.tokens)}", param_hint="--asset")

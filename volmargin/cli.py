@@ -162,3 +162,27 @@ def InFile(**kwargs: Any) -> click.Path:  # noqa: N802 (a parameter type, named 
     """An input file that must exist and be readable (``pathlib.Path``); ``kwargs`` go to
     ``click.Path``."""
     return click.Path(exists=True, dir_okay=False, readable=True, path_type=Path, **kwargs)
+
+
+def signer_and_deployment(account_alias: str | None, deployment_path: Path | None) -> tuple[Any, Any]:
+    """(signing account, ``Deployment``) of a script run against a live deployment on the
+    connected chain: ``--account`` through ``volmargin.chain.keeper.keeper_account`` (TEST::n only
+    on a development chain, TEST::2 by default there) and ``--deployment`` (default
+    ``deployments/<chain id>.json``) through ``volmargin.chain.node.load_deployment`` (the vault
+    and oracle must have code here). Raises ``click.BadParameter`` naming the option."""
+    from ape import chain, project
+
+    from volmargin.chain import keeper as K
+    from volmargin.chain.manifest import DEPLOYMENTS_DIR, DeploymentError
+    from volmargin.chain.node import is_dev_chain, load_deployment
+
+    path = deployment_path or DEPLOYMENTS_DIR / f"{chain.chain_id}.json"
+    try:
+        sender = K.keeper_account(account_alias, is_dev_chain(chain.provider))
+    except K.KeeperError as exc:
+        raise click.BadParameter(str(exc), param_hint="--account") from None
+    try:
+        dep = load_deployment(project, chain, path)  # the vault and oracle must have code on this chain
+    except DeploymentError as exc:
+        raise click.BadParameter(str(exc), param_hint="--deployment") from None
+    return sender, dep

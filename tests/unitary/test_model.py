@@ -411,17 +411,25 @@ def _caution_knife(o: ref.OracleRef, sym: str) -> bool:
     return abs(sy - sc) <= 1e-6 * sc
 
 
-@given(seed=st.integers(0, 2**32 - 1), settings_=oracle_settings, vols=st.tuples(*[st.floats(0.02, 1.5)] * 3))
-def test_oracle_model_follows_reference(seed, settings_, vols):
-    rng = np.random.default_rng(seed)
-    vectors = _oracle_vectors(settings_)
+def _listed(rng: np.random.Generator, vectors: list[tuple[int, ...]], vols, steps: int):
+    """The three tokens listed at T0 with ``vectors`` and seed volatilities ``vols`` in the reference
+    and the model, and a random feed history of ``steps`` steps: (reference, model, first answers
+    with 8 decimals, events of ``_path_events``)."""
     seeds = [P.annual_vol_to_var(v) for v in vols]
-    start, events = _path_events(rng, 200, [v[ref.P_HEARTBEAT] + v[ref.P_GRACE] for v in vectors])
+    start, events = _path_events(rng, steps, [v[ref.P_HEARTBEAT] + v[ref.P_GRACE] for v in vectors])
     o = ref.OracleRef()
     answers = [round(x * 1e8) for x in start]
     for sym, ans, vs, vec in zip(SYMS, answers, seeds, vectors):
         o.list_asset(sym, 8, ref.FeedRound(1, ans, T0, 1), vs, list(vec), T0)
     model = M.OracleModel(M.OracleParams.from_wad(vectors), np.array(answers) / 1e8, np.array(seeds) / F, T0)
+    return o, model, answers, events
+
+
+@given(seed=st.integers(0, 2**32 - 1), settings_=oracle_settings, vols=st.tuples(*[st.floats(0.02, 1.5)] * 3))
+def test_oracle_model_follows_reference(seed, settings_, vols):
+    rng = np.random.default_rng(seed)
+    vectors = _oracle_vectors(settings_)
+    o, model, answers, events = _listed(rng, vectors, vols, 200)
     rounds = [1, 1, 1]
     last = list(answers)
     n_new = [0, 0, 0]
@@ -477,13 +485,7 @@ def test_oracle_model_follows_reference_with_forecasts(seed, modes, vols):
         v = list(vec)
         v[ref.P_F_MODE], v[ref.P_F_TTL] = mode, 6 * HOUR
         vectors.append(tuple(v))
-    seeds = [P.annual_vol_to_var(v) for v in vols]
-    start, events = _path_events(rng, 120, [v[ref.P_HEARTBEAT] + v[ref.P_GRACE] for v in vectors])
-    o = ref.OracleRef()
-    answers = [round(x * 1e8) for x in start]
-    for sym, ans, vs, vec in zip(SYMS, answers, seeds, vectors):
-        o.list_asset(sym, 8, ref.FeedRound(1, ans, T0, 1), vs, list(vec), T0)
-    model = M.OracleModel(M.OracleParams.from_wad(vectors), np.array(answers) / 1e8, np.array(seeds) / F, T0)
+    o, model, answers, events = _listed(rng, vectors, vols, 120)
     rounds, last, pushed = [1, 1, 1], list(answers), 0
     for step, (now, row) in enumerate(events):
         prices, times = [], []
