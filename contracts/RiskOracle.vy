@@ -846,7 +846,10 @@ def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint25
 @external
 def set_param(asset: address, param: uint256, new_value: uint256):
     """
-    @notice Changes one risk parameter of a listed asset.
+    @notice Changes one risk parameter of a listed asset and retargets its
+            haircuts under the new vector: the maintenance target at once (the
+            haircut in force moves toward it at the ramp speeds), the initial
+            haircut at once.
     @dev DEFAULT_ADMIN_ROLE (the timelock) may set any valid value;
          RISK_ADMIN_ROLE moves a parameter by at most `max_rel_change`
          of its current value, and not within `min_change_delay`
@@ -874,7 +877,9 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     p[param] = new_value
     self._check_params(p)
     self._store_params(asset, p)
-    # keep the cached h_init equal to the live formula
+    # retarget under the new parameters (the haircut in force then moves at the ramp speeds),
+    # and keep the cached h_init equal to the live formula
+    s.h_target = risk_math._haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
     self._store_state(asset, s, self._h_init_of(asset, s, p))
 
 

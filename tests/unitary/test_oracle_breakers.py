@@ -172,12 +172,13 @@ def test_maintenance_haircut_tightens_at_ramp_up(system, oracle, weth, chain):
 
 
 def test_maintenance_haircut_loosens_at_ramp_down(system, oracle, weth, admin, chain):
-    """Lowering z_maint (admin) lowers the target at the next poke; the haircut
-    in force then falls at ramp_down (0.5 %/h)."""
+    """Lowering z_maint (admin) lowers the target at once (set_param retargets); the haircut
+    in force then falls at ramp_down (0.5 %/h), through the next poke."""
     h_before = oracle.haircuts(weth)[0]
-    oracle.set_param(weth, ref.P_Z_MAINT, 2 * WAD, sender=admin)
-    system.oracle_ref.params[system.address("WETH")][ref.P_Z_MAINT] = 2 * WAD
-    assert oracle.haircuts(weth)[0] == h_before  # the target moves only at a poke
+    rc = oracle.set_param(weth, ref.P_Z_MAINT, 2 * WAD, sender=admin)
+    system.oracle_ref.set_param(system.address("WETH"), ref.P_Z_MAINT, 2 * WAD, rc.timestamp)
+    assert oracle.assets(weth).h_maint == h_before  # nothing moves the haircut in force at once
+    assert oracle.assets(weth).h_target == system.oracle_ref.assets[system.address("WETH")].h_target < h_before
     r = step(system, chain, seconds=60, symbols=("WETH",))
     s = oracle.assets(weth)
     sigma_h = math.isqrt(max(s.var_fast, s.var_slow) * PW[ref.P_HORIZON] * WAD)
@@ -189,6 +190,25 @@ def test_maintenance_haircut_loosens_at_ramp_down(system, oracle, weth, admin, c
         elapsed = chain.blocks.head.timestamp - r.timestamp
         assert oracle.haircuts(weth)[0] == max(s.h_target, s.h_maint - down * elapsed)
     synced(system, chain)
+
+
+def test_set_param_retargets_at_once_and_the_haircut_follows_at_ramp_speed(system, oracle, weth, admin, chain):
+    """A new floor (h_min 10 % -> 30 %, above the volatility's target) moves the maintenance
+    target in the same transaction (it once waited for the next poke), and the cached initial
+    haircut with it; the haircut in force then climbs at ramp_up, as the reference says."""
+    before = oracle.assets(weth)
+    assert before.h_target < 30 * WAD // 100
+    r = oracle.set_param(weth, ref.P_H_MIN, 30 * WAD // 100, sender=admin)
+    system.oracle_ref.set_param(weth.address, ref.P_H_MIN, 30 * WAD // 100, r.timestamp)
+    s, want = oracle.assets(weth), system.oracle_ref.assets[weth.address]
+    assert s.h_target == want.h_target == 30 * WAD // 100
+    assert oracle.haircuts(weth)[1] == system.oracle_ref.h_init(weth.address) >= 30 * WAD // 100
+    chain.pending_timestamp = r.timestamp + 600
+    chain.mine()
+    now = chain.blocks.head.timestamp
+    up = oracle.params(weth, ref.P_RAMP_UP)
+    assert oracle.haircuts(weth)[0] == s.h_maint + up * (now - r.timestamp) == system.oracle_ref.h_maint_now(
+        weth.address, now)
 
 
 def test_ramp_parameter_change_does_not_move_the_haircut_in_force(system, oracle, weth, risk_admin, chain):

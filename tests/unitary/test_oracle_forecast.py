@@ -214,13 +214,17 @@ def test_expiry_falls_back_to_the_realized_sigma_by_itself(system, chain, risk_k
 
 
 def test_mode_off_by_the_admin_restores_the_realized_haircuts(system, chain, risk_keeper):
-    """The admin turning the mode off takes the forecast out of h_init at once (set_param
-    recomputes it) and out of the maintenance target at the next poke."""
+    """The admin turning the mode off takes the forecast out of both haircut targets at once
+    (set_param retargets); the next poke clears the live bit (ForecastExpired)."""
     _set(system, "WETH", ref.P_F_MODE, fc.MODE_MAX)
-    _push(system, risk_keeper, "WETH", 3 * _realized(system, "WETH"))
+    rc = _push(system, risk_keeper, "WETH", 3 * _realized(system, "WETH"))
+    raised = _state(system, "WETH")
     rc = _set(system, "WETH", ref.P_F_MODE, fc.MODE_OFF)
     s = _state(system, "WETH")
     assert s == _ref_state(system, "WETH", rc.timestamp) and s[8] is False
+    p, st_ = P.TOKENS[1].oracle, system.oracle.assets(system.tokens["WETH"])
+    sr_h = ref.sigma(max(st_.var_fast, st_.var_slow), p.horizon)
+    assert s[1] == ref.haircut(p.h0, p.z_maint, sr_h, p.h_min, p.h_max) < raised[1]
     rc = refresh(system, chain, 60)
     assert _state(system, "WETH") == _ref_state(system, "WETH", rc.timestamp)
     assert rc.decode_logs(system.oracle.ForecastExpired)

@@ -244,7 +244,8 @@ class OracleRef:
     def set_param(self, asset: str, param: int, new_value: int, now: int) -> None:
         """RiskOracle.set_param after the steward's checks (role, bound and delay
         are the contract's): brings the ramped maintenance haircut to ``now``
-        under the old ramp speeds, then sets the parameter (docs/design.md §4, §8).
+        under the old ramp speeds, sets the parameter and retargets the maintenance
+        haircut under the new vector (docs/design.md §4, §8).
 
         Raises Reject "oracle: asset not listed", "oracle: unknown param",
         "oracle: bad params"; the state is untouched on a rejection."""
@@ -256,6 +257,7 @@ class OracleRef:
         s = replace(self.assets[asset])
         s.h_maint = self.h_maint_now(asset, now)
         s.h_time = now
+        s.h_target = haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
         self.assets[asset] = s
         self.params[asset] = p
 
