@@ -94,14 +94,20 @@ def test_keeper_fits_and_pushes_within_the_box(system, project, chain, history, 
     assert RK.run_once(dep, ["WBTC"], risk_keeper, next_day_sigma, 365, int(chain.blocks.head.timestamp),
                        records.append) == 0
     assert records[0]["action"] == "skip" and records[0]["refusal"].startswith("oracle: forecast too soon")
-    # a signer without the role, and an asset whose mode is off: skipped before sending
+    # a signer without the role, and an asset whose mode is off: skipped without a fit
     records.clear()
-    RK.run_once(dep, ["WBTC", "WETH"], alice, next_day_sigma, 365, int(chain.blocks.head.timestamp) + 2 * DAY,
-                records.append)
-    assert [r["action"] for r in records] == ["skip", "error"]
+    later = int(chain.blocks.head.timestamp) + 2 * DAY
+    assert RK.run_once(dep, ["WBTC"], alice, next_day_sigma, 365, later, records.append) == 0
+    assert RK.run_once(dep, ["WETH"], risk_keeper, next_day_sigma, 365, later, records.append) == 0
+    assert [r["action"] for r in records] == ["skip", "skip"] and records[1]["forecast"] is None
     assert records[0]["refusal"].startswith("access_control: account is missing role")
-    # WETH's feed has two rounds: no history to fit
-    assert "at least 101 daily closes" in records[1]["error"]
+    assert records[1]["refusal"].startswith("oracle: forecast off")
+    # WETH's mode on, but its feed has a few rounds: no history to fit, an error, nothing sent
+    system.oracle.set_param(system.tokens["WETH"], ref.P_F_MODE, fc.MODE_MAX, sender=system.admin)
+    records.clear()
+    assert RK.run_once(dep, ["WETH"], risk_keeper, next_day_sigma, 365, later, records.append) == 1
+    assert records[0]["action"] == "error" and "at least 101 daily closes" in records[0]["error"]
+    assert tuple(system.oracle.forecast_of(system.tokens["WETH"]))[:2] == (0, 0)
     assert tuple(system.oracle.forecast_of(system.tokens["WBTC"]))[:2] == (pushed, t)
 
 

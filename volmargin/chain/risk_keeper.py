@@ -162,13 +162,18 @@ def send_push(dep: Deployment, plan: PushPlan, sender: Any) -> Any:
 
 def run_once(dep: Deployment, symbols: list[str], sender: Any, forecaster: Callable[[np.ndarray], float], days: int,
              now: int, emit: Callable[[dict[str, Any]], None], dry_run: bool = False) -> int:
-    """One keeper run: for each symbol, the feed's daily history over ``days`` days, the
-    ``forecaster``'s annual volatility of its closes, the plan, and (unless ``dry_run`` or
-    refused) the push. One record per asset to ``emit``: ``action`` "push", "plan" (dry run),
-    "skip" (the oracle would refuse: its reason) or "error" (the history cannot be fitted:
-    why). Returns the number of errors."""
+    """One keeper run: for each symbol, the oracle's refusals that do not depend on the value
+    (role, mode, heartbeat, no room around a live push: nothing is fitted then), else the feed's
+    daily history over ``days`` days, the ``forecaster``'s annual volatility of its closes, the
+    plan, and (unless ``dry_run``) the push. One record per asset to ``emit``: ``action`` "push",
+    "plan" (dry run), "skip" (the oracle would refuse: its reason) or "error" (the history
+    cannot be fitted: why). Returns the number of errors."""
     errors = 0
     for sym in symbols:
+        first = plan_push(dep, sym, 0.0, now, sender)  # every refusal is independent of the value
+        if first.refusal:
+            emit({**first.record(), "forecast": None, "action": "skip"})
+            continue
         try:
             hist = feed_history(dep.feeds[sym], days)
             forecast = float(forecaster(hist.prices))
