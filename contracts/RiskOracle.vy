@@ -404,6 +404,16 @@ def _sigma_h(asset: address, s: AssetState, p: uint256[N_PARAMS]) -> uint256:
 
 @internal
 @view
+def _h_target_of(asset: address, s: AssetState, p: uint256[N_PARAMS]) -> uint256:
+    """
+    @dev Maintenance haircut target (docs/design.md §4.2) from `_sigma_h` and the
+         parameters: what push_forecast and set_param retarget to (poke writes it out).
+    """
+    return risk_math._haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
+
+
+@internal
+@view
 def _h_init_of(asset: address, s: AssetState, p: uint256[N_PARAMS]) -> uint256:
     """
     @dev Initial haircut without the size term (docs/design.md §4) from
@@ -555,6 +565,7 @@ def _poke(asset: address):
     s.h_maint = risk_math._ramp(s.h_maint, s.h_target, now - s.h_time, p[P_RAMP_UP], p[P_RAMP_DOWN])
     s.h_time = now
     var: uint256 = self._var(s)
+    # `_h_target_of` written out: the hot path skips copying the state and the vector (~200 gas)
     s.h_target = risk_math._haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
     if accepted or expired:
         h_init = self._h_init_of(asset, s, p)
@@ -872,14 +883,14 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     # Bring the haircut in force to now under the old ramp speeds, so that a
     # new speed applies from now on only and never retroactively (docs/design.md §4:
     # the maintenance haircut moves at bounded speed).
-    s.h_maint = risk_math._ramp(s.h_maint, s.h_target, block.timestamp - s.h_time, p[P_RAMP_UP], p[P_RAMP_DOWN])
+    s.h_maint = self._h_maint_now(s, p[P_RAMP_UP], p[P_RAMP_DOWN])
     s.h_time = block.timestamp
     p[param] = new_value
     self._check_params(p)
     self._store_params(asset, p)
     # retarget under the new parameters (the haircut in force then moves at the ramp speeds),
     # and keep the cached h_init equal to the live formula
-    s.h_target = risk_math._haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
+    s.h_target = self._h_target_of(asset, s, p)
     self._store_state(asset, s, self._h_init_of(asset, s, p))
 
 
@@ -920,11 +931,11 @@ def push_forecast(asset: address, sigma: uint256):
     assert sigma <= forecast.MAX_SIGMA and forecast._within(sigma, sigma_r, p[P_F_LO], p[P_F_HI]), "oracle: forecast out of bounds"
     if s.forecast and now < forecast._pushed_at(w) + p[P_F_TTL]:
         assert forecast._step_ok(forecast._sigma(w), sigma, p[P_F_STEP]), "oracle: forecast step too large"
-    s.h_maint = risk_math._ramp(s.h_maint, s.h_target, now - s.h_time, p[P_RAMP_UP], p[P_RAMP_DOWN])
+    s.h_maint = self._h_maint_now(s, p[P_RAMP_UP], p[P_RAMP_DOWN])
     s.h_time = now
     self._forecast[asset] = forecast._pack(sigma, now)
     s.forecast = True
-    s.h_target = risk_math._haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
+    s.h_target = self._h_target_of(asset, s, p)
     self._store_state(asset, s, self._h_init_of(asset, s, p))
     log ForecastPushed(asset=asset, sigma=sigma, sigma_realized=sigma_r, h_target=s.h_target)
 

@@ -124,22 +124,21 @@ def cli(network, out: Path) -> None:  # type: ignore[no-untyped-def]
     g["liquidate_full_bad_debt"] = v.liquidate(alice, usd, weth, 2**256 - 1, 0, sender=liq).gas_used
     # forecast volatility (docs/design.md §3.7): a WBTC poke at a +1 % round without a forecast, the
     # admin turns the mode on (replace), a keeper pushes the realized sigma, the same poke again
-    if hasattr(s.oracle, "push_forecast"):  # trees before the forecast keeper: rows left out
-        for name, price in (("poke_wbtc", 30_300.0), (None, 30_000.0)):
-            chain.pending_timestamp += 3600
-            s.push_price("WBTC", price)
-            block()
-            rc = s.oracle.poke(wbtc, sender=liq)
-            if name:
-                g[name] = rc.gas_used
-        s.oracle.grantRole(s.oracle.RISK_KEEPER_ROLE(), dave, sender=admin)
-        s.oracle.set_param(wbtc, s.oracle.P_F_MODE(), 1, sender=admin)
-        block()
-        g["push_forecast"] = s.oracle.push_forecast(wbtc, s.oracle.sigma(wbtc, 31_536_000), sender=dave).gas_used
+    for name, price in (("poke_wbtc", 30_300.0), (None, 30_000.0)):
         chain.pending_timestamp += 3600
-        s.push_price("WBTC", 30_300.0)
+        s.push_price("WBTC", price)
         block()
-        g["poke_wbtc_forecast_live"] = s.oracle.poke(wbtc, sender=liq).gas_used
+        rc = s.oracle.poke(wbtc, sender=liq)
+        if name:
+            g[name] = rc.gas_used
+    s.oracle.grantRole(s.oracle.RISK_KEEPER_ROLE(), dave, sender=admin)
+    s.oracle.set_param(wbtc, s.oracle.P_F_MODE(), 1, sender=admin)
+    block()
+    g["push_forecast"] = s.oracle.push_forecast(wbtc, s.oracle.sigma(wbtc, 31_536_000), sender=dave).gas_used
+    chain.pending_timestamp += 3600
+    s.push_price("WBTC", 30_300.0)
+    block()
+    g["poke_wbtc_forecast_live"] = s.oracle.poke(wbtc, sender=liq).gas_used
     status = {k: ("pass" if g[k] <= t else "miss") for k, t in TARGETS.items()}
     result = {
         "network": f"{chain.provider.network.ecosystem.name}:{chain.provider.network.name}:{chain.provider.name}",

@@ -68,16 +68,13 @@ def cli(network, deployment_path: Path | None, account_alias: str | None, interv
     One JSON line per action or refusal on stdout (Ape's own log lines: -v, default
     WARNING here). Amounts in token decimals, *_usd in USD, gas in units.
     """
-    from ape import chain
-
     from volmargin.chain import keeper as K
     from volmargin.chain.deploy import skip_debug_log_tracing
-    from volmargin.chain.manifest import DEPLOYMENTS_DIR, DeploymentError
+    from volmargin.chain.manifest import DeploymentError
     from volmargin.cli import signer_and_deployment
 
     skip_debug_log_tracing()
-    path = deployment_path or DEPLOYMENTS_DIR / f"{chain.chain_id}.json"
-    sender, dep = signer_and_deployment(account_alias, deployment_path)
+    sender, dep, path = signer_and_deployment(account_alias, deployment_path)
     gas_price = None if gas_price_gwei is None else int(round(gas_price_gwei * 10**9))
     with contextlib.ExitStack() as stack:
         streams = [stack.enter_context(_json_stdout())]

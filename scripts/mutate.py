@@ -135,8 +135,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "p[P_H0], p[P_Z_INIT], risk_math._sigma(self._var(s), p[P_HORIZON]), max("),
     Mutant("forecast bit dropped on store", O, " | (live << 244),", ","),
     Mutant("set_param keeps the old target", O,
-           "    # and keep the cached h_init equal to the live formula\n"
-           "    s.h_target = risk_math._haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])\n",
+           "    # and keep the cached h_init equal to the live formula\n    s.h_target = self._h_target_of(asset, s, p)\n",
            "    # and keep the cached h_init equal to the live formula\n"),
 )
 

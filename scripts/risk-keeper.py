@@ -48,7 +48,7 @@ def cli(network, deployment_path: Path | None, account_alias: str | None, assets
     from volmargin.cli import signer_and_deployment
     from volmargin_lab.forecast import next_day_sigma
 
-    sender, dep = signer_and_deployment(account_alias, deployment_path)
+    sender, dep, _ = signer_and_deployment(account_alias, deployment_path)
     unknown = [a for a in assets if a not in dep.tokens]
     if unknown:
         raise click.BadParameter(f"unknown asset {unknown[0]!r}; known: {', '.join(dep.tokens)}", param_hint="--asset")

@@ -164,8 +164,8 @@ def InFile(**kwargs: Any) -> click.Path:  # noqa: N802 (a parameter type, named 
     return click.Path(exists=True, dir_okay=False, readable=True, path_type=Path, **kwargs)
 
 
-def signer_and_deployment(account_alias: str | None, deployment_path: Path | None) -> tuple[Any, Any]:
-    """(signing account, ``Deployment``) of a script run against a live deployment on the
+def signer_and_deployment(account_alias: str | None, deployment_path: Path | None) -> tuple[Any, Any, Path]:
+    """(signing account, ``Deployment``, the manifest's path) of a script run against a live deployment on the
     connected chain: ``--account`` through ``volmargin.chain.keeper.keeper_account`` (TEST::n only
     on a development chain, TEST::2 by default there) and ``--deployment`` (default
     ``deployments/<chain id>.json``) through ``volmargin.chain.node.load_deployment`` (the vault
@@ -185,4 +185,4 @@ def signer_and_deployment(account_alias: str | None, deployment_path: Path | Non
         dep = load_deployment(project, chain, path)  # the vault and oracle must have code on this chain
     except DeploymentError as exc:
         raise click.BadParameter(str(exc), param_hint="--deployment") from None
-    return sender, dep
+    return sender, dep, path

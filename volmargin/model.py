@@ -505,18 +505,9 @@ class OracleModel:
         accepted mask; elsewhere nothing changes."""
         p, xp = self.p, self.xp
         s = _f(sigma_annual, xp) + xp.zeros(self.price.shape, dtype=xp.float64)
-        sr = sigma(self.var, YEAR, xp)
-        live = self.f_live & (now < self.f_time + p.f_ttl)
-        ok = (
-            xp.isfinite(s)
-            & (_f(p.f_mode, xp) != 0)
-            & (now - self.f_time >= p.heartbeat)
-            & (p.f_lo * sr <= s)
-            & (s <= p.f_hi * sr)
-            & (~live | (xp.abs(s - self.f_sigma) <= p.f_step * self.f_sigma))
-        )
-        ramped = ramp(self.h_maint, self.h_target, now - self.h_time, p.ramp_up, p.ramp_down, xp)
-        self.h_maint = xp.where(ok, ramped, self.h_maint)
+        lo, hi = self.forecast_box(now)  # the multiples of the realized sigma and the step from a live push
+        ok = xp.isfinite(s) & (_f(p.f_mode, xp) != 0) & (now - self.f_time >= p.heartbeat) & (lo <= s) & (s <= hi)
+        self.h_maint = xp.where(ok, self.h_maint_now(now), self.h_maint)
         self.h_time = xp.where(ok, float(now), self.h_time)
         self.f_sigma = xp.where(ok, s, self.f_sigma)
         self.f_time = xp.where(ok, float(now), self.f_time)

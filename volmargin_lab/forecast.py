@@ -123,7 +123,8 @@ def keeper_forecasts(symbols: tuple[str, ...] | list[str], times: np.ndarray,
     """(S, A) forecasts to push along a path of step ``times`` (S,) (Unix seconds): at the first
     step at or after each day's 00:00 UTC push of ``keeper_series`` the day's value (fraction per
     year), NaN elsewhere and for symbols outside ``FORECAST_SYMBOLS``. ``series`` ({symbol:
-    keeper_series(symbol)}) may be given to skip the fits (the stress lab computes them once)."""
+    keeper_series(symbol)}) may be given to skip the fits (the portfolio study fits once and passes
+    them to every task)."""
     t = np.asarray(times, dtype=np.float64)
     out = np.full((len(t), len(symbols)), np.nan)
     for a, sym in enumerate(symbols):

@@ -113,12 +113,18 @@ def test_keeper_fits_and_pushes_within_the_box(system, project, chain, history, 
 
 def test_plan_refuses_when_the_mode_is_off_and_names_the_fix(system, project, chain, tmp_path, risk_keeper):
     dep = load(project, system.write_json(tmp_path / "deployment.json"))
-    plan = RK.plan_push(dep, "WETH", 0.8, int(chain.blocks.head.timestamp), risk_keeper)
+    now = int(chain.blocks.head.timestamp)
+    plan = RK.plan_push(dep, "WETH", now, risk_keeper)
     assert plan.refusal.startswith("oracle: forecast off") and "set-param f_mode 1 --asset WETH" in plan.refusal
+    with pytest.raises(RK.RiskKeeperError, match="oracle: forecast off"):
+        plan.choose(0.8)  # a refused plan takes no value
     with pytest.raises(RK.RiskKeeperError, match="unknown asset 'DOGE'"):
-        RK.plan_push(dep, "DOGE", 0.8, 0, risk_keeper)
+        RK.plan_push(dep, "DOGE", 0, risk_keeper)
+    system.oracle.set_param(system.tokens["WETH"], ref.P_F_MODE, fc.MODE_REPLACE, sender=system.admin)
+    plan = RK.plan_push(dep, "WETH", now, risk_keeper)
+    assert plan.refusal is None
     with pytest.raises(RK.RiskKeeperError, match="finite volatility"):
-        RK.plan_push(dep, "WETH", float("nan"), 0, risk_keeper)
+        plan.choose(float("nan"))
 
 
 @pytest.mark.anvil

@@ -93,6 +93,24 @@ def test_step_bound_is_exact(prev, step):
         assert (low < 0) or fc.step_ok(prev, max(low, 0), step)
 
 
+@given(sigma_r=sig, a=mult, b=mult, step=mult, live=st.one_of(st.none(), st.integers(1, 10**24)), data=st.data())
+def test_box_is_exactly_what_the_push_checks_accept(sigma_r, a, b, step, live, data):
+    """``forecast.box`` (the risk keeper's range) solves ``within`` and ``step_ok`` exactly: its
+    ends are accepted and one wei beyond either is refused (an empty box accepts nothing)."""
+    lo_m, hi_m = min(a, b), max(a, b)
+    lo, hi = fc.box(sigma_r, lo_m, hi_m, step, live)
+
+    def ok(x: int) -> bool:
+        return x >= 0 and fc.within(x, sigma_r, lo_m, hi_m) and (live is None or fc.step_ok(live, x, step))
+
+    if lo > hi:
+        x = data.draw(st.integers(max(0, hi - 2), lo + 2))
+        assert not ok(x)
+    else:
+        assert ok(lo) and ok(hi) and not ok(lo - 1) and not ok(hi + 1)
+        assert ok(data.draw(st.integers(lo, hi)))
+
+
 def test_forecast_word_round_trips():
     w = fc.pack(123 * WAD // 100, 1_700_000_000)
     assert (fc.sigma_of(w), fc.pushed_at(w)) == (123 * WAD // 100, 1_700_000_000)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -76,25 +76,36 @@ def feed_history(feed: Any, days: int, max_rounds: int = 100_000) -> History:
 
 @dataclass
 class PushPlan:
-    """What one push will be, checked as the oracle checks it (``RiskOracle.push_forecast``).
+    """What one push may be, checked as the oracle checks it (``RiskOracle.push_forecast``).
 
-    ``forecast`` (a fraction per year) is the keeper's own number; ``sigma`` (WAD per year) what
-    is pushed: the forecast clamped into the box ``[lo, hi]`` (WAD per year) the oracle accepts
-    now, the realized sigma's ``[f_lo, f_hi]`` multiples narrowed by ``f_step`` around a live
-    push (``clipped`` when that moved it). ``refusal`` names why nothing can be pushed now
-    (the oracle's reason and what it means), None when the push will go through."""
+    ``refusal`` names why nothing can be pushed now (the oracle's reason and what it means; every
+    refusal is independent of the value), None otherwise; then ``[lo, hi]`` (WAD per year) is the
+    box the oracle accepts now: the realized sigma's ``[f_lo, f_hi]`` multiples narrowed by
+    ``f_step`` around a live push (``forecast.box``). ``choose`` sets ``forecast`` (the keeper's
+    number, a fraction per year) and ``sigma`` (WAD per year, what is pushed: the forecast clamped
+    into the box; ``clipped`` when that moved it)."""
 
     asset: str
     mode: str
-    forecast: float
     sigma_realized: int
     lo: int = 0
     hi: int = 0
-    sigma: int = 0
-    clipped: bool = False
     live: bool = False
     refusal: str | None = None
-    lines: list[str] = field(default_factory=list)
+    forecast: float | None = None
+    sigma: int = 0
+    clipped: bool = False
+
+    def choose(self, forecast: float) -> None:
+        """Clamp ``forecast`` (a fraction per year) into the box as ``sigma``. Raises RiskKeeperError
+        for a forecast that is not a finite number >= 0, or on a refused plan."""
+        if self.refusal:
+            raise RiskKeeperError(self.refusal)
+        if not (isinstance(forecast, (int, float)) and np.isfinite(forecast) and forecast >= 0):
+            raise RiskKeeperError(f"the forecast must be a finite volatility >= 0, got {forecast!r}")
+        want = int(round(forecast * WAD))
+        self.forecast, self.sigma = float(forecast), min(max(want, self.lo), self.hi)
+        self.clipped = self.sigma != want
 
     def record(self) -> dict[str, Any]:
         """The JSON fields of the plan (volatilities as fractions per year)."""
@@ -103,22 +114,20 @@ class PushPlan:
                 "sigma": self.sigma / WAD, "clipped": self.clipped, "live_push": self.live, "refusal": self.refusal}
 
 
-def plan_push(dep: Deployment, symbol: str, forecast: float, now: int, sender: Any) -> PushPlan:
-    """Check a push of ``forecast`` (a fraction per year) for ``symbol`` by ``sender`` at block time
-    ``now`` as the oracle will: the role, the mode, a heartbeat since the last push, the box of
-    the realized sigma's multiples and, while a push is live, the step from it. The forecast is
-    clamped into the box (the keeper pushes the nearest value the oracle accepts).
+def plan_push(dep: Deployment, symbol: str, now: int, sender: Any) -> PushPlan:
+    """Check a push for ``symbol`` by ``sender`` at block time ``now`` as the oracle will: the role,
+    the mode, a heartbeat since the last push, and the box of the realized sigma's multiples and,
+    while a push is live, of the step from it (``forecast.box``: empty is a refusal too). No
+    refusal depends on the value pushed, so the keeper checks before it fits anything.
 
-    Raises RiskKeeperError for an unknown symbol or a forecast that is not a finite number >= 0."""
+    Raises RiskKeeperError for an unknown symbol."""
     if symbol not in dep.tokens:
         raise RiskKeeperError(f"unknown asset {symbol!r}; known: {', '.join(dep.tokens)}")
-    if not (isinstance(forecast, (int, float)) and np.isfinite(forecast) and forecast >= 0):
-        raise RiskKeeperError(f"the forecast must be a finite volatility >= 0, got {forecast!r}")
     o, a = dep.oracle, dep.tokens[symbol].address
     p = {k: int(o.params(a, k)) for k in (_F_MODE, _F_LO, _F_HI, _F_STEP, _F_TTL, _HEARTBEAT)}
     sigma_r = int(o.sigma(a, ref.SECONDS_PER_YEAR))
-    plan = PushPlan(symbol, S.FORECAST_MODES[p[_F_MODE]] if p[_F_MODE] < len(S.FORECAST_MODES) else str(p[_F_MODE]),
-                    float(forecast), sigma_r)
+    mode = S.FORECAST_MODES[p[_F_MODE]] if p[_F_MODE] < len(S.FORECAST_MODES) else str(p[_F_MODE])
+    plan = PushPlan(symbol, mode, sigma_r)
     if not o.hasRole(o.RISK_KEEPER_ROLE(), sender):
         plan.refusal = f"access_control: account is missing role (RISK_KEEPER_ROLE on the oracle, {sender})"
         return plan
@@ -130,31 +139,18 @@ def plan_push(dep: Deployment, symbol: str, forecast: float, now: int, sender: A
     if now - last_time < p[_HEARTBEAT]:
         plan.refusal = f"oracle: forecast too soon (last push at {last_time}, next from {last_time + p[_HEARTBEAT]})"
         return plan
-    lo = -(-p[_F_LO] * sigma_r // WAD)  # f_lo * sigma_r <= sigma * WAD
-    hi = p[_F_HI] * sigma_r // WAD  # sigma * WAD <= f_hi * sigma_r
     plan.live = bool(o.assets(a).forecast) and now < last_time + p[_F_TTL]
-    if plan.live:  # |sigma - live| * WAD <= f_step * live
-        d = p[_F_STEP] * last_sigma // WAD
-        lo, hi = max(lo, last_sigma - d), min(hi, last_sigma + d)
-    plan.lo, plan.hi = lo, hi
-    if lo > hi:
+    plan.lo, plan.hi = fc.box(sigma_r, p[_F_LO], p[_F_HI], p[_F_STEP], last_sigma if plan.live else None)
+    if plan.lo > plan.hi:
         plan.refusal = ("oracle: forecast step too large (no value is within f_step of the live push "
                         f"{last_sigma / WAD:g} and within [f_lo, f_hi] of the realized {sigma_r / WAD:g}; "
                         f"the live push expires at {last_time + p[_F_TTL]})")
-        return plan
-    want = int(round(forecast * WAD))
-    plan.sigma = min(max(want, lo), hi)
-    plan.clipped = plan.sigma != want
-    # the oracle's own tests on the chosen value (volmargin.reference.forecast)
-    assert fc.within(plan.sigma, sigma_r, p[_F_LO], p[_F_HI])
-    assert not plan.live or fc.step_ok(last_sigma, plan.sigma, p[_F_STEP])
-    plan.lines.append(f"{symbol}: forecast {forecast:.4f}/yr, realized {sigma_r / WAD:.4f}/yr, box "
-                      f"[{lo / WAD:.4f}, {hi / WAD:.4f}], push {plan.sigma / WAD:.4f}{' (clipped)' if plan.clipped else ''}")
     return plan
 
 
 def send_push(dep: Deployment, plan: PushPlan, sender: Any) -> Any:
-    """Send a checked ``PushPlan``; its receipt. RiskKeeperError when the plan is refused (nothing sent)."""
+    """Send a checked ``PushPlan`` whose value was chosen; its receipt. RiskKeeperError when the
+    plan is refused (nothing sent)."""
     if plan.refusal:
         raise RiskKeeperError(plan.refusal)
     return dep.oracle.push_forecast(dep.tokens[plan.asset].address, plan.sigma, sender=sender)
@@ -162,30 +158,26 @@ def send_push(dep: Deployment, plan: PushPlan, sender: Any) -> Any:
 
 def run_once(dep: Deployment, symbols: list[str], sender: Any, forecaster: Callable[[np.ndarray], float], days: int,
              now: int, emit: Callable[[dict[str, Any]], None], dry_run: bool = False) -> int:
-    """One keeper run: for each symbol, the oracle's refusals that do not depend on the value
-    (role, mode, heartbeat, no room around a live push: nothing is fitted then), else the feed's
-    daily history over ``days`` days, the ``forecaster``'s annual volatility of its closes, the
-    plan, and (unless ``dry_run``) the push. One record per asset to ``emit``: ``action`` "push",
-    "plan" (dry run), "skip" (the oracle would refuse: its reason) or "error" (the history
-    cannot be fitted: why). Returns the number of errors."""
+    """One keeper run: for each symbol, the plan (a refusal is a skip: nothing is fitted), then
+    the feed's daily history over ``days`` days, the ``forecaster``'s annual volatility of its
+    closes clamped into the plan's box, and (unless ``dry_run``) the push. One record per asset
+    to ``emit``: ``action`` "push", "plan" (dry run), "skip" (the oracle would refuse: its
+    reason) or "error" (the history cannot be fitted: why). Returns the number of errors."""
     errors = 0
     for sym in symbols:
-        first = plan_push(dep, sym, 0.0, now, sender)  # every refusal is independent of the value
-        if first.refusal:
-            emit({**first.record(), "forecast": None, "action": "skip"})
+        plan = plan_push(dep, sym, now, sender)
+        if plan.refusal:
+            emit({**plan.record(), "action": "skip"})
             continue
         try:
             hist = feed_history(dep.feeds[sym], days)
-            forecast = float(forecaster(hist.prices))
-            plan = plan_push(dep, sym, forecast, now, sender)
+            plan.choose(float(forecaster(hist.prices)))
         except (RiskKeeperError, ValueError) as exc:
             emit({"asset": sym, "action": "error", "error": str(exc)})
             errors += 1
             continue
         rec = {**plan.record(), "days": int(len(hist.prices)), "rounds": hist.rounds}
-        if plan.refusal:
-            emit({**rec, "action": "skip"})
-        elif dry_run:
+        if dry_run:
             emit({**rec, "action": "plan"})
         else:
             rc = send_push(dep, plan, sender)

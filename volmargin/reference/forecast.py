@@ -50,6 +50,18 @@ def step_ok(prev: int, sigma: int, f_step: int) -> bool:
     return U(abs(sigma - prev) * WAD) <= U(f_step * prev)
 
 
+def box(sigma_r: int, f_lo: int, f_hi: int, f_step: int, live: int | None) -> tuple[int, int]:
+    """The pushes (WAD per year) that ``within`` and, while a push ``live`` (WAD per year; None:
+    none live) is in force, ``step_ok`` accept, as an inclusive range (lo, hi): ``within``'s
+    products solved exactly, ``[ceil(f_lo * sigma_r / 1e18), f_hi * sigma_r // 1e18]``, narrowed to
+    ``live`` +- ``f_step * live // 1e18``. lo > hi where no push fits."""
+    lo, hi = -(-U(f_lo * sigma_r) // WAD), U(f_hi * sigma_r) // WAD
+    if live is not None:
+        d = U(f_step * live) // WAD
+        lo, hi = max(lo, live - d), min(hi, live + d)
+    return lo, hi
+
+
 def combine(mode: int, sigma_r: int, sigma_f: int, f_lo: int, f_hi: int) -> int:
     """forecast._combine: the sigma over the horizon the haircuts use (WAD): ``sigma_r`` for
     MODE_OFF, else ``f = clamp(sigma_f, f_lo * sigma_r // 1e18, f_hi * sigma_r // 1e18)`` and

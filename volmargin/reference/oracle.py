@@ -227,10 +227,10 @@ class OracleRef:
         if s.forecast and (p[P_F_MODE] == _fc.MODE_OFF
                            or now >= _fc.pushed_at(self.forecasts.get(asset, 0)) + p[P_F_TTL]):
             s.forecast = False  # expired: the realized sigma from now on
-        s.h_maint = ramp(s.h_maint, s.h_target, U(now - s.h_time), p[P_RAMP_UP], p[P_RAMP_DOWN])
+        s.h_maint = self._ramped(s, p, now)
         s.h_time = now
         var = max(s.var_fast, s.var_slow)
-        s.h_target = haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
+        s.h_target = self._h_target(asset, s, p)
         if jump or drawdown:
             self._trip(s, now)
         else:
@@ -257,7 +257,7 @@ class OracleRef:
         s = replace(self.assets[asset])
         s.h_maint = self.h_maint_now(asset, now)
         s.h_time = now
-        s.h_target = haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
+        s.h_target = self._h_target(asset, s, p)
         self.assets[asset] = s
         self.params[asset] = p
 
@@ -270,6 +270,10 @@ class OracleRef:
             return sigma_r
         var_f = clamp(_fc.variance(_fc.sigma_of(self.forecasts.get(asset, 0))), p[P_VAR_MIN], p[P_VAR_MAX])
         return _fc.combine(p[P_F_MODE], sigma_r, sigma(var_f, p[P_HORIZON]), p[P_F_LO], p[P_F_HI])
+
+    def _h_target(self, asset: str, s: AssetState, p: list[int]) -> int:
+        """RiskOracle._h_target_of: the maintenance haircut target from ``_sigma_h``, WAD."""
+        return haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
 
     def push_forecast(self, asset: str, sigma_annual: int, now: int) -> None:
         """RiskOracle.push_forecast at ``now`` (the role check is the contract's): a forecast
@@ -291,11 +295,11 @@ class OracleRef:
                 "oracle: forecast out of bounds")
         if s.forecast and now < _fc.pushed_at(w) + p[P_F_TTL]:
             require(_fc.step_ok(_fc.sigma_of(w), sigma_annual, p[P_F_STEP]), "oracle: forecast step too large")
-        s.h_maint = ramp(s.h_maint, s.h_target, U(now - s.h_time), p[P_RAMP_UP], p[P_RAMP_DOWN])
+        s.h_maint = self._ramped(s, p, now)
         s.h_time = now
         self.forecasts[asset] = _fc.pack(sigma_annual, now)
         s.forecast = True
-        s.h_target = haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
+        s.h_target = self._h_target(asset, s, p)
         self.assets[asset] = s
 
     def forecast_of(self, asset: str) -> tuple[int, int, bool]:
@@ -339,7 +343,11 @@ class OracleRef:
 
     def h_maint_now(self, asset: str, now: int) -> int:
         """Maintenance haircut in force at ``now`` (ramped lazily), WAD."""
-        s, p = self.assets[asset], self.params[asset]
+        return self._ramped(self.assets[asset], self.params[asset], now)
+
+    @staticmethod
+    def _ramped(s: AssetState, p: list[int], now: int) -> int:
+        """RiskOracle._h_maint_now: ``s``'s maintenance haircut ramped to ``now`` under ``p``'s speeds, WAD."""
         return ramp(s.h_maint, s.h_target, U(now - s.h_time), p[P_RAMP_UP], p[P_RAMP_DOWN])
 
     def h_init(self, asset: str) -> int:

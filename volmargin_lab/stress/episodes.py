@@ -56,6 +56,7 @@ def run_episode(
     progress: Callable[[int], Any] | None = None,
     modes: tuple[str, ...] = OPEN_MODES,
     book: str = "lab",
+    forecast_series: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> EpisodeRun:
     """Simulate ``policies`` (names of ``make_policy``, or ``Policy`` objects, keyed by their
     ``name``) on episode ``name`` with ``n_accounts`` seeded accounts, opening each way of
@@ -63,7 +64,9 @@ def run_episode(
     ``policies``). ``book`` (``population.BOOKS``): "lab" opens the lab's population with
     ``population.borrowing_power``; "hedged" / "diversified" open the portfolio study's books
     with ``portfolio.book_borrowing_power`` under every policy (its ``portfolio``, or per-asset
-    sums without one), so the two margins are compared with one solver.
+    sums without one), so the two margins are compared with one solver. A policy with a
+    ``forecast`` gets the keeper's daily pushes (``forecast.keeper_forecasts`` of
+    ``forecast_series``, {symbol: ``forecast.keeper_series(symbol)``}; None: fitted here).
 
     Raises ``volmargin_lab.data.DataError`` for an unknown episode or bad files, ``KeyError`` for
     an unknown policy or opening mode."""
@@ -90,7 +93,7 @@ def run_episode(
     if any(p.forecast for p in pols):
         from ..forecast import keeper_forecasts
 
-        pushes = keeper_forecasts(syms, market.times)
+        pushes = keeper_forecasts(syms, market.times, forecast_series)
     for pol in pols:
         pol_name = pol.name
         sim = VaultSim(syms, pol.oracle_model(syms), pol.vault_model(), frictions, market.prices, market.times,

@@ -91,13 +91,16 @@ def calm_book_bp(run: EpisodeRun, pol: Policy, res: SimResult, until: float) -> 
 
 
 def study_task(episode: str, book: str, accounts: int, seed: int, fr: Frictions, max_hours: float | None,
-               pols: tuple[Policy, ...]) -> dict[str, dict[str, float]]:
+               pols: tuple[Policy, ...], series: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+               ) -> dict[str, dict[str, float]]:
     """One dask task: the study policies ``pols`` (``study_policies``, fitted once by the caller)
-    on ``episode`` with ``book``; per policy ``bad_debt_usd``, ``liquidation_volume_usd``,
+    on ``episode`` with ``book``, the forecast policies pushing ``series`` (``forecast.keeper_series``
+    per symbol, fitted once by the caller); per policy ``bad_debt_usd``, ``liquidation_volume_usd``,
     ``borrows_open_usd`` and, on a calm window, ``calm_bp`` (``calm_book_bp``)."""
     from .scenarios import ALL_EPISODES
 
-    run = run_episode(episode, list(pols), accounts, seed, fr, max_hours=max_hours, modes=("fraction",), book=book)
+    run = run_episode(episode, list(pols), accounts, seed, fr, max_hours=max_hours, modes=("fraction",), book=book,
+                      forecast_series=series)
     ep = ALL_EPISODES[episode]
     out: dict[str, dict[str, float]] = {}
     for pol in pols:
@@ -113,9 +116,12 @@ def study_tasks(accounts: int, seed: int, fr: Frictions, quick: bool) -> tuple[l
     import dask
 
     hours = 24.0 if quick else None
+    from ..forecast import FORECAST_SYMBOLS, keeper_series
+
     pols = study_policies(quick)  # the correlation fit runs here once, not in every worker
+    series = {s: keeper_series(s) for s in FORECAST_SYMBOLS}  # so do the keeper's GARCH fits
     keys = [(e, b) for e in (TRAIN_CALM, HELDOUT_CALM) + TRAIN_CRASHES + HELDOUT_CRASHES for b in STUDY_BOOKS]
-    return keys, [dask.delayed(study_task)(e, b, accounts, seed, fr, hours, pols) for e, b in keys]
+    return keys, [dask.delayed(study_task)(e, b, accounts, seed, fr, hours, pols, series) for e, b in keys]
 
 
 def forecast_tasks(quick: bool) -> tuple[list[str], list[Any]]:
