@@ -32,6 +32,9 @@ from .modules import risk_math
 from .modules import portfolio
 from .modules import forecast
 from .modules import steward
+from .modules import asset_state
+from .modules import risk_params
+from .modules import drawdown_word
 initializes: steward[access_control := access_control]
 exports: (
     steward.max_rel_change,
@@ -53,17 +56,8 @@ MAX_BATCH: constant(uint256) = 16
 # argument var * 31_536_000 * 1e18 far below 2**256.
 VAR_CAP: constant(uint256) = 10**36
 M8: constant(uint256) = 2**8 - 1
-M60: constant(uint256) = 2**60 - 1
-M64: constant(uint256) = 2**64 - 1
-M96: constant(uint256) = 2**96 - 1
-M128: constant(uint256) = 2**128 - 1
-M160: constant(uint256) = 2**160 - 1
-M192: constant(uint256) = 2**192 - 1
-M48: constant(uint256) = 2**48 - 1
-M56: constant(uint256) = 2**56 - 1
-M72: constant(uint256) = 2**72 - 1
 # Largest accepted price, WAD USD (the price's storage field, docs/design.md §3.6).
-MAX_PRICE: constant(uint256) = 2**192 - 1
+MAX_PRICE: constant(uint256) = asset_state.PRICE_MAX
 # Largest |return| of an accepted round, WAD (a 1.7e20-fold move): keeps
 # abs_r**2 and the EWMA update below 2**256 (docs/design.md §7.2).
 MAX_ABS_RETURN: constant(uint256) = 2**127 - 1
@@ -87,54 +81,38 @@ REASON_OUT_OF_RANGE: public(constant(uint8)) = 5
 REASON_DRAWDOWN: public(constant(uint8)) = 6
 
 # Indices into the per-asset parameter vector.
-N_PARAMS: constant(uint256) = 28
-P_HEARTBEAT: public(constant(uint256)) = 0  # s: expected feed update interval
-P_GRACE: public(constant(uint256)) = 1  # s: tolerated delay beyond the heartbeat
-P_TAU_FAST: public(constant(uint256)) = 2  # s: fast EWMA time constant
-P_TAU_SLOW: public(constant(uint256)) = 3  # s: slow EWMA time constant
-P_HORIZON: public(constant(uint256)) = 4  # s: liquidation horizon H
-P_Z_MAINT: public(constant(uint256)) = 5  # WAD: sigma multiple for h_maint
-P_Z_INIT: public(constant(uint256)) = 6  # WAD: sigma multiple for h_init
+N_PARAMS: constant(uint256) = risk_params.N_PARAMS
+P_HEARTBEAT: public(constant(uint256)) = risk_params.P_HEARTBEAT  # s: expected feed update interval
+P_GRACE: public(constant(uint256)) = risk_params.P_GRACE  # s: tolerated delay beyond the heartbeat
+P_TAU_FAST: public(constant(uint256)) = risk_params.P_TAU_FAST  # s: fast EWMA time constant
+P_TAU_SLOW: public(constant(uint256)) = risk_params.P_TAU_SLOW  # s: slow EWMA time constant
+P_HORIZON: public(constant(uint256)) = risk_params.P_HORIZON  # s: liquidation horizon H
+P_Z_MAINT: public(constant(uint256)) = risk_params.P_Z_MAINT  # WAD: sigma multiple for h_maint
+P_Z_INIT: public(constant(uint256)) = risk_params.P_Z_INIT  # WAD: sigma multiple for h_init
 P_H0: public(constant(uint256)) = 7  # WAD: base haircut
-P_H_MIN: public(constant(uint256)) = 8  # WAD: haircut floor (stressed floor)
-P_H_MAX: public(constant(uint256)) = 9  # WAD: haircut cap
-P_RAMP_UP: public(constant(uint256)) = 10  # WAD per s: tightening speed of h_maint
-P_RAMP_DOWN: public(constant(uint256)) = 11  # WAD per s: loosening speed of h_maint
-P_VAR_MIN: public(constant(uint256)) = 12  # WAD per s: variance floor
-P_VAR_MAX: public(constant(uint256)) = 13  # WAD per s: variance cap
-P_K_JUMP: public(constant(uint256)) = 14  # WAD: jump threshold in sigma_dt
-P_R_FLOOR: public(constant(uint256)) = 15  # WAD: jump threshold floor (simple return)
-P_COOLDOWN: public(constant(uint256)) = 16  # s: minimum time in REDUCE_ONLY after a trip
-P_SIGMA_CAUTION: public(constant(uint256)) = 17  # WAD: annual sigma above which CAUTION
-P_KAPPA: public(constant(uint256)) = 18  # WAD: size haircut coefficient
-P_DEPTH: public(constant(uint256)) = 19  # WAD USD: market depth for the size haircut
-P_H_MIN_INIT: public(constant(uint256)) = 20  # WAD: floor of h_init (effective: max(h_min, h_min_init))
-P_DD_WINDOW: public(constant(uint256)) = 21  # s: drawdown window
-P_DD_TRIP: public(constant(uint256)) = 22  # WAD: drawdown that trips REDUCE_ONLY (0: off)
-P_F_LO: public(constant(uint256)) = 23  # WAD: least multiple of the realized sigma a forecast may have
-P_F_HI: public(constant(uint256)) = 24  # WAD: largest multiple of the realized sigma a forecast may have
-P_F_STEP: public(constant(uint256)) = 25  # WAD: largest relative change of one push from the live one
-P_F_TTL: public(constant(uint256)) = 26  # s: life of a push (expiry)
-P_F_MODE: public(constant(uint256)) = 27  # how a live forecast enters the haircuts: 0 off, 1 replace, 2 max, 3 blend
+P_H_MIN: public(constant(uint256)) = risk_params.P_H_MIN  # WAD: haircut floor (stressed floor)
+P_H_MAX: public(constant(uint256)) = risk_params.P_H_MAX  # WAD: haircut cap
+P_RAMP_UP: public(constant(uint256)) = risk_params.P_RAMP_UP  # WAD per s: tightening speed of h_maint
+P_RAMP_DOWN: public(constant(uint256)) = risk_params.P_RAMP_DOWN  # WAD per s: loosening speed of h_maint
+P_VAR_MIN: public(constant(uint256)) = risk_params.P_VAR_MIN  # WAD per s: variance floor
+P_VAR_MAX: public(constant(uint256)) = risk_params.P_VAR_MAX  # WAD per s: variance cap
+P_K_JUMP: public(constant(uint256)) = risk_params.P_K_JUMP  # WAD: jump threshold in sigma_dt
+P_R_FLOOR: public(constant(uint256)) = risk_params.P_R_FLOOR  # WAD: jump threshold floor (simple return)
+P_COOLDOWN: public(constant(uint256)) = risk_params.P_COOLDOWN  # s: minimum time in REDUCE_ONLY after a trip
+P_SIGMA_CAUTION: public(constant(uint256)) = risk_params.P_SIGMA_CAUTION  # WAD: annual sigma above which CAUTION
+P_KAPPA: public(constant(uint256)) = risk_params.P_KAPPA  # WAD: size haircut coefficient
+P_DEPTH: public(constant(uint256)) = risk_params.P_DEPTH  # WAD USD: market depth for the size haircut
+P_H_MIN_INIT: public(constant(uint256)) = risk_params.P_H_MIN_INIT  # WAD: floor of h_init (effective: max(h_min, h_min_init))
+P_DD_WINDOW: public(constant(uint256)) = risk_params.P_DD_WINDOW  # s: drawdown window
+P_DD_TRIP: public(constant(uint256)) = risk_params.P_DD_TRIP  # WAD: drawdown that trips REDUCE_ONLY (0: off)
+P_F_LO: public(constant(uint256)) = risk_params.P_F_LO  # WAD: least multiple of the realized sigma a forecast may have
+P_F_HI: public(constant(uint256)) = risk_params.P_F_HI  # WAD: largest multiple of the realized sigma a forecast may have
+P_F_STEP: public(constant(uint256)) = risk_params.P_F_STEP  # WAD: largest relative change of one push from the live one
+P_F_TTL: public(constant(uint256)) = risk_params.P_F_TTL  # s: life of a push (expiry)
+P_F_MODE: public(constant(uint256)) = risk_params.P_F_MODE  # how a live forecast enters the haircuts: 0 off, 1 replace, 2 max, 3 blend
 
 # Largest forecast multiple or step, WAD.
 MAX_F_MULTIPLE: constant(uint256) = 10 * WAD
-
-
-struct AssetState:
-    feed: address
-    feed_scale: uint256  # 10**(18 - feed decimals)
-    price: uint256  # WAD USD, last accepted answer
-    updated_at: uint256  # s, feed timestamp of the last accepted answer
-    var_fast: uint256  # WAD per s
-    var_slow: uint256  # WAD per s
-    h_maint: uint256  # WAD, maintenance haircut in force at h_time
-    h_target: uint256  # WAD, maintenance haircut target
-    h_time: uint256  # s
-    breaker: uint8
-    tripped_at: uint256  # s, time of the last trip (0: never)
-    invalid: bool  # the last poke saw a non-positive, incomplete, out-of-range or stale answer
-    forecast: bool  # a pushed forecast is live (set by push_forecast, cleared by the first poke after its expiry)
 
 
 event AssetListed:
@@ -178,34 +156,23 @@ event BreakerChanged:
     reason: uint8
 
 
-# Packed per-asset state (read with `assets`, layout in `_load_state`):
-#   word 0: feed (bits 0-159) | feed_scale exponent 18 - feed decimals
-#           (160-167) | breaker (168-175) | invalid (176-183) |
-#           tripped_at (184-247) | pairs (248-255): the number of this asset's
-#           correlation pairs with an offset (`_n_pairs`; kept by `set_correlation`,
-#           carried over by `_store_state`)
-#   word 1: price (0-191, < 2**192, "oracle: price out of range") |
-#           updated_at (192-255)
-#   word 2: var_fast (0-127) | var_slow (128-255)   (<= VAR_CAP < 2**120)
-#   word 3: h_maint (0-59) | h_target (60-119) | h_init (120-179) |
-#           h_time (180-243) | forecast (244)   (haircuts <= h_max <= WAD < 2**60)
-# h_init (without the size term) is a cache of
-# haircut(h0, z_init, _sigma_h, max(h_min, h_min_init), h_max):
-# it is recomputed whenever a variance, the forecast or one of those parameters
-# changes (list_asset, poke, push_forecast, set_param), so it always equals the
-# live formula.
+# Packed per-asset state, four words (module `asset_state`: layout, widths
+# and accessors; read with `assets`). h_init (without the size term) is a
+# cache of haircut(h0, z_init, _sigma_h, max(h_min, h_min_init), h_max):
+# it is recomputed whenever a variance, the forecast or one of those
+# parameters changes (list_asset, poke, push_forecast, set_param), so it
+# always equals the live formula.
 _state: HashMap[address, uint256[4]]
-# Packed parameter vector (read with `params`, layout in `_load_params`);
-# `_check_params` bounds every field to its width. The forecast entries
-# (P_F_*) have a word of their own, read only while a forecast is live.
+# Packed parameter vector, eight words and a forecast word (module
+# `risk_params`: layout, widths and accessors; read with `params`). The
+# forecast word is read only while a forecast is live.
 _params: HashMap[address, uint256[8]]
 _fparams: HashMap[address, uint256]
 # The live forecast of each asset (module `forecast` codec): sigma (WAD per
 # year) | push time (s); see docs/design.md §3.7.
 _forecast: HashMap[address, uint256]
-# Drawdown reference (docs/design.md §7.8), one word per asset, read and
-# written by `poke` only while dd_trip != 0: ref_price (0-191, WAD USD) |
-# ref_time (192-255, feed time s). 0: no reference yet.
+# Drawdown reference (docs/design.md §7.8), one word per asset (module
+# `drawdown_word`), read and written by `poke` only while dd_trip != 0.
 _dd_ref: HashMap[address, uint256]
 listed: public(DynArray[address, 64])
 n_tripped: public(uint256)
@@ -238,83 +205,35 @@ def _check_params(p: uint256[N_PARAMS]):
     assert p[P_Z_MAINT] <= p[P_Z_INIT], "oracle: bad params"
     assert p[P_VAR_MIN] <= p[P_VAR_MAX] and p[P_VAR_MAX] <= VAR_CAP, "oracle: bad params"
     assert p[P_HORIZON] <= SECONDS_PER_YEAR and p[P_Z_INIT] <= 100 * WAD, "oracle: bad params"
-    # packing widths (see `_store_params`)
-    assert max(max(p[P_HEARTBEAT], p[P_GRACE]), max(p[P_RAMP_UP], p[P_RAMP_DOWN])) < 2**64, "oracle: bad params"
-    assert max(max(p[P_TAU_FAST], p[P_TAU_SLOW]), p[P_COOLDOWN]) < 2**64, "oracle: bad params"
-    assert p[P_KAPPA] < 2**96 and p[P_DEPTH] < 2**160, "oracle: bad params"
-    assert p[P_K_JUMP] < 2**128 and p[P_R_FLOOR] < 2**128, "oracle: bad params"
-    assert p[P_DD_WINDOW] < 2**48 and p[P_DD_TRIP] < 2**64, "oracle: bad params"
+    assert risk_params._fits(p), "oracle: bad params"
     assert p[P_F_LO] <= p[P_F_HI] and p[P_F_HI] <= MAX_F_MULTIPLE and p[P_F_STEP] <= MAX_F_MULTIPLE, "oracle: bad params"
-    assert p[P_F_TTL] < 2**56 and p[P_F_MODE] <= forecast.MODE_BLEND, "oracle: bad params"
+    assert p[P_F_MODE] <= forecast.MODE_BLEND, "oracle: bad params"
 
 
 @internal
 @view
-def _load_params(asset: address, with_forecast: bool) -> uint256[N_PARAMS]:
+def _load_params(asset: address, with_forecast: bool, with_size: bool) -> uint256[N_PARAMS]:
     """
-    @dev Unpacks the parameter vector of `asset`; the forecast entries only
-         `with_forecast` (else 0: a poke without a live forecast does not
-         read their word). Words of `_params`:
-         0: heartbeat | grace | ramp_up | ramp_down (64 bits each);
-         1: kappa (96) | depth (160); 2: tau_fast | tau_slow | horizon |
-         cooldown (64 each); 3: h0 | h_min | h_max | h_min_init (64 each);
-         4: z_maint (72) | z_init (72) | dd_window (48) | dd_trip (64)
-         (z_maint <= z_init <= 100 WAD < 2**72); 5: var_min | var_max (128 each);
-         6: k_jump | r_floor (128 each); 7: sigma_caution (256). Word
-         `_fparams`: f_lo | f_hi | f_step (64 each) | f_ttl (56) | f_mode (8).
+    @dev The parameter vector of `asset` (module `risk_params`); the
+         forecast entries only `with_forecast`, kappa and depth only
+         `with_size` (else 0: a poke reads no word it does not use).
     """
-    w: uint256[8] = self._params[asset]
-    p: uint256[N_PARAMS] = empty(uint256[N_PARAMS])
-    p[P_HEARTBEAT] = w[0] & M64
-    p[P_GRACE] = (w[0] >> 64) & M64
-    p[P_RAMP_UP] = (w[0] >> 128) & M64
-    p[P_RAMP_DOWN] = w[0] >> 192
-    p[P_KAPPA] = w[1] & M96
-    p[P_DEPTH] = w[1] >> 96
-    p[P_TAU_FAST] = w[2] & M64
-    p[P_TAU_SLOW] = (w[2] >> 64) & M64
-    p[P_HORIZON] = (w[2] >> 128) & M64
-    p[P_COOLDOWN] = w[2] >> 192
-    p[P_H0] = w[3] & M64
-    p[P_H_MIN] = (w[3] >> 64) & M64
-    p[P_H_MAX] = (w[3] >> 128) & M64
-    p[P_H_MIN_INIT] = w[3] >> 192
-    p[P_Z_MAINT] = w[4] & M72
-    p[P_Z_INIT] = (w[4] >> 72) & M72
-    p[P_DD_WINDOW] = (w[4] >> 144) & M48
-    p[P_DD_TRIP] = w[4] >> 192
-    p[P_VAR_MIN] = w[5] & M128
-    p[P_VAR_MAX] = w[5] >> 128
-    p[P_K_JUMP] = w[6] & M128
-    p[P_R_FLOOR] = w[6] >> 128
-    p[P_SIGMA_CAUTION] = w[7]
+    w: uint256[8] = empty(uint256[8])
+    for i: uint256 in range(8):
+        if i != 1 or with_size:
+            w[i] = self._params[asset][i]
+    f: uint256 = 0
     if with_forecast:
-        f: uint256 = self._fparams[asset]
-        p[P_F_LO] = f & M64
-        p[P_F_HI] = (f >> 64) & M64
-        p[P_F_STEP] = (f >> 128) & M64
-        p[P_F_TTL] = (f >> 192) & M56
-        p[P_F_MODE] = f >> 248
-    return p
+        f = self._fparams[asset]
+    return risk_params._unpack(w, f)
 
 
 @internal
 def _store_params(asset: address, p: uint256[N_PARAMS]):
     """
-    @dev Packs a parameter vector already bounded by `_check_params`
-         (layout in `_load_params`).
+    @dev Packs a parameter vector already bounded by `_check_params`.
     """
-    self._params[asset] = [
-        p[P_HEARTBEAT] | (p[P_GRACE] << 64) | (p[P_RAMP_UP] << 128) | (p[P_RAMP_DOWN] << 192),
-        p[P_KAPPA] | (p[P_DEPTH] << 96),
-        p[P_TAU_FAST] | (p[P_TAU_SLOW] << 64) | (p[P_HORIZON] << 128) | (p[P_COOLDOWN] << 192),
-        p[P_H0] | (p[P_H_MIN] << 64) | (p[P_H_MAX] << 128) | (p[P_H_MIN_INIT] << 192),
-        p[P_Z_MAINT] | (p[P_Z_INIT] << 72) | (p[P_DD_WINDOW] << 144) | (p[P_DD_TRIP] << 192),
-        p[P_VAR_MIN] | (p[P_VAR_MAX] << 128),
-        p[P_K_JUMP] | (p[P_R_FLOOR] << 128),
-        p[P_SIGMA_CAUTION],
-    ]
-    self._fparams[asset] = p[P_F_LO] | (p[P_F_HI] << 64) | (p[P_F_STEP] << 128) | (p[P_F_TTL] << 192) | (p[P_F_MODE] << 248)
+    self._params[asset], self._fparams[asset] = risk_params._pack(p)
 
 
 @internal
@@ -323,68 +242,32 @@ def _n_pairs(asset: address) -> uint256:
     """
     @dev The number of `asset`'s correlation pairs with an offset (state word 0, bits 248-255).
     """
-    return self._state[asset][0] >> 248
+    return asset_state._n_pairs(self._state[asset][0])
 
 
 @internal
 @view
-def _load_state(asset: address) -> (AssetState, uint256):
+def _load_state(asset: address) -> (IRiskOracle.AssetState, uint256):
     """
-    @dev Unpacks the state of `asset` and its cached h_init (layout in
-         the storage comment above `_state`).
+    @dev The state of `asset` and its cached h_init, WAD (module `asset_state`).
     """
-    w: uint256[4] = self._state[asset]
-    s: AssetState = AssetState(
-        feed=convert(convert(w[0] & M160, uint160), address),
-        feed_scale=10 ** ((w[0] >> 160) & M8),
-        price=w[1] & M192,
-        updated_at=w[1] >> 192,
-        var_fast=w[2] & M128,
-        var_slow=w[2] >> 128,
-        h_maint=w[3] & M60,
-        h_target=(w[3] >> 60) & M60,
-        h_time=(w[3] >> 180) & M64,
-        breaker=convert((w[0] >> 168) & M8, uint8),
-        tripped_at=(w[0] >> 184) & M64,
-        invalid=(w[0] >> 176) & M8 != 0,
-        forecast=(w[3] >> 244) & 1 != 0,
-    )
-    return s, (w[3] >> 120) & M60
+    return asset_state._decode(self._state[asset])
 
 
 @internal
-def _store_state(asset: address, s: AssetState, h_init: uint256):
+def _store_state(asset: address, s: IRiskOracle.AssetState, h_init: uint256):
     """
-    @dev Packs the state of `asset`. Haircuts are <= WAD, variances
-         <= VAR_CAP and times are block times or feed times not after
-         them, so only the price needs a range check.
+    @dev Packs the state of `asset` (module `asset_state`). Haircuts are
+         <= WAD, variances <= VAR_CAP and times are block times or feed
+         times not after them, so only the price needs a range check.
     """
     assert s.price <= MAX_PRICE, "oracle: price out of range"
-    exp: uint256 = 0
-    scale: uint256 = s.feed_scale
-    for i: uint256 in range(18):
-        if scale == 1:
-            break
-        scale //= 10
-        exp += 1
-    flag: uint256 = 0
-    if s.invalid:
-        flag = 1
-    live: uint256 = 0
-    if s.forecast:
-        live = 1
-    self._state[asset] = [
-        convert(convert(s.feed, uint160), uint256) | (exp << 160) | (convert(s.breaker, uint256) << 168) | (flag << 176)
-        | (s.tripped_at << 184) | (self._n_pairs(asset) << 248),
-        s.price | (s.updated_at << 192),
-        s.var_fast | (s.var_slow << 128),
-        s.h_maint | (s.h_target << 60) | (h_init << 120) | (s.h_time << 180) | (live << 244),
-    ]
+    self._state[asset] = asset_state._encode(s, h_init, self._n_pairs(asset))
 
 
 @internal
 @view
-def _sigma_h(asset: address, s: AssetState, p: uint256[N_PARAMS]) -> uint256:
+def _sigma_h(asset: address, s: IRiskOracle.AssetState, p: uint256[N_PARAMS]) -> uint256:
     """
     @dev Sigma over the liquidation horizon that the haircuts use, WAD
          (docs/design.md §3.7): the realized sigma of max(var_fast, var_slow),
@@ -404,7 +287,7 @@ def _sigma_h(asset: address, s: AssetState, p: uint256[N_PARAMS]) -> uint256:
 
 @internal
 @view
-def _h_target_of(asset: address, s: AssetState, p: uint256[N_PARAMS]) -> uint256:
+def _h_target_of(asset: address, s: IRiskOracle.AssetState, p: uint256[N_PARAMS]) -> uint256:
     """
     @dev Maintenance haircut target (docs/design.md §4.2) from `_sigma_h` and the
          parameters: what push_forecast and set_param retarget to (poke writes it out).
@@ -414,7 +297,7 @@ def _h_target_of(asset: address, s: AssetState, p: uint256[N_PARAMS]) -> uint256
 
 @internal
 @view
-def _h_init_of(asset: address, s: AssetState, p: uint256[N_PARAMS]) -> uint256:
+def _h_init_of(asset: address, s: IRiskOracle.AssetState, p: uint256[N_PARAMS]) -> uint256:
     """
     @dev Initial haircut without the size term (docs/design.md §4) from
          `_sigma_h` and the parameters: the value cached in the state's
@@ -450,13 +333,13 @@ def _read_feed(feed: address, scale: uint256) -> (uint256, uint256, uint8):
 
 @internal
 @view
-def _var(s: AssetState) -> uint256:
+def _var(s: IRiskOracle.AssetState) -> uint256:
     return max(s.var_fast, s.var_slow)
 
 
 @internal
-def _set_breaker(asset: address, s: AssetState, new_state: uint8, reason: uint8) -> AssetState:
-    out: AssetState = s
+def _set_breaker(asset: address, s: IRiskOracle.AssetState, new_state: uint8, reason: uint8) -> IRiskOracle.AssetState:
+    out: IRiskOracle.AssetState = s
     if new_state == s.breaker:
         return out
     if new_state == REDUCE_ONLY:
@@ -469,8 +352,8 @@ def _set_breaker(asset: address, s: AssetState, new_state: uint8, reason: uint8)
 
 
 @internal
-def _trip(asset: address, s: AssetState, reason: uint8) -> AssetState:
-    out: AssetState = self._set_breaker(asset, s, REDUCE_ONLY, reason)
+def _trip(asset: address, s: IRiskOracle.AssetState, reason: uint8) -> IRiskOracle.AssetState:
+    out: IRiskOracle.AssetState = self._set_breaker(asset, s, REDUCE_ONLY, reason)
     out.tripped_at = block.timestamp
     if s.breaker == REDUCE_ONLY:
         # re-trip: restart the cooldown, state unchanged
@@ -491,8 +374,8 @@ def _drawdown(asset: address, price: uint256, updated_at: uint256, window: uint2
     if trip == 0:
         return False
     w: uint256 = self._dd_ref[asset]
-    ref_price: uint256 = w & M192
-    ref_time: uint256 = w >> 192
+    ref_price: uint256 = drawdown_word._ref_price(w)
+    ref_time: uint256 = drawdown_word._ref_time(w)
     if ref_price == 0 or updated_at - ref_time >= window:
         ref_price = price
         ref_time = updated_at
@@ -500,7 +383,7 @@ def _drawdown(asset: address, price: uint256, updated_at: uint256, window: uint2
     if tripped:
         ref_price = price
         ref_time = updated_at
-    nw: uint256 = ref_price | (ref_time << 192)
+    nw: uint256 = drawdown_word._pack(ref_price, ref_time)
     if nw != w:
         self._dd_ref[asset] = nw
     return tripped
@@ -508,11 +391,11 @@ def _drawdown(asset: address, price: uint256, updated_at: uint256, window: uint2
 
 @internal
 def _poke(asset: address):
-    s: AssetState = empty(AssetState)
+    s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
     s, h_init = self._load_state(asset)
     assert s.feed != empty(address), "oracle: asset not listed"
-    p: uint256[N_PARAMS] = self._load_params(asset, s.forecast)
+    p: uint256[N_PARAMS] = self._load_params(asset, s.forecast, False)
     now: uint256 = block.timestamp
     price: uint256 = 0
     updated_at: uint256 = 0
@@ -618,7 +501,7 @@ def poke_many(assets_: DynArray[address, MAX_BATCH]):
 
 @internal
 @view
-def _h_maint_now(s: AssetState, ramp_up: uint256, ramp_down: uint256) -> uint256:
+def _h_maint_now(s: IRiskOracle.AssetState, ramp_up: uint256, ramp_down: uint256) -> uint256:
     return risk_math._ramp(s.h_maint, s.h_target, block.timestamp - s.h_time, ramp_up, ramp_down)
 
 
@@ -626,24 +509,25 @@ def _h_maint_now(s: AssetState, ramp_up: uint256, ramp_down: uint256) -> uint256
 @view
 def _risk(asset: address) -> IRiskOracle.RiskView:
     """
-    @dev `risk` from three packed words: the state (4 words) and
-         parameter words 0 (heartbeat, grace, ramp speeds) and 1
-         (kappa, depth).
+    @dev `risk` from five packed words: state words 0, 1 and 3 (the
+         variances are not needed) and parameter words 0 (heartbeat,
+         grace, ramp speeds) and 1 (kappa, depth).
     """
-    s: AssetState = empty(AssetState)
+    s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
-    s, h_init = self._load_state(asset)
+    # the variances (word 2) are not needed here
+    s, h_init = asset_state._decode([self._state[asset][0], self._state[asset][1], 0, self._state[asset][3]])
     assert s.feed != empty(address), "oracle: asset not listed"
     assert not s.invalid, "oracle: invalid price"
     w0: uint256 = self._params[asset][0]
     w1: uint256 = self._params[asset][1]
-    assert block.timestamp - s.updated_at <= (w0 & M64) + ((w0 >> 64) & M64), "oracle: stale price"
+    assert block.timestamp - s.updated_at <= risk_params._heartbeat(w0) + risk_params._grace(w0), "oracle: stale price"
     return IRiskOracle.RiskView(
         price=s.price,
-        h_maint=self._h_maint_now(s, (w0 >> 128) & M64, w0 >> 192),
+        h_maint=self._h_maint_now(s, risk_params._ramp_up(w0), risk_params._ramp_down(w0)),
         h_init=h_init,
-        kappa=w1 & M96,
-        depth=w1 >> 96,
+        kappa=risk_params._kappa(w1),
+        depth=risk_params._depth(w1),
         breaker=s.breaker,
         correlated=self._n_pairs(asset) != 0,
     )
@@ -682,7 +566,7 @@ def risk_many(assets_: DynArray[address, MAX_BATCH]) -> DynArray[IRiskOracle.Ris
 
 @external
 @view
-def assets(asset: address) -> AssetState:
+def assets(asset: address) -> IRiskOracle.AssetState:
     """
     @notice The unpacked state of an asset (all zero if not listed).
     @return feed, feed_scale (10**(18 - feed decimals)), price (WAD USD),
@@ -690,11 +574,11 @@ def assets(asset: address) -> AssetState:
             (WAD, at h_time), h_target (WAD), h_time (s), breaker,
             tripped_at (s, 0: never), invalid.
     """
-    s: AssetState = empty(AssetState)
+    s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
     s, h_init = self._load_state(asset)
     if s.feed == empty(address):
-        return empty(AssetState)
+        return empty(IRiskOracle.AssetState)
     return s
 
 
@@ -704,41 +588,7 @@ def params(asset: address, i: uint256) -> uint256:
     """
     @notice One risk parameter of an asset (P_* index; 0 if not listed).
     """
-    return self._load_params(asset, True)[i]
-
-
-@external
-@view
-def snapshot(assets_: DynArray[address, MAX_BATCH]) -> (uint256, DynArray[IRiskOracle.AssetSnapshot, MAX_BATCH]):
-    """
-    @notice Lens: the risk state of up to 16 assets and the block time
-            (seconds) the time-dependent fields were computed at. Never
-            reverts on a bad price (display and parity checks).
-    @dev Reverts "oracle: asset not listed".
-    """
-    out: DynArray[IRiskOracle.AssetSnapshot, MAX_BATCH] = []
-    for asset: address in assets_:
-        s: AssetState = empty(AssetState)
-        h_init: uint256 = 0
-        s, h_init = self._load_state(asset)
-        assert s.feed != empty(address), "oracle: asset not listed"
-        w0: uint256 = self._params[asset][0]
-        out.append(
-            IRiskOracle.AssetSnapshot(
-                asset=asset,
-                price=s.price,
-                updated_at=s.updated_at,
-                var_fast=s.var_fast,
-                var_slow=s.var_slow,
-                sigma_annual=risk_math._sigma(self._var(s), SECONDS_PER_YEAR),
-                h_maint=self._h_maint_now(s, (w0 >> 128) & M64, w0 >> 192),
-                h_target=s.h_target,
-                h_init=h_init,
-                breaker=s.breaker,
-                invalid=s.invalid,
-            )
-        )
-    return block.timestamp, out
+    return self._load_params(asset, True, True)[i]
 
 
 @external
@@ -748,12 +598,12 @@ def haircuts(asset: address) -> (uint256, uint256):
     @notice Haircuts in force now, without price checks (display).
     @return (h_maint ramped to now, h_init without size term), WAD.
     """
-    s: AssetState = empty(AssetState)
+    s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
     s, h_init = self._load_state(asset)
     assert s.feed != empty(address), "oracle: asset not listed"
     w0: uint256 = self._params[asset][0]
-    return self._h_maint_now(s, (w0 >> 128) & M64, w0 >> 192), h_init
+    return self._h_maint_now(s, risk_params._ramp_up(w0), risk_params._ramp_down(w0)), h_init
 
 
 @external
@@ -764,7 +614,7 @@ def sigma(asset: address, horizon: uint256) -> uint256:
     @param horizon Seconds (31_536_000 for the annualized sigma).
     @return Sigma, WAD.
     """
-    s: AssetState = empty(AssetState)
+    s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
     s, h_init = self._load_state(asset)
     assert s.feed != empty(address), "oracle: asset not listed"
@@ -780,7 +630,7 @@ def drawdown_ref(asset: address) -> (uint256, uint256):
             with dd_trip != 0.
     """
     w: uint256 = self._dd_ref[asset]
-    return w & M192, w >> 192
+    return drawdown_word._ref_price(w), drawdown_word._ref_time(w)
 
 
 @external
@@ -789,7 +639,7 @@ def breaker(asset: address) -> uint8:
     """
     @notice Circuit-breaker state: 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY.
     """
-    return convert((self._state[asset][0] >> 168) & M8, uint8)
+    return asset_state._breaker(self._state[asset][0])
 
 
 @external
@@ -834,7 +684,7 @@ def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint25
         params_[P_H0], params_[P_Z_MAINT], risk_math._sigma(var, params_[P_HORIZON]), params_[P_H_MIN], params_[P_H_MAX]
     )
     self._store_params(asset, params_)
-    st: AssetState = AssetState(
+    st: IRiskOracle.AssetState = IRiskOracle.AssetState(
         feed=feed,
         feed_scale=scale,
         price=price,
@@ -874,10 +724,10 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     """
     assert self._state[asset][0] != 0, "oracle: asset not listed"
     assert param < N_PARAMS, "oracle: unknown param"
-    p: uint256[N_PARAMS] = self._load_params(asset, True)
+    p: uint256[N_PARAMS] = self._load_params(asset, True, True)
     old: uint256 = p[param]
     steward._authorize_change(asset, param, old, new_value)
-    s: AssetState = empty(AssetState)
+    s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
     s, h_init = self._load_state(asset)
     # Bring the haircut in force to now under the old ramp speeds, so that a
@@ -918,11 +768,11 @@ def push_forecast(asset: address, sigma: uint256):
     @param sigma Forecast volatility, WAD per year (0.8e18: 80 % a year).
     """
     access_control._check_role(RISK_KEEPER_ROLE, msg.sender)
-    s: AssetState = empty(AssetState)
+    s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
     s, h_init = self._load_state(asset)
     assert s.feed != empty(address), "oracle: asset not listed"
-    p: uint256[N_PARAMS] = self._load_params(asset, True)
+    p: uint256[N_PARAMS] = self._load_params(asset, True, True)
     assert p[P_F_MODE] != forecast.MODE_OFF, "oracle: forecast off"
     w: uint256 = self._forecast[asset]
     now: uint256 = block.timestamp
@@ -948,11 +798,11 @@ def forecast_of(asset: address) -> (uint256, uint256, bool):
     @return sigma (WAD per year; 0: never pushed), push time (s), and
             whether the haircuts use it (live and f_mode != 0).
     """
-    s: AssetState = empty(AssetState)
+    s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
     s, h_init = self._load_state(asset)
     w: uint256 = self._forecast[asset]
-    return forecast._sigma(w), forecast._pushed_at(w), s.forecast and self._load_params(asset, True)[P_F_MODE] != forecast.MODE_OFF
+    return forecast._sigma(w), forecast._pushed_at(w), s.forecast and risk_params._f_mode(self._fparams[asset]) != forecast.MODE_OFF
 
 
 # ---------------------------------------------------------------- portfolio margin
@@ -999,17 +849,16 @@ def set_correlation(asset_a: address, asset_b: address, rho_lo: int256, rho_hi: 
     a, b = self._ordered(asset_a, asset_b)
     old: uint256 = self._pairs[a][b]
     new: uint256 = portfolio._pack_pair(rho_lo, rho_hi)
-    param: uint256 = convert(b, uint256) << 8
-    steward._authorize_change(a, param, portfolio._same_offset(old), portfolio._same_offset(new))
-    steward._authorize_change(a, param | 1, portfolio._opposite_offset(old), portfolio._opposite_offset(new))
+    steward._authorize_change(a, portfolio._offset_key(b, False), portfolio._same_offset(old), portfolio._same_offset(new))
+    steward._authorize_change(a, portfolio._offset_key(b, True), portfolio._opposite_offset(old), portfolio._opposite_offset(new))
     self._pairs[a][b] = new
     # each asset counts its pairs with an offset (RiskView.correlated)
     if old == 0 and new != 0:
-        self._state[a][0] += 1 << 248
-        self._state[b][0] += 1 << 248
+        self._state[a][0] += asset_state.ONE_PAIR
+        self._state[b][0] += asset_state.ONE_PAIR
     elif old != 0 and new == 0:
-        self._state[a][0] -= 1 << 248
-        self._state[b][0] -= 1 << 248
+        self._state[a][0] -= asset_state.ONE_PAIR
+        self._state[b][0] -= asset_state.ONE_PAIR
     log CorrelationSet(asset_a=a, asset_b=b, rho_lo=rho_lo, rho_hi=rho_hi)
 
 

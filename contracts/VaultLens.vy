@@ -9,7 +9,8 @@
         one call. It holds no state but the vault's address and computes
         every figure with the vault's own modules (`margin`), from the
         vault's and the oracle's public getters, so its rows equal what
-        the vault's `health` and `balance_of` return at the same block.
+        the vault's `health` and `balance_of` return at the same block,
+        and the risk state of the oracle's assets (`snapshot`).
         Balances are token decimals; health sums WAD USD; times Unix
         seconds.
 """
@@ -20,9 +21,28 @@ from .modules import margin
 
 MAX_ASSETS: constant(uint256) = 8
 MAX_LENS: constant(uint256) = 256
+# RiskOracle.MAX_BATCH
+MAX_BATCH: constant(uint256) = 16
 # MarginVault.A_KAPPA_AGG and MarginVault.P_CAUTION_SCALE
 A_KAPPA_AGG: constant(uint256) = 7
 P_CAUTION_SCALE: constant(uint256) = 10
+
+
+SECONDS_PER_YEAR: constant(uint256) = 31_536_000
+
+
+struct AssetSnapshot:
+    asset: address
+    price: uint256  # WAD USD, last accepted answer
+    updated_at: uint256  # s, its feed time
+    var_fast: uint256  # WAD per s
+    var_slow: uint256  # WAD per s
+    sigma_annual: uint256  # WAD: sigma over a year of max(var_fast, var_slow)
+    h_maint: uint256  # WAD, maintenance haircut ramped to the block time
+    h_target: uint256  # WAD, its target
+    h_init: uint256  # WAD, initial haircut without the size term
+    breaker: uint8  # 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY
+    invalid: bool  # the last poke saw an unusable answer
 
 
 struct AccountView:
@@ -81,4 +101,40 @@ def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[A
             if mask & (1 << i) != 0:
                 bals[i] = margin._to_tokens(staticcall v.scaled_balances(account, listed[i]), dep_index[i], bor_index[i])
         out.append(AccountView(account=account, balances=bals, health=margin._weigh(oracle, listed, mask, bals, views, units, caution_scale)))
+    return block.timestamp, out
+
+
+@external
+@view
+def snapshot(assets_: DynArray[address, MAX_BATCH]) -> (uint256, DynArray[AssetSnapshot, MAX_BATCH]):
+    """
+    @notice The oracle's risk state of up to 16 assets and the block time
+            (seconds) the time-dependent fields were computed at. Never
+            reverts on a bad price (display and parity checks): it reads
+            the oracle's `assets`, `haircuts` and `sigma`, which do not
+            check prices.
+    @dev Reverts "oracle: asset not listed".
+    """
+    oracle: IRiskOracle = IRiskOracle(staticcall self.vault.oracle())
+    out: DynArray[AssetSnapshot, MAX_BATCH] = []
+    for asset: address in assets_:
+        h_maint: uint256 = 0
+        h_init: uint256 = 0
+        h_maint, h_init = staticcall oracle.haircuts(asset)
+        s: IRiskOracle.AssetState = staticcall oracle.assets(asset)
+        out.append(
+            AssetSnapshot(
+                asset=asset,
+                price=s.price,
+                updated_at=s.updated_at,
+                var_fast=s.var_fast,
+                var_slow=s.var_slow,
+                sigma_annual=staticcall oracle.sigma(asset, SECONDS_PER_YEAR),
+                h_maint=h_maint,
+                h_target=s.h_target,
+                h_init=h_init,
+                breaker=s.breaker,
+                invalid=s.invalid,
+            )
+        )
     return block.timestamp, out

@@ -40,6 +40,8 @@ M, O, V = "contracts/modules/risk_math.vy", "contracts/RiskOracle.vy", "contract
 R = "contracts/modules/rates.vy"
 PF, MG = "contracts/modules/portfolio.vy", "contracts/modules/margin.vy"
 FC = "contracts/modules/forecast.vy"
+AS, RP = "contracts/modules/asset_state.vy", "contracts/modules/risk_params.vy"
+DW = "contracts/modules/drawdown_word.vy"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("haircut rounds down", M, "(z * sigma + WAD - 1) // WAD", "z * sigma // WAD"),
@@ -59,7 +61,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("borrow index rounds down", R, "return index + (index * rate_s * dt + WAD - 1) // WAD", "return index + index * rate_s * dt // WAD"),
     Mutant("kink slope2 dropped", R, "rate += slope2 * (u - kink) // (WAD - kink)", "rate += 0"),
     Mutant("jump check uses <", O, "jump = abs_r > p[P_K_JUMP]", "jump = abs_r < p[P_K_JUMP]"),
-    Mutant("stale check missing in risk()", O, '<= (w0 & M64) + ((w0 >> 64) & M64), "oracle: stale price"', '<= max_value(uint256), "oracle: stale price"'),
+    Mutant("stale check missing in risk()", O, '<= risk_params._heartbeat(w0) + risk_params._grace(w0), "oracle: stale price"', '<= max_value(uint256), "oracle: stale price"'),
     Mutant("negative answer accepted", O, "    if answer <= 0:\n        return 0, updated_at, REASON_NON_POSITIVE", "    if answer < 0:\n        return 0, updated_at, REASON_NON_POSITIVE"),
     Mutant("slow variance not clamped", O, "risk_math._ewma_var(s.var_slow, abs_r, dt, p[P_TAU_SLOW]), var_min, var_max", "risk_math._ewma_var(s.var_slow, abs_r, dt, p[P_TAU_SLOW]), 0, max_value(uint256)"),
     Mutant("cooldown ignored", O, "if s.breaker != REDUCE_ONLY or now >= s.tripped_at + cooldown:", "if True:"),
@@ -116,10 +118,19 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("initial scale from maintenance requirements", O,
            "ui[i] = v * risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, conc) // WAD",
            "ui[i] = v * r.h_maint // WAD"),
-    Mutant("pair count kept on a reset", O, "    elif old != 0 and new == 0:\n        self._state[a][0] -= 1 << 248\n"
-           "        self._state[b][0] -= 1 << 248\n", ""),
+    Mutant("pair count kept on a reset", O, "    elif old != 0 and new == 0:\n        self._state[a][0] -= asset_state.ONE_PAIR\n"
+           "        self._state[b][0] -= asset_state.ONE_PAIR\n", ""),
     Mutant("uncorrelated legs left out of the sum", O, "        sm += um[i]\n        si += ui[i]\n",
            "        if r.correlated:\n            sm += um[i]\n            si += ui[i]\n"),
+    # storage codecs (issue #15)
+    Mutant("state codec: breaker read one byte off", AS, "return convert((w0 >> BREAKER_SHIFT) & BYTE_MASK, uint8)",
+           "return convert((w0 >> (BREAKER_SHIFT + 8)) & BYTE_MASK, uint8)"),
+    Mutant("state codec: h_target and h_init swapped", AS, "h_target=(w[3] >> H_TARGET_SHIFT) & HAIRCUT_MASK,",
+           "h_target=(w[3] >> H_INIT_SHIFT) & HAIRCUT_MASK,"),
+    Mutant("params codec: grace read from the heartbeat", RP, "    return (w0 >> Q1) & M64\n", "    return w0 & M64\n"),
+    Mutant("params codec: dd_window not packed", RP, " | (p[P_DD_WINDOW] << DD_WINDOW_SHIFT)", ""),
+    Mutant("params codec: kappa width unchecked", RP, "and p[P_KAPPA] <= M96 and", "and"),
+    Mutant("drawdown codec: reference time dropped", DW, "return ref_price | (ref_time << TIME_SHIFT)", "return ref_price"),
     # forecast volatility (docs/design.md §3.7)
     Mutant("forecast lower bound ignored", FC, "f: uint256 = min(max(sigma_f, f_lo * sigma_r // WAD), f_hi * sigma_r // WAD)",
            "f: uint256 = min(sigma_f, f_hi * sigma_r // WAD)"),
@@ -133,7 +144,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "assert now - forecast._pushed_at(w) >= 0"),
     Mutant("initial haircut ignores the forecast", O, "p[P_H0], p[P_Z_INIT], self._sigma_h(asset, s, p), max(",
            "p[P_H0], p[P_Z_INIT], risk_math._sigma(self._var(s), p[P_HORIZON]), max("),
-    Mutant("forecast bit dropped on store", O, " | (live << 244),", ","),
+    Mutant("forecast bit dropped on store", AS, " | (live << FORECAST_SHIFT),", ","),
     Mutant("set_param keeps the old target", O,
            "    # and keep the cached h_init equal to the live formula\n    s.h_target = self._h_target_of(asset, s, p)\n",
            "    # and keep the cached h_init equal to the live formula\n"),

@@ -145,7 +145,7 @@ class Book:
         liquidator (if given) and the vault, the oracle's stored asset states
         (snapshot less the ramped h_maint, which is a function of time), the
         liquidation-cap window: none may move on a rejection."""
-        _, snap = self.s.oracle.snapshot(self.toks)
+        _, snap = self.s.lens.snapshot(self.toks)
         return (
             tuple(self.v.scaled_balances(who, t) for t in self.toks),
             tuple(tuple(self.v.markets(t)) for t in self.toks),

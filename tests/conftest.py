@@ -148,6 +148,11 @@ def oracle(system):
     return system.oracle
 
 
+@pytest.fixture
+def lens(system):
+    return system.lens
+
+
 @pytest.fixture(autouse=True)
 def _isolate_reference(request):
     """Ape rolls the chain back after each test; roll the module's reference

@@ -294,7 +294,7 @@ def take_snapshot(dep: Deployment, chain: Any, log: EventLog | None = None) -> t
     head = int(chain.blocks.height)
     log = scan_events(dep, log, head)
     listed = [str(dep.vault.listed(i)) for i in range(int(dep.vault.n_listed()))]
-    now, rows = read_assets(dep.oracle, listed)
+    now, rows = read_assets(dep.lens, listed)
     assets = [asset_view(r, _symbol(dep, r.asset), log.trips.get(r.asset, 0), now, _max_age(dep, r.asset))
               for r in rows]
     # the lens reverts ("oracle: stale price" / "invalid price") when any listed price is unusable:

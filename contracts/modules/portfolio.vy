@@ -51,6 +51,21 @@ def _pack_pair(rho_lo: int256, rho_hi: int256) -> uint256:
 
 @internal
 @pure
+def _offset_key(higher: address, opposite: bool) -> uint256:
+    """
+    @notice The risk steward's parameter key of one of a pair's offsets
+            (the steward's asset key is the pair's lower address): the
+            higher address << 8, | 1 for the opposite-sign offset, | 0 for
+            the same-sign one.
+    """
+    key: uint256 = convert(higher, uint256) << 8
+    if opposite:
+        key |= 1
+    return key
+
+
+@internal
+@pure
 def _same_offset(w: uint256) -> uint256:
     """
     @notice Offset of two legs of the same sign, 1 - rho_hi, WAD in [0, 2e18].

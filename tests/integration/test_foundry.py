@@ -22,7 +22,7 @@ def _sync_check(system, accounts_):
         assert row.health == want
         for k, sym in enumerate(system.symbols):
             assert row.balances[k] == system.vault_ref.balance(row.account, system.address(sym), ts)
-    ts, assets = read_assets(system.oracle, [system.address(s) for s in system.symbols])
+    ts, assets = read_assets(system.lens, [system.address(s) for s in system.symbols])
     for a in assets:
         st = system.oracle_ref.assets[a.asset]
         assert (a.price, a.var_fast, a.var_slow, a.breaker) == (st.price, st.var_fast, st.var_slow, st.breaker)

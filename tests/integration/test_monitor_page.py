@@ -143,7 +143,7 @@ def test_live_page(project, chain, accounts, system, alice, bob, liquidator, tmp
     dom = _chromium(page, tmp_path / "live.png")
     _check_images(dom, out)
     assert '<meta http-equiv="refresh" content="30">' in dom
-    _, rows = read_assets(oracle, [system.address(s) for s in system.symbols])
+    _, rows = read_assets(system.lens, [system.address(s) for s in system.symbols])
     for sym, r in zip(system.symbols, rows):
         assert sym in dom
         assert f"{r.price / WAD:,.2f}" in dom

@@ -121,15 +121,15 @@ def test_risk_view_rejects_stale_without_poke(oracle, weth, chain):
         oracle.risk(weth)
 
 
-def test_unlisted_asset(oracle, alice):
+def test_unlisted_asset(oracle, lens, alice):
     for call in (lambda: oracle.poke(alice, sender=alice), lambda: oracle.risk(alice),
-                 lambda: oracle.sigma(alice, 1), lambda: oracle.haircuts(alice), lambda: oracle.snapshot([alice])):
+                 lambda: oracle.sigma(alice, 1), lambda: oracle.haircuts(alice), lambda: lens.snapshot([alice])):
         with ape.reverts("oracle: asset not listed"):
             call()
 
 
-def test_views(system, oracle, usd, weth, wbtc):
-    ts, snaps = oracle.snapshot([usd, weth, wbtc])
+def test_views(system, oracle, lens, usd, weth, wbtc):
+    ts, snaps = lens.snapshot([usd, weth, wbtc])
     assert [s.asset for s in snaps] == [usd.address, weth.address, wbtc.address]
     w = snaps[1]
     assert w.sigma_annual == oracle.sigma(weth, ref.SECONDS_PER_YEAR)

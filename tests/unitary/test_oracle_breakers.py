@@ -324,7 +324,7 @@ def test_caution_from_volatility_alone(system, oracle, weth, chain):
 # ------------------------------------------------------------------ faults
 
 
-def test_stale_feed_trips_and_invalidates(system, oracle, weth, chain):
+def test_stale_feed_trips_and_invalidates(system, oracle, lens, weth, chain):
     chain.pending_timestamp += PW[ref.P_HEARTBEAT] + PW[ref.P_GRACE] + 1
     chain.mine()
     with ape.reverts("oracle: stale price"):  # not poked yet: the accepted price is too old
@@ -337,7 +337,7 @@ def test_stale_feed_trips_and_invalidates(system, oracle, weth, chain):
     assert oracle.n_tripped() == 1
     with ape.reverts("oracle: invalid price"):
         oracle.risk(weth)
-    _, (snap,) = oracle.snapshot([weth])  # the lens never reverts on a bad price
+    _, (snap,) = lens.snapshot([weth])  # the lens never reverts on a bad price
     assert (snap.invalid, snap.breaker, snap.price) == (True, ref.REDUCE_ONLY, price0)
     synced(system, chain)
     # a fresh valid round: usable again, but REDUCE_ONLY until the cooldown is over
@@ -392,7 +392,7 @@ def test_fault_while_tripped_restarts_the_cooldown(system, oracle, weth, chain):
 # ------------------------------------------------------------------ views and batch
 
 
-def test_unlisted_asset_is_named_everywhere(system, oracle, weth, alice, admin):
+def test_unlisted_asset_is_named_everywhere(system, oracle, lens, weth, alice, admin):
     before = state(oracle, weth)
     for call in (
         lambda: oracle.poke(alice, sender=alice),
@@ -400,7 +400,7 @@ def test_unlisted_asset_is_named_everywhere(system, oracle, weth, alice, admin):
         lambda: oracle.risk(alice),
         lambda: oracle.sigma(alice, 1),
         lambda: oracle.haircuts(alice),
-        lambda: oracle.snapshot([weth, alice]),
+        lambda: lens.snapshot([weth, alice]),
         lambda: oracle.set_param(alice, ref.P_HEARTBEAT, 1, sender=admin),
     ):
         with ape.reverts("oracle: asset not listed"):
@@ -423,9 +423,9 @@ def test_poke_many_updates_every_asset_in_one_transaction(system, oracle, usd, w
     assert oracle.n_listed() == 3 and [oracle.listed(i) for i in range(3)] == [usd.address, weth.address, wbtc.address]
 
 
-def test_views_by_hand(system, oracle, usd, weth, wbtc, chain):
+def test_views_by_hand(system, oracle, lens, usd, weth, wbtc, chain):
     step(system, chain, symbols=("WETH",), WETH=2_080.0)  # USD and WBTC keep their listing round
-    ts, snaps = oracle.snapshot([usd, weth, wbtc])
+    ts, snaps = lens.snapshot([usd, weth, wbtc])
     assert ts == chain.blocks.head.timestamp
     for token, snap in zip((usd, weth, wbtc), snaps):
         s = oracle.assets(token)

@@ -250,7 +250,7 @@ def _observe(system: System, names: list[str], step: int, checker: Checker) -> t
     of the accounts the chain finds liquidatable (maintenance assets < liabilities)."""
     addrs = [system.address(s) for s in system.symbols]
     sym_of = dict(zip(addrs, system.symbols))
-    t_assets, assets = read_assets(system.oracle, addrs)
+    t_assets, assets = read_assets(system.lens, addrs)
     checker.check_assets(step, t_assets, assets)
     t_accounts, accounts = read_accounts(system.lens, names)
     checker.check_accounts(step, t_accounts, accounts)

@@ -92,7 +92,7 @@ def max_age(dep: Deployment, symbol: str) -> int:
 def ages(dep: Deployment, symbols: Iterable[str] | None = None) -> list[PriceAge]:
     """``PriceAge`` of each symbol (default: all of the deployment) at the latest block."""
     symbols = list(symbols or dep.tokens)
-    now, rows = read_assets(dep.oracle, [str(dep.tokens[s].address) for s in symbols])
+    now, rows = read_assets(dep.lens, [str(dep.tokens[s].address) for s in symbols])
     return [
         PriceAge(s, r.price / 1e18, now - r.updated_at, max_age(dep, s), BREAKER_NAMES[r.breaker], r.invalid)
         for s, r in zip(symbols, rows)

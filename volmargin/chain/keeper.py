@@ -385,7 +385,7 @@ class Keeper:
         breaker and restart its cooldown (docs/design.md §7).
         """
         self._assets = None
-        _, assets = self._retry(lambda: read_assets(self.oracle, self.listed))
+        _, assets = self._retry(lambda: read_assets(self.lens, self.listed))
         updated = [int(self._retry(lambda f=f: f.latestRoundData()[3])) for f in self.feeds]
         feed_time = dict(zip(self.listed, updated))
         todo = [a for a in new_rounds(assets, updated) if feed_time[a] > self.poked.get(a, 0)]
@@ -420,7 +420,7 @@ class Keeper:
         batches of ``config.batch``."""
         assets = self._assets
         if assets is None:
-            _, assets = self._retry(lambda: read_assets(self.oracle, self.listed))
+            _, assets = self._retry(lambda: read_assets(self.lens, self.listed))
         params = [int(self._retry(lambda i=i: self.vault.params(i))) for i in range(ref.V_INSURANCE_SHARE + 1)]
         accounts = sorted(self.accounts)
         rows: list[AccountRow] = []

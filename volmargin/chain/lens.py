@@ -1,4 +1,4 @@
-"""Decoding of the batched read views (``RiskOracle.snapshot``, ``VaultLens.accounts_view``).
+"""Decoding of the batched read views of the ``VaultLens`` (``snapshot``, ``accounts_view``).
 
 Ape's struct decoding is the slow part of a large batched read, so the raw
 return data is decoded with eth-abi into plain dataclasses. Units: WAD for
@@ -15,6 +15,7 @@ from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
 
 from .. import reference as ref
+from .manifest import DeploymentError
 
 _HEALTH = "(uint256,uint256,uint256,uint256,bool)"
 _ACCOUNTS_VIEW = ["uint256", f"(address,int256[8],{_HEALTH})[]"]
@@ -36,7 +37,7 @@ class AccountRow:
 
 @dataclass(frozen=True)
 class AssetRow:
-    """One asset from ``RiskOracle.snapshot`` (WAD; variances WAD/s; seconds)."""
+    """One asset from ``VaultLens.snapshot`` (WAD; variances WAD/s; seconds)."""
 
     asset: str
     price: int
@@ -59,8 +60,15 @@ def read_accounts(lens: Any, accounts: list[str]) -> tuple[int, list[AccountRow]
     return int(ts), [AccountRow(to_checksum_address(a), tuple(b), ref.Health(*h)) for a, b, h in rows]
 
 
-def read_assets(oracle: Any, assets: list[str]) -> tuple[int, list[AssetRow]]:
-    """``oracle.snapshot`` decoded with eth-abi. Returns (block time, rows)."""
-    raw = oracle.snapshot(assets, decode=False)
+def read_assets(lens: Any, assets: list[str]) -> tuple[int, list[AssetRow]]:
+    """``lens.snapshot`` (a ``VaultLens``: the oracle's risk state of each asset) decoded
+    with eth-abi. Returns (block time, rows).
+
+    Raises ``DeploymentError`` when ``lens`` is None (a deployment file written before the
+    lens existed)."""
+    if lens is None:
+        raise DeploymentError("the deployment file names no VaultLens (written before the lens existed): "
+                              "redeploy with `ape run deploy`")
+    raw = lens.snapshot(assets, decode=False)
     ts, rows = abi_decode(_SNAPSHOT, bytes(raw))
     return int(ts), [AssetRow(to_checksum_address(r[0]), *r[1:]) for r in rows]

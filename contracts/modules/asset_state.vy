@@ -1,0 +1,149 @@
+# pragma version ~=0.4.3
+"""
+@title volmargin asset state codec
+@custom:contract-name asset_state
+@license GNU Affero General Public License v3.0 only
+@notice Codec of the RiskOracle's packed per-asset state, four storage
+        words (docs/design.md §3.6), in the style of Aave's
+        ReserveConfiguration: each field has its bit position, its width
+        (the bound a value must respect to fit) and a named accessor; no
+        other contract shifts or masks these words. Layout:
+          word 0: feed (bits 0-159) | feed_scale exponent, 18 - feed
+                  decimals (160-167) | breaker (168-175) | invalid
+                  (176-183) | tripped_at (184-247) | n_pairs (248-255)
+          word 1: price (0-191) | updated_at (192-255)
+          word 2: var_fast (0-127) | var_slow (128-255)
+          word 3: h_maint (0-59) | h_target (60-119) | h_init (120-179) |
+                  h_time (180-243) | forecast (244)
+        Prices, haircuts and variances are WAD (variances per second);
+        times Unix seconds. Only the price can exceed its field in use
+        (haircuts are <= 1e18 < 2**60, variances <= VAR_CAP < 2**120,
+        times are block or feed times): the oracle range-checks it against
+        PRICE_MAX ("oracle: price out of range").
+"""
+
+import interfaces.IRiskOracle as IRiskOracle
+
+# ---------------------------------------------------------------- word 0
+FEED_MASK: constant(uint256) = 2**160 - 1
+SCALE_EXP_SHIFT: constant(uint256) = 160
+BREAKER_SHIFT: constant(uint256) = 168
+INVALID_SHIFT: constant(uint256) = 176
+TRIPPED_AT_SHIFT: constant(uint256) = 184
+N_PAIRS_SHIFT: constant(uint256) = 248
+BYTE_MASK: constant(uint256) = 2**8 - 1  # scale exponent, breaker, invalid, n_pairs
+TIME_MASK: constant(uint256) = 2**64 - 1  # tripped_at, updated_at, h_time
+# One more correlation pair: added to (or taken from) word 0 by `set_correlation`.
+ONE_PAIR: constant(uint256) = 1 << N_PAIRS_SHIFT
+# ---------------------------------------------------------------- word 1
+PRICE_MAX: constant(uint256) = 2**192 - 1  # WAD USD: the largest price the field holds
+UPDATED_AT_SHIFT: constant(uint256) = 192
+# ---------------------------------------------------------------- word 2
+VAR_MASK: constant(uint256) = 2**128 - 1
+VAR_SLOW_SHIFT: constant(uint256) = 128
+# ---------------------------------------------------------------- word 3
+HAIRCUT_MASK: constant(uint256) = 2**60 - 1  # haircuts <= 1e18 < 2**60
+H_TARGET_SHIFT: constant(uint256) = 60
+H_INIT_SHIFT: constant(uint256) = 120
+H_TIME_SHIFT: constant(uint256) = 180
+FORECAST_SHIFT: constant(uint256) = 244
+
+
+@internal
+@pure
+def _feed(w0: uint256) -> address:
+    """
+    @notice The asset's feed (word 0); the zero address: not listed.
+    """
+    return convert(convert(w0 & FEED_MASK, uint160), address)
+
+
+@internal
+@pure
+def _breaker(w0: uint256) -> uint8:
+    """
+    @notice The circuit-breaker state (word 0): 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY.
+    """
+    return convert((w0 >> BREAKER_SHIFT) & BYTE_MASK, uint8)
+
+
+@internal
+@pure
+def _n_pairs(w0: uint256) -> uint256:
+    """
+    @notice The number of the asset's correlation pairs with an offset (word 0).
+    """
+    return w0 >> N_PAIRS_SHIFT
+
+
+@internal
+@pure
+def _updated_at(w1: uint256) -> uint256:
+    """
+    @notice Feed time of the last accepted answer, seconds (word 1).
+    """
+    return w1 >> UPDATED_AT_SHIFT
+
+
+@internal
+@pure
+def _h_init(w3: uint256) -> uint256:
+    """
+    @notice The cached initial haircut without the size term, WAD (word 3).
+    """
+    return (w3 >> H_INIT_SHIFT) & HAIRCUT_MASK
+
+
+@internal
+@pure
+def _decode(w: uint256[4]) -> (IRiskOracle.AssetState, uint256):
+    """
+    @notice Unpacks the four words into the state and the cached h_init (WAD).
+    @dev feed_scale = 10**exponent. Every field is read with its own
+         position and width above.
+    """
+    return IRiskOracle.AssetState(
+        feed=self._feed(w[0]),
+        feed_scale=10 ** ((w[0] >> SCALE_EXP_SHIFT) & BYTE_MASK),
+        price=w[1] & PRICE_MAX,
+        updated_at=self._updated_at(w[1]),
+        var_fast=w[2] & VAR_MASK,
+        var_slow=w[2] >> VAR_SLOW_SHIFT,
+        h_maint=w[3] & HAIRCUT_MASK,
+        h_target=(w[3] >> H_TARGET_SHIFT) & HAIRCUT_MASK,
+        h_time=(w[3] >> H_TIME_SHIFT) & TIME_MASK,
+        breaker=self._breaker(w[0]),
+        tripped_at=(w[0] >> TRIPPED_AT_SHIFT) & TIME_MASK,
+        invalid=(w[0] >> INVALID_SHIFT) & BYTE_MASK != 0,
+        forecast=(w[3] >> FORECAST_SHIFT) & 1 != 0,
+    ), self._h_init(w[3])
+
+
+@internal
+@pure
+def _encode(s: IRiskOracle.AssetState, h_init: uint256, n_pairs: uint256) -> uint256[4]:
+    """
+    @notice Packs a state, its cached h_init (WAD) and its pair count.
+    @dev The caller range-checks the price (<= PRICE_MAX); feed_scale is
+         a power of ten <= 1e18, stored as its exponent.
+    """
+    exp: uint256 = 0
+    scale: uint256 = s.feed_scale
+    for i: uint256 in range(18):
+        if scale == 1:
+            break
+        scale //= 10
+        exp += 1
+    flag: uint256 = 0
+    if s.invalid:
+        flag = 1
+    live: uint256 = 0
+    if s.forecast:
+        live = 1
+    return [
+        convert(convert(s.feed, uint160), uint256) | (exp << SCALE_EXP_SHIFT) | (convert(s.breaker, uint256) << BREAKER_SHIFT)
+        | (flag << INVALID_SHIFT) | (s.tripped_at << TRIPPED_AT_SHIFT) | (n_pairs << N_PAIRS_SHIFT),
+        s.price | (s.updated_at << UPDATED_AT_SHIFT),
+        s.var_fast | (s.var_slow << VAR_SLOW_SHIFT),
+        s.h_maint | (s.h_target << H_TARGET_SHIFT) | (h_init << H_INIT_SHIFT) | (s.h_time << H_TIME_SHIFT) | (live << FORECAST_SHIFT),
+    ]
