@@ -219,9 +219,11 @@ def _load_params(asset: address, with_forecast: bool, with_size: bool) -> uint25
          `with_size` (else 0: a poke reads no word it does not use).
     """
     w: uint256[8] = empty(uint256[8])
-    for i: uint256 in range(8):
-        if i != 1 or with_size:
-            w[i] = self._params[asset][i]
+    if with_size:
+        w = self._params[asset]
+    else:
+        w = [self._params[asset][0], 0, self._params[asset][2], self._params[asset][3],
+             self._params[asset][4], self._params[asset][5], self._params[asset][6], self._params[asset][7]]
     f: uint256 = 0
     if with_forecast:
         f = self._fparams[asset]
@@ -234,15 +236,6 @@ def _store_params(asset: address, p: uint256[N_PARAMS]):
     @dev Packs a parameter vector already bounded by `_check_params`.
     """
     self._params[asset], self._fparams[asset] = risk_params._pack(p)
-
-
-@internal
-@view
-def _n_pairs(asset: address) -> uint256:
-    """
-    @dev The number of `asset`'s correlation pairs with an offset (state word 0, bits 248-255).
-    """
-    return asset_state._n_pairs(self._state[asset][0])
 
 
 @internal
@@ -262,7 +255,7 @@ def _store_state(asset: address, s: IRiskOracle.AssetState, h_init: uint256):
          times not after them, so only the price needs a range check.
     """
     assert s.price <= MAX_PRICE, "oracle: price out of range"
-    self._state[asset] = asset_state._encode(s, h_init, self._n_pairs(asset))
+    self._state[asset] = asset_state._encode(s, h_init, self._state[asset][0])
 
 
 @internal
@@ -516,7 +509,8 @@ def _risk(asset: address) -> IRiskOracle.RiskView:
     s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
     # the variances (word 2) are not needed here
-    s, h_init = asset_state._decode([self._state[asset][0], self._state[asset][1], 0, self._state[asset][3]])
+    st0: uint256 = self._state[asset][0]
+    s, h_init = asset_state._decode([st0, self._state[asset][1], 0, self._state[asset][3]])
     assert s.feed != empty(address), "oracle: asset not listed"
     assert not s.invalid, "oracle: invalid price"
     w0: uint256 = self._params[asset][0]
@@ -529,7 +523,7 @@ def _risk(asset: address) -> IRiskOracle.RiskView:
         kappa=risk_params._kappa(w1),
         depth=risk_params._depth(w1),
         breaker=s.breaker,
-        correlated=self._n_pairs(asset) != 0,
+        correlated=asset_state._n_pairs(st0) != 0,
     )
 
 

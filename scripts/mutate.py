@@ -123,8 +123,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("uncorrelated legs left out of the sum", O, "        sm += um[i]\n        si += ui[i]\n",
            "        if r.correlated:\n            sm += um[i]\n            si += ui[i]\n"),
     # storage codecs (issue #15)
-    Mutant("state codec: breaker read one byte off", AS, "return convert((w0 >> BREAKER_SHIFT) & BYTE_MASK, uint8)",
-           "return convert((w0 >> (BREAKER_SHIFT + 8)) & BYTE_MASK, uint8)"),
+    Mutant("state codec: breaker read one byte off", AS, "breaker=convert((w[0] >> BREAKER_SHIFT) & BYTE_MASK, uint8),",
+           "breaker=convert((w[0] >> (BREAKER_SHIFT + 8)) & BYTE_MASK, uint8),"),
     Mutant("state codec: h_target and h_init swapped", AS, "h_target=(w[3] >> H_TARGET_SHIFT) & HAIRCUT_MASK,",
            "h_target=(w[3] >> H_INIT_SHIFT) & HAIRCUT_MASK,"),
     Mutant("params codec: grace read from the heartbeat", RP, "    return (w0 >> Q1) & M64\n", "    return w0 & M64\n"),

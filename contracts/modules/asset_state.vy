@@ -32,6 +32,8 @@ INVALID_SHIFT: constant(uint256) = 176
 TRIPPED_AT_SHIFT: constant(uint256) = 184
 N_PAIRS_SHIFT: constant(uint256) = 248
 BYTE_MASK: constant(uint256) = 2**8 - 1  # scale exponent, breaker, invalid, n_pairs
+# feed | scale exponent (bits 0-167): written at listing, never changed after.
+IDENTITY_MASK: constant(uint256) = 2**168 - 1
 TIME_MASK: constant(uint256) = 2**64 - 1  # tripped_at, updated_at, h_time
 # One more correlation pair: added to (or taken from) word 0 by `set_correlation`.
 ONE_PAIR: constant(uint256) = 1 << N_PAIRS_SHIFT
@@ -99,41 +101,49 @@ def _h_init(w3: uint256) -> uint256:
 def _decode(w: uint256[4]) -> (IRiskOracle.AssetState, uint256):
     """
     @notice Unpacks the four words into the state and the cached h_init (WAD).
-    @dev feed_scale = 10**exponent. Every field is read with its own
-         position and width above.
+    @dev feed_scale = 10**exponent. Every field is read inline with the
+         position and width of its accessor (a call per field would cost
+         gas on every `risk` and poke).
     """
     return IRiskOracle.AssetState(
-        feed=self._feed(w[0]),
+        feed=convert(convert(w[0] & FEED_MASK, uint160), address),
         feed_scale=10 ** ((w[0] >> SCALE_EXP_SHIFT) & BYTE_MASK),
         price=w[1] & PRICE_MAX,
-        updated_at=self._updated_at(w[1]),
+        updated_at=w[1] >> UPDATED_AT_SHIFT,
         var_fast=w[2] & VAR_MASK,
         var_slow=w[2] >> VAR_SLOW_SHIFT,
         h_maint=w[3] & HAIRCUT_MASK,
         h_target=(w[3] >> H_TARGET_SHIFT) & HAIRCUT_MASK,
         h_time=(w[3] >> H_TIME_SHIFT) & TIME_MASK,
-        breaker=self._breaker(w[0]),
+        breaker=convert((w[0] >> BREAKER_SHIFT) & BYTE_MASK, uint8),
         tripped_at=(w[0] >> TRIPPED_AT_SHIFT) & TIME_MASK,
         invalid=(w[0] >> INVALID_SHIFT) & BYTE_MASK != 0,
         forecast=(w[3] >> FORECAST_SHIFT) & 1 != 0,
-    ), self._h_init(w[3])
+    ), (w[3] >> H_INIT_SHIFT) & HAIRCUT_MASK
 
 
 @internal
 @pure
-def _encode(s: IRiskOracle.AssetState, h_init: uint256, n_pairs: uint256) -> uint256[4]:
+def _encode(s: IRiskOracle.AssetState, h_init: uint256, w0_old: uint256) -> uint256[4]:
     """
-    @notice Packs a state, its cached h_init (WAD) and its pair count.
-    @dev The caller range-checks the price (<= PRICE_MAX); feed_scale is
-         a power of ten <= 1e18, stored as its exponent.
+    @notice Packs a state and its cached h_init (WAD) over the asset's
+            stored word 0 `w0_old` (0 at listing), which keeps the pair
+            count and, once listed, the feed and its scale exponent.
+    @dev The caller range-checks the price (<= PRICE_MAX). At listing,
+         feed_scale (a power of ten <= 1e18) is stored as its exponent;
+         after that `s.feed` and `s.feed_scale` are not read (they never
+         change), which spares every poke the exponent's loop.
     """
-    exp: uint256 = 0
-    scale: uint256 = s.feed_scale
-    for i: uint256 in range(18):
-        if scale == 1:
-            break
-        scale //= 10
-        exp += 1
+    identity: uint256 = w0_old & IDENTITY_MASK
+    if identity == 0:
+        exp: uint256 = 0
+        scale: uint256 = s.feed_scale
+        for i: uint256 in range(18):
+            if scale == 1:
+                break
+            scale //= 10
+            exp += 1
+        identity = convert(convert(s.feed, uint160), uint256) | (exp << SCALE_EXP_SHIFT)
     flag: uint256 = 0
     if s.invalid:
         flag = 1
@@ -141,8 +151,8 @@ def _encode(s: IRiskOracle.AssetState, h_init: uint256, n_pairs: uint256) -> uin
     if s.forecast:
         live = 1
     return [
-        convert(convert(s.feed, uint160), uint256) | (exp << SCALE_EXP_SHIFT) | (convert(s.breaker, uint256) << BREAKER_SHIFT)
-        | (flag << INVALID_SHIFT) | (s.tripped_at << TRIPPED_AT_SHIFT) | (n_pairs << N_PAIRS_SHIFT),
+        identity | (convert(s.breaker, uint256) << BREAKER_SHIFT) | (flag << INVALID_SHIFT)
+        | (s.tripped_at << TRIPPED_AT_SHIFT) | (self._n_pairs(w0_old) << N_PAIRS_SHIFT),
         s.price | (s.updated_at << UPDATED_AT_SHIFT),
         s.var_fast | (s.var_slow << VAR_SLOW_SHIFT),
         s.h_maint | (s.h_target << H_TARGET_SHIFT) | (h_init << H_INIT_SHIFT) | (s.h_time << H_TIME_SHIFT) | (live << FORECAST_SHIFT),

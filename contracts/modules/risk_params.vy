@@ -167,14 +167,16 @@ def _unpack(w: uint256[8], f: uint256) -> uint256[N_PARAMS]:
     """
     @notice The vector of eight packed words and the forecast word (pass
             0 to leave the forecast entries 0).
+    @dev Decodes each field inline with the same positions and widths as
+         its accessor above (a call per field would cost ~1k gas a poke).
     """
     p: uint256[N_PARAMS] = empty(uint256[N_PARAMS])
-    p[P_HEARTBEAT] = self._heartbeat(w[0])
-    p[P_GRACE] = self._grace(w[0])
-    p[P_RAMP_UP] = self._ramp_up(w[0])
-    p[P_RAMP_DOWN] = self._ramp_down(w[0])
-    p[P_KAPPA] = self._kappa(w[1])
-    p[P_DEPTH] = self._depth(w[1])
+    p[P_HEARTBEAT] = w[0] & M64
+    p[P_GRACE] = (w[0] >> Q1) & M64
+    p[P_RAMP_UP] = (w[0] >> Q2) & M64
+    p[P_RAMP_DOWN] = w[0] >> Q3
+    p[P_KAPPA] = w[1] & M96
+    p[P_DEPTH] = w[1] >> KAPPA_BITS
     p[P_TAU_FAST] = w[2] & M64
     p[P_TAU_SLOW] = (w[2] >> Q1) & M64
     p[P_HORIZON] = (w[2] >> Q2) & M64
@@ -195,8 +197,8 @@ def _unpack(w: uint256[8], f: uint256) -> uint256[N_PARAMS]:
     p[P_F_LO] = f & M64
     p[P_F_HI] = (f >> Q1) & M64
     p[P_F_STEP] = (f >> Q2) & M64
-    p[P_F_TTL] = self._f_ttl(f)
-    p[P_F_MODE] = self._f_mode(f)
+    p[P_F_TTL] = (f >> Q3) & M56
+    p[P_F_MODE] = f >> F_MODE_SHIFT
     return p
 
 
