@@ -279,25 +279,19 @@ def _sigma_h(asset: address, s: IRiskOracle.AssetState, p: uint256[N_PARAMS]) ->
 
 
 @internal
-@view
-def _h_target_of(asset: address, s: IRiskOracle.AssetState, p: uint256[N_PARAMS]) -> uint256:
+@pure
+def _targets(sigma_h: uint256, p: uint256[N_PARAMS]) -> (uint256, uint256):
     """
-    @dev Maintenance haircut target (docs/design.md §4.2) from `_sigma_h` and the
-         parameters: what push_forecast and set_param retarget to (poke writes it out).
+    @dev The haircuts of a sigma over the horizon (`_sigma_h`, WAD) under
+         the parameters: the maintenance target (docs/design.md §4.2) and
+         the initial haircut without the size term (§4), whose floor is
+         max(h_min, h_min_init): the value cached in state word 3.
+         One call for both, so each caller computes the sigma (a square
+         root) once and the vector is copied once.
     """
-    return risk_math._haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
-
-
-@internal
-@view
-def _h_init_of(asset: address, s: IRiskOracle.AssetState, p: uint256[N_PARAMS]) -> uint256:
-    """
-    @dev Initial haircut without the size term (docs/design.md §4) from
-         `_sigma_h` and the parameters: the value cached in the state's
-         word 3. Its floor is max(h_min, h_min_init).
-    """
-    return risk_math._haircut(
-        p[P_H0], p[P_Z_INIT], self._sigma_h(asset, s, p), max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX]
+    return (
+        risk_math._haircut(p[P_H0], p[P_Z_MAINT], sigma_h, p[P_H_MIN], p[P_H_MAX]),
+        risk_math._haircut(p[P_H0], p[P_Z_INIT], sigma_h, max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX]),
     )
 
 
@@ -441,10 +435,10 @@ def _poke(asset: address):
     s.h_maint = risk_math._ramp(s.h_maint, s.h_target, now - s.h_time, p[P_RAMP_UP], p[P_RAMP_DOWN])
     s.h_time = now
     var: uint256 = self._var(s)
-    # `_h_target_of` written out: the hot path skips copying the state and the vector (~200 gas)
-    s.h_target = risk_math._haircut(p[P_H0], p[P_Z_MAINT], self._sigma_h(asset, s, p), p[P_H_MIN], p[P_H_MAX])
+    new_init: uint256 = 0
+    s.h_target, new_init = self._targets(self._sigma_h(asset, s, p), p)
     if accepted or expired:
-        h_init = self._h_init_of(asset, s, p)
+        h_init = new_init
     if accepted:
         log PriceAccepted(
             asset=asset, price=price, updated_at=updated_at, var_fast=s.var_fast, var_slow=s.var_slow, h_target=s.h_target
@@ -674,9 +668,9 @@ def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint25
     assert reason == 0, "oracle: invalid price"
     assert block.timestamp - updated_at <= params_[P_HEARTBEAT] + params_[P_GRACE], "oracle: stale price"
     var: uint256 = risk_math._clamp(var_seed, params_[P_VAR_MIN], params_[P_VAR_MAX])
-    h: uint256 = risk_math._haircut(
-        params_[P_H0], params_[P_Z_MAINT], risk_math._sigma(var, params_[P_HORIZON]), params_[P_H_MIN], params_[P_H_MAX]
-    )
+    h: uint256 = 0
+    h_init: uint256 = 0
+    h, h_init = self._targets(risk_math._sigma(var, params_[P_HORIZON]), params_)
     self._store_params(asset, params_)
     st: IRiskOracle.AssetState = IRiskOracle.AssetState(
         feed=feed,
@@ -693,7 +687,7 @@ def list_asset(asset: address, feed: address, var_seed: uint256, params_: uint25
         invalid=False,
         forecast=False,
     )
-    self._store_state(asset, st, self._h_init_of(asset, st, params_))
+    self._store_state(asset, st, h_init)
     self.listed.append(asset)
     log AssetListed(asset=asset, feed=feed, price=price, var_seed=var)
 
@@ -734,8 +728,8 @@ def set_param(asset: address, param: uint256, new_value: uint256):
     self._store_params(asset, p)
     # retarget under the new parameters (the haircut in force then moves at the ramp speeds),
     # and keep the cached h_init equal to the live formula
-    s.h_target = self._h_target_of(asset, s, p)
-    self._store_state(asset, s, self._h_init_of(asset, s, p))
+    s.h_target, h_init = self._targets(self._sigma_h(asset, s, p), p)
+    self._store_state(asset, s, h_init)
 
 
 # ---------------------------------------------------------------- forecast volatility
@@ -779,8 +773,8 @@ def push_forecast(asset: address, sigma: uint256):
     s.h_time = now
     self._forecast[asset] = forecast._pack(sigma, now)
     s.forecast = True
-    s.h_target = self._h_target_of(asset, s, p)
-    self._store_state(asset, s, self._h_init_of(asset, s, p))
+    s.h_target, h_init = self._targets(self._sigma_h(asset, s, p), p)
+    self._store_state(asset, s, h_init)
     log ForecastPushed(asset=asset, sigma=sigma, sigma_realized=sigma_r, h_target=s.h_target)
 
 

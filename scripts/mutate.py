@@ -142,12 +142,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "now >= forecast._pushed_at(self._forecast[asset]) + p[P_F_TTL] + 10**9"),
     Mutant("forecast too-soon check off", O, "assert now - forecast._pushed_at(w) >= p[P_HEARTBEAT]",
            "assert now - forecast._pushed_at(w) >= 0"),
-    Mutant("initial haircut ignores the forecast", O, "p[P_H0], p[P_Z_INIT], self._sigma_h(asset, s, p), max(",
-           "p[P_H0], p[P_Z_INIT], risk_math._sigma(self._var(s), p[P_HORIZON]), max("),
+    Mutant("initial haircut ignores the forecast", O, "    if accepted or expired:\n        h_init = new_init\n",
+           "    if accepted or expired:\n        h_init = self._targets(risk_math._sigma(var, p[P_HORIZON]), p)[1]\n"),
     Mutant("forecast bit dropped on store", AS, " | (live << FORECAST_SHIFT),", ","),
     Mutant("set_param keeps the old target", O,
-           "    # and keep the cached h_init equal to the live formula\n    s.h_target = self._h_target_of(asset, s, p)\n",
-           "    # and keep the cached h_init equal to the live formula\n"),
+           "    # and keep the cached h_init equal to the live formula\n    s.h_target, h_init = self._targets(self._sigma_h(asset, s, p), p)\n",
+           "    # and keep the cached h_init equal to the live formula\n    h_init = self._targets(self._sigma_h(asset, s, p), p)[1]\n"),
 )
 
 SUITE = [
