@@ -163,10 +163,10 @@ event BreakerChanged:
 # parameters changes (list_asset, poke, push_forecast, set_param), so it
 # always equals the live formula.
 _state: HashMap[address, uint256[4]]
-# Packed parameter vector, eight words and a forecast word (module
+# Packed parameter vector, seven words and a forecast word (module
 # `risk_params`: layout, widths and accessors; read with `params`). The
 # forecast word is read only while a forecast is live.
-_params: HashMap[address, uint256[8]]
+_params: HashMap[address, uint256[7]]
 _fparams: HashMap[address, uint256]
 # The live forecast of each asset (module `forecast` codec): sigma (WAD per
 # year) | push time (s); see docs/design.md §3.7.
@@ -205,9 +205,14 @@ def _check_params(p: uint256[N_PARAMS]):
     assert p[P_Z_MAINT] <= p[P_Z_INIT], "oracle: bad params"
     assert p[P_VAR_MIN] <= p[P_VAR_MAX] and p[P_VAR_MAX] <= VAR_CAP, "oracle: bad params"
     assert p[P_HORIZON] <= SECONDS_PER_YEAR and p[P_Z_INIT] <= 100 * WAD, "oracle: bad params"
-    assert risk_params._fits(p), "oracle: bad params"
+    # packing widths (module `risk_params`)
+    assert max(max(p[P_HEARTBEAT], p[P_GRACE]), max(p[P_RAMP_UP], p[P_RAMP_DOWN])) <= risk_params.M64, "oracle: bad params"
+    assert max(max(p[P_TAU_FAST], p[P_TAU_SLOW]), p[P_COOLDOWN]) <= risk_params.M64, "oracle: bad params"
+    assert p[P_KAPPA] <= risk_params.M96 and p[P_DEPTH] <= risk_params.M160, "oracle: bad params"
+    assert p[P_K_JUMP] <= risk_params.M96 and p[P_R_FLOOR] <= risk_params.M64 and p[P_SIGMA_CAUTION] <= risk_params.M96, "oracle: bad params"
+    assert p[P_DD_WINDOW] <= risk_params.M48 and p[P_DD_TRIP] <= risk_params.M64, "oracle: bad params"
     assert p[P_F_LO] <= p[P_F_HI] and p[P_F_HI] <= MAX_F_MULTIPLE and p[P_F_STEP] <= MAX_F_MULTIPLE, "oracle: bad params"
-    assert p[P_F_MODE] <= forecast.MODE_BLEND, "oracle: bad params"
+    assert p[P_F_TTL] <= risk_params.M56 and p[P_F_MODE] <= forecast.MODE_BLEND, "oracle: bad params"
 
 
 @internal
@@ -218,12 +223,12 @@ def _load_params(asset: address, with_forecast: bool, with_size: bool) -> uint25
          forecast entries only `with_forecast`, kappa and depth only
          `with_size` (else 0: a poke reads no word it does not use).
     """
-    w: uint256[8] = empty(uint256[8])
+    w: uint256[7] = empty(uint256[7])
     if with_size:
         w = self._params[asset]
     else:
         w = [self._params[asset][0], 0, self._params[asset][2], self._params[asset][3],
-             self._params[asset][4], self._params[asset][5], self._params[asset][6], self._params[asset][7]]
+             self._params[asset][4], self._params[asset][5], self._params[asset][6]]
     f: uint256 = 0
     if with_forecast:
         f = self._fparams[asset]

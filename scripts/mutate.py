@@ -129,7 +129,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "h_target=(w[3] >> H_INIT_SHIFT) & HAIRCUT_MASK,"),
     Mutant("params codec: grace read from the heartbeat", RP, "    return (w0 >> Q1) & M64\n", "    return w0 & M64\n"),
     Mutant("params codec: dd_window not packed", RP, " | (p[P_DD_WINDOW] << DD_WINDOW_SHIFT)", ""),
-    Mutant("params codec: kappa width unchecked", RP, "and p[P_KAPPA] <= M96 and", "and"),
+    Mutant("params codec: r_floor width unchecked", O, "and p[P_R_FLOOR] <= risk_params.M64 and", "and"),
     Mutant("drawdown codec: reference time dropped", DW, "return ref_price | (ref_time << TIME_SHIFT)", "return ref_price"),
     # forecast volatility (docs/design.md §3.7)
     Mutant("forecast lower bound ignored", FC, "f: uint256 = min(max(sigma_f, f_lo * sigma_r // WAD), f_hi * sigma_r // WAD)",

@@ -230,7 +230,7 @@ def _rows(prefix: str, reason: str, specs: Sequence[tuple[Any, ...]]) -> tuple[P
 
 # ------------------------------------------------------------------ RiskOracle
 
-_U48, _U56, _U64, _U96, _U128, _U160 = 2**48 - 1, 2**56 - 1, 2**64 - 1, 2**96 - 1, 2**128 - 1, 2**160 - 1
+_U48, _U56, _U64, _U96, _U160 = 2**48 - 1, 2**56 - 1, 2**64 - 1, 2**96 - 1, 2**160 - 1
 #: RiskOracle.MAX_F_MULTIPLE: the largest forecast multiple or step, WAD.
 MAX_F_MULTIPLE = 10 * WAD
 #: How a live forecast enters the haircuts (RiskOracle's f_mode; module ``forecast``'s MODE_*).
@@ -250,10 +250,10 @@ _ORACLE_ROWS = _rows("P_", "oracle: bad params", (
     ("ramp_down", "WAD/s", 64, "loosening speed of h_maint", {"hi": _U64}),
     ("var_min", "WAD/s", 128, "variance floor", {"le": "var_max"}),
     ("var_max", "WAD/s", 128, "variance cap", {"hi": VAR_CAP}),
-    ("k_jump", "WAD", 128, "jump threshold in sigma_dt", {"hi": _U128}),
-    ("r_floor", "WAD", 128, "jump threshold floor (simple return)", {"hi": _U128}),
+    ("k_jump", "WAD", 96, "jump threshold in sigma_dt", {"hi": _U96}),
+    ("r_floor", "WAD", 64, "jump threshold floor (simple return)", {"hi": _U64}),
     ("cooldown", "s", 64, "minimum time in REDUCE_ONLY after a trip", {"hi": _U64}),
-    ("sigma_caution", "WAD", 256, "annual sigma above which CAUTION", {}),
+    ("sigma_caution", "WAD", 96, "annual sigma above which CAUTION", {"hi": _U96}),
     ("kappa", "WAD", 96, "size haircut coefficient", {"hi": _U96}),
     ("depth", "WAD USD", 160, "market depth for the size haircut", {"hi": _U160}),
     ("h_min_init", "WAD", 64, "floor of h_init (in force: max(h_min, h_min_init))", {"le": "h_max"}),
@@ -271,12 +271,12 @@ OracleVector: Any = _vector_type(
     "RiskOracle per-asset parameter vector (P_* order; s, WAD, WAD/s, WAD USD: see spec.ORACLE).",
 )
 
-#: RiskOracle's per-asset vector. Storage (``_load_params``): word 0 heartbeat | grace | ramp_up |
-#: ramp_down (64 bits each); 1 kappa (96) | depth (160); 2 tau_fast | tau_slow | horizon | cooldown
-#: (64 each); 3 h0 | h_min | h_max | h_min_init (64 each); 4 z_maint (72) | z_init (72) | dd_window
-#: (48) | dd_trip (64); 5 var_min | var_max; 6 k_jump | r_floor (128 each); 7 sigma_caution (256);
-#: and ``_fparams`` f_lo | f_hi | f_step (64 each) | f_ttl (56) | f_mode (8), read by a poke only
-#: while a forecast is live (docs/design.md §3.7).
+#: RiskOracle's per-asset vector. Storage (module ``risk_params``): word 0 heartbeat | grace |
+#: ramp_up | ramp_down (64 bits each); 1 kappa (96) | depth (160); 2 tau_fast | tau_slow | horizon |
+#: cooldown (64 each); 3 h0 | h_min | h_max | h_min_init (64 each); 4 z_maint (72) | z_init (72) |
+#: dd_window (48) | dd_trip (64); 5 var_min | var_max (128 each); 6 k_jump (96) | r_floor (64) |
+#: sigma_caution (96); and ``_fparams`` f_lo | f_hi | f_step (64 each) | f_ttl (56) | f_mode (8),
+#: read by a poke only while a forecast is live (docs/design.md §3.7).
 #: ``checks`` mirrors ``_check_params`` line by line.
 ORACLE = Table("RiskOracle", "_check_params", _ORACLE_ROWS, (
     (("heartbeat", "lo"),),
@@ -288,7 +288,7 @@ ORACLE = Table("RiskOracle", "_check_params", _ORACLE_ROWS, (
     (("heartbeat", "hi"), ("grace", "hi"), ("ramp_up", "hi"), ("ramp_down", "hi")),
     (("tau_fast", "hi"), ("tau_slow", "hi"), ("cooldown", "hi")),
     (("kappa", "hi"), ("depth", "hi")),
-    (("k_jump", "hi"), ("r_floor", "hi")),
+    (("k_jump", "hi"), ("r_floor", "hi"), ("sigma_caution", "hi")),
     (("dd_window", "hi"), ("dd_trip", "hi")),
     (("f_lo", "le"), ("f_hi", "hi"), ("f_step", "hi")),
     (("f_ttl", "hi"), ("f_mode", "hi")),

@@ -4,19 +4,19 @@
 @custom:contract-name risk_params
 @license GNU Affero General Public License v3.0 only
 @notice Codec of the RiskOracle's per-asset parameter vector (28 entries,
-        indexed by the P_* constants) in eight packed storage words and a
-        ninth for the forecast entries (docs/design.md §3.6, §3.7), in the
+        indexed by the P_* constants) in seven packed storage words and an
+        eighth for the forecast entries (docs/design.md §3.6, §3.7), in the
         style of Aave's ReserveConfiguration: each field has its word, its
-        bit position and its width, and `_fits` is the bound that makes a
-        vector packable. Layout:
+        bit position and its width (the M* constants: the bound an entry
+        must respect to fit, checked by the oracle's `_check_params`).
+        Layout:
           word 0: heartbeat | grace | ramp_up | ramp_down          (64 bits each)
           word 1: kappa (0-95) | depth (96-255)
           word 2: tau_fast | tau_slow | horizon | cooldown         (64 each)
           word 3: h0 | h_min | h_max | h_min_init                  (64 each)
           word 4: z_maint (0-71) | z_init (72-143) | dd_window (144-191) | dd_trip (192-255)
           word 5: var_min | var_max                                (128 each)
-          word 6: k_jump | r_floor                                 (128 each)
-          word 7: sigma_caution                                    (256)
+          word 6: k_jump (0-95) | r_floor (96-159) | sigma_caution (160-255)
           forecast word: f_lo | f_hi | f_step (64 each) | f_ttl (192-247) | f_mode (248-255)
         Units are each entry's (seconds, WAD, WAD per second; see the P_*
         comments in RiskOracle).
@@ -56,37 +56,19 @@ P_F_MODE: constant(uint256) = 27
 # Field widths (a value must be below 2**width) and positions.
 M48: constant(uint256) = 2**48 - 1
 M56: constant(uint256) = 2**56 - 1
-M64: constant(uint256) = 2**64 - 1  # times, ramp speeds, WAD haircuts, f_lo, f_hi, f_step
+M64: constant(uint256) = 2**64 - 1  # times, ramp speeds, WAD haircuts, r_floor, dd_trip, f_lo, f_hi, f_step
 M72: constant(uint256) = 2**72 - 1  # z_maint, z_init
-M96: constant(uint256) = 2**96 - 1  # kappa
-M128: constant(uint256) = 2**128 - 1  # variances, k_jump, r_floor
+M96: constant(uint256) = 2**96 - 1  # kappa, k_jump, sigma_caution
+M128: constant(uint256) = 2**128 - 1  # variances
 M160: constant(uint256) = 2**160 - 1  # depth
 Q1: constant(uint256) = 64  # second quarter of a word
 Q2: constant(uint256) = 128  # third quarter
 Q3: constant(uint256) = 192  # fourth quarter
-KAPPA_BITS: constant(uint256) = 96
+KAPPA_BITS: constant(uint256) = 96  # also k_jump's width
+SIGMA_CAUTION_SHIFT: constant(uint256) = 160
 Z_BITS: constant(uint256) = 72
 DD_WINDOW_SHIFT: constant(uint256) = 144
 F_MODE_SHIFT: constant(uint256) = 248
-
-
-@internal
-@pure
-def _fits(p: uint256[N_PARAMS]) -> bool:
-    """
-    @notice Whether every entry fits its field (the oracle reverts
-            "oracle: bad params" otherwise). z_maint and z_init, the
-            haircuts and the variances have tighter semantic bounds,
-            checked by the oracle, that imply their widths.
-    """
-    return (
-        max(max(p[P_HEARTBEAT], p[P_GRACE]), max(p[P_RAMP_UP], p[P_RAMP_DOWN])) <= M64
-        and max(max(p[P_TAU_FAST], p[P_TAU_SLOW]), p[P_COOLDOWN]) <= M64
-        and p[P_KAPPA] <= M96 and p[P_DEPTH] <= M160
-        and p[P_K_JUMP] <= M128 and p[P_R_FLOOR] <= M128
-        and p[P_DD_WINDOW] <= M48 and p[P_DD_TRIP] <= M64
-        and p[P_F_TTL] <= M56
-    )
 
 
 @internal
@@ -163,9 +145,9 @@ def _f_mode(f: uint256) -> uint256:
 
 @internal
 @pure
-def _unpack(w: uint256[8], f: uint256) -> uint256[N_PARAMS]:
+def _unpack(w: uint256[7], f: uint256) -> uint256[N_PARAMS]:
     """
-    @notice The vector of eight packed words and the forecast word (pass
+    @notice The vector of seven packed words and the forecast word (pass
             0 to leave the forecast entries 0).
     @dev Decodes each field inline with the same positions and widths as
          its accessor above (a call per field would cost ~1k gas a poke).
@@ -191,9 +173,9 @@ def _unpack(w: uint256[8], f: uint256) -> uint256[N_PARAMS]:
     p[P_DD_TRIP] = w[4] >> Q3
     p[P_VAR_MIN] = w[5] & M128
     p[P_VAR_MAX] = w[5] >> Q2
-    p[P_K_JUMP] = w[6] & M128
-    p[P_R_FLOOR] = w[6] >> Q2
-    p[P_SIGMA_CAUTION] = w[7]
+    p[P_K_JUMP] = w[6] & M96
+    p[P_R_FLOOR] = (w[6] >> KAPPA_BITS) & M64
+    p[P_SIGMA_CAUTION] = w[6] >> SIGMA_CAUTION_SHIFT
     p[P_F_LO] = f & M64
     p[P_F_HI] = (f >> Q1) & M64
     p[P_F_STEP] = (f >> Q2) & M64
@@ -204,10 +186,10 @@ def _unpack(w: uint256[8], f: uint256) -> uint256[N_PARAMS]:
 
 @internal
 @pure
-def _pack(p: uint256[N_PARAMS]) -> (uint256[8], uint256):
+def _pack(p: uint256[N_PARAMS]) -> (uint256[7], uint256):
     """
-    @notice The eight words and the forecast word of a vector that `_fits`
-            and passed the oracle's semantic bounds.
+    @notice The seven words and the forecast word of a vector that passed
+            the oracle's `_check_params` (every entry fits its width).
     """
     return [
         p[P_HEARTBEAT] | (p[P_GRACE] << Q1) | (p[P_RAMP_UP] << Q2) | (p[P_RAMP_DOWN] << Q3),
@@ -216,6 +198,5 @@ def _pack(p: uint256[N_PARAMS]) -> (uint256[8], uint256):
         p[P_H0] | (p[P_H_MIN] << Q1) | (p[P_H_MAX] << Q2) | (p[P_H_MIN_INIT] << Q3),
         p[P_Z_MAINT] | (p[P_Z_INIT] << Z_BITS) | (p[P_DD_WINDOW] << DD_WINDOW_SHIFT) | (p[P_DD_TRIP] << Q3),
         p[P_VAR_MIN] | (p[P_VAR_MAX] << Q2),
-        p[P_K_JUMP] | (p[P_R_FLOOR] << Q2),
-        p[P_SIGMA_CAUTION],
+        p[P_K_JUMP] | (p[P_R_FLOOR] << KAPPA_BITS) | (p[P_SIGMA_CAUTION] << SIGMA_CAUTION_SHIFT),
     ], p[P_F_LO] | (p[P_F_HI] << Q1) | (p[P_F_STEP] << Q2) | (p[P_F_TTL] << Q3) | (p[P_F_MODE] << F_MODE_SHIFT)
