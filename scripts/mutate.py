@@ -164,13 +164,14 @@ SUITE = [
     # ("slow variance not clamped" did: the stateful test never runs a month of calm)
     # and the thin-collateral levers to the wei (a supply cap reached exactly, a concentration
     # term on a grown deposit index), which the random suites reach seldom; portfolio
-    # margin's oracle view and floor against the reference; and the forecast's bounds at the wei
+    # margin's oracle view and floor against the reference; the forecast's bounds at the wei; and
+    # every parameter's bounds on chain and in the reference (a storage codec's field width)
     ["ape", "test", "tests/unitary/test_vault_liquidation.py", "tests/unitary/test_oracle_breakers.py",
      "tests/unitary/test_vault_thin_collateral.py", "tests/unitary/test_portfolio_margin.py",
-     "tests/unitary/test_oracle_forecast.py", "-x", "-q",
+     "tests/unitary/test_oracle_forecast.py", "tests/unitary/test_spec.py", "-x", "-q",
      "-p", "no:cacheprovider"],
 ]
-STAGES = ("stateful", "compile", "fuzz", "liquidation, oracle, thin-collateral, portfolio and forecast unit tests")
+STAGES = ("stateful", "compile", "fuzz", "liquidation, oracle, thin-collateral, portfolio, forecast and bounds unit tests")
 
 
 def _shard(text: str) -> tuple[int, int]:
