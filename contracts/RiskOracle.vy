@@ -260,7 +260,7 @@ def _store_state(asset: address, s: IRiskOracle.AssetState, h_init: uint256):
          times not after them, so only the price needs a range check.
     """
     assert s.price <= MAX_PRICE, "oracle: price out of range"
-    self._state[asset] = asset_state._encode(s, h_init, self._state[asset][0])
+    self._state[asset] = asset_state._encode(s, h_init, self._state[asset][0], self._state[asset][3])
 
 
 @internal
@@ -501,16 +501,16 @@ def _h_maint_now(s: IRiskOracle.AssetState, ramp_up: uint256, ramp_down: uint256
 @view
 def _risk(asset: address) -> IRiskOracle.RiskView:
     """
-    @dev `risk` from five packed words: state words 0, 1 and 3 (the
-         variances are not needed) and parameter words 0 (heartbeat,
-         grace, ramp speeds) and 1 (kappa, depth).
+    @dev `risk` from four packed words: state words 1 and 3 (module
+         `asset_state`) and parameter words 0 (heartbeat, grace, ramp
+         speeds) and 1 (kappa, depth).
     """
     s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
-    # the variances (word 2) are not needed here
-    st0: uint256 = self._state[asset][0]
-    s, h_init = asset_state._decode([st0, self._state[asset][1], 0, self._state[asset][3]])
-    assert s.feed != empty(address), "oracle: asset not listed"
+    # words 1 and 3 only (module `asset_state`): word 3 holds the flags and tells a listed asset
+    st3: uint256 = self._state[asset][3]
+    assert asset_state._listed(st3), "oracle: asset not listed"
+    s, h_init = asset_state._decode([0, self._state[asset][1], 0, st3])
     assert not s.invalid, "oracle: invalid price"
     w0: uint256 = self._params[asset][0]
     w1: uint256 = self._params[asset][1]
@@ -522,7 +522,7 @@ def _risk(asset: address) -> IRiskOracle.RiskView:
         kappa=risk_params._kappa(w1),
         depth=risk_params._depth(w1),
         breaker=s.breaker,
-        correlated=asset_state._n_pairs(st0) != 0,
+        correlated=asset_state._n_pairs(st3) != 0,
     )
 
 
@@ -632,7 +632,7 @@ def breaker(asset: address) -> uint8:
     """
     @notice Circuit-breaker state: 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY.
     """
-    return asset_state._breaker(self._state[asset][0])
+    return asset_state._breaker(self._state[asset][3])
 
 
 @external
@@ -847,11 +847,11 @@ def set_correlation(asset_a: address, asset_b: address, rho_lo: int256, rho_hi: 
     self._pairs[a][b] = new
     # each asset counts its pairs with an offset (RiskView.correlated)
     if old == 0 and new != 0:
-        self._state[a][0] += asset_state.ONE_PAIR
-        self._state[b][0] += asset_state.ONE_PAIR
+        self._state[a][3] += asset_state.ONE_PAIR
+        self._state[b][3] += asset_state.ONE_PAIR
     elif old != 0 and new == 0:
-        self._state[a][0] -= asset_state.ONE_PAIR
-        self._state[b][0] -= asset_state.ONE_PAIR
+        self._state[a][3] -= asset_state.ONE_PAIR
+        self._state[b][3] -= asset_state.ONE_PAIR
     log CorrelationSet(asset_a=a, asset_b=b, rho_lo=rho_lo, rho_hi=rho_hi)
 
 

@@ -118,13 +118,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("initial scale from maintenance requirements", O,
            "ui[i] = v * risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, conc) // WAD",
            "ui[i] = v * r.h_maint // WAD"),
-    Mutant("pair count kept on a reset", O, "    elif old != 0 and new == 0:\n        self._state[a][0] -= asset_state.ONE_PAIR\n"
-           "        self._state[b][0] -= asset_state.ONE_PAIR\n", ""),
+    Mutant("pair count kept on a reset", O, "    elif old != 0 and new == 0:\n        self._state[a][3] -= asset_state.ONE_PAIR\n"
+           "        self._state[b][3] -= asset_state.ONE_PAIR\n", ""),
     Mutant("uncorrelated legs left out of the sum", O, "        sm += um[i]\n        si += ui[i]\n",
            "        if r.correlated:\n            sm += um[i]\n            si += ui[i]\n"),
     # storage codecs (issue #15)
-    Mutant("state codec: breaker read one byte off", AS, "breaker=convert((w[0] >> BREAKER_SHIFT) & BYTE_MASK, uint8),",
-           "breaker=convert((w[0] >> (BREAKER_SHIFT + 8)) & BYTE_MASK, uint8),"),
+    Mutant("state codec: breaker read one bit off", AS, "breaker=convert((w[3] >> BREAKER_SHIFT) & BREAKER_MASK, uint8),",
+           "breaker=convert((w[3] >> (BREAKER_SHIFT + 1)) & BREAKER_MASK, uint8),"),
     Mutant("state codec: h_target and h_init swapped", AS, "h_target=(w[3] >> H_TARGET_SHIFT) & HAIRCUT_MASK,",
            "h_target=(w[3] >> H_INIT_SHIFT) & HAIRCUT_MASK,"),
     Mutant("params codec: grace read from the heartbeat", RP, "    return (w0 >> Q1) & M64\n", "    return w0 & M64\n"),
@@ -144,7 +144,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "assert now - forecast._pushed_at(w) >= 0"),
     Mutant("initial haircut ignores the forecast", O, "    if accepted or expired:\n        h_init = new_init\n",
            "    if accepted or expired:\n        h_init = self._targets(risk_math._sigma(var, p[P_HORIZON]), p)[1]\n"),
-    Mutant("forecast bit dropped on store", AS, " | (live << FORECAST_SHIFT),", ","),
+    Mutant("forecast bit dropped on store", AS, " | (live << FORECAST_SHIFT)\n", "\n"),
     Mutant("set_param keeps the old target", O,
            "    # and keep the cached h_init equal to the live formula\n    s.h_target, h_init = self._targets(self._sigma_h(asset, s, p), p)\n",
            "    # and keep the cached h_init equal to the live formula\n    h_init = self._targets(self._sigma_h(asset, s, p), p)[1]\n"),

@@ -9,12 +9,16 @@
         (the bound a value must respect to fit) and a named accessor; no
         other contract shifts or masks these words. Layout:
           word 0: feed (bits 0-159) | feed_scale exponent, 18 - feed
-                  decimals (160-167) | breaker (168-175) | invalid
-                  (176-183) | tripped_at (184-247) | n_pairs (248-255)
+                  decimals (160-167) | tripped_at (184-247)
           word 1: price (0-191) | updated_at (192-255)
           word 2: var_fast (0-127) | var_slow (128-255)
           word 3: h_maint (0-59) | h_target (60-119) | h_init (120-179) |
-                  h_time (180-243) | forecast (244)
+                  h_time (180-243) | forecast (244) | invalid (245) |
+                  breaker (246-247) | n_pairs (248-255)
+        `risk()` needs words 1 and 3 only: the breaker, the invalid flag
+        and the pair count share word 3 with the haircuts, and a listed
+        asset has h_time != 0 (its listing's block time), so word 3 also
+        tells whether the asset is listed.
         Prices, haircuts and variances are WAD (variances per second);
         times Unix seconds. Only the price can exceed its field in use
         (haircuts are <= 1e18 < 2**60, variances <= VAR_CAP < 2**120,
@@ -27,16 +31,11 @@ import interfaces.IRiskOracle as IRiskOracle
 # ---------------------------------------------------------------- word 0
 FEED_MASK: constant(uint256) = 2**160 - 1
 SCALE_EXP_SHIFT: constant(uint256) = 160
-BREAKER_SHIFT: constant(uint256) = 168
-INVALID_SHIFT: constant(uint256) = 176
 TRIPPED_AT_SHIFT: constant(uint256) = 184
-N_PAIRS_SHIFT: constant(uint256) = 248
-BYTE_MASK: constant(uint256) = 2**8 - 1  # scale exponent, breaker, invalid, n_pairs
+BYTE_MASK: constant(uint256) = 2**8 - 1  # scale exponent
 # feed | scale exponent (bits 0-167): written at listing, never changed after.
 IDENTITY_MASK: constant(uint256) = 2**168 - 1
 TIME_MASK: constant(uint256) = 2**64 - 1  # tripped_at, updated_at, h_time
-# One more correlation pair: added to (or taken from) word 0 by `set_correlation`.
-ONE_PAIR: constant(uint256) = 1 << N_PAIRS_SHIFT
 # ---------------------------------------------------------------- word 1
 PRICE_MAX: constant(uint256) = 2**192 - 1  # WAD USD: the largest price the field holds
 UPDATED_AT_SHIFT: constant(uint256) = 192
@@ -49,6 +48,13 @@ H_TARGET_SHIFT: constant(uint256) = 60
 H_INIT_SHIFT: constant(uint256) = 120
 H_TIME_SHIFT: constant(uint256) = 180
 FORECAST_SHIFT: constant(uint256) = 244
+INVALID_SHIFT: constant(uint256) = 245
+BREAKER_SHIFT: constant(uint256) = 246
+BREAKER_MASK: constant(uint256) = 2**2 - 1  # 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY
+N_PAIRS_SHIFT: constant(uint256) = 248
+# One more correlation pair: added to (or taken from) word 3 by `set_correlation`
+# (at most 255 pairs an asset: the oracle lists at most 64 assets).
+ONE_PAIR: constant(uint256) = 1 << N_PAIRS_SHIFT
 
 
 @internal
@@ -62,20 +68,29 @@ def _feed(w0: uint256) -> address:
 
 @internal
 @pure
-def _breaker(w0: uint256) -> uint8:
+def _breaker(w3: uint256) -> uint8:
     """
-    @notice The circuit-breaker state (word 0): 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY.
+    @notice The circuit-breaker state (word 3): 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY.
     """
-    return convert((w0 >> BREAKER_SHIFT) & BYTE_MASK, uint8)
+    return convert((w3 >> BREAKER_SHIFT) & BREAKER_MASK, uint8)
 
 
 @internal
 @pure
-def _n_pairs(w0: uint256) -> uint256:
+def _n_pairs(w3: uint256) -> uint256:
     """
-    @notice The number of the asset's correlation pairs with an offset (word 0).
+    @notice The number of the asset's correlation pairs with an offset (word 3).
     """
-    return w0 >> N_PAIRS_SHIFT
+    return w3 >> N_PAIRS_SHIFT
+
+
+@internal
+@pure
+def _listed(w3: uint256) -> bool:
+    """
+    @notice Whether word 3 belongs to a listed asset (h_time, a block time, is set at listing).
+    """
+    return w3 != 0
 
 
 @internal
@@ -115,20 +130,20 @@ def _decode(w: uint256[4]) -> (IRiskOracle.AssetState, uint256):
         h_maint=w[3] & HAIRCUT_MASK,
         h_target=(w[3] >> H_TARGET_SHIFT) & HAIRCUT_MASK,
         h_time=(w[3] >> H_TIME_SHIFT) & TIME_MASK,
-        breaker=convert((w[0] >> BREAKER_SHIFT) & BYTE_MASK, uint8),
+        breaker=convert((w[3] >> BREAKER_SHIFT) & BREAKER_MASK, uint8),
         tripped_at=(w[0] >> TRIPPED_AT_SHIFT) & TIME_MASK,
-        invalid=(w[0] >> INVALID_SHIFT) & BYTE_MASK != 0,
+        invalid=(w[3] >> INVALID_SHIFT) & 1 != 0,
         forecast=(w[3] >> FORECAST_SHIFT) & 1 != 0,
     ), (w[3] >> H_INIT_SHIFT) & HAIRCUT_MASK
 
 
 @internal
 @pure
-def _encode(s: IRiskOracle.AssetState, h_init: uint256, w0_old: uint256) -> uint256[4]:
+def _encode(s: IRiskOracle.AssetState, h_init: uint256, w0_old: uint256, w3_old: uint256) -> uint256[4]:
     """
     @notice Packs a state and its cached h_init (WAD) over the asset's
-            stored word 0 `w0_old` (0 at listing), which keeps the pair
-            count and, once listed, the feed and its scale exponent.
+            stored words 0 and 3 (0 at listing): word 0 keeps, once
+            listed, the feed and its scale exponent, word 3 the pair count.
     @dev The caller range-checks the price (<= PRICE_MAX). At listing,
          feed_scale (a power of ten <= 1e18) is stored as its exponent;
          after that `s.feed` and `s.feed_scale` are not read (they never
@@ -151,9 +166,9 @@ def _encode(s: IRiskOracle.AssetState, h_init: uint256, w0_old: uint256) -> uint
     if s.forecast:
         live = 1
     return [
-        identity | (convert(s.breaker, uint256) << BREAKER_SHIFT) | (flag << INVALID_SHIFT)
-        | (s.tripped_at << TRIPPED_AT_SHIFT) | (self._n_pairs(w0_old) << N_PAIRS_SHIFT),
+        identity | (s.tripped_at << TRIPPED_AT_SHIFT),
         s.price | (s.updated_at << UPDATED_AT_SHIFT),
         s.var_fast | (s.var_slow << VAR_SLOW_SHIFT),
-        s.h_maint | (s.h_target << H_TARGET_SHIFT) | (h_init << H_INIT_SHIFT) | (s.h_time << H_TIME_SHIFT) | (live << FORECAST_SHIFT),
+        s.h_maint | (s.h_target << H_TARGET_SHIFT) | (h_init << H_INIT_SHIFT) | (s.h_time << H_TIME_SHIFT) | (live << FORECAST_SHIFT)
+        | (flag << INVALID_SHIFT) | (convert(s.breaker, uint256) << BREAKER_SHIFT) | (w3_old >> N_PAIRS_SHIFT << N_PAIRS_SHIFT),
     ]
