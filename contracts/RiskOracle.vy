@@ -35,6 +35,7 @@ from .modules import steward
 from .modules import asset_state
 from .modules import risk_params
 from .modules import drawdown_word
+from .modules import leg_units
 initializes: steward[access_control := access_control]
 exports: (
     steward.max_rel_change,
@@ -55,7 +56,6 @@ MAX_BATCH: constant(uint256) = 16
 # Upper bound for any variance, WAD per second: keeps sigma's isqrt
 # argument var * 31_536_000 * 1e18 far below 2**256.
 VAR_CAP: constant(uint256) = 10**36
-M8: constant(uint256) = 2**8 - 1
 # Largest accepted price, WAD USD (the price's storage field, docs/design.md §3.6).
 MAX_PRICE: constant(uint256) = asset_state.PRICE_MAX
 # Largest |return| of an accepted round, WAD (a 1.7e20-fold move): keeps
@@ -223,12 +223,10 @@ def _load_params(asset: address, with_forecast: bool, with_size: bool) -> uint25
          forecast entries only `with_forecast`, kappa and depth only
          `with_size` (else 0: a poke reads no word it does not use).
     """
-    w: uint256[7] = empty(uint256[7])
+    w: uint256[7] = [self._params[asset][0], 0, self._params[asset][2], self._params[asset][3],
+                     self._params[asset][4], self._params[asset][5], self._params[asset][6]]
     if with_size:
-        w = self._params[asset]
-    else:
-        w = [self._params[asset][0], 0, self._params[asset][2], self._params[asset][3],
-             self._params[asset][4], self._params[asset][5], self._params[asset][6]]
+        w[1] = self._params[asset][1]
     f: uint256 = 0
     if with_forecast:
         f = self._fparams[asset]
@@ -913,8 +911,8 @@ def portfolio_scales(
     @param legs Token of each leg, or the zero address.
     @param balances Signed balance of each leg, token decimals (> 0 a
            deposit, < 0 a borrow).
-    @param units Decimals (bits 0-7) | concentration haircut of the
-           asset's total deposits, WAD (bits 8-255), of each leg.
+    @param units Decimals | concentration haircut of the asset's total
+           deposits (WAD) of each leg, as module `leg_units` packs them.
     @return lambda_maint, lambda_init, WAD in [portfolio_floor, 1e18].
     """
     floor_: uint256 = self.portfolio_floor
@@ -932,10 +930,10 @@ def portfolio_scales(
         v: uint256 = 0
         conc: uint256 = 0
         if balances[i] > 0:
-            v = risk_math._asset_value(convert(balances[i], uint256), r.price, units[i] & M8)
-            conc = units[i] >> 8
+            v = risk_math._asset_value(convert(balances[i], uint256), r.price, leg_units._decimals(units[i]))
+            conc = leg_units._concentration(units[i])
         else:
-            v = risk_math._liability_value(convert(-balances[i], uint256), r.price, units[i] & M8)
+            v = risk_math._liability_value(convert(-balances[i], uint256), r.price, leg_units._decimals(units[i]))
         um[i] = v * r.h_maint // WAD
         ui[i] = v * risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, conc) // WAD
         sm += um[i]
