@@ -16,6 +16,7 @@ import interfaces.IRiskOracle as IRiskOracle
 import interfaces.IMarginVault as IMarginVault
 from . import risk_math
 from . import portfolio
+from . import shares
 
 WAD: constant(uint256) = 10**18
 MAX_ASSETS: constant(uint256) = 8
@@ -30,15 +31,15 @@ def _to_tokens(scaled: int256, deposit_index: uint256, borrow_index: uint256) ->
     """
     @notice Signed token balance of a scaled balance: a deposit (> 0)
             times the deposit index, rounded down; a borrow (< 0) times
-            the borrow index, rounded up (docs/design.md §2).
+            the borrow index, rounded up (`shares`, docs/design.md §2).
     @param scaled Scaled balance (index scale of its sign).
     @param deposit_index WAD.
     @param borrow_index WAD.
     @return Token decimals, signed.
     """
     if scaled >= 0:
-        return convert(convert(scaled, uint256) * deposit_index // WAD, int256)
-    return -convert((convert(-scaled, uint256) * borrow_index + WAD - 1) // WAD, int256)
+        return convert(shares._to_assets_down(convert(scaled, uint256), deposit_index), int256)
+    return -convert(shares._to_assets_up(convert(-scaled, uint256), borrow_index), int256)
 
 
 @internal
