@@ -722,6 +722,24 @@ def _available(m: Market) -> uint256:
     return deposits - borrows
 
 
+@internal
+@view
+def _check_supply_cap(asset: address, before: uint256, m: Market):
+    """
+    @dev Supply cap (whole tokens; 0: none), Aave v3 style: only a deposit
+         that raises the scaled deposits above `before` is held to it, so
+         the part that repays debt always passes; total deposits (rounded
+         down) in whole tokens rounded up, so that the cap may be reached
+         exactly (docs/design.md §2.8). Reverts "vault: supply cap reached".
+    @param m The market after the deposit.
+    """
+    w0: uint256 = self._cfg[asset][0]
+    cap: uint256 = asset_config._supply_cap(w0)
+    if cap != 0 and m.scaled_deposits > before:
+        total: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
+        assert risk_math._liability_value(total, 1, asset_config._decimals(w0)) <= cap, "vault: supply cap reached"
+
+
 @external
 @nonreentrant
 def deposit(asset: address, amount: uint256, account: address = msg.sender):
@@ -743,17 +761,7 @@ def deposit(asset: address, amount: uint256, account: address = msg.sender):
     self._listed(asset)
     m: Market = self._accrue(asset)
     bal: int256 = self._tokens(self.scaled_balances[account][asset], m)
-    before: uint256 = m.scaled_deposits
-    m = self._set_balance(account, asset, m, bal + convert(amount, int256))
-    # supply cap (whole tokens; 0: none), Aave v3 style: only a deposit that raises the
-    # deposits is held to it, so the part that repays debt always passes; total deposits
-    # (rounded down) in whole tokens rounded up, so that the cap may be reached exactly
-    # (docs/design.md §2.8)
-    w0: uint256 = self._cfg[asset][0]
-    cap: uint256 = asset_config._supply_cap(w0)
-    if cap != 0 and m.scaled_deposits > before:
-        total: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
-        assert risk_math._liability_value(total, 1, asset_config._decimals(w0)) <= cap, "vault: supply cap reached"
+    self._check_supply_cap(asset, m.scaled_deposits, self._set_balance(account, asset, m, bal + convert(amount, int256)))
     self._pull(asset, amount)
     log Deposit(account=account, asset=asset, amount=amount, caller=msg.sender)
 

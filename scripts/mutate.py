@@ -90,12 +90,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "asset_config._decimals(w0)) < cap, \"vault: supply cap reached\""),
     Mutant("supply cap applied to a repaying deposit", V, "if cap != 0 and m.scaled_deposits > before:",
            "if cap != 0:"),
+    # the deposit's cap check after a repayment, with no scaled deposits before: any total over the cap
+    # refuses the repayment (a call, not the check written out: the vault is near the EIP-170 limit, and
+    # a mutant over it would die at deployment, not by a test)
     Mutant("supply cap applied to repay", V,
            "    self._set_balance(account, asset, m, bal + convert(paid, int256))\n",
-           "    self._set_balance(account, asset, m, bal + convert(paid, int256))\n"
-           "    assert asset_config._supply_cap(self._cfg[asset][0]) == 0 or risk_math._liability_value(shares._to_assets_down("
-           "self._load_market(asset).scaled_deposits, m.deposit_index), 1, self._decimals(asset))"
-           " <= asset_config._supply_cap(self._cfg[asset][0]), \"vault: supply cap reached\"\n"),
+           "    self._check_supply_cap(asset, 0, self._set_balance(account, asset, m, bal + convert(paid, int256)))\n"),
     Mutant("supply cap total rounds up", V, "total: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)",
            "total: uint256 = shares._to_assets_up(m.scaled_deposits, m.deposit_index)"),
     Mutant("concentration term dropped", MG, "risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, units[i] >> 8)",
