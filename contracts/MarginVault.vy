@@ -270,16 +270,6 @@ def _decimals(asset: address) -> uint256:
 
 
 @internal
-@view
-def _load_asset_params(asset: address) -> uint256[N_ASSET_PARAMS]:
-    """
-    @dev Unpacks the rate model, borrowability, supply cap and
-         concentration coefficient (`asset_config`).
-    """
-    return asset_config._unpack_params(self._cfg[asset])
-
-
-@internal
 def _store_cfg(asset: address, slot: uint256, decimals: uint256, a: uint256[N_ASSET_PARAMS]):
     """
     @dev Packs the configuration of an asset whose parameters passed
@@ -334,7 +324,7 @@ def asset_params(asset: address, i: uint256) -> uint256:
     """
     @notice One per-asset parameter (A_* index; 0 if not listed).
     """
-    return self._load_asset_params(asset)[i]
+    return asset_config._unpack_params(self._cfg[asset])[i]
 
 
 @external
@@ -414,7 +404,7 @@ def set_asset_param(asset: address, param: uint256, new_value: uint256):
     """
     assert self._slot(asset) != 0, "vault: asset not listed"
     assert param < N_ASSET_PARAMS, "vault: unknown param"
-    a: uint256[N_ASSET_PARAMS] = self._load_asset_params(asset)
+    a: uint256[N_ASSET_PARAMS] = asset_config._unpack_params(self._cfg[asset])
     steward._authorize_change(asset, param, a[param], new_value)
     a[param] = new_value
     self._check_asset_params(a)
@@ -471,7 +461,7 @@ def _accrued(asset: address) -> (Market, uint256):
     m.last_accrual = block.timestamp
     if m.scaled_borrows == 0:
         return m, 0
-    a: uint256[N_ASSET_PARAMS] = self._load_asset_params(asset)
+    a: uint256[N_ASSET_PARAMS] = asset_config._unpack_params(self._cfg[asset])
     deposits: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
     borrows: uint256 = shares._to_assets_up(m.scaled_borrows, m.borrow_index)
     rate: uint256 = rates._borrow_rate(
@@ -500,15 +490,6 @@ def _accrue(asset: address) -> Market:
         if m.borrow_index != old_index:
             log Accrued(asset=asset, borrow_index=m.borrow_index, deposit_index=m.deposit_index, reserve=reserve)
     return m
-
-
-@internal
-@pure
-def _tokens(scaled: int256, m: Market) -> int256:
-    """
-    @dev Signed token balance of a scaled balance (`margin._to_tokens`).
-    """
-    return margin._to_tokens(scaled, m.deposit_index, m.borrow_index)
 
 
 @internal
@@ -604,7 +585,7 @@ def _balances(
     bals: int256[MAX_ASSETS] = empty(int256[MAX_ASSETS])
     for i: uint256 in range(len(listed_), bound=MAX_ASSETS):
         if mask & (1 << i) != 0:
-            bals[i] = self._tokens(self.scaled_balances[account][listed_[i]], markets[i])
+            bals[i] = margin._to_tokens(self.scaled_balances[account][listed_[i]], markets[i].deposit_index, markets[i].borrow_index)
     return bals
 
 
@@ -681,7 +662,7 @@ def balance_of(account: address, asset: address) -> int256:
     m: Market = empty(Market)
     reserve: uint256 = 0
     m, reserve = self._accrued(asset)
-    return self._tokens(self.scaled_balances[account][asset], m)
+    return margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
 
 
 @external
@@ -760,7 +741,7 @@ def deposit(asset: address, amount: uint256, account: address = msg.sender):
     assert account != empty(address), "vault: zero address"
     self._listed(asset)
     m: Market = self._accrue(asset)
-    bal: int256 = self._tokens(self.scaled_balances[account][asset], m)
+    bal: int256 = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
     self._check_supply_cap(asset, m.scaled_deposits, self._set_balance(account, asset, m, bal + convert(amount, int256)))
     self._pull(asset, amount)
     log Deposit(account=account, asset=asset, amount=amount, caller=msg.sender)
@@ -783,7 +764,7 @@ def withdraw(asset: address, amount: uint256):
     assert amount > 0, "vault: zero amount"
     self._listed(asset)
     m: Market = self._accrue(asset)
-    bal: int256 = self._tokens(self.scaled_balances[msg.sender][asset], m)
+    bal: int256 = margin._to_tokens(self.scaled_balances[msg.sender][asset], m.deposit_index, m.borrow_index)
     assert bal > 0 and convert(bal, uint256) >= amount, "vault: insufficient balance"
     assert amount <= self._available(m), "vault: insufficient liquidity"
     self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
@@ -812,7 +793,7 @@ def borrow(asset: address, amount: uint256):
     self._listed(asset)
     assert asset_config._borrowable(self._cfg[asset][0]) == 1, "vault: asset not borrowable"
     m: Market = self._accrue(asset)
-    bal: int256 = self._tokens(self.scaled_balances[msg.sender][asset], m)
+    bal: int256 = margin._to_tokens(self.scaled_balances[msg.sender][asset], m.deposit_index, m.borrow_index)
     assert amount <= self._available(m), "vault: insufficient liquidity"
     self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
     self._check_risk_increase(msg.sender, asset)
@@ -837,7 +818,7 @@ def repay(asset: address, amount: uint256, account: address = msg.sender) -> uin
     assert amount > 0, "vault: zero amount"
     self._listed(asset)
     m: Market = self._accrue(asset)
-    bal: int256 = self._tokens(self.scaled_balances[account][asset], m)
+    bal: int256 = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
     assert bal < 0, "vault: no debt"
     paid: uint256 = min(amount, convert(-bal, uint256))
     self._set_balance(account, asset, m, bal + convert(paid, int256))
@@ -882,7 +863,7 @@ def _settle_if_bankrupt(account: address) -> bool:
     for asset: address in self.listed:
         if mask & (1 << i) != 0:
             m: Market = self._accrue(asset)
-            debt: uint256 = convert(-self._tokens(self.scaled_balances[account][asset], m), uint256)
+            debt: uint256 = convert(-margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index), uint256)
             covered: uint256 = min(debt, m.insurance)
             m.insurance -= covered
             loss: uint256 = debt - covered
@@ -939,8 +920,8 @@ def liquidate(
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     h, views = self._health_views(account, self.position_mask[account])
     assert h.maint_assets < h.maint_liabilities, "vault: account healthy"
-    debt_bal: int256 = self._tokens(self.scaled_balances[account][debt_asset], md)
-    col_bal: int256 = self._tokens(self.scaled_balances[account][collateral_asset], mc)
+    debt_bal: int256 = margin._to_tokens(self.scaled_balances[account][debt_asset], md.deposit_index, md.borrow_index)
+    col_bal: int256 = margin._to_tokens(self.scaled_balances[account][collateral_asset], mc.deposit_index, mc.borrow_index)
     assert debt_bal < 0, "vault: no debt in asset"
     assert col_bal > 0, "vault: no collateral in asset"
     # both are held (non-zero balances), so the health check priced them
