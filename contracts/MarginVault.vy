@@ -42,6 +42,9 @@ from .modules import risk_math
 from .modules import rates
 from .modules import steward
 from .modules import margin
+from .modules import asset_config
+from .modules import market_layout
+from .modules import shares
 initializes: steward[access_control := access_control]
 exports: (
     steward.max_rel_change,
@@ -54,10 +57,6 @@ WAD: constant(uint256) = 10**18
 # Largest amount one deposit may credit, token decimals (a signed balance is int256).
 MAX_AMOUNT: constant(uint256) = 2**255 - 1
 MAX_ASSETS: constant(uint256) = 8
-M8: constant(uint256) = 2**8 - 1
-M64: constant(uint256) = 2**64 - 1
-M80: constant(uint256) = 2**80 - 1
-M40: constant(uint256) = 2**40 - 1
 
 RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN_ROLE")
 GUARDIAN_ROLE: public(constant(bytes32)) = keccak256("GUARDIAN_ROLE")
@@ -83,15 +82,16 @@ P_LIQ_CAP_TRIPPED: public(constant(uint256)) = 9  # WAD USD: the same while any 
 P_CAUTION_SCALE: public(constant(uint256)) = 10  # WAD: weight of CAUTION collateral in initial health
 
 # Per-asset parameters (indices into `asset_params`).
-N_ASSET_PARAMS: constant(uint256) = 8
-A_BASE_RATE: public(constant(uint256)) = 0  # WAD per year
-A_SLOPE1: public(constant(uint256)) = 1  # WAD per year
-A_SLOPE2: public(constant(uint256)) = 2  # WAD per year
-A_KINK: public(constant(uint256)) = 3  # WAD utilization
-A_RESERVE_FACTOR: public(constant(uint256)) = 4  # WAD share of interest to the insurance fund
-A_BORROWABLE: public(constant(uint256)) = 5  # 1 if the asset may be borrowed, else 0
-A_SUPPLY_CAP: public(constant(uint256)) = 6  # whole tokens: most total deposits a deposit may reach (0: no cap)
-A_KAPPA_AGG: public(constant(uint256)) = 7  # WAD: concentration coefficient on the asset's total deposits
+# The order is the `asset_config` codec's, which packs the vector into `_cfg`.
+N_ASSET_PARAMS: constant(uint256) = asset_config.N_PARAMS
+A_BASE_RATE: public(constant(uint256)) = asset_config.A_BASE_RATE  # 0, WAD per year
+A_SLOPE1: public(constant(uint256)) = asset_config.A_SLOPE1  # 1, WAD per year
+A_SLOPE2: public(constant(uint256)) = asset_config.A_SLOPE2  # 2, WAD per year
+A_KINK: public(constant(uint256)) = asset_config.A_KINK  # 3, WAD utilization
+A_RESERVE_FACTOR: public(constant(uint256)) = asset_config.A_RESERVE_FACTOR  # 4, WAD share of interest to the insurance fund
+A_BORROWABLE: public(constant(uint256)) = asset_config.A_BORROWABLE  # 5, 1 if the asset may be borrowed, else 0
+A_SUPPLY_CAP: public(constant(uint256)) = asset_config.A_SUPPLY_CAP  # 6, whole tokens: most total deposits a deposit may reach (0: no cap)
+A_KAPPA_AGG: public(constant(uint256)) = asset_config.A_KAPPA_AGG  # 7, WAD: concentration coefficient on the asset's total deposits
 
 
 struct Market:
@@ -170,17 +170,15 @@ event PauseChanged:
 oracle: public(IRiskOracle)
 listed: public(DynArray[address, MAX_ASSETS])
 # Packed per-asset configuration (getters `asset_slot`, `asset_decimals`,
-# `asset_params`), bounded by `_check_asset_params` and the listing checks:
-#   word 0: slot, 1-based position in `listed`, 0 if not listed (bits 0-7) |
-#           decimals (8-15) | borrowable (16-23) | kink (24-87, < WAD) |
-#           reserve_factor (88-151, <= WAD) | kappa_agg (152-215, <= WAD) |
-#           supply_cap (216-255, whole tokens, < 2**40)
-#   word 1: base_rate (0-79) | slope1 (80-159) | slope2 (160-239)
-#           (their sum is <= 100 WAD < 2**67)
+# `asset_params`), bounded by `_check_asset_params` and the listing checks;
+# layout and field accessors in the `asset_config` module (slot, decimals,
+# borrowable, kink, reserve_factor, kappa_agg, supply_cap | base_rate,
+# slope1, slope2).
 _cfg: HashMap[address, uint256[2]]
-# Packed markets (getter `markets`): words 0-3 deposit_index,
-# borrow_index, scaled_deposits, scaled_borrows; word 4: last_accrual
-# (bits 0-63) | insurance (64-255, < 2**192, "vault: insurance out of range").
+# Packed markets (getter `stored_market`): words 0-3 deposit_index,
+# borrow_index, scaled_deposits, scaled_borrows; word 4 last_accrual |
+# insurance, layout and accessors in the `market_layout` module
+# ("vault: insurance out of range" above its field).
 _markets: HashMap[address, uint256[5]]
 params: public(uint256[N_PARAMS])
 # account => asset => signed scaled balance (deposit index scale if > 0, borrow index scale if < 0)
@@ -223,7 +221,7 @@ def _check_params(p: uint256[N_PARAMS]):
 @pure
 def _check_asset_params(a: uint256[N_ASSET_PARAMS]):
     # one assert, one revert string, for every bound: the vault is close to the EIP-170 code size limit
-    assert a[A_KINK] > 0 and a[A_KINK] < WAD and a[A_RESERVE_FACTOR] <= WAD and a[A_BORROWABLE] <= 1 and max(a[A_BASE_RATE], max(a[A_SLOPE1], a[A_SLOPE2])) <= 100 * WAD and a[A_BASE_RATE] + a[A_SLOPE1] + a[A_SLOPE2] <= 100 * WAD and a[A_SUPPLY_CAP] <= M40 and a[A_KAPPA_AGG] <= WAD, "vault: bad params"
+    assert a[A_KINK] > 0 and a[A_KINK] < WAD and a[A_RESERVE_FACTOR] <= WAD and a[A_BORROWABLE] <= 1 and max(a[A_BASE_RATE], max(a[A_SLOPE1], a[A_SLOPE2])) <= 100 * WAD and a[A_BASE_RATE] + a[A_SLOPE1] + a[A_SLOPE2] <= 100 * WAD and a[A_SUPPLY_CAP] <= asset_config.MAX_SUPPLY_CAP and a[A_KAPPA_AGG] <= WAD, "vault: bad params"
 
 
 @internal
@@ -262,47 +260,22 @@ def _probe_transfer(asset: address, decimals: uint256):
 @internal
 @view
 def _slot(asset: address) -> uint256:
-    return self._cfg[asset][0] & M8
+    return asset_config._slot(self._cfg[asset][0])
 
 
 @internal
 @view
 def _decimals(asset: address) -> uint256:
-    return (self._cfg[asset][0] >> 8) & M8
-
-
-@internal
-@view
-def _load_asset_params(asset: address) -> uint256[N_ASSET_PARAMS]:
-    """
-    @dev Unpacks the rate model, borrowability, supply cap and
-         concentration coefficient (layout above `_cfg`).
-    """
-    w0: uint256 = self._cfg[asset][0]
-    w1: uint256 = self._cfg[asset][1]
-    a: uint256[N_ASSET_PARAMS] = empty(uint256[N_ASSET_PARAMS])
-    a[A_BASE_RATE] = w1 & M80
-    a[A_SLOPE1] = (w1 >> 80) & M80
-    a[A_SLOPE2] = w1 >> 160
-    a[A_KINK] = (w0 >> 24) & M64
-    a[A_RESERVE_FACTOR] = (w0 >> 88) & M64
-    a[A_BORROWABLE] = (w0 >> 16) & M8
-    a[A_KAPPA_AGG] = (w0 >> 152) & M64
-    a[A_SUPPLY_CAP] = w0 >> 216
-    return a
+    return asset_config._decimals(self._cfg[asset][0])
 
 
 @internal
 def _store_cfg(asset: address, slot: uint256, decimals: uint256, a: uint256[N_ASSET_PARAMS]):
     """
     @dev Packs the configuration of an asset whose parameters passed
-         `_check_asset_params` (layout above `_cfg`).
+         `_check_asset_params` (`asset_config`).
     """
-    self._cfg[asset] = [
-        slot | (decimals << 8) | (a[A_BORROWABLE] << 16) | (a[A_KINK] << 24) | (a[A_RESERVE_FACTOR] << 88)
-        | (a[A_KAPPA_AGG] << 152) | (a[A_SUPPLY_CAP] << 216),
-        a[A_BASE_RATE] | (a[A_SLOPE1] << 80) | (a[A_SLOPE2] << 160),
-    ]
+    self._cfg[asset] = asset_config._pack(slot, decimals, a)
 
 
 @internal
@@ -310,14 +283,21 @@ def _store_cfg(asset: address, slot: uint256, decimals: uint256, a: uint256[N_AS
 def _load_market(asset: address) -> Market:
     w: uint256[5] = self._markets[asset]
     return Market(
-        deposit_index=w[0], borrow_index=w[1], scaled_deposits=w[2], scaled_borrows=w[3], last_accrual=w[4] & M64, insurance=w[4] >> 64
+        deposit_index=w[0],
+        borrow_index=w[1],
+        scaled_deposits=w[2],
+        scaled_borrows=w[3],
+        last_accrual=market_layout._last_accrual(w[4]),
+        insurance=market_layout._insurance(w[4]),
     )
 
 
 @internal
 def _store_market(asset: address, m: Market):
-    assert m.insurance < 2**192, "vault: insurance out of range"
-    self._markets[asset] = [m.deposit_index, m.borrow_index, m.scaled_deposits, m.scaled_borrows, m.last_accrual | (m.insurance << 64)]
+    assert m.insurance <= market_layout.MAX_INSURANCE, "vault: insurance out of range"
+    self._markets[asset] = [
+        m.deposit_index, m.borrow_index, m.scaled_deposits, m.scaled_borrows, market_layout._pack_w4(m.last_accrual, m.insurance)
+    ]
 
 
 @external
@@ -344,12 +324,12 @@ def asset_params(asset: address, i: uint256) -> uint256:
     """
     @notice One per-asset parameter (A_* index; 0 if not listed).
     """
-    return self._load_asset_params(asset)[i]
+    return asset_config._unpack_params(self._cfg[asset])[i]
 
 
 @external
 @view
-def markets(asset: address) -> Market:
+def stored_market(asset: address) -> Market:
     """
     @notice The stored market of an asset (indices WAD, scaled totals,
             last accrual s, insurance fund token decimals), not accrued
@@ -424,7 +404,7 @@ def set_asset_param(asset: address, param: uint256, new_value: uint256):
     """
     assert self._slot(asset) != 0, "vault: asset not listed"
     assert param < N_ASSET_PARAMS, "vault: unknown param"
-    a: uint256[N_ASSET_PARAMS] = self._load_asset_params(asset)
+    a: uint256[N_ASSET_PARAMS] = asset_config._unpack_params(self._cfg[asset])
     steward._authorize_change(asset, param, a[param], new_value)
     a[param] = new_value
     self._check_asset_params(a)
@@ -481,14 +461,14 @@ def _accrued(asset: address) -> (Market, uint256):
     m.last_accrual = block.timestamp
     if m.scaled_borrows == 0:
         return m, 0
-    a: uint256[N_ASSET_PARAMS] = self._load_asset_params(asset)
-    deposits: uint256 = m.scaled_deposits * m.deposit_index // WAD
-    borrows: uint256 = (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD
+    a: uint256[N_ASSET_PARAMS] = asset_config._unpack_params(self._cfg[asset])
+    deposits: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
+    borrows: uint256 = shares._to_assets_up(m.scaled_borrows, m.borrow_index)
     rate: uint256 = rates._borrow_rate(
         rates._utilization(deposits, borrows), a[A_BASE_RATE], a[A_SLOPE1], a[A_SLOPE2], a[A_KINK]
     )
     m.borrow_index = rates._grow_index(m.borrow_index, rate, dt)
-    interest: uint256 = (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD - borrows
+    interest: uint256 = shares._to_assets_up(m.scaled_borrows, m.borrow_index) - borrows
     reserve: uint256 = interest * a[A_RESERVE_FACTOR] // WAD
     if m.scaled_deposits == 0:
         reserve = interest
@@ -503,22 +483,13 @@ def _accrue(asset: address) -> Market:
     m: Market = empty(Market)
     reserve: uint256 = 0
     old_index: uint256 = self._markets[asset][1]
-    old_time: uint256 = self._markets[asset][4] & M64
+    old_time: uint256 = market_layout._last_accrual(self._markets[asset][4])
     m, reserve = self._accrued(asset)
     if m.last_accrual != old_time:
         self._store_market(asset, m)
         if m.borrow_index != old_index:
             log Accrued(asset=asset, borrow_index=m.borrow_index, deposit_index=m.deposit_index, reserve=reserve)
     return m
-
-
-@internal
-@pure
-def _tokens(scaled: int256, m: Market) -> int256:
-    """
-    @dev Signed token balance of a scaled balance (`margin._to_tokens`).
-    """
-    return margin._to_tokens(scaled, m.deposit_index, m.borrow_index)
 
 
 @internal
@@ -537,11 +508,11 @@ def _set_balance(account: address, asset: address, m: Market, new_tokens: int256
         out.scaled_borrows -= convert(-old, uint256)
     new: int256 = 0
     if new_tokens > 0:
-        s: uint256 = convert(new_tokens, uint256) * WAD // m.deposit_index
+        s: uint256 = shares._to_shares_down(convert(new_tokens, uint256), m.deposit_index)
         out.scaled_deposits += s
         new = convert(s, int256)
     elif new_tokens < 0:
-        s: uint256 = (convert(-new_tokens, uint256) * WAD + m.borrow_index - 1) // m.borrow_index
+        s: uint256 = shares._to_shares_up(convert(-new_tokens, uint256), m.borrow_index)
         out.scaled_borrows += s
         new = -convert(s, int256)
     self.scaled_balances[account][asset] = new
@@ -571,7 +542,7 @@ def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS
     """
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
-    # config word 0 of each asset, replaced below by decimals | concentration haircut << 8
+    # config word 0 of each asset (`asset_config`), replaced below by `margin._units`
     units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
     held: DynArray[address, MAX_ASSETS] = []
     i: uint256 = 0
@@ -595,7 +566,10 @@ def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS
             j += 1
             w0: uint256 = units[k]
             units[k] = margin._units(
-                (w0 >> 8) & M8, (w0 >> 152) & M64, markets[k].scaled_deposits * markets[k].deposit_index // WAD, views[k]
+                asset_config._decimals(w0),
+                asset_config._kappa_agg(w0),
+                shares._to_assets_down(markets[k].scaled_deposits, markets[k].deposit_index),
+                views[k],
             )
     return views, markets, units
 
@@ -611,7 +585,7 @@ def _balances(
     bals: int256[MAX_ASSETS] = empty(int256[MAX_ASSETS])
     for i: uint256 in range(len(listed_), bound=MAX_ASSETS):
         if mask & (1 << i) != 0:
-            bals[i] = self._tokens(self.scaled_balances[account][listed_[i]], markets[i])
+            bals[i] = margin._to_tokens(self.scaled_balances[account][listed_[i]], markets[i].deposit_index, markets[i].borrow_index)
     return bals
 
 
@@ -688,7 +662,7 @@ def balance_of(account: address, asset: address) -> int256:
     m: Market = empty(Market)
     reserve: uint256 = 0
     m, reserve = self._accrued(asset)
-    return self._tokens(self.scaled_balances[account][asset], m)
+    return margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
 
 
 @external
@@ -704,8 +678,8 @@ def market(asset: address) -> (uint256, uint256, uint256, uint256, uint256):
     return (
         m.deposit_index,
         m.borrow_index,
-        m.scaled_deposits * m.deposit_index // WAD,
-        (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD,
+        shares._to_assets_down(m.scaled_deposits, m.deposit_index),
+        shares._to_assets_up(m.scaled_borrows, m.borrow_index),
         m.insurance,
     )
 
@@ -722,11 +696,29 @@ def _listed(asset: address):
 @internal
 @view
 def _available(m: Market) -> uint256:
-    deposits: uint256 = m.scaled_deposits * m.deposit_index // WAD
-    borrows: uint256 = (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD
+    deposits: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
+    borrows: uint256 = shares._to_assets_up(m.scaled_borrows, m.borrow_index)
     if borrows >= deposits:
         return 0
     return deposits - borrows
+
+
+@internal
+@view
+def _check_supply_cap(asset: address, before: uint256, m: Market):
+    """
+    @dev Supply cap (whole tokens; 0: none), Aave v3 style: only a deposit
+         that raises the scaled deposits above `before` is held to it, so
+         the part that repays debt always passes; total deposits (rounded
+         down) in whole tokens rounded up, so that the cap may be reached
+         exactly (docs/design.md §2.8). Reverts "vault: supply cap reached".
+    @param m The market after the deposit.
+    """
+    w0: uint256 = self._cfg[asset][0]
+    cap: uint256 = asset_config._supply_cap(w0)
+    if cap != 0 and m.scaled_deposits > before:
+        total: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
+        assert risk_math._liability_value(total, 1, asset_config._decimals(w0)) <= cap, "vault: supply cap reached"
 
 
 @external
@@ -749,17 +741,8 @@ def deposit(asset: address, amount: uint256, account: address = msg.sender):
     assert account != empty(address), "vault: zero address"
     self._listed(asset)
     m: Market = self._accrue(asset)
-    bal: int256 = self._tokens(self.scaled_balances[account][asset], m)
-    before: uint256 = m.scaled_deposits
-    m = self._set_balance(account, asset, m, bal + convert(amount, int256))
-    # supply cap (whole tokens; 0: none), Aave v3 style: only a deposit that raises the
-    # deposits is held to it, so the part that repays debt always passes; total deposits
-    # (rounded down) in whole tokens rounded up, so that the cap may be reached exactly
-    # (docs/design.md §2.8)
-    w0: uint256 = self._cfg[asset][0]
-    if w0 >> 216 != 0 and m.scaled_deposits > before:
-        total: uint256 = m.scaled_deposits * m.deposit_index // WAD
-        assert risk_math._liability_value(total, 1, (w0 >> 8) & M8) <= w0 >> 216, "vault: supply cap reached"
+    bal: int256 = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
+    self._check_supply_cap(asset, m.scaled_deposits, self._set_balance(account, asset, m, bal + convert(amount, int256)))
     self._pull(asset, amount)
     log Deposit(account=account, asset=asset, amount=amount, caller=msg.sender)
 
@@ -781,7 +764,7 @@ def withdraw(asset: address, amount: uint256):
     assert amount > 0, "vault: zero amount"
     self._listed(asset)
     m: Market = self._accrue(asset)
-    bal: int256 = self._tokens(self.scaled_balances[msg.sender][asset], m)
+    bal: int256 = margin._to_tokens(self.scaled_balances[msg.sender][asset], m.deposit_index, m.borrow_index)
     assert bal > 0 and convert(bal, uint256) >= amount, "vault: insufficient balance"
     assert amount <= self._available(m), "vault: insufficient liquidity"
     self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
@@ -808,9 +791,9 @@ def borrow(asset: address, amount: uint256):
     assert self.paused & PAUSE_BORROW == 0, "vault: borrow paused"
     assert amount > 0, "vault: zero amount"
     self._listed(asset)
-    assert (self._cfg[asset][0] >> 16) & M8 == 1, "vault: asset not borrowable"
+    assert asset_config._borrowable(self._cfg[asset][0]) == 1, "vault: asset not borrowable"
     m: Market = self._accrue(asset)
-    bal: int256 = self._tokens(self.scaled_balances[msg.sender][asset], m)
+    bal: int256 = margin._to_tokens(self.scaled_balances[msg.sender][asset], m.deposit_index, m.borrow_index)
     assert amount <= self._available(m), "vault: insufficient liquidity"
     self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
     self._check_risk_increase(msg.sender, asset)
@@ -835,7 +818,7 @@ def repay(asset: address, amount: uint256, account: address = msg.sender) -> uin
     assert amount > 0, "vault: zero amount"
     self._listed(asset)
     m: Market = self._accrue(asset)
-    bal: int256 = self._tokens(self.scaled_balances[account][asset], m)
+    bal: int256 = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
     assert bal < 0, "vault: no debt"
     paid: uint256 = min(amount, convert(-bal, uint256))
     self._set_balance(account, asset, m, bal + convert(paid, int256))
@@ -880,13 +863,13 @@ def _settle_if_bankrupt(account: address) -> bool:
     for asset: address in self.listed:
         if mask & (1 << i) != 0:
             m: Market = self._accrue(asset)
-            debt: uint256 = convert(-self._tokens(self.scaled_balances[account][asset], m), uint256)
+            debt: uint256 = convert(-margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index), uint256)
             covered: uint256 = min(debt, m.insurance)
             m.insurance -= covered
             loss: uint256 = debt - covered
             m = self._set_balance(account, asset, m, 0)
             if loss > 0 and m.scaled_deposits > 0:
-                deposits: uint256 = m.scaled_deposits * m.deposit_index // WAD
+                deposits: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
                 m.deposit_index = (deposits - min(loss, deposits)) * WAD // m.scaled_deposits
             self._store_market(asset, m)
             log BadDebtSettled(account=account, asset=asset, debt=debt, covered_by_insurance=covered, socialized=loss)
@@ -937,8 +920,8 @@ def liquidate(
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     h, views = self._health_views(account, self.position_mask[account])
     assert h.maint_assets < h.maint_liabilities, "vault: account healthy"
-    debt_bal: int256 = self._tokens(self.scaled_balances[account][debt_asset], md)
-    col_bal: int256 = self._tokens(self.scaled_balances[account][collateral_asset], mc)
+    debt_bal: int256 = margin._to_tokens(self.scaled_balances[account][debt_asset], md.deposit_index, md.borrow_index)
+    col_bal: int256 = margin._to_tokens(self.scaled_balances[account][collateral_asset], mc.deposit_index, mc.borrow_index)
     assert debt_bal < 0, "vault: no debt in asset"
     assert col_bal > 0, "vault: no collateral in asset"
     # both are held (non-zero balances), so the health check priced them

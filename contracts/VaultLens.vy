@@ -18,13 +18,13 @@
 import interfaces.IMarginVault as IMarginVault
 import interfaces.IRiskOracle as IRiskOracle
 from .modules import margin
+from .modules import asset_config
 
 MAX_ASSETS: constant(uint256) = 8
 MAX_LENS: constant(uint256) = 256
 # RiskOracle.MAX_BATCH
 MAX_BATCH: constant(uint256) = 16
-# MarginVault.A_KAPPA_AGG and MarginVault.P_CAUTION_SCALE
-A_KAPPA_AGG: constant(uint256) = 7
+# MarginVault.P_CAUTION_SCALE (MarginVault.A_KAPPA_AGG is asset_config.A_KAPPA_AGG)
 P_CAUTION_SCALE: constant(uint256) = 10
 
 
@@ -70,7 +70,8 @@ def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[A
             and weighted health sums (WAD USD) of up to 256 accounts in
             one call, with the block time they were computed at (seconds).
     @dev Prices every listed asset once (`risk_many`) and accrues every
-         market once (`market`); reverts "oracle: stale price" /
+         market once (`market`); scaled balances become amounts with the
+         vault's own share math (`margin._to_tokens`, `shares`); reverts "oracle: stale price" /
          "oracle: invalid price" if any listed asset cannot be valued.
     """
     v: IMarginVault = self.vault
@@ -91,7 +92,7 @@ def accounts_view(accounts: DynArray[address, MAX_LENS]) -> (uint256, DynArray[A
         b: uint256 = 0
         ins: uint256 = 0
         dep_index[i], bor_index[i], total, b, ins = staticcall v.market(a)
-        units[i] = margin._units(staticcall v.asset_decimals(a), staticcall v.asset_params(a, A_KAPPA_AGG), total, views[i])
+        units[i] = margin._units(staticcall v.asset_decimals(a), staticcall v.asset_params(a, asset_config.A_KAPPA_AGG), total, views[i])
     caution_scale: uint256 = staticcall v.params(P_CAUTION_SCALE)
     out: DynArray[AccountView, MAX_LENS] = []
     for account: address in accounts:

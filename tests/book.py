@@ -148,7 +148,7 @@ class Book:
         _, snap = self.s.lens.snapshot(self.toks)
         return (
             tuple(self.v.scaled_balances(who, t) for t in self.toks),
-            tuple(tuple(self.v.markets(t)) for t in self.toks),
+            tuple(tuple(self.v.stored_market(t)) for t in self.toks),
             tuple(t.balanceOf(u) for u in (who, liq, self.v) if u is not None for t in self.toks),
             tuple((x.price, x.updated_at, x.var_fast, x.var_slow, x.h_target, x.breaker, x.invalid) for x in snap),
             (self.v.liq_window_start(), self.v.liq_window_used()),
@@ -175,7 +175,7 @@ class Book:
         now = self.now()
         for sym, t in zip(SYMS, self.toks):
             m = self.ref.markets[self.a(sym)]
-            assert tuple(self.v.markets(t)) == (
+            assert tuple(self.v.stored_market(t)) == (
                 m.deposit_index, m.borrow_index, m.scaled_deposits, m.scaled_borrows, m.last_accrual, m.insurance
             ), sym
         for u in who or self.accounts[:1]:

@@ -16,10 +16,11 @@ import interfaces.IRiskOracle as IRiskOracle
 import interfaces.IMarginVault as IMarginVault
 from . import risk_math
 from . import portfolio
+from . import shares
+from . import leg_units
 
 WAD: constant(uint256) = 10**18
 MAX_ASSETS: constant(uint256) = 8
-M8: constant(uint256) = 2**8 - 1
 CAUTION: constant(uint8) = 1
 REDUCE_ONLY: constant(uint8) = 2
 
@@ -30,15 +31,15 @@ def _to_tokens(scaled: int256, deposit_index: uint256, borrow_index: uint256) ->
     """
     @notice Signed token balance of a scaled balance: a deposit (> 0)
             times the deposit index, rounded down; a borrow (< 0) times
-            the borrow index, rounded up (docs/design.md §2).
+            the borrow index, rounded up (`shares`, docs/design.md §2).
     @param scaled Scaled balance (index scale of its sign).
     @param deposit_index WAD.
     @param borrow_index WAD.
     @return Token decimals, signed.
     """
     if scaled >= 0:
-        return convert(convert(scaled, uint256) * deposit_index // WAD, int256)
-    return -convert((convert(-scaled, uint256) * borrow_index + WAD - 1) // WAD, int256)
+        return convert(shares._to_assets_down(convert(scaled, uint256), deposit_index), int256)
+    return -convert(shares._to_assets_up(convert(-scaled, uint256), borrow_index), int256)
 
 
 @internal
@@ -56,8 +57,8 @@ def _units(decimals: uint256, kappa_agg: uint256, total_deposits: uint256, r: IR
     @param r The asset's risk view (price, depth).
     """
     if kappa_agg == 0:
-        return decimals
-    return decimals | risk_math._size_haircut(kappa_agg, r.depth, risk_math._asset_value(total_deposits, r.price, decimals)) << 8
+        return leg_units._pack(decimals, 0)
+    return leg_units._pack(decimals, risk_math._size_haircut(kappa_agg, r.depth, risk_math._asset_value(total_deposits, r.price, decimals)))
 
 
 @internal
@@ -114,10 +115,11 @@ def _weigh(
             if r.breaker == REDUCE_ONLY:
                 h.reduce_only = True
             h_maint: uint256 = portfolio._scaled_haircut(r.h_maint, lam_m)
+            dec: uint256 = leg_units._decimals(units[i])
             if bal > 0:
-                v: uint256 = risk_math._asset_value(convert(bal, uint256), r.price, units[i] & M8)
+                v: uint256 = risk_math._asset_value(convert(bal, uint256), r.price, dec)
                 h_init: uint256 = portfolio._scaled_haircut(
-                    risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, units[i] >> 8), lam_i
+                    risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, leg_units._concentration(units[i])), lam_i
                 )
                 h.maint_assets += risk_math._weighted_asset(v, h_maint)
                 w: uint256 = risk_math._weighted_asset(v, h_init)
@@ -125,7 +127,7 @@ def _weigh(
                     w = w * caution_scale // WAD
                 h.init_assets += w
             elif bal < 0:
-                v: uint256 = risk_math._liability_value(convert(-bal, uint256), r.price, units[i] & M8)
+                v: uint256 = risk_math._liability_value(convert(-bal, uint256), r.price, dec)
                 h_init: uint256 = portfolio._scaled_haircut(risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, 0), lam_i)
                 h.maint_liabilities += risk_math._weighted_liability(v, h_maint)
                 h.init_liabilities += risk_math._weighted_liability(v, h_init)

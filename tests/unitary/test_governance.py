@@ -399,7 +399,7 @@ def test_vault_listing_rules(project, system, vault, oracle, weth, admin):
     assert vault.n_listed() == 4 and vault.asset_slot(tok) == 4 and vault.listed(3) == tok.address
     assert tok.balanceOf(vault) == 0 and tok.balanceOf(admin) == 10**18  # the listing probe went back
     assert asset_params(vault, tok) == nb
-    assert tuple(vault.markets(tok)) == (WAD, WAD, 0, 0, r.timestamp, 0)
+    assert tuple(vault.stored_market(tok)) == (WAD, WAD, 0, 0, r.timestamp, 0)
     # up to eight assets
     for i in range(5, 9):
         vault.list_asset(_new_asset(project, oracle, admin, name=f"N{i}", vault=vault), rates, sender=admin)

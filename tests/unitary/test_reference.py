@@ -614,3 +614,29 @@ def test_round_up_overflows_where_vyper_does():
         ref.ceil_div(top - 10**18 + 1, 10**18)  # x + d = 2**256 + 0: overflows
     assert ref.ceil_div(top - 10**18, 10**18) == (top - 10**18) // 10**18 + 1  # x + d = 2**256 - 1 fits
     assert ref.ceil_div(0, 7) == 0 and ref.ceil_div(7, 7) == 1 and ref.ceil_div(8, 7) == 2
+
+
+def test_share_math_rounds_for_the_vault():
+    """reference.shares (contracts/modules/shares.vy): deposits round down, borrows up, exact
+    multiples are exact, and the checked arithmetic overflows where Vyper's does."""
+    WAD = ref.WAD
+    index = WAD + WAD // 3  # 1.333...: no amount below is an exact multiple
+    for x in (1, 7, 10**6 + 1, 3 * 10**24 + 5):
+        assert ref.to_assets_down(x, index) == x * index // WAD
+        assert ref.to_assets_up(x, index) == -(-x * index // WAD)
+        assert ref.to_shares_down(x, index) == x * WAD // index
+        assert ref.to_shares_up(x, index) == -(-x * WAD // index)
+        assert ref.to_assets_up(x, index) - ref.to_assets_down(x, index) in (0, 1)
+        assert ref.to_shares_up(x, index) - ref.to_shares_down(x, index) in (0, 1)
+        # a deposit never gets back more than it paid in, a borrow never owes less than it took
+        assert ref.to_assets_down(ref.to_shares_down(x, index), index) <= x
+        assert ref.to_assets_up(ref.to_shares_up(x, index), index) >= x
+    assert ref.to_assets_up(3, WAD) == ref.to_assets_down(3, WAD) == 3  # unit index: exact
+    assert ref.to_shares_up(0, index) == ref.to_assets_up(0, index) == 0
+    top = 2**256 - 1
+    with pytest.raises(ArithmeticError):
+        ref.to_assets_up(top - WAD + 1, 1)  # x + WAD = 2**256: overflows before the - 1
+    with pytest.raises(ArithmeticError):
+        ref.to_shares_down(1, 0)  # zero index: the division reverts
+    with pytest.raises(ArithmeticError):
+        ref.to_assets_down(2**255, 2)  # the product overflows

@@ -97,7 +97,7 @@ def test_deposit_repays_existing_debt_first(book, system, vault, usd, alice, cha
     assert vault.balance_of(alice, usd) == (left * WAD // di) * di // WAD
     assert left - 1 <= vault.balance_of(alice, usd) <= left
     _, _, _, borrows, insurance = vault.market(usd)
-    assert borrows == 0 and vault.markets(usd).scaled_borrows == 0
+    assert borrows == 0 and vault.stored_market(usd).scaled_borrows == 0
     assert insurance == reserve
     assert vault.position_mask(alice) == 0b011  # USD deposit + WETH deposit
     book.check()
@@ -551,7 +551,7 @@ def test_interest_above_kink_by_hand_and_by_reference(book, system, vault, usd, 
     # the next action stores the accrual and logs it
     r2 = book.deposit(bob, "USD", 1)
     (ev,) = r2.events.filter(vault.Accrued)
-    m = vault.markets(usd)
+    m = vault.stored_market(usd)
     assert (ev.borrow_index, ev.deposit_index) == (m.borrow_index, m.deposit_index)
     assert ev.reserve == m.insurance > 0 and m.last_accrual == r2.timestamp
     book.check()
@@ -563,14 +563,14 @@ def test_interest_below_kink_and_idle_markets(book, vault, usd, wbtc, alice, bob
     chain.pending_timestamp += 365 * 86_400
     r2 = book.deposit(bob, "WBTC", E8)  # accrues WBTC only: no borrows, no interest
     assert not list(r2.events.filter(vault.Accrued))
-    m = vault.markets(wbtc)
+    m = vault.stored_market(wbtc)
     assert (m.deposit_index, m.borrow_index, m.insurance, m.last_accrual) == (WAD, WAD, 0, r2.timestamp)
     r3 = book.deposit(bob, "USD", 1)
     a = P.TOKENS[0].rates
     rate = a[ref.A_SLOPE1] * (WAD // 10) // a[ref.A_KINK]  # 0.5 %/yr below the kink
     assert rate == 5 * WAD // 1_000
     bi = WAD + (rate // YEAR) * (r3.timestamp - r1.timestamp)
-    assert vault.markets(usd).borrow_index == bi
+    assert vault.stored_market(usd).borrow_index == bi
     assert -vault.balance_of(alice, usd) == pytest.approx(100_000 * E6 * 1.005, rel=1e-4)
     book.check()
 
@@ -583,10 +583,10 @@ def test_rate_change_accrues_at_the_old_rate_first(book, system, vault, usd, ali
     r2 = book.set_asset_param("USD", ref.A_SLOPE1, 2 * old)
     (ev,) = r2.events.filter(vault.Accrued)
     bi1 = WAD + (old * (WAD // 10) // P.TOKENS[0].rates[ref.A_KINK] // YEAR) * (r2.timestamp - r1.timestamp)
-    assert ev.borrow_index == bi1 == vault.markets(usd).borrow_index
+    assert ev.borrow_index == bi1 == vault.stored_market(usd).borrow_index
     chain.pending_timestamp += 10 * 86_400
     chain.mine()
-    m = vault.markets(usd)
+    m = vault.stored_market(usd)
     d = m.scaled_deposits * m.deposit_index // WAD
     b = ceil_div(m.scaled_borrows * m.borrow_index, WAD)
     rate2 = 2 * old * (b * WAD // d) // P.TOKENS[0].rates[ref.A_KINK]

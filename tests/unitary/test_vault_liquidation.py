@@ -194,7 +194,7 @@ def test_bad_debt_settled_atomically_and_socialized(book, system, vault, usd, we
     assert socialized == debt - covered > 0
     deposits = md.scaled_deposits * md.deposit_index // WAD
     di = (deposits - socialized) * WAD // md.scaled_deposits  # docs/design.md §6: lower the deposit index
-    m = vault.markets(usd)
+    m = vault.stored_market(usd)
     assert (m.deposit_index, m.insurance, m.scaled_borrows) == (di, 0, 0)
     assert vault.balance_of(alice, usd) == vault.balance_of(alice, weth) == 0
     assert vault.position_mask(alice) == 0
@@ -218,7 +218,7 @@ def test_insurance_covers_bad_debt_before_depositors(book, system, vault, usd, a
     md = out["market_d"]
     ((_, debt, covered, socialized),) = out["settled"]
     assert debt > 0 and covered == debt and socialized == 0
-    m = vault.markets(usd)
+    m = vault.stored_market(usd)
     assert m.insurance == md.insurance - debt
     assert m.deposit_index == md.deposit_index  # depositors lose nothing
     book.check(alice, liquidator, bob)

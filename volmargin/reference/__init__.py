@@ -9,6 +9,8 @@ the contract's revert string, e.g. ``"vault: insufficient health"``).
 Split along the contracts:
 
   * ``risk_math``: ``contracts/modules/risk_math.vy`` and ``rates.vy`` (pure functions)
+  * ``shares``:    ``contracts/modules/shares.vy`` (scaled balances to amounts and back,
+    the one place of the vault's rounding directions)
   * ``portfolio``: ``contracts/modules/portfolio.vy`` and ``RiskOracle.portfolio_scales``
     (portfolio margin, docs/design.md §5.6; reached as ``ref.portfolio``, not re-exported)
   * ``forecast``:  ``contracts/modules/forecast.vy`` (a risk keeper's forecast volatility,
@@ -16,7 +18,7 @@ Split along the contracts:
   * ``oracle``:    ``contracts/RiskOracle.vy`` (``OracleRef``)
   * ``vault``:     ``contracts/MarginVault.vy`` (``VaultRef``)
 
-Every public name of the three is re-exported here, so ``from volmargin import
+Every public name of risk_math, shares, oracle and vault is re-exported here, so ``from volmargin import
 reference as ref`` then ``ref.OracleRef``, ``ref.haircut``, ``ref.WAD`` works.
 """
 
@@ -24,5 +26,6 @@ from .risk_math import *  # noqa: F401,F403
 from .oracle import *  # noqa: F401,F403
 from .vault import *  # noqa: F401,F403
 from .risk_math import Reject, require  # noqa: F401
+from .shares import *  # noqa: F401,F403
 from . import portfolio  # noqa: F401
 from . import forecast  # noqa: F401

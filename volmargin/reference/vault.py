@@ -9,6 +9,7 @@ from .risk_math import (CAUTION, I, REDUCE_ONLY, UINT256_MAX, WAD, Reject, U, as
                         require, seize_amount, size_haircut, utilization, weighted_asset, weighted_liability)
 from .oracle import OracleRef, RiskView
 from .portfolio import scaled_haircut
+from .shares import to_assets_down, to_assets_up, to_shares_down, to_shares_up
 from .. import spec as _S
 
 # ---------------------------------------------------------------- MarginVault.vy
@@ -97,11 +98,11 @@ def check_asset_params(a: list[int]) -> None:
 
 
 def tokens(scaled: int, m: Market) -> int:
-    """margin._to_tokens: signed token balance of a scaled balance (deposits down, borrows up),
-    with the contract's checked arithmetic (``ArithmeticError`` where it reverts)."""
+    """margin._to_tokens: signed token balance of a scaled balance (deposits down, borrows up,
+    ``shares``), with the contract's checked arithmetic (``ArithmeticError`` where it reverts)."""
     if scaled >= 0:
-        return I(U(scaled * m.deposit_index) // WAD)
-    return -I(U(U(I(-scaled) * m.borrow_index) + WAD - 1) // WAD)
+        return I(to_assets_down(scaled, m.deposit_index))
+    return -I(to_assets_up(I(-scaled), m.borrow_index))
 
 
 def concentration_haircut(kappa_agg: int, total_deposits: int, r: RiskView, decimals: int) -> int:
@@ -244,11 +245,11 @@ class VaultRef:
         if m.scaled_borrows == 0:
             return m, 0
         a = self.asset_params[asset]
-        deposits = m.scaled_deposits * m.deposit_index // WAD
-        borrows = (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD
+        deposits = to_assets_down(m.scaled_deposits, m.deposit_index)
+        borrows = to_assets_up(m.scaled_borrows, m.borrow_index)
         rate = borrow_rate(utilization(deposits, borrows), a[A_BASE_RATE], a[A_SLOPE1], a[A_SLOPE2], a[A_KINK])
         m.borrow_index = grow_index(m.borrow_index, rate, dt)
-        interest = U((m.scaled_borrows * m.borrow_index + WAD - 1) // WAD - borrows)
+        interest = U(to_assets_up(m.scaled_borrows, m.borrow_index) - borrows)
         reserve = interest * a[A_RESERVE_FACTOR] // WAD
         if m.scaled_deposits == 0:
             reserve = interest
@@ -273,8 +274,8 @@ class VaultRef:
         return (
             m.deposit_index,
             m.borrow_index,
-            m.scaled_deposits * m.deposit_index // WAD,
-            (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD,
+            to_assets_down(m.scaled_deposits, m.deposit_index),
+            to_assets_up(m.scaled_borrows, m.borrow_index),
             m.insurance,
         )
 
@@ -287,11 +288,11 @@ class VaultRef:
             out.scaled_borrows = U(out.scaled_borrows + old)
         new = 0
         if new_tokens > 0:
-            s = new_tokens * WAD // m.deposit_index
+            s = to_shares_down(new_tokens, m.deposit_index)
             out.scaled_deposits += s
             new = s
         elif new_tokens < 0:
-            s = (-new_tokens * WAD + m.borrow_index - 1) // m.borrow_index
+            s = to_shares_up(-new_tokens, m.borrow_index)
             out.scaled_borrows += s
             new = -s
         self.scaled[(account, asset)] = new
@@ -303,8 +304,8 @@ class VaultRef:
 
     @staticmethod
     def _available(m: Market) -> int:
-        deposits = m.scaled_deposits * m.deposit_index // WAD
-        borrows = (m.scaled_borrows * m.borrow_index + WAD - 1) // WAD
+        deposits = to_assets_down(m.scaled_deposits, m.deposit_index)
+        borrows = to_assets_up(m.scaled_borrows, m.borrow_index)
         return 0 if borrows >= deposits else deposits - borrows
 
     # -- health
@@ -327,7 +328,7 @@ class VaultRef:
             views.append(r)
             decs.append(self.decimals[asset])
             legs.append(asset)
-            total = m.scaled_deposits * m.deposit_index // WAD
+            total = to_assets_down(m.scaled_deposits, m.deposit_index)
             conc.append(concentration_haircut(self.asset_params[asset][A_KAPPA_AGG], total, r, self.decimals[asset]))
         scales = (WAD, WAD)
         if sum(r.correlated for r in views) >= 2:  # the vault asks the oracle only then
@@ -379,7 +380,7 @@ class VaultRef:
         cap = self.asset_params[asset][A_SUPPLY_CAP]
         if cap == 0 or after.scaled_deposits <= before.scaled_deposits:
             return
-        total = after.scaled_deposits * after.deposit_index // WAD
+        total = to_assets_down(after.scaled_deposits, after.deposit_index)
         require(total <= cap * 10 ** self.decimals[asset], "vault: supply cap reached")
 
     def withdraw(self, account: str, asset: str, amount: int, now: int) -> None:
@@ -452,7 +453,7 @@ class VaultRef:
             loss = debt - covered
             m = self._set_balance(account, asset, m, 0)
             if loss > 0 and m.scaled_deposits > 0:
-                deposits = m.scaled_deposits * m.deposit_index // WAD
+                deposits = to_assets_down(m.scaled_deposits, m.deposit_index)
                 m.deposit_index = (deposits - min(loss, deposits)) * WAD // m.scaled_deposits
             self.markets[asset] = m
             out.append((asset, debt, covered, loss))
