@@ -1,4 +1,5 @@
 # pragma version ~=0.4.3
+# pragma optimize codesize
 """
 @title volmargin MarginVault
 @custom:contract-name MarginVault
@@ -94,15 +95,6 @@ A_SUPPLY_CAP: public(constant(uint256)) = asset_config.A_SUPPLY_CAP  # 6, whole 
 A_KAPPA_AGG: public(constant(uint256)) = asset_config.A_KAPPA_AGG  # 7, WAD: concentration coefficient on the asset's total deposits
 
 
-struct Market:
-    deposit_index: uint256  # WAD
-    borrow_index: uint256  # WAD
-    scaled_deposits: uint256  # sum of positive scaled balances
-    scaled_borrows: uint256  # sum of |negative scaled balances|
-    last_accrual: uint256  # s
-    insurance: uint256  # token decimals: insurance fund of this asset
-
-
 event AssetListed:
     asset: indexed(address)
     decimals: uint256
@@ -175,11 +167,11 @@ listed: public(DynArray[address, MAX_ASSETS])
 # borrowable, kink, reserve_factor, kappa_agg, supply_cap | base_rate,
 # slope1, slope2).
 _cfg: HashMap[address, uint256[2]]
-# Packed markets (getter `stored_market`): words 0-3 deposit_index,
-# borrow_index, scaled_deposits, scaled_borrows; word 4 last_accrual |
-# insurance, layout and accessors in the `market_layout` module
-# ("vault: insurance out of range" above its field).
-_markets: HashMap[address, uint256[5]]
+# Packed markets, three words (getter `stored_market`; layout, bounds and
+# accessors in the `market_layout` module): indices, scaled totals, and
+# last_accrual | insurance ("vault: market out of range" / "vault:
+# insurance out of range" above a field).
+_markets: HashMap[address, uint256[3]]
 params: public(uint256[N_PARAMS])
 # account => asset => signed scaled balance (deposit index scale if > 0, borrow index scale if < 0)
 scaled_balances: public(HashMap[address, HashMap[address, int256]])
@@ -280,24 +272,15 @@ def _store_cfg(asset: address, slot: uint256, decimals: uint256, a: uint256[N_AS
 
 @internal
 @view
-def _load_market(asset: address) -> Market:
-    w: uint256[5] = self._markets[asset]
-    return Market(
-        deposit_index=w[0],
-        borrow_index=w[1],
-        scaled_deposits=w[2],
-        scaled_borrows=w[3],
-        last_accrual=market_layout._last_accrual(w[4]),
-        insurance=market_layout._insurance(w[4]),
-    )
+def _load_market(asset: address) -> market_layout.Market:
+    return market_layout._unpack(self._markets[asset])
 
 
 @internal
-def _store_market(asset: address, m: Market):
+def _store_market(asset: address, m: market_layout.Market):
+    assert max(max(m.deposit_index, m.borrow_index), max(m.scaled_deposits, m.scaled_borrows)) <= market_layout.MAX_FIELD, "vault: market out of range"
     assert m.insurance <= market_layout.MAX_INSURANCE, "vault: insurance out of range"
-    self._markets[asset] = [
-        m.deposit_index, m.borrow_index, m.scaled_deposits, m.scaled_borrows, market_layout._pack_w4(m.last_accrual, m.insurance)
-    ]
+    self._markets[asset] = market_layout._pack(m)
 
 
 @external
@@ -329,7 +312,7 @@ def asset_params(asset: address, i: uint256) -> uint256:
 
 @external
 @view
-def stored_market(asset: address) -> Market:
+def stored_market(asset: address) -> market_layout.Market:
     """
     @notice The stored market of an asset (indices WAD, scaled totals,
             last accrual s, insurance fund token decimals), not accrued
@@ -369,7 +352,7 @@ def list_asset(asset: address, asset_params_: uint256[N_ASSET_PARAMS]):
     self._store_cfg(asset, len(self.listed), decimals, asset_params_)
     self._store_market(
         asset,
-        Market(deposit_index=WAD, borrow_index=WAD, scaled_deposits=0, scaled_borrows=0, last_accrual=block.timestamp, insurance=0),
+        market_layout.Market(deposit_index=WAD, borrow_index=WAD, scaled_deposits=0, scaled_borrows=0, last_accrual=block.timestamp, insurance=0),
     )
     log AssetListed(asset=asset, decimals=decimals, borrowable=asset_params_[A_BORROWABLE] == 1)
 
@@ -449,12 +432,12 @@ def unpause(actions: uint256):
 
 @internal
 @view
-def _accrued(asset: address) -> (Market, uint256):
+def _accrued(asset: address) -> (market_layout.Market, uint256):
     """
     @dev The market with interest accrued to now, and the reserve added
          to the insurance fund by this accrual (docs/design.md §2).
     """
-    m: Market = self._load_market(asset)
+    m: market_layout.Market = self._load_market(asset)
     dt: uint256 = block.timestamp - m.last_accrual
     if dt == 0:
         return m, 0
@@ -479,11 +462,11 @@ def _accrued(asset: address) -> (Market, uint256):
 
 
 @internal
-def _accrue(asset: address) -> Market:
-    m: Market = empty(Market)
+def _accrue(asset: address) -> market_layout.Market:
+    m: market_layout.Market = empty(market_layout.Market)
     reserve: uint256 = 0
-    old_index: uint256 = self._markets[asset][1]
-    old_time: uint256 = market_layout._last_accrual(self._markets[asset][4])
+    old_index: uint256 = market_layout._borrow_index(self._markets[asset][0])
+    old_time: uint256 = market_layout._last_accrual(self._markets[asset][2])
     m, reserve = self._accrued(asset)
     if m.last_accrual != old_time:
         self._store_market(asset, m)
@@ -493,14 +476,14 @@ def _accrue(asset: address) -> Market:
 
 
 @internal
-def _set_balance(account: address, asset: address, m: Market, new_tokens: int256) -> Market:
+def _set_balance(account: address, asset: address, m: market_layout.Market, new_tokens: int256) -> market_layout.Market:
     """
     @dev Re-derives the scaled balance of `account` from a new signed
          token balance (deposits round down, borrows round up) and
          updates the market totals and the account's position mask.
          Returns the market to store.
     """
-    out: Market = m
+    out: market_layout.Market = m
     old: int256 = self.scaled_balances[account][asset]
     if old > 0:
         out.scaled_deposits -= convert(old, uint256)
@@ -532,7 +515,7 @@ def _set_balance(account: address, asset: address, m: Market, new_tokens: int256
 
 @internal
 @view
-def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS], uint256[MAX_ASSETS]):
+def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], market_layout.Market[MAX_ASSETS], uint256[MAX_ASSETS]):
     """
     @dev Risk views, accrued markets, and decimals (bits 0-7) with the
          concentration haircut (bits 8-255, WAD, docs/design.md §4.3:
@@ -541,7 +524,7 @@ def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS
          price" / "oracle: invalid price" when one of them cannot be valued.
     """
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
-    markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
+    markets: market_layout.Market[MAX_ASSETS] = empty(market_layout.Market[MAX_ASSETS])
     # config word 0 of each asset (`asset_config`), replaced below by `margin._units`
     units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
     held: DynArray[address, MAX_ASSETS] = []
@@ -577,7 +560,7 @@ def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], Market[MAX_ASSETS
 @internal
 @view
 def _balances(
-    account: address, mask: uint256, listed_: DynArray[address, MAX_ASSETS], markets: Market[MAX_ASSETS]
+    account: address, mask: uint256, listed_: DynArray[address, MAX_ASSETS], markets: market_layout.Market[MAX_ASSETS]
 ) -> int256[MAX_ASSETS]:
     """
     @dev Signed token balances of `account` in the assets of `mask`.
@@ -597,7 +580,7 @@ def _health_views(account: address, mask: uint256) -> (IMarginVault.Health, IRis
          risk views they used (by slot; empty outside `mask`).
     """
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
-    markets: Market[MAX_ASSETS] = empty(Market[MAX_ASSETS])
+    markets: market_layout.Market[MAX_ASSETS] = empty(market_layout.Market[MAX_ASSETS])
     units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
     views, markets, units = self._load(mask)
     listed_: DynArray[address, MAX_ASSETS] = self.listed
@@ -659,7 +642,7 @@ def balance_of(account: address, asset: address) -> int256:
     @notice Signed balance with interest to now, token decimals
             (positive = deposit, negative = borrow).
     """
-    m: Market = empty(Market)
+    m: market_layout.Market = empty(market_layout.Market)
     reserve: uint256 = 0
     m, reserve = self._accrued(asset)
     return margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
@@ -672,7 +655,7 @@ def market(asset: address) -> (uint256, uint256, uint256, uint256, uint256):
     @notice (deposit_index WAD, borrow_index WAD, total deposits, total
             borrows, insurance fund), token decimals, accrued to now.
     """
-    m: Market = empty(Market)
+    m: market_layout.Market = empty(market_layout.Market)
     reserve: uint256 = 0
     m, reserve = self._accrued(asset)
     return (
@@ -695,7 +678,7 @@ def _listed(asset: address):
 
 @internal
 @view
-def _available(m: Market) -> uint256:
+def _available(m: market_layout.Market) -> uint256:
     deposits: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
     borrows: uint256 = shares._to_assets_up(m.scaled_borrows, m.borrow_index)
     if borrows >= deposits:
@@ -705,7 +688,7 @@ def _available(m: Market) -> uint256:
 
 @internal
 @view
-def _check_supply_cap(asset: address, before: uint256, m: Market):
+def _check_supply_cap(asset: address, before: uint256, m: market_layout.Market):
     """
     @dev Supply cap (whole tokens; 0: none), Aave v3 style: only a deposit
          that raises the scaled deposits above `before` is held to it, so
@@ -740,7 +723,7 @@ def deposit(asset: address, amount: uint256, account: address = msg.sender):
     assert amount <= MAX_AMOUNT, "vault: amount too large"
     assert account != empty(address), "vault: zero address"
     self._listed(asset)
-    m: Market = self._accrue(asset)
+    m: market_layout.Market = self._accrue(asset)
     bal: int256 = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
     self._check_supply_cap(asset, m.scaled_deposits, self._set_balance(account, asset, m, bal + convert(amount, int256)))
     self._pull(asset, amount)
@@ -763,7 +746,7 @@ def withdraw(asset: address, amount: uint256):
     assert self.paused & PAUSE_WITHDRAW == 0, "vault: withdraw paused"
     assert amount > 0, "vault: zero amount"
     self._listed(asset)
-    m: Market = self._accrue(asset)
+    m: market_layout.Market = self._accrue(asset)
     bal: int256 = margin._to_tokens(self.scaled_balances[msg.sender][asset], m.deposit_index, m.borrow_index)
     assert bal > 0 and convert(bal, uint256) >= amount, "vault: insufficient balance"
     assert amount <= self._available(m), "vault: insufficient liquidity"
@@ -792,7 +775,7 @@ def borrow(asset: address, amount: uint256):
     assert amount > 0, "vault: zero amount"
     self._listed(asset)
     assert asset_config._borrowable(self._cfg[asset][0]) == 1, "vault: asset not borrowable"
-    m: Market = self._accrue(asset)
+    m: market_layout.Market = self._accrue(asset)
     bal: int256 = margin._to_tokens(self.scaled_balances[msg.sender][asset], m.deposit_index, m.borrow_index)
     assert amount <= self._available(m), "vault: insufficient liquidity"
     self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
@@ -817,7 +800,7 @@ def repay(asset: address, amount: uint256, account: address = msg.sender) -> uin
     """
     assert amount > 0, "vault: zero amount"
     self._listed(asset)
-    m: Market = self._accrue(asset)
+    m: market_layout.Market = self._accrue(asset)
     bal: int256 = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
     assert bal < 0, "vault: no debt"
     paid: uint256 = min(amount, convert(-bal, uint256))
@@ -862,7 +845,7 @@ def _settle_if_bankrupt(account: address) -> bool:
     i: uint256 = 0
     for asset: address in self.listed:
         if mask & (1 << i) != 0:
-            m: Market = self._accrue(asset)
+            m: market_layout.Market = self._accrue(asset)
             debt: uint256 = convert(-margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index), uint256)
             covered: uint256 = min(debt, m.insurance)
             m.insurance -= covered
@@ -914,8 +897,8 @@ def liquidate(
     assert debt_asset != collateral_asset, "vault: same asset"
     self._listed(debt_asset)
     self._listed(collateral_asset)
-    md: Market = self._accrue(debt_asset)
-    mc: Market = self._accrue(collateral_asset)
+    md: market_layout.Market = self._accrue(debt_asset)
+    mc: market_layout.Market = self._accrue(collateral_asset)
     h: IMarginVault.Health = empty(IMarginVault.Health)
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     h, views = self._health_views(account, self.position_mask[account])

@@ -357,7 +357,12 @@ TABLE: dict[str, dict[str, Any]] = {
         ],
         # amount > 2**255 - 1 cannot be a token balance; the vault must name it (see the report: currently a
         # bare revert from convert(amount, int256))
-        max_uint256=Rejects("vault: amount too large", lambda w: w.vault.deposit(w.usd, UMAX, sender=w.alice)),
+        max_uint256=[
+            Rejects("vault: amount too large", lambda w: w.vault.deposit(w.usd, UMAX, sender=w.alice)),
+            # a scaled total beyond its 128-bit field in the market's storage word (module market_layout)
+            Rejects("vault: market out of range", lambda w: w.vault.deposit(w.weth, 2**129, sender=w.alice),
+                    setup=lambda w: w.s.tokens["WETH"].mint(w.alice, 2**129, sender=w.admin)),
+        ],
         unlisted_asset=Rejects("vault: asset not listed", lambda w: w.vault.deposit(w.spare, E18, sender=w.alice)),
         wrong_account=Rejects("vault: zero address", lambda w: w.vault.deposit(w.usd, E6, ZERO, sender=w.alice)),
         paused_action=Accepts(lambda w: w.vault.deposit(w.weth, E18, sender=w.alice), credits(E18, -E18, ALICE_WETH),

@@ -12,6 +12,11 @@ from .portfolio import scaled_haircut
 from .shares import to_assets_down, to_assets_up, to_shares_down, to_shares_up
 from .. import spec as _S
 
+#: market_layout.MAX_FIELD: the largest index (WAD) or scaled total a market word holds.
+MARKET_FIELD_MAX = 2**128 - 1
+#: market_layout.MAX_INSURANCE: the largest insurance fund (token decimals) a market word holds.
+INSURANCE_MAX = 2**192 - 1
+
 # ---------------------------------------------------------------- MarginVault.vy
 
 # Global parameter indices (MarginVault.P_*, named V_* here) and per-asset ones (A_*),
@@ -258,9 +263,18 @@ class VaultRef:
         m.insurance += reserve
         return m, reserve
 
+    def _store_market(self, asset: str, m: Market) -> None:
+        """MarginVault._store_market: the bounds of the market's storage words (module
+        ``market_layout``): indices and scaled totals <= MARKET_FIELD_MAX, insurance <= INSURANCE_MAX
+        (token decimals)."""
+        require(max(m.deposit_index, m.borrow_index, m.scaled_deposits, m.scaled_borrows) <= MARKET_FIELD_MAX,
+                "vault: market out of range")
+        require(m.insurance <= INSURANCE_MAX, "vault: insurance out of range")
+        self.markets[asset] = m
+
     def _accrue(self, asset: str, now: int) -> Market:
         m, _ = self.accrued(asset, now)
-        self.markets[asset] = m
+        self._store_market(asset, m)
         return m
 
     def balance(self, account: str, asset: str, now: int) -> int:
@@ -299,7 +313,7 @@ class VaultRef:
         mask = self.masks.get(account, 0)
         mask = mask & ~self.bit(asset) if new == 0 else mask | self.bit(asset)
         self.masks[account] = mask
-        self.markets[asset] = out
+        self._store_market(asset, out)
         return out
 
     @staticmethod
@@ -455,7 +469,7 @@ class VaultRef:
             if loss > 0 and m.scaled_deposits > 0:
                 deposits = to_assets_down(m.scaled_deposits, m.deposit_index)
                 m.deposit_index = (deposits - min(loss, deposits)) * WAD // m.scaled_deposits
-            self.markets[asset] = m
+            self._store_market(asset, m)
             out.append((asset, debt, covered, loss))
         return out
 
@@ -502,6 +516,6 @@ class VaultRef:
         self._set_balance(account, debt_asset, md, debt_bal + repay)
         mc = self._set_balance(account, col_asset, mc, col_bal - seize)
         mc.insurance += cut
-        self.markets[col_asset] = mc
+        self._store_market(col_asset, mc)
         settled = self.settle_if_bankrupt(account, now)
         return repay, seize - cut, cut, settled
