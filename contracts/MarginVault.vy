@@ -175,8 +175,6 @@ _markets: HashMap[address, uint256[3]]
 params: public(uint256[N_PARAMS])
 # account => asset => signed scaled balance (deposit index scale if > 0, borrow index scale if < 0)
 scaled_balances: public(HashMap[address, HashMap[address, int256]])
-# account => bit i set iff the balance of listed[i] is non-zero
-position_mask: public(HashMap[address, uint256])
 paused: public(uint256)
 liq_window_start: public(uint256)  # s
 liq_window_used: public(uint256)  # WAD USD repaid in the current window
@@ -476,12 +474,39 @@ def _accrue(asset: address) -> market_layout.Market:
 
 
 @internal
+@view
+def _mask(account: address) -> uint256:
+    """
+    @dev Bit i set iff `account`'s balance of listed[i] is non-zero, from
+         the balances themselves (one read per listed asset; a stored mask
+         cost a new slot, 22.1k gas, on an account's first deposit).
+    """
+    mask: uint256 = 0
+    i: uint256 = 0
+    for asset: address in self.listed:
+        if self.scaled_balances[account][asset] != 0:
+            mask |= 1 << i
+        i += 1
+    return mask
+
+
+@external
+@view
+def position_mask(account: address) -> uint256:
+    """
+    @notice Bit i set iff `account`'s balance of listed[i] is non-zero.
+    """
+    return self._mask(account)
+
+
+@internal
 def _set_balance(account: address, asset: address, m: market_layout.Market, new_tokens: int256) -> market_layout.Market:
     """
     @dev Re-derives the scaled balance of `account` from a new signed
          token balance (deposits round down, borrows round up) and
-         updates the market totals and the account's position mask.
-         Returns the market to store.
+         updates the market totals (an account's positions are its
+         non-zero balances: no mask is stored). Returns the market to
+         store.
     """
     out: market_layout.Market = m
     old: int256 = self.scaled_balances[account][asset]
@@ -499,13 +524,6 @@ def _set_balance(account: address, asset: address, m: market_layout.Market, new_
         out.scaled_borrows += s
         new = -convert(s, int256)
     self.scaled_balances[account][asset] = new
-    bit: uint256 = 1 << (self._slot(asset) - 1)
-    mask: uint256 = self.position_mask[account]
-    if new == 0:
-        mask = mask & ~bit
-    else:
-        mask = mask | bit
-    self.position_mask[account] = mask
     self._store_market(asset, out)
     return out
 
@@ -607,7 +625,7 @@ def _check_risk_increase(account: address, asset: address):
     @dev After an action that lowers health: initial health >= 0 and no
          REDUCE_ONLY asset involved (docs/design.md §5, §7).
     """
-    h: IMarginVault.Health = self._health(account, self.position_mask[account] | (1 << (self._slot(asset) - 1)))
+    h: IMarginVault.Health = self._health(account, self._mask(account) | (1 << (self._slot(asset) - 1)))
     assert not h.reduce_only, "vault: asset reduce-only"
     assert h.init_assets >= h.init_liabilities, "vault: insufficient health"
 
@@ -621,7 +639,7 @@ def health(account: address) -> IMarginVault.Health:
          liquidatable iff it is negative. Reverts "oracle: stale price"
          / "oracle: invalid price" if a held asset cannot be valued.
     """
-    return self._health(account, self.position_mask[account])
+    return self._health(account, self._mask(account))
 
 
 @external
@@ -631,7 +649,7 @@ def health_factor(account: address) -> uint256:
     @notice Maintenance health factor, WAD (>= 1e18 safe; max uint256
             without debt).
     """
-    h: IMarginVault.Health = self._health(account, self.position_mask[account])
+    h: IMarginVault.Health = self._health(account, self._mask(account))
     return risk_math._health_factor(h.maint_assets, h.maint_liabilities)
 
 
@@ -836,7 +854,7 @@ def _settle_if_bankrupt(account: address) -> bool:
          off: the insurance fund of the asset covers what it can, the
          rest lowers that asset's deposit index (docs/design.md §6).
     """
-    mask: uint256 = self.position_mask[account]
+    mask: uint256 = self._mask(account)
     if mask == 0:
         return False
     for asset: address in self.listed:
@@ -901,7 +919,7 @@ def liquidate(
     mc: market_layout.Market = self._accrue(collateral_asset)
     h: IMarginVault.Health = empty(IMarginVault.Health)
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
-    h, views = self._health_views(account, self.position_mask[account])
+    h, views = self._health_views(account, self._mask(account))
     assert h.maint_assets < h.maint_liabilities, "vault: account healthy"
     debt_bal: int256 = margin._to_tokens(self.scaled_balances[account][debt_asset], md.deposit_index, md.borrow_index)
     col_bal: int256 = margin._to_tokens(self.scaled_balances[account][collateral_asset], mc.deposit_index, mc.borrow_index)
@@ -912,7 +930,6 @@ def liquidate(
     rc: IRiskOracle.RiskView = views[self._slot(collateral_asset) - 1]
     dd: uint256 = self._decimals(debt_asset)
     dc: uint256 = self._decimals(collateral_asset)
-    p: uint256[N_PARAMS] = self.params
 
     debt: uint256 = convert(-debt_bal, uint256)
     repay: uint256 = min(
@@ -922,20 +939,20 @@ def liquidate(
             rd.price,
             dd,
             risk_math._health_factor(h.maint_assets, h.maint_liabilities),
-            p[P_CLOSE_FACTOR],
-            p[P_HF_FULL],
-            p[P_MIN_DEBT_VALUE],
+            self.params[P_CLOSE_FACTOR],
+            self.params[P_HF_FULL],
+            self.params[P_MIN_DEBT_VALUE],
         ),
     )
     if repay < debt:
         # a liquidator-chosen repayment must not leave dust behind (docs/design.md §6)
-        assert risk_math._liability_value(debt - repay, rd.price, dd) >= p[P_MIN_DEBT_VALUE], "vault: dust left"
-    bonus: uint256 = risk_math._bonus(h.maint_assets, h.maint_liabilities, p[P_BONUS_MIN], p[P_BONUS_SLOPE], p[P_BONUS_MAX])
+        assert risk_math._liability_value(debt - repay, rd.price, dd) >= self.params[P_MIN_DEBT_VALUE], "vault: dust left"
+    bonus: uint256 = risk_math._bonus(h.maint_assets, h.maint_liabilities, self.params[P_BONUS_MIN], self.params[P_BONUS_SLOPE], self.params[P_BONUS_MAX])
     seize: uint256 = risk_math._seize_amount(repay, rd.price, dd, rc.price, dc, bonus)
     if seize > convert(col_bal, uint256):
         seize = convert(col_bal, uint256)
         repay = min(repay, risk_math._repay_for_seize(seize, rd.price, dd, rc.price, dc, bonus))
-    cut: uint256 = seize * bonus // (WAD + bonus) * p[P_INSURANCE_SHARE] // WAD
+    cut: uint256 = seize * bonus // (WAD + bonus) * self.params[P_INSURANCE_SHARE] // WAD
     assert repay > 0 and seize - cut >= min_seize, "vault: seize below minimum"
     self._use_liquidation_cap(risk_math._liability_value(repay, rd.price, dd))
 
