@@ -16,13 +16,17 @@ import click
 from volmargin.cli import ConnectedCommand, OutFile, network_option
 
 
-#: Issue #6 item 7: gas targets, 21,000 base included.
+#: Issue #15's gas targets (Morpho Blue / Compound v3 level), 21,000 base included; the
+#: two-collateral borrow's target holds for both paths (per-asset and portfolio margin).
 TARGETS = {
     "deposit_cold": 85_000,
     "deposit_warm": 55_000,
-    "borrow_2_collaterals": 100_000,
-    "liquidate_partial": 130_000,
-    "poke_one_asset": 45_000,
+    "withdraw": 100_000,
+    "borrow_2_collaterals": 120_000,
+    "borrow_2_collaterals_per_asset": 120_000,
+    "repay": 55_000,
+    "liquidate_partial": 150_000,
+    "poke_one_asset": 70_000,
 }
 
 #: For comparison (issue #6 item 7, measured by the issue's author, 21,000 base included).
