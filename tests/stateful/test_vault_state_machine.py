@@ -38,6 +38,8 @@ from volmargin.chain.backends import BoaBackend
 from volmargin.chain.deploy import deploy_system, fund
 from volmargin.units import to_feed_answer
 from stats import STATS
+from boa_speed import speed_up
+from view_cache import ViewCache
 
 ROOT = Path(__file__).resolve().parents[2]
 WAD = ref.WAD
@@ -49,8 +51,9 @@ START = {spec.symbol: spec.start_price_usd for spec in P.TOKENS}  # USD per whol
 LIQUIDITY = {"USD": 200_000, "WETH": 100, "WBTC": 5}
 
 
-def _round(feed) -> ref.FeedRound:  # type: ignore[no-untyped-def]
-    r = feed.latestRoundData()
+def _round(feed, view) -> ref.FeedRound:  # type: ignore[no-untyped-def]
+    """The feed's latest round, read with ``view`` (a ``ViewCache.call``)."""
+    r = view(feed.latestRoundData)
     return ref.FeedRound(r[0], r[1], r[3], r[4])
 
 
@@ -59,6 +62,7 @@ def world() -> dict[str, Any]:
     """Deploy once (``deploy_system`` on titanoboa, mirrored in the reference): tokens,
     feeds, oracle, vault, lender liquidity; then a guardian and funded, approved users
     and liquidator."""
+    speed_up()
     admin = boa.env.generate_address("admin")
     boa.env.eoa = admin
     lender = boa.env.generate_address("lender")
@@ -116,6 +120,8 @@ class VaultMachine(RuleBasedStateMachine):
         self.prices = dict(START)
         self.steps = 0
         self.last_reason: str | None = None
+        # the invariants' view calls, run again only when what they read changed
+        self.views = ViewCache()
 
     def teardown(self) -> None:
         before = STATS["stateful"]
@@ -345,7 +351,7 @@ class VaultMachine(RuleBasedStateMachine):
 
     @rule()
     def poke_all(self) -> None:
-        rounds = {s: _round(self.w["feeds"][s]) for s in SYMBOLS}
+        rounds = {s: _round(self.w["feeds"][s], self.views.call) for s in SYMBOLS}
         self.oracle.poke_many([self.addr[s] for s in SYMBOLS])
         for s in SYMBOLS:
             self.oref.poke(self.addr[s], rounds[s], self.now)
@@ -473,26 +479,27 @@ class VaultMachine(RuleBasedStateMachine):
     @invariant()
     def oracle_matches(self) -> None:
         self.steps += 1  # invariants run once after __init__, then once per rule
-        assert self.oracle.n_tripped() == self.oref.n_tripped
+        view = self.views.call
+        assert view(self.oracle.n_tripped) == self.oref.n_tripped
         for s in SYMBOLS:
-            c = self.oracle.assets(self.addr[s])
+            c = view(self.oracle.assets, self.addr[s])
             r = self.oref.assets[self.addr[s]]
             assert (c.price, c.updated_at, c.var_fast, c.var_slow) == (r.price, r.updated_at, r.var_fast, r.var_slow)
             assert (c.h_maint, c.h_target, c.h_time) == (r.h_maint, r.h_target, r.h_time)
             assert (c.breaker, c.tripped_at, c.invalid, c.forecast) == (r.breaker, r.tripped_at, r.invalid, r.forecast)
-            assert tuple(self.oracle.forecast_of(self.addr[s])) == self.oref.forecast_of(self.addr[s])
-            assert self.oracle.haircuts(self.addr[s])[1] == self.oref.h_init(self.addr[s])
-            assert tuple(self.oracle.drawdown_ref(self.addr[s])) == self.oref.dd_ref.get(self.addr[s], (0, 0))
+            assert tuple(view(self.oracle.forecast_of, self.addr[s])) == self.oref.forecast_of(self.addr[s])
+            assert view(self.oracle.haircuts, self.addr[s])[1] == self.oref.h_init(self.addr[s])
+            assert tuple(view(self.oracle.drawdown_ref, self.addr[s])) == self.oref.dd_ref.get(self.addr[s], (0, 0))
 
     @invariant()
     def vault_matches(self) -> None:
-        now = self.now
+        now, view = self.now, self.views.call
         for s in SYMBOLS:
             a = self.addr[s]
-            assert tuple(self.vault.market(a)) == self.vref.totals(a, now)
+            assert tuple(view(self.vault.market, a)) == self.vref.totals(a, now)
             _di, _bi, deposits, borrows, insurance = self.vref.totals(a, now)
             # token holdings cover deposits net of borrows plus the insurance fund
-            assert self.w["tokens"][s].balanceOf(self.vault.address) >= deposits - borrows + insurance
+            assert view(self.w["tokens"][s].balanceOf, self.vault.address) >= deposits - borrows + insurance
         users = [self.w["users"][u] for u in USERS]
         # the lens prices every listed asset first, in listing order: it reverts with the
         # first asset the reference cannot value
@@ -505,12 +512,12 @@ class VaultMachine(RuleBasedStateMachine):
                 break
         if reason is not None:
             with boa.reverts(reason):
-                self.w["lens"].accounts_view(users)
+                view(self.w["lens"].accounts_view, users)
             for who in users:
                 for s in SYMBOLS:
-                    assert self.vault.balance_of(who, self.addr[s]) == self.vref.balance(str(who), self.addr[s], now)
+                    assert view(self.vault.balance_of, who, self.addr[s]) == self.vref.balance(str(who), self.addr[s], now)
             return
-        ts, rows = self.w["lens"].accounts_view(users)
+        ts, rows = view(self.w["lens"].accounts_view, users)
         assert ts == now
         for who, row in zip(users, rows):
             assert tuple(row[1][:3]) == tuple(self.vref.balance(str(who), self.addr[s], now) for s in SYMBOLS)

@@ -1,0 +1,58 @@
+"""Cheaper bookkeeping in titanoboa's py-evm interpreter (the stateful test): the same
+opcodes run with the same results; only work whose result is thrown away, or is the
+same every time, is skipped.
+
+- JUMPDEST analysis: py-evm decides whether a position is code or PUSH data afresh in
+  every message (a new code stream each call). It is a function of the bytecode only,
+  so the answers are shared among the code streams of the same bytecode.
+- Program-counter trace: titanoboa's code stream appends every executed position to a
+  list that only its coverage plugin and its gas profiler read. It is kept while
+  either is on; otherwise it is not written.
+
+``speed_up`` is idempotent and process-wide (it patches titanoboa's code stream class).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import boa
+from boa.environment import Env
+from boa.vm import py_evm
+from boa.vm.gas_meters import ProfilingGasMeter
+
+_done = False
+
+
+def speed_up() -> None:
+    """Install both (see the module docstring)."""
+    global _done
+    if _done:
+        return
+    cls = py_evm.TracingCodeStream
+    init = cls.__init__
+    analysis: dict[bytes, tuple[set[int], set[int]]] = {}
+
+    def __init__(self: Any, code_bytes: bytes, *args: Any, **kwargs: Any) -> None:
+        init(self, code_bytes, *args, **kwargs)
+        # the same bytes: the same code positions and PUSH data positions
+        shared = analysis.setdefault(bytes(code_bytes), (set(), set()))
+        self.valid_positions, self.invalid_positions = shared
+
+    traced = cls.__iter__
+    stop = py_evm.STOP
+
+    def __iter__(self: Any) -> Iterator[int]:
+        if Env._coverage_enabled or boa.env.get_gas_meter_class() is ProfilingGasMeter:
+            yield from traced(self)
+            return
+        code, length = self._raw_code_bytes, self._length_cache
+        while self.program_counter < length:
+            opcode = code[self.program_counter]
+            self.program_counter += 1
+            yield opcode
+        yield stop
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    cls.__iter__ = __iter__  # type: ignore[method-assign]
+    _done = True

@@ -1,0 +1,199 @@
+"""Exact memoization of view calls on titanoboa's EVM (the stateful test's invariants).
+
+A call in a static context is a pure function of its inputs: the calldata and the
+sender, the code of the accounts it runs, the storage slots it reads (SLOAD) and the
+block fields it reads (TIMESTAMP, NUMBER). ``ViewCache.call`` records, while the EVM
+runs a view, which accounts' storage it read and whether it read the block time or
+number; it returns the recorded outcome (the decoded value, or the same revert) for
+as long as none of those inputs changed since: no SSTORE on any of those accounts
+(reverted ones count too), the same block time and number where they were read, no
+contract created or destroyed. A view that reads anything else the test does not pin
+(an ether balance, a block hash, the coinbase, the gas price, the origin, the chain
+id, ...) is never memoized. The contracts still compute every value they compute;
+an unchanged input only spares running the same opcodes again for the same answer.
+
+The opcode hooks are installed once per process on titanoboa's py-evm computation
+class; they only bump counters, or add to the recording set while ``call`` runs a
+view. State changed other than by the EVM's opcodes (``boa.env`` anchors reverting,
+``set_storage``, ``set_code``, deployments) is not seen: a ``ViewCache`` lives inside
+one such span (one hypothesis example, inside its anchor, after the deployment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boa
+
+SLOAD, SSTORE, TIMESTAMP, NUMBER = 0x54, 0x55, 0x42, 0x43
+CODE_CHANGES = (0xF0, 0xF5, 0xFF)  # CREATE, CREATE2, SELFDESTRUCT
+# inputs of a call this cache does not track: a view that reads one is not memoized
+UNTRACKED = (
+    0x31,  # BALANCE
+    0x32,  # ORIGIN
+    0x3A,  # GASPRICE
+    0x40,  # BLOCKHASH
+    0x41,  # COINBASE
+    0x44,  # PREVRANDAO
+    0x45,  # GASLIMIT
+    0x46,  # CHAINID
+    0x47,  # SELFBALANCE
+    0x48,  # BASEFEE
+    0x49,  # BLOBHASH
+    0x4A,  # BLOBBASEFEE
+)
+
+
+class _Tracker:
+    """Process-wide counters the opcode hooks keep."""
+
+    def __init__(self) -> None:
+        self.tick = 0  # SSTOREs executed so far (count)
+        self.written: dict[bytes, int] = {}  # account (canonical address) -> tick of its last SSTORE
+        self.code_epoch = 0  # CREATE, CREATE2 and SELFDESTRUCT executed so far (count)
+        self.recording: _Inputs | None = None  # the inputs of the view being recorded
+
+
+@dataclass
+class _Inputs:
+    """What one view call read."""
+
+    accounts: set[bytes]
+    time: bool = False
+    number: bool = False
+    untracked: bool = False
+
+
+_TRACKER = _Tracker()
+
+
+class _Hook:
+    """An opcode wrapper: ``note`` first, then py-evm's (or titanoboa's) own opcode."""
+
+    def __init__(self, op: Any, note: Any) -> None:
+        self.op, self.note = op, note
+        self.mnemonic = getattr(op, "mnemonic", "")
+
+    def __call__(self, computation: Any) -> None:
+        self.note(computation)
+        self.op(computation=computation)
+
+
+def _note_sload(computation: Any) -> None:
+    if _TRACKER.recording is not None:
+        _TRACKER.recording.accounts.add(computation.msg.storage_address)
+
+
+def _note_sstore(computation: Any) -> None:
+    _TRACKER.tick += 1
+    _TRACKER.written[computation.msg.storage_address] = _TRACKER.tick
+
+
+def _note_time(computation: Any) -> None:
+    if _TRACKER.recording is not None:
+        _TRACKER.recording.time = True
+
+
+def _note_number(computation: Any) -> None:
+    if _TRACKER.recording is not None:
+        _TRACKER.recording.number = True
+
+
+def _note_code(computation: Any) -> None:
+    _TRACKER.code_epoch += 1
+
+
+def _note_untracked(computation: Any) -> None:
+    if _TRACKER.recording is not None:
+        _TRACKER.recording.untracked = True
+
+
+_installed: set[int] = set()
+
+
+def install(env: Any = None) -> None:
+    """Hook the opcodes of ``env``'s EVM (``boa.env`` by default); idempotent."""
+    env = env or boa.env
+    opcodes = env.evm.vm.state.computation_class.opcodes
+    if id(opcodes) in _installed:
+        return
+    hooks = {SLOAD: _note_sload, SSTORE: _note_sstore, TIMESTAMP: _note_time, NUMBER: _note_number}
+    hooks.update({op: _note_code for op in CODE_CHANGES})
+    hooks.update({op: _note_untracked for op in UNTRACKED})
+    for op, note in hooks.items():
+        if op in opcodes:
+            opcodes[op] = _Hook(opcodes[op], note)
+    _installed.add(id(opcodes))
+
+
+@dataclass
+class _Entry:
+    inputs: _Inputs
+    tick: int
+    code_epoch: int
+    timestamp: int
+    number: int
+    computation: Any
+    value: Any
+
+
+class ViewCache:
+    """Memoized view calls (see the module docstring); one per hypothesis example."""
+
+    def __init__(self) -> None:
+        install()
+        self._entries: dict[tuple[Any, ...], _Entry] = {}
+        self.hits = 0
+        self.runs = 0
+
+    def _fresh(self, e: _Entry) -> bool:
+        t = _TRACKER
+        if e.code_epoch != t.code_epoch:
+            return False
+        if e.inputs.time and boa.env.timestamp != e.timestamp:
+            return False
+        if e.inputs.number and boa.env.evm.patch.block_number != e.number:
+            return False
+        written = t.written
+        return all(written.get(a, 0) <= e.tick for a in e.inputs.accounts)
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` for a titanoboa contract's view function ``fn``: its value, or its
+        revert raised the same way (``boa.reverts`` sees the same error)."""
+        assert not fn.func_t.is_mutable, f"{fn.func_t.name} is not a view"
+        data = fn.prepare_calldata(*args)
+        contract = fn.contract
+        key = (contract.address, data, boa.env.eoa)
+        e = self._entries.get(key)
+        if e is not None and self._fresh(e):
+            self.hits += 1
+            if e.computation is not None:  # the same revert
+                return contract.marshal_to_python(e.computation, fn.func_t.return_type)
+            return e.value
+        self.runs += 1
+        t = _TRACKER
+        outer, t.recording = t.recording, _Inputs(set())
+        tick, epoch = t.tick, t.code_epoch
+        try:
+            computation = boa.env.execute_code(
+                to_address=contract.address, data=data, is_modifying=False, contract=contract
+            )
+        finally:
+            inputs, t.recording = t.recording, outer
+        if outer is not None:  # a view recorded inside another one's recording: the outer one read it too
+            outer.accounts |= inputs.accounts
+            outer.time |= inputs.time
+            outer.number |= inputs.number
+            outer.untracked |= inputs.untracked
+        cacheable = not inputs.untracked and t.tick == tick and t.code_epoch == epoch
+        if computation.is_error:
+            if cacheable:
+                self._entries[key] = _Entry(inputs, tick, epoch, boa.env.timestamp, boa.env.evm.patch.block_number,
+                                            computation, None)
+            return contract.marshal_to_python(computation, fn.func_t.return_type)  # raises
+        value = contract.marshal_to_python(computation, fn.func_t.return_type)
+        if cacheable:
+            self._entries[key] = _Entry(inputs, tick, epoch, boa.env.timestamp, boa.env.evm.patch.block_number,
+                                        None, value)
+        return value
