@@ -5,11 +5,18 @@ same every time, is skipped.
 - JUMPDEST analysis: py-evm decides whether a position is code or PUSH data afresh in
   every message (a new code stream each call). It is a function of the bytecode only,
   so the answers are shared among the code streams of the same bytecode.
+- Memory expansion: py-evm prices every memory access as an expansion (two
+  validations, two quadratic costs and their difference) even when the range is
+  already allocated, where the cost difference is never positive and nothing is
+  charged or allocated; such accesses return at once. (Memory is allocated in whole
+  words and every offset and size comes off the stack, so below 2**256: the skipped
+  validations cannot fail.)
 - Program-counter trace: titanoboa's code stream appends every executed position to a
   list that only its coverage plugin and its gas profiler read. It is kept while
   either is on; otherwise it is not written.
 
-``speed_up`` is idempotent and process-wide (it patches titanoboa's code stream class).
+``speed_up`` is idempotent and process-wide (it patches titanoboa's code stream class
+and py-evm's computation class).
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ import boa
 from boa.environment import Env
 from boa.vm import py_evm
 from boa.vm.gas_meters import ProfilingGasMeter
+from eth.vm.computation import BaseComputation
 
 _done = False
 
 
 def speed_up() -> None:
-    """Install both (see the module docstring)."""
+    """Install all three (see the module docstring)."""
     global _done
     if _done:
         return
@@ -53,6 +61,13 @@ def speed_up() -> None:
             yield opcode
         yield stop
 
+    extend_memory = BaseComputation.extend_memory
+
+    def _extend_memory(self: Any, start_position: int, size: int) -> None:
+        if size and start_position + size > len(self._memory):
+            extend_memory(self, start_position, size)
+
+    BaseComputation.extend_memory = _extend_memory  # type: ignore[method-assign]
     cls.__init__ = __init__  # type: ignore[method-assign]
     cls.__iter__ = __iter__  # type: ignore[method-assign]
     _done = True

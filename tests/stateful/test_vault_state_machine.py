@@ -22,6 +22,7 @@ else, through its titanoboa backend.
 from __future__ import annotations
 
 import copy
+import gc
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,10 @@ def world() -> dict[str, Any]:
     for who in (*users.values(), liquidator):
         for sym in SYMBOLS:
             fund(system, who, sym, 10**30)
+    # the deployment's objects (compiled contracts, the compiler's ASTs) live as long as the
+    # process: the collector stops scanning them after every few thousand allocations
+    gc.collect()
+    gc.freeze()
     return dict(
         admin=admin, guardian=guardian, risk_keeper=risk_keeper, oracle=system.oracle, vault=system.vault, lens=system.lens, tokens=system.tokens,
         feeds=system.feeds, users=users, liquidator=liquidator, lender=lender, oref=system.oracle_ref,
