@@ -9,8 +9,8 @@ value, or the same revert) for as long as those inputs are the same: every slot 
 still holds the value read (checked only for slots that an SSTORE, reverted or not,
 wrote since), the same block time and number where they were read, no contract
 created or destroyed. A view that reads anything else the test does not pin (an ether
-balance, a block hash, the coinbase, the gas price, the origin, the chain id, ...) is
-never memoized. The contracts still compute every value they compute; unchanged
+balance, a block hash, the coinbase, the gas price, the origin, the chain id, transient
+storage, ...) is never memoized. The contracts still compute every value they compute; unchanged
 inputs only spare running the same opcodes again for the same answer.
 
 The opcode hooks are installed once per process on titanoboa's py-evm computation
@@ -45,6 +45,7 @@ UNTRACKED = (
     0x48,  # BASEFEE
     0x49,  # BLOBHASH
     0x4A,  # BLOBBASEFEE
+    0x5C,  # TLOAD (transient storage, which titanoboa's calls do not clear between them)
 )
 
 

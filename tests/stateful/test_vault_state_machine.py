@@ -16,7 +16,11 @@ never receives more collateral than the bonus allows.
 The contracts run in titanoboa's in-process EVM (same sources, same compiler
 as Ape's build): Ape's per-transaction cost would allow a few steps per second.
 They are deployed by ``volmargin.chain.deploy.deploy_system``, as everywhere
-else, through its titanoboa backend.
+else, through its titanoboa backend. The invariants read the chain through
+``view_cache.ViewCache``: a view whose inputs (the storage slots it read, the block
+time) are unchanged since it last ran answers what it answered then, without running
+its opcodes again; ``VIEW_CACHE_VERIFY=1`` runs them anyway and asserts the same
+bytes. ``boa_speed`` trims py-evm's bookkeeping (same opcodes, same results).
 """
 
 from __future__ import annotations
