@@ -17,23 +17,42 @@ same every time, is skipped.
 
 ``speed_up`` is idempotent and process-wide (it patches titanoboa's code stream class
 and py-evm's computation class).
+
+``quiet_reverts``: titanoboa renders the full storage dump of a contract into every
+reverted call's error (before the state rolls back), where only a failure's message
+shows it; inside this context (a revert the test expects) it renders the contract's
+name and address only.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 import boa
+from boa.contracts.vyper.vyper_contract import VyperContract
 from boa.environment import Env
 from boa.vm import py_evm
 from boa.vm.gas_meters import ProfilingGasMeter
 from eth.vm.computation import BaseComputation
 
 _done = False
+_quiet = 0  # quiet_reverts contexts open (count)
+
+
+@contextmanager
+def quiet_reverts() -> Iterator[None]:
+    """A reverting call inside does not dump its contract's storage (see the module docstring)."""
+    global _quiet
+    _quiet += 1
+    try:
+        yield
+    finally:
+        _quiet -= 1
 
 
 def speed_up() -> None:
-    """Install all three (see the module docstring)."""
+    """Install all three, and ``quiet_reverts``'s switch (see the module docstring)."""
     global _done
     if _done:
         return
@@ -68,6 +87,14 @@ def speed_up() -> None:
             extend_memory(self, start_position, size)
 
     BaseComputation.extend_memory = _extend_memory  # type: ignore[method-assign]
+    contract_repr = VyperContract.__repr__
+
+    def _repr(self: Any) -> str:
+        if _quiet:
+            return f"<{self.compiler_data.contract_path} at {self.address}>"
+        return contract_repr(self)
+
+    VyperContract.__repr__ = _repr  # type: ignore[method-assign]
     cls.__init__ = __init__  # type: ignore[method-assign]
     cls.__iter__ = __iter__  # type: ignore[method-assign]
     _done = True

@@ -43,7 +43,7 @@ from volmargin.chain.backends import BoaBackend
 from volmargin.chain.deploy import deploy_system, fund
 from volmargin.units import to_feed_answer
 from stats import STATS
-from boa_speed import speed_up
+from boa_speed import quiet_reverts, speed_up
 from view_cache import ViewCache
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,12 +154,12 @@ class VaultMachine(RuleBasedStateMachine):
         except ref.Reject as exc:
             self.last_reason = exc.reason
             event(f"{what}: {exc.reason}")
-            with boa.reverts(exc.reason):
+            with boa.reverts(exc.reason), quiet_reverts():
                 chain_call()
             return None
         except ArithmeticError:
             event(f"{what}: overflow")
-            with boa.reverts():
+            with boa.reverts(), quiet_reverts():
                 chain_call()
             return None
         event(f"{what}: ok")
@@ -520,7 +520,7 @@ class VaultMachine(RuleBasedStateMachine):
                 reason = exc.reason
                 break
         if reason is not None:
-            with boa.reverts(reason):
+            with boa.reverts(reason), quiet_reverts():
                 view(self.w["lens"].accounts_view, users)
             for who in users:
                 for s in SYMBOLS:
