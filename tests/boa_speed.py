@@ -11,12 +11,16 @@ same every time, is skipped.
   charged or allocated; such accesses return at once. (Memory is allocated in whole
   words and every offset and size comes off the stack, so below 2**256: the skipped
   validations cannot fail.)
+- Gas of an opcode: py-evm's opcode charges its fixed gas through the computation's
+  ``consume_gas``, which only hands it to the gas meter; the opcode hands it to the
+  meter itself (the same meter, the same amount, the same out-of-gas error).
 - Program-counter trace: titanoboa's code stream appends every executed position to a
   list that only its coverage plugin and its gas profiler read. It is kept while
   either is on; otherwise it is not written.
 
-``speed_up`` is idempotent and process-wide (it patches titanoboa's code stream class
-and py-evm's computation class).
+``speed_up`` is idempotent and process-wide (it patches titanoboa's code stream and
+contract classes and py-evm's computation and opcode classes; py-evm's are shared with
+any other py-evm chain in the process, which runs the same opcodes the same way).
 
 ``quiet_reverts``: titanoboa renders the full storage dump of a contract into every
 reverted call's error (before the state rolls back), where only a failure's message
@@ -35,6 +39,7 @@ from boa.environment import Env
 from boa.vm import py_evm
 from boa.vm.gas_meters import ProfilingGasMeter
 from eth.vm.computation import BaseComputation
+from eth.vm.opcode import _FastOpcode
 
 _done = False
 _quiet = 0  # quiet_reverts contexts open (count)
@@ -52,7 +57,7 @@ def quiet_reverts() -> Iterator[None]:
 
 
 def speed_up() -> None:
-    """Install all three, and ``quiet_reverts``'s switch (see the module docstring)."""
+    """Install all four, and ``quiet_reverts``'s switch (see the module docstring)."""
     global _done
     if _done:
         return
@@ -87,6 +92,16 @@ def speed_up() -> None:
             extend_memory(self, start_position, size)
 
     BaseComputation.extend_memory = _extend_memory  # type: ignore[method-assign]
+
+    # only where the computation's consume_gas is py-evm's own (it just forwards to the meter)
+    owner = next(k for k in boa.env.evm.vm.state.computation_class.__mro__ if "consume_gas" in k.__dict__)
+    if owner is BaseComputation:
+
+        def _call(self: Any, computation: Any) -> Any:
+            computation._gas_meter.consume_gas(self.gas_cost, self.mnemonic)
+            return self.logic_fn(computation)
+
+        _FastOpcode.__call__ = _call  # type: ignore[method-assign]
     contract_repr = VyperContract.__repr__
 
     def _repr(self: Any) -> str:
