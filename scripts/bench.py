@@ -8,7 +8,8 @@
   run in one process per core (``--workers``): the examples are independent, so
   the machine's throughput is the sum; the per-worker rates are written too, and
   each worker's rules per second of its own processor time (on a machine shared
-  with other work the wall rates fall, these much less);
+  with other work the wall rates fall; these fall less, as cores that share a
+  physical core still slow each other);
 - model_account_steps_per_s: volmargin.model.health_paths on 10,000 accounts
   x 3 assets.
 Run on anvil for the RPC figure: `ape run bench --network ethereum:local:foundry`.
