@@ -6,7 +6,10 @@
 - stateful_steps_per_s: rules per second of the stateful differential test
   (contracts on titanoboa, reference beside them, invariants after each rule),
   run in one process per core (``--workers``): the examples are independent, so
-  the machine's throughput is the sum; the per-worker rates are written too;
+  the machine's throughput is the sum; the per-worker rates are written too, and
+  each worker's rules per second of its own processor time (on a machine shared
+  with other work the wall rates fall; these fall less, as cores that share a
+  physical core still slow each other);
 - model_account_steps_per_s: volmargin.model.health_paths on 10,000 accounts
   x 3 assets.
 Run on anvil for the RPC figure: `ape run bench --network ethereum:local:foundry`.
@@ -50,7 +53,7 @@ def _pure(harness, seconds: float) -> tuple[int, float]:  # type: ignore[no-unty
     return checks, time.perf_counter() - started
 
 
-def _stateful(steps: int, workers: int) -> tuple[int, float, list[float]]:
+def _stateful(steps: int, workers: int) -> tuple[int, float, list[float], list[float]]:
     """Run the stateful differential test in ``workers`` processes at once (each deploys
     its own contracts on its own titanoboa EVM, hypothesis draws its own examples).
 
@@ -58,11 +61,14 @@ def _stateful(steps: int, workers: int) -> tuple[int, float, list[float]]:
     import root): it reports ``ready`` once deployed, starts on a line on its stdin,
     and reports its rules and seconds as a JSON line. Returns (rules run in all, wall
     seconds from the common start to the last worker's report, rules per second of
-    each worker). Deployment is not timed. ``click.ClickException`` when a worker
-    exits without reporting.
+    each worker, rules per processor second of each worker). Deployment is not
+    timed. ``click.ClickException`` when a worker exits without reporting.
     """
     cmd = [sys.executable, "-m", "stateful.throughput", str(steps // workers), "40"]
-    procs = [subprocess.Popen(cmd, cwd=ROOT / "tests", stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # this tree's volmargin (the reference), not whichever one the environment installed
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    procs = [subprocess.Popen(cmd, cwd=ROOT / "tests", env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
              for _ in range(workers)]
     try:
         for p in procs:
@@ -80,7 +86,8 @@ def _stateful(steps: int, workers: int) -> tuple[int, float, list[float]]:
     finally:
         for p in procs:
             p.wait()
-    return sum(r["steps"] for r in results), wall, [r["steps"] / r["seconds"] for r in results]
+    return (sum(r["steps"] for r in results), wall, [r["steps"] / r["seconds"] for r in results],
+            [r["steps"] / r["cpu_seconds"] for r in results])
 
 
 def _report(proc: subprocess.Popen[str], start: str) -> str:
@@ -137,11 +144,12 @@ def cli(network, seconds: float, stateful_steps: int, workers: int, model_steps:
     n, t = _pure(harness, seconds)
     pure = n / t
     click.echo(f"pure differential checks: {n:,} in {t:.1f} s = {pure:,.0f}/s")
-    n, t, per_worker = _stateful(stateful_steps, workers)
+    n, t, per_worker, per_cpu = _stateful(stateful_steps, workers)
     stateful = n / t
     click.echo(
         f"stateful steps:           {n:,} in {t:.1f} s = {stateful:,.1f}/s "
-        f"({workers} worker process(es): {', '.join(f'{r:.1f}' for r in per_worker)}/s each)"
+        f"({workers} worker process(es): {', '.join(f'{r:.1f}' for r in per_worker)}/s each; "
+        f"{', '.join(f'{r:.1f}' for r in per_cpu)} per processor second)"
     )
     n, t = _model(10_000, model_steps)
     model = n / t
@@ -151,6 +159,7 @@ def cli(network, seconds: float, stateful_steps: int, workers: int, model_steps:
         "stateful_steps_per_s": round(stateful, 1),
         "stateful_workers": workers,
         "stateful_steps_per_s_per_worker": [round(r, 1) for r in per_worker],
+        "stateful_steps_per_cpu_s_per_worker": [round(r, 1) for r in per_cpu],
         "model_account_steps_per_s": round(model, 1),
         "cores": os.cpu_count(),
         "network": f"{chain.provider.network.ecosystem.name}:{chain.provider.network.name}:{chain.provider.name}",
