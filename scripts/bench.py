@@ -124,8 +124,9 @@ def _model(accounts: int, steps: int) -> tuple[int, float]:
 @network_option()
 @click.option("--seconds", type=click.FloatRange(min=1), default=10.0, show_default=True,
               help="Time spent on pure checks, seconds.")
-@click.option("--stateful-steps", type=click.IntRange(40), default=800, show_default=True,
-              help="Stateful rules to run (count).")
+@click.option("--stateful-steps", type=click.IntRange(40), default=4_000, show_default=True,
+              help="Stateful rules to run (count; 50 examples of 40 rules a worker on two cores: a rate over "
+                   "10 examples moved by a third between runs with the draws).")
 @click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="the core count",
               help="Processes running the stateful test at once (count; each on its own in-process EVM).")
 @click.option("--model-steps", type=click.IntRange(1), default=2_000, show_default=True,
