@@ -854,13 +854,19 @@ def _settle_if_bankrupt(account: address) -> bool:
          off: the insurance fund of the asset covers what it can, the
          rest lowers that asset's deposit index (docs/design.md §6).
     """
-    mask: uint256 = self._mask(account)
+    # one pass over the balances: any deposit ends it, the debts make the mask
+    mask: uint256 = 0
+    i: uint256 = 0
+    for asset: address in self.listed:
+        bal: int256 = self.scaled_balances[account][asset]
+        if bal > 0:
+            return False
+        if bal != 0:
+            mask |= 1 << i
+        i += 1
     if mask == 0:
         return False
-    for asset: address in self.listed:
-        if self.scaled_balances[account][asset] > 0:
-            return False
-    i: uint256 = 0
+    i = 0
     for asset: address in self.listed:
         if mask & (1 << i) != 0:
             m: market_layout.Market = self._accrue(asset)

@@ -59,15 +59,6 @@ ONE_PAIR: constant(uint256) = 1 << N_PAIRS_SHIFT
 
 @internal
 @pure
-def _feed(w0: uint256) -> address:
-    """
-    @notice The asset's feed (word 0); the zero address: not listed.
-    """
-    return convert(convert(w0 & FEED_MASK, uint160), address)
-
-
-@internal
-@pure
 def _breaker(w3: uint256) -> uint8:
     """
     @notice The circuit-breaker state (word 3): 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY.
@@ -95,30 +86,13 @@ def _listed(w3: uint256) -> bool:
 
 @internal
 @pure
-def _updated_at(w1: uint256) -> uint256:
-    """
-    @notice Feed time of the last accepted answer, seconds (word 1).
-    """
-    return w1 >> UPDATED_AT_SHIFT
-
-
-@internal
-@pure
-def _h_init(w3: uint256) -> uint256:
-    """
-    @notice The cached initial haircut without the size term, WAD (word 3).
-    """
-    return (w3 >> H_INIT_SHIFT) & HAIRCUT_MASK
-
-
-@internal
-@pure
 def _decode(w: uint256[4]) -> (IRiskOracle.AssetState, uint256):
     """
     @notice Unpacks the four words into the state and the cached h_init (WAD).
-    @dev feed_scale = 10**exponent. Every field is read inline with the
-         position and width of its accessor (a call per field would cost
-         gas on every `risk` and poke).
+    @dev feed_scale = 10**exponent. Every field is read inline with its
+         position and width (the constants above; a call per field would
+         cost gas on every `risk` and poke); the accessors above serve
+         the fields read alone.
     """
     return IRiskOracle.AssetState(
         feed=convert(convert(w[0] & FEED_MASK, uint160), address),

@@ -127,15 +127,6 @@ def _depth(w1: uint256) -> uint256:
 
 @internal
 @pure
-def _f_ttl(f: uint256) -> uint256:
-    """
-    @notice f_ttl, seconds (forecast word).
-    """
-    return (f >> Q3) & M56
-
-
-@internal
-@pure
 def _f_mode(f: uint256) -> uint256:
     """
     @notice f_mode (forecast word): 0 off, 1 replace, 2 max, 3 blend.
@@ -149,8 +140,9 @@ def _unpack(w: uint256[7], f: uint256) -> uint256[N_PARAMS]:
     """
     @notice The vector of seven packed words and the forecast word (pass
             0 to leave the forecast entries 0).
-    @dev Decodes each field inline with the same positions and widths as
-         its accessor above (a call per field would cost ~1k gas a poke).
+    @dev Decodes each field inline with its position and width (the
+         constants above, as the accessors use them; a call per field
+         would cost ~1k gas a poke).
     """
     p: uint256[N_PARAMS] = empty(uint256[N_PARAMS])
     p[P_HEARTBEAT] = w[0] & M64

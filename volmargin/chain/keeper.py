@@ -39,8 +39,8 @@ from typing import Any, Callable, TextIO
 from eth_utils import keccak, to_checksum_address
 
 from .. import reference as ref
-from .lens import AccountRow, AssetRow, read_accounts, read_assets
-from .manifest import Deployment, DeploymentError
+from .lens import AccountRow, AssetRow, read_accounts, read_assets, require_lens
+from .manifest import Deployment
 
 UINT256_MAX = 2**256 - 1
 #: Most accounts ``MarginVault.accounts_view`` reads in one call (MAX_LENS).
@@ -285,10 +285,7 @@ class Keeper:
             chain = ape_chain
         self.dep, self.sender, self.config, self.emit_json = dep, sender, config, emit
         self.chain, self.sleep = chain, sleep
-        self.vault, self.oracle, self.lens = dep.vault, dep.oracle, dep.lens
-        if self.lens is None:
-            raise DeploymentError("the deployment file names no VaultLens (written before the lens existed): "
-                                  "redeploy with `ape run deploy`")
+        self.vault, self.oracle, self.lens = dep.vault, dep.oracle, require_lens(dep.lens)
         self.listed = [to_checksum_address(str(self.vault.listed(i))) for i in range(int(self.vault.n_listed()))]
         self.symbols = [dep.symbol_of(a) for a in self.listed]  # DeploymentError if one is not in the file
         self.decimals = [int(dep.info.assets[s].decimals) for s in self.symbols]

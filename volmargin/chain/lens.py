@@ -60,15 +60,20 @@ def read_accounts(lens: Any, accounts: list[str]) -> tuple[int, list[AccountRow]
     return int(ts), [AccountRow(to_checksum_address(a), tuple(b), ref.Health(*h)) for a, b, h in rows]
 
 
+def require_lens(lens: Any) -> Any:
+    """``lens`` itself; raises ``DeploymentError`` when it is None (a deployment file written
+    before the lens existed)."""
+    if lens is None:
+        raise DeploymentError("the deployment file names no VaultLens (written before the lens existed): "
+                              "redeploy with `ape run deploy`")
+    return lens
+
+
 def read_assets(lens: Any, assets: list[str]) -> tuple[int, list[AssetRow]]:
     """``lens.snapshot`` (a ``VaultLens``: the oracle's risk state of each asset) decoded
     with eth-abi. Returns (block time, rows).
 
-    Raises ``DeploymentError`` when ``lens`` is None (a deployment file written before the
-    lens existed)."""
-    if lens is None:
-        raise DeploymentError("the deployment file names no VaultLens (written before the lens existed): "
-                              "redeploy with `ape run deploy`")
-    raw = lens.snapshot(assets, decode=False)
+    Raises ``DeploymentError`` when ``lens`` is None (``require_lens``)."""
+    raw = require_lens(lens).snapshot(assets, decode=False)
     ts, rows = abi_decode(_SNAPSHOT, bytes(raw))
     return int(ts), [AssetRow(to_checksum_address(r[0]), *r[1:]) for r in rows]
