@@ -46,6 +46,7 @@ from .modules import margin
 from .modules import asset_config
 from .modules import market_layout
 from .modules import shares
+from .modules import vault_params
 initializes: steward[access_control := access_control]
 exports: (
     steward.max_rel_change,
@@ -68,19 +69,20 @@ PAUSE_BORROW: public(constant(uint256)) = 2
 PAUSE_LIQUIDATE: public(constant(uint256)) = 4
 PAUSE_ALL: constant(uint256) = 7
 
-# Global parameters (indices into `params`).
-N_PARAMS: constant(uint256) = 11
-P_CLOSE_FACTOR: public(constant(uint256)) = 0  # WAD: share of one debt a liquidator may repay
-P_HF_FULL: public(constant(uint256)) = 1  # WAD: health factor under which the whole debt may be repaid
-P_MIN_DEBT_VALUE: public(constant(uint256)) = 2  # WAD USD: smallest debt a liquidation may leave
-P_BONUS_MIN: public(constant(uint256)) = 3  # WAD: liquidation bonus at zero shortfall
-P_BONUS_SLOPE: public(constant(uint256)) = 4  # WAD: bonus added per unit of shortfall
-P_BONUS_MAX: public(constant(uint256)) = 5  # WAD: bonus cap
-P_INSURANCE_SHARE: public(constant(uint256)) = 6  # WAD: share of the bonus paid to the insurance fund
-P_LIQ_WINDOW: public(constant(uint256)) = 7  # s: liquidation cap window
-P_LIQ_CAP: public(constant(uint256)) = 8  # WAD USD: repaid value per window
-P_LIQ_CAP_TRIPPED: public(constant(uint256)) = 9  # WAD USD: the same while any asset is REDUCE_ONLY
-P_CAUTION_SCALE: public(constant(uint256)) = 10  # WAD: weight of CAUTION collateral in initial health
+# Global parameters (indices into `params`). The order is the `vault_params`
+# codec's, which packs the vector into `_params`.
+N_PARAMS: constant(uint256) = vault_params.N_PARAMS
+P_CLOSE_FACTOR: public(constant(uint256)) = vault_params.P_CLOSE_FACTOR  # 0, WAD: share of one debt a liquidator may repay
+P_HF_FULL: public(constant(uint256)) = vault_params.P_HF_FULL  # 1, WAD: health factor under which the whole debt may be repaid
+P_MIN_DEBT_VALUE: public(constant(uint256)) = vault_params.P_MIN_DEBT_VALUE  # 2, WAD USD: smallest debt a liquidation may leave
+P_BONUS_MIN: public(constant(uint256)) = vault_params.P_BONUS_MIN  # 3, WAD: liquidation bonus at zero shortfall
+P_BONUS_SLOPE: public(constant(uint256)) = vault_params.P_BONUS_SLOPE  # 4, WAD: bonus added per unit of shortfall
+P_BONUS_MAX: public(constant(uint256)) = vault_params.P_BONUS_MAX  # 5, WAD: bonus cap
+P_INSURANCE_SHARE: public(constant(uint256)) = vault_params.P_INSURANCE_SHARE  # 6, WAD: share of the bonus paid to the insurance fund
+P_LIQ_WINDOW: public(constant(uint256)) = vault_params.P_LIQ_WINDOW  # 7, s: liquidation cap window
+P_LIQ_CAP: public(constant(uint256)) = vault_params.P_LIQ_CAP  # 8, WAD USD: repaid value per window
+P_LIQ_CAP_TRIPPED: public(constant(uint256)) = vault_params.P_LIQ_CAP_TRIPPED  # 9, WAD USD: the same while any asset is REDUCE_ONLY
+P_CAUTION_SCALE: public(constant(uint256)) = vault_params.P_CAUTION_SCALE  # 10, WAD: weight of CAUTION collateral in initial health
 
 # Per-asset parameters (indices into `asset_params`).
 # The order is the `asset_config` codec's, which packs the vector into `_cfg`.
@@ -159,7 +161,8 @@ event PauseChanged:
     caller: address
 
 
-oracle: public(IRiskOracle)
+# The oracle's address | the pause mask (getters `oracle`, `paused`; module `vault_params`).
+_core: uint256
 listed: public(DynArray[address, MAX_ASSETS])
 # Packed per-asset configuration (getters `asset_slot`, `asset_decimals`,
 # `asset_params`), bounded by `_check_asset_params` and the listing checks;
@@ -172,12 +175,14 @@ _cfg: HashMap[address, uint256[2]]
 # last_accrual | insurance ("vault: market out of range" / "vault:
 # insurance out of range" above a field).
 _markets: HashMap[address, uint256[3]]
-params: public(uint256[N_PARAMS])
+# The global parameter vector in four words (getter `params`; layout, widths and
+# accessors in the `vault_params` module, bounded by `_check_params`).
+_params: uint256[4]
 # account => asset => signed scaled balance (deposit index scale if > 0, borrow index scale if < 0)
 scaled_balances: public(HashMap[address, HashMap[address, int256]])
-paused: public(uint256)
-liq_window_start: public(uint256)  # s
-liq_window_used: public(uint256)  # WAD USD repaid in the current window
+# Liquidation-cap window: start, s | value repaid in it, WAD USD (getters
+# `liq_window_start`, `liq_window_used`; module `vault_params`).
+_window: uint256
 
 
 @deploy
@@ -192,9 +197,9 @@ def __init__(oracle_: IRiskOracle, params_: uint256[N_PARAMS], max_rel_change_: 
     access_control.__init__()
     steward.__init__(max_rel_change_, min_change_delay_)
     self._check_params(params_)
-    self.oracle = oracle_
-    self.params = params_
-    self.liq_window_start = block.timestamp
+    self._core = vault_params._core(oracle_.address, 0)
+    self._params = vault_params._pack(params_)
+    self._window = vault_params._window(block.timestamp, 0)
 
 
 # ---------------------------------------------------------------- parameters
@@ -204,7 +209,8 @@ def __init__(oracle_: IRiskOracle, params_: uint256[N_PARAMS], max_rel_change_: 
 @pure
 def _check_params(p: uint256[N_PARAMS]):
     # one assert, one revert string: the vault is close to the EIP-170 code size limit
-    assert p[P_CLOSE_FACTOR] > 0 and p[P_CLOSE_FACTOR] <= WAD and p[P_BONUS_MIN] <= p[P_BONUS_MAX] and p[P_BONUS_MAX] <= WAD and p[P_INSURANCE_SHARE] <= WAD and p[P_CAUTION_SCALE] <= WAD and p[P_LIQ_WINDOW] > 0 and p[P_LIQ_CAP_TRIPPED] <= p[P_LIQ_CAP], "vault: bad params"
+    # the widths are the `vault_params` fields' (the entries without a bound of their own)
+    assert p[P_CLOSE_FACTOR] > 0 and p[P_CLOSE_FACTOR] <= WAD and p[P_BONUS_MIN] <= p[P_BONUS_MAX] and max(p[P_BONUS_MAX], max(p[P_INSURANCE_SHARE], p[P_CAUTION_SCALE])) <= WAD and p[P_LIQ_WINDOW] > 0 and max(p[P_HF_FULL], max(p[P_BONUS_SLOPE], p[P_LIQ_WINDOW])) <= vault_params.M64 and max(p[P_MIN_DEBT_VALUE], p[P_LIQ_CAP]) <= vault_params.M128 and p[P_LIQ_CAP_TRIPPED] <= p[P_LIQ_CAP], "vault: bad params"
 
 
 @internal
@@ -281,6 +287,58 @@ def _store_market(asset: address, m: market_layout.Market):
     self._markets[asset] = market_layout._pack(m)
 
 
+@internal
+@view
+def _oracle() -> IRiskOracle:
+    return IRiskOracle(vault_params._oracle(self._core))
+
+
+@external
+@view
+def oracle() -> address:
+    """
+    @notice The RiskOracle that prices and haircuts every asset.
+    """
+    return vault_params._oracle(self._core)
+
+
+@external
+@view
+def paused() -> uint256:
+    """
+    @notice The pause mask: PAUSE_WITHDRAW (1) | PAUSE_BORROW (2) | PAUSE_LIQUIDATE (4).
+    """
+    return vault_params._paused(self._core)
+
+
+@external
+@view
+def params(i: uint256) -> uint256:
+    """
+    @notice One global parameter (P_* index), in its unit (WAD, WAD USD, seconds).
+    @dev Reverts (out-of-bounds index, no reason) for i >= 11.
+    """
+    return vault_params._unpack(self._params)[i]
+
+
+@external
+@view
+def liq_window_start() -> uint256:
+    """
+    @notice Start of the current liquidation-cap window, Unix seconds.
+    """
+    return vault_params._window_start(self._window)
+
+
+@external
+@view
+def liq_window_used() -> uint256:
+    """
+    @notice Value repaid by liquidations in the window that starts at `liq_window_start`, WAD USD.
+    """
+    return vault_params._window_used(self._window)
+
+
 @external
 @view
 def asset_slot(asset: address) -> uint256:
@@ -342,8 +400,8 @@ def list_asset(asset: address, asset_params_: uint256[N_ASSET_PARAMS]):
     self._check_asset_params(asset_params_)
     decimals: uint256 = convert(staticcall IERC20Detailed(asset).decimals(), uint256)
     assert decimals <= 24, "vault: decimals > 24"
-    extcall self.oracle.poke(asset)
-    r: IRiskOracle.RiskView = staticcall self.oracle.risk(asset)
+    extcall self._oracle().poke(asset)
+    r: IRiskOracle.RiskView = staticcall self._oracle().risk(asset)
     assert r.price > 0, "oracle: invalid price"
     self._probe_transfer(asset, decimals)
     self.listed.append(asset)
@@ -367,11 +425,11 @@ def set_param(param: uint256, new_value: uint256):
     @param new_value New value in the parameter's unit.
     """
     assert param < N_PARAMS, "vault: unknown param"
-    p: uint256[N_PARAMS] = self.params
+    p: uint256[N_PARAMS] = vault_params._unpack(self._params)
     steward._authorize_change(empty(address), param, p[param], new_value)
     p[param] = new_value
     self._check_params(p)
-    self.params[param] = new_value
+    self._params = vault_params._pack(p)
 
 
 @external
@@ -393,6 +451,22 @@ def set_asset_param(asset: address, param: uint256, new_value: uint256):
     self._store_cfg(asset, self._slot(asset), self._decimals(asset), a)
 
 
+@internal
+def _set_paused(actions: uint256, on: bool):
+    """
+    @dev Sets (`on`) or clears the switches of `actions` in the core word.
+         Reverts "vault: bad pause mask".
+    """
+    assert actions != 0 and actions & PAUSE_ALL == actions, "vault: bad pause mask"
+    core: uint256 = self._core
+    old: uint256 = vault_params._paused(core)
+    new: uint256 = old & ~actions
+    if on:
+        new = old | actions
+    self._core = vault_params._with_paused(core, new)
+    log PauseChanged(old_mask=old, new_mask=new, caller=msg.sender)
+
+
 @external
 def pause(actions: uint256):
     """
@@ -404,10 +478,7 @@ def pause(actions: uint256):
     """
     if not access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender]:
         access_control._check_role(GUARDIAN_ROLE, msg.sender)
-    assert actions != 0 and actions & PAUSE_ALL == actions, "vault: bad pause mask"
-    old: uint256 = self.paused
-    self.paused = old | actions
-    log PauseChanged(old_mask=old, new_mask=old | actions, caller=msg.sender)
+    self._set_paused(actions, True)
 
 
 @external
@@ -419,10 +490,7 @@ def unpause(actions: uint256):
     @param actions Bit mask of PAUSE_* switches to clear.
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    assert actions != 0 and actions & PAUSE_ALL == actions, "vault: bad pause mask"
-    old: uint256 = self.paused
-    self.paused = old & ~actions
-    log PauseChanged(old_mask=old, new_mask=old & ~actions, caller=msg.sender)
+    self._set_paused(actions, False)
 
 
 # ---------------------------------------------------------------- interest
@@ -533,31 +601,40 @@ def _set_balance(account: address, asset: address, m: market_layout.Market, new_
 
 @internal
 @view
-def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], market_layout.Market[MAX_ASSETS], uint256[MAX_ASSETS]):
+def _load(account: address, mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], int256[MAX_ASSETS], uint256[MAX_ASSETS], uint256):
     """
-    @dev Risk views, accrued markets, and decimals (bits 0-7) with the
-         concentration haircut (bits 8-255, WAD, docs/design.md §4.3:
-         kappa_agg * sqrt(total deposit value / depth), 0 when kappa_agg
-         is 0) of the listed assets in `mask`. Reverts "oracle: stale
-         price" / "oracle: invalid price" when one of them cannot be valued.
+    @dev Risk views, signed token balances of `account` (interest accrued
+         to now), and decimals (bits 0-7) with the concentration haircut
+         (bits 8-255, WAD, docs/design.md §4.3: kappa_agg * sqrt(total
+         deposit value / depth), 0 when kappa_agg is 0) of the listed
+         assets in `mask`, by slot (empty outside `mask`); and the caution
+         scale (WAD), read only when one of them is in CAUTION (it weighs
+         CAUTION collateral only; 0 otherwise). Reverts
+         "oracle: stale price" / "oracle: invalid price" when one of them
+         cannot be valued.
     """
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
-    markets: market_layout.Market[MAX_ASSETS] = empty(market_layout.Market[MAX_ASSETS])
+    bals: int256[MAX_ASSETS] = empty(int256[MAX_ASSETS])
     # config word 0 of each asset (`asset_config`), replaced below by `margin._units`
     units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
+    deposits: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
     held: DynArray[address, MAX_ASSETS] = []
     i: uint256 = 0
     for asset: address in self.listed:
         if mask & (1 << i) != 0:
+            m: market_layout.Market = empty(market_layout.Market)
             reserve: uint256 = 0
-            markets[i], reserve = self._accrued(asset)
+            m, reserve = self._accrued(asset)
+            bals[i] = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
+            deposits[i] = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
             units[i] = self._cfg[asset][0]
             held.append(asset)
         i += 1
+    caution_scale: uint256 = 0
     if len(held) == 0:
-        return views, markets, units
+        return views, bals, units, caution_scale
     # one oracle call for every held asset
-    got: DynArray[IRiskOracle.RiskView, 16] = staticcall self.oracle.risk_many(held)
+    got: DynArray[IRiskOracle.RiskView, 16] = staticcall self._oracle().risk_many(held)
     j: uint256 = 0
     for k: uint256 in range(MAX_ASSETS):
         if k == i:
@@ -566,28 +643,10 @@ def _load(mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], market_layout.Mar
             views[k] = got[j]
             j += 1
             w0: uint256 = units[k]
-            units[k] = margin._units(
-                asset_config._decimals(w0),
-                asset_config._kappa_agg(w0),
-                shares._to_assets_down(markets[k].scaled_deposits, markets[k].deposit_index),
-                views[k],
-            )
-    return views, markets, units
-
-
-@internal
-@view
-def _balances(
-    account: address, mask: uint256, listed_: DynArray[address, MAX_ASSETS], markets: market_layout.Market[MAX_ASSETS]
-) -> int256[MAX_ASSETS]:
-    """
-    @dev Signed token balances of `account` in the assets of `mask`.
-    """
-    bals: int256[MAX_ASSETS] = empty(int256[MAX_ASSETS])
-    for i: uint256 in range(len(listed_), bound=MAX_ASSETS):
-        if mask & (1 << i) != 0:
-            bals[i] = margin._to_tokens(self.scaled_balances[account][listed_[i]], markets[i].deposit_index, markets[i].borrow_index)
-    return bals
+            units[k] = margin._units(asset_config._decimals(w0), asset_config._kappa_agg(w0), deposits[k], views[k])
+            if views[k].breaker == margin.CAUTION:
+                caution_scale = vault_params._caution_scale(self._params[1])
+    return views, bals, units, caution_scale
 
 
 @internal
@@ -598,12 +657,12 @@ def _health_views(account: address, mask: uint256) -> (IMarginVault.Health, IRis
          risk views they used (by slot; empty outside `mask`).
     """
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
-    markets: market_layout.Market[MAX_ASSETS] = empty(market_layout.Market[MAX_ASSETS])
+    bals: int256[MAX_ASSETS] = empty(int256[MAX_ASSETS])
     units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
-    views, markets, units = self._load(mask)
+    caution_scale: uint256 = 0
+    views, bals, units, caution_scale = self._load(account, mask)
     listed_: DynArray[address, MAX_ASSETS] = self.listed
-    bals: int256[MAX_ASSETS] = self._balances(account, mask, listed_, markets)
-    return margin._weigh(self.oracle, listed_, mask, bals, views, units, self.params[P_CAUTION_SCALE]), views
+    return margin._weigh(self._oracle(), listed_, mask, bals, views, units, caution_scale), views
 
 
 @internal
@@ -616,18 +675,6 @@ def _health(account: address, mask: uint256) -> IMarginVault.Health:
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     h, views = self._health_views(account, mask)
     return h
-
-
-@internal
-@view
-def _check_risk_increase(account: address, asset: address):
-    """
-    @dev After an action that lowers health: initial health >= 0 and no
-         REDUCE_ONLY asset involved (docs/design.md §5, §7).
-    """
-    h: IMarginVault.Health = self._health(account, self._mask(account) | (1 << (self._slot(asset) - 1)))
-    assert not h.reduce_only, "vault: asset reduce-only"
-    assert h.init_assets >= h.init_liabilities, "vault: insufficient health"
 
 
 @external
@@ -695,31 +742,38 @@ def _listed(asset: address):
 
 
 @internal
-@view
-def _available(m: market_layout.Market) -> uint256:
-    deposits: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
-    borrows: uint256 = shares._to_assets_up(m.scaled_borrows, m.borrow_index)
-    if borrows >= deposits:
-        return 0
-    return deposits - borrows
-
-
-@internal
-@view
-def _check_supply_cap(asset: address, before: uint256, m: market_layout.Market):
+def _credit(asset: address, amount: uint256, account: address, repay: bool) -> uint256:
     """
-    @dev Supply cap (whole tokens; 0: none), Aave v3 style: only a deposit
-         that raises the scaled deposits above `before` is held to it, so
-         the part that repays debt always passes; total deposits (rounded
-         down) in whole tokens rounded up, so that the cap may be reached
-         exactly (docs/design.md §2.8). Reverts "vault: supply cap reached".
-    @param m The market after the deposit.
+    @dev The body of `deposit` (`repay` False: the whole amount, held to
+         the supply cap) and `repay` (True: at most the debt): raises
+         `account`'s balance and pulls the tokens from the caller.
+         Returns the amount pulled, token decimals. Reverts as `deposit`
+         and `repay`.
     """
-    w0: uint256 = self._cfg[asset][0]
-    cap: uint256 = asset_config._supply_cap(w0)
-    if cap != 0 and m.scaled_deposits > before:
-        total: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
-        assert risk_math._liability_value(total, 1, asset_config._decimals(w0)) <= cap, "vault: supply cap reached"
+    assert amount > 0, "vault: zero amount"
+    if not repay:
+        assert amount <= MAX_AMOUNT, "vault: amount too large"
+        assert account != empty(address), "vault: zero address"
+    self._listed(asset)
+    m: market_layout.Market = self._accrue(asset)
+    bal: int256 = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
+    paid: uint256 = amount
+    if repay:
+        assert bal < 0, "vault: no debt"
+        paid = min(amount, convert(-bal, uint256))
+    after: market_layout.Market = self._set_balance(account, asset, m, bal + convert(paid, int256))
+    if not repay:
+        # Supply cap (whole tokens; 0: none), Aave v3 style: only a deposit that raises the
+        # scaled deposits is held to it, so the part that repays debt always passes; total
+        # deposits (rounded down) in whole tokens rounded up, so that the cap may be reached
+        # exactly (docs/design.md §2.8).
+        w0: uint256 = self._cfg[asset][0]
+        cap: uint256 = asset_config._supply_cap(w0)
+        if cap != 0 and after.scaled_deposits > m.scaled_deposits:
+            total: uint256 = shares._to_assets_down(after.scaled_deposits, after.deposit_index)
+            assert risk_math._liability_value(total, 1, asset_config._decimals(w0)) <= cap, "vault: supply cap reached"
+    self._pull(asset, paid)
+    return paid
 
 
 @external
@@ -737,15 +791,37 @@ def deposit(asset: address, amount: uint256, account: address = msg.sender):
     @param amount Token decimals, > 0; pulled from the caller.
     @param account Credited account (default: the caller).
     """
-    assert amount > 0, "vault: zero amount"
-    assert amount <= MAX_AMOUNT, "vault: amount too large"
-    assert account != empty(address), "vault: zero address"
-    self._listed(asset)
-    m: market_layout.Market = self._accrue(asset)
-    bal: int256 = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
-    self._check_supply_cap(asset, m.scaled_deposits, self._set_balance(account, asset, m, bal + convert(amount, int256)))
-    self._pull(asset, amount)
+    self._credit(asset, amount, account, False)
     log Deposit(account=account, asset=asset, amount=amount, caller=msg.sender)
+
+
+@internal
+def _draw(asset: address, amount: uint256, borrow: bool):
+    """
+    @dev The body of `withdraw` (`borrow` False: only from a deposit) and
+         `borrow` (True: a borrowable asset, a deposit of it drawn first):
+         lowers the caller's balance by `amount`, checks the liquidity and
+         the caller's initial health, and sends the tokens. Reverts as
+         `withdraw` and `borrow`.
+    """
+    assert amount > 0, "vault: zero amount"
+    self._listed(asset)
+    if borrow:
+        assert asset_config._borrowable(self._cfg[asset][0]) == 1, "vault: asset not borrowable"
+    m: market_layout.Market = self._accrue(asset)
+    bal: int256 = margin._to_tokens(self.scaled_balances[msg.sender][asset], m.deposit_index, m.borrow_index)
+    if not borrow:
+        assert bal > 0 and convert(bal, uint256) >= amount, "vault: insufficient balance"
+    # available liquidity: total deposits (rounded down) less total borrows (rounded up)
+    deposits: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
+    borrows: uint256 = shares._to_assets_up(m.scaled_borrows, m.borrow_index)
+    assert borrows < deposits and amount <= deposits - borrows, "vault: insufficient liquidity"
+    self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
+    # the action lowers health: initial health >= 0 and no REDUCE_ONLY asset involved (docs/design.md §5, §7)
+    h: IMarginVault.Health = self._health(msg.sender, self._mask(msg.sender) | (1 << (self._slot(asset) - 1)))
+    assert not h.reduce_only, "vault: asset reduce-only"
+    assert h.init_assets >= h.init_liabilities, "vault: insufficient health"
+    self._send(asset, amount)
 
 
 @external
@@ -761,16 +837,8 @@ def withdraw(asset: address, amount: uint256):
     @param asset Listed token.
     @param amount Token decimals, > 0, at most the deposit.
     """
-    assert self.paused & PAUSE_WITHDRAW == 0, "vault: withdraw paused"
-    assert amount > 0, "vault: zero amount"
-    self._listed(asset)
-    m: market_layout.Market = self._accrue(asset)
-    bal: int256 = margin._to_tokens(self.scaled_balances[msg.sender][asset], m.deposit_index, m.borrow_index)
-    assert bal > 0 and convert(bal, uint256) >= amount, "vault: insufficient balance"
-    assert amount <= self._available(m), "vault: insufficient liquidity"
-    self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
-    self._check_risk_increase(msg.sender, asset)
-    self._send(asset, amount)
+    assert vault_params._paused(self._core) & PAUSE_WITHDRAW == 0, "vault: withdraw paused"
+    self._draw(asset, amount, False)
     log Withdraw(account=msg.sender, asset=asset, amount=amount)
 
 
@@ -789,16 +857,8 @@ def borrow(asset: address, amount: uint256):
     @param asset Listed, borrowable token.
     @param amount Token decimals, > 0.
     """
-    assert self.paused & PAUSE_BORROW == 0, "vault: borrow paused"
-    assert amount > 0, "vault: zero amount"
-    self._listed(asset)
-    assert asset_config._borrowable(self._cfg[asset][0]) == 1, "vault: asset not borrowable"
-    m: market_layout.Market = self._accrue(asset)
-    bal: int256 = margin._to_tokens(self.scaled_balances[msg.sender][asset], m.deposit_index, m.borrow_index)
-    assert amount <= self._available(m), "vault: insufficient liquidity"
-    self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
-    self._check_risk_increase(msg.sender, asset)
-    self._send(asset, amount)
+    assert vault_params._paused(self._core) & PAUSE_BORROW == 0, "vault: borrow paused"
+    self._draw(asset, amount, True)
     log Borrow(account=msg.sender, asset=asset, amount=amount)
 
 
@@ -816,35 +876,31 @@ def repay(asset: address, amount: uint256, account: address = msg.sender) -> uin
     @param account Account whose debt is repaid (default: the caller).
     @return The amount repaid, token decimals.
     """
-    assert amount > 0, "vault: zero amount"
-    self._listed(asset)
-    m: market_layout.Market = self._accrue(asset)
-    bal: int256 = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
-    assert bal < 0, "vault: no debt"
-    paid: uint256 = min(amount, convert(-bal, uint256))
-    self._set_balance(account, asset, m, bal + convert(paid, int256))
-    self._pull(asset, paid)
+    paid: uint256 = self._credit(asset, amount, account, True)
     log Repay(account=account, asset=asset, amount=paid, caller=msg.sender)
     return paid
 
 
 @internal
-def _use_liquidation_cap(repaid_value: uint256):
+def _use_liquidation_cap(repaid_value: uint256, w1: uint256, w2: uint256):
     """
     @dev Global cascade limit (docs/design.md §7): repaid value per window, lower
-         while any asset is REDUCE_ONLY.
+         while any asset is REDUCE_ONLY. `w1`, `w2`: parameter words 1 and 2
+         (window; cap). The window is one word (`vault_params`): used <= cap
+         < 2**128 fits its field.
     """
-    window: uint256 = self.params[P_LIQ_WINDOW]
-    used: uint256 = self.liq_window_used
-    if block.timestamp >= self.liq_window_start + window:
-        self.liq_window_start = block.timestamp
+    w: uint256 = self._window
+    start: uint256 = vault_params._window_start(w)
+    used: uint256 = vault_params._window_used(w)
+    if block.timestamp >= start + vault_params._liq_window(w1):
+        start = block.timestamp
         used = 0
-    cap: uint256 = self.params[P_LIQ_CAP]
-    if staticcall self.oracle.n_tripped() > 0:
-        cap = self.params[P_LIQ_CAP_TRIPPED]
+    cap: uint256 = vault_params._liq_cap(w2)
+    if staticcall self._oracle().n_tripped() > 0:
+        cap = self._params[3]  # liq_cap_tripped, alone in word 3
     used += repaid_value
     assert used <= cap, "vault: liquidation cap reached"
-    self.liq_window_used = used
+    self._window = vault_params._window(start, used)
 
 
 @internal
@@ -915,7 +971,7 @@ def liquidate(
            token decimals (slippage guard).
     @return (repaid, seized to the liquidator), token decimals.
     """
-    assert self.paused & PAUSE_LIQUIDATE == 0, "vault: liquidate paused"
+    assert vault_params._paused(self._core) & PAUSE_LIQUIDATE == 0, "vault: liquidate paused"
     assert max_repay > 0, "vault: zero amount"
     assert account != msg.sender, "vault: self-liquidation"
     assert debt_asset != collateral_asset, "vault: same asset"
@@ -932,8 +988,13 @@ def liquidate(
     assert debt_bal < 0, "vault: no debt in asset"
     assert col_bal > 0, "vault: no collateral in asset"
     # both are held (non-zero balances), so the health check priced them
-    rd: IRiskOracle.RiskView = views[self._slot(debt_asset) - 1]
-    rc: IRiskOracle.RiskView = views[self._slot(collateral_asset) - 1]
+    pd: uint256 = views[self._slot(debt_asset) - 1].price
+    # parameter words 0 (close factor, hf_full, bonus bounds), 1 (bonus slope,
+    # insurance share, window) and 2 (min debt value, cap): module `vault_params`
+    w0: uint256 = self._params[0]
+    w1: uint256 = self._params[1]
+    w2: uint256 = self._params[2]
+    pc: uint256 = views[self._slot(collateral_asset) - 1].price
     dd: uint256 = self._decimals(debt_asset)
     dc: uint256 = self._decimals(collateral_asset)
 
@@ -942,25 +1003,25 @@ def liquidate(
         max_repay,
         risk_math._max_repay(
             debt,
-            rd.price,
+            pd,
             dd,
             risk_math._health_factor(h.maint_assets, h.maint_liabilities),
-            self.params[P_CLOSE_FACTOR],
-            self.params[P_HF_FULL],
-            self.params[P_MIN_DEBT_VALUE],
+            vault_params._close_factor(w0),
+            vault_params._hf_full(w0),
+            vault_params._min_debt_value(w2),
         ),
     )
     if repay < debt:
         # a liquidator-chosen repayment must not leave dust behind (docs/design.md §6)
-        assert risk_math._liability_value(debt - repay, rd.price, dd) >= self.params[P_MIN_DEBT_VALUE], "vault: dust left"
-    bonus: uint256 = risk_math._bonus(h.maint_assets, h.maint_liabilities, self.params[P_BONUS_MIN], self.params[P_BONUS_SLOPE], self.params[P_BONUS_MAX])
-    seize: uint256 = risk_math._seize_amount(repay, rd.price, dd, rc.price, dc, bonus)
+        assert risk_math._liability_value(debt - repay, pd, dd) >= vault_params._min_debt_value(w2), "vault: dust left"
+    bonus: uint256 = risk_math._bonus(h.maint_assets, h.maint_liabilities, vault_params._bonus_min(w0), vault_params._bonus_slope(w1), vault_params._bonus_max(w0))
+    seize: uint256 = risk_math._seize_amount(repay, pd, dd, pc, dc, bonus)
     if seize > convert(col_bal, uint256):
         seize = convert(col_bal, uint256)
-        repay = min(repay, risk_math._repay_for_seize(seize, rd.price, dd, rc.price, dc, bonus))
-    cut: uint256 = seize * bonus // (WAD + bonus) * self.params[P_INSURANCE_SHARE] // WAD
+        repay = min(repay, risk_math._repay_for_seize(seize, pd, dd, pc, dc, bonus))
+    cut: uint256 = seize * bonus // (WAD + bonus) * vault_params._insurance_share(w1) // WAD
     assert repay > 0 and seize - cut >= min_seize, "vault: seize below minimum"
-    self._use_liquidation_cap(risk_math._liability_value(repay, rd.price, dd))
+    self._use_liquidation_cap(risk_math._liability_value(repay, pd, dd), w1, w2)
 
     self._set_balance(account, debt_asset, md, debt_bal + convert(repay, int256))
     mc = self._set_balance(account, collateral_asset, mc, col_bal - convert(seize, int256))

@@ -296,19 +296,20 @@ ORACLE = Table("RiskOracle", "_check_params", _ORACLE_ROWS, (
 
 # ------------------------------------------------------------------ MarginVault: global
 
+_U128 = 2**128 - 1
 _VAULT_ROWS = _rows("P_", "vault: bad params", (
-    ("close_factor", "WAD", 256, "share of one debt a liquidator may repay", {"lo": 1, "hi": WAD}),
-    ("hf_full", "WAD", 256, "health factor under which the whole debt may be repaid", {}),
-    ("min_debt_value", "WAD USD", 256, "smallest debt a liquidation may leave", {}),
-    ("bonus_min", "WAD", 256, "liquidation bonus at zero shortfall", {"le": "bonus_max"}),
-    ("bonus_slope", "WAD", 256, "bonus added per unit of shortfall", {}),
-    ("bonus_max", "WAD", 256, "bonus cap", {"hi": WAD}),
-    ("insurance_share", "WAD", 256, "share of the bonus paid to the insurance fund", {"hi": WAD}),
-    ("liq_window", "s", 256, "liquidation cap window", {"lo": 1}),
-    ("liq_cap", "WAD USD", 256, "repaid value per window", {}),
-    ("liq_cap_tripped", "WAD USD", 256, "repaid value per window while any asset is REDUCE_ONLY",
+    ("close_factor", "WAD", 64, "share of one debt a liquidator may repay", {"lo": 1, "hi": WAD}),
+    ("hf_full", "WAD", 64, "health factor under which the whole debt may be repaid", {"hi": _U64}),
+    ("min_debt_value", "WAD USD", 128, "smallest debt a liquidation may leave", {"hi": _U128}),
+    ("bonus_min", "WAD", 64, "liquidation bonus at zero shortfall", {"le": "bonus_max"}),
+    ("bonus_slope", "WAD", 64, "bonus added per unit of shortfall", {"hi": _U64}),
+    ("bonus_max", "WAD", 64, "bonus cap", {"hi": WAD}),
+    ("insurance_share", "WAD", 64, "share of the bonus paid to the insurance fund", {"hi": WAD}),
+    ("liq_window", "s", 64, "liquidation cap window", {"lo": 1, "hi": _U64}),
+    ("liq_cap", "WAD USD", 128, "repaid value per window", {"hi": _U128}),
+    ("liq_cap_tripped", "WAD USD", 128, "repaid value per window while any asset is REDUCE_ONLY",
      {"le": "liq_cap"}),
-    ("caution_scale", "WAD", 256, "weight of CAUTION collateral in initial health", {"hi": WAD}),
+    ("caution_scale", "WAD", 64, "weight of CAUTION collateral in initial health", {"hi": WAD}),
 ))
 
 VaultVector: Any = _vector_type(
@@ -316,12 +317,17 @@ VaultVector: Any = _vector_type(
     "MarginVault global parameter vector (P_* order of MarginVault, V_* in the reference; see spec.VAULT).",
 )
 
-#: MarginVault's global vector, stored unpacked (``params: uint256[11]``). ``checks`` mirrors
-#: ``_check_params`` line by line: one ``assert`` (one revert string, to keep the vault under
-#: the EIP-170 code size limit), its terms in the contract's order.
+#: MarginVault's global vector. Storage (module ``vault_params``): word 0 close_factor | hf_full |
+#: bonus_min | bonus_max (64 bits each); 1 bonus_slope | insurance_share | caution_scale | liq_window
+#: (64 each); 2 min_debt_value | liq_cap (128 each); 3 liq_cap_tripped (128). The entries without a
+#: bound of their own are held to their field's width. ``checks`` mirrors ``_check_params`` line by
+#: line: one ``assert`` (one revert string, to keep the vault under the EIP-170 code size limit),
+#: its terms in the contract's order.
 VAULT = Table("MarginVault", "_check_params", _VAULT_ROWS, (
     (("close_factor", "lo"), ("close_factor", "hi"), ("bonus_min", "le"), ("bonus_max", "hi"),
-     ("insurance_share", "hi"), ("caution_scale", "hi"), ("liq_window", "lo"), ("liq_cap_tripped", "le")),
+     ("insurance_share", "hi"), ("caution_scale", "hi"), ("liq_window", "lo"), ("hf_full", "hi"),
+     ("bonus_slope", "hi"), ("liq_window", "hi"), ("min_debt_value", "hi"), ("liq_cap", "hi"),
+     ("liq_cap_tripped", "le")),
 ), VaultVector)
 
 # ------------------------------------------------------------------ MarginVault: per asset

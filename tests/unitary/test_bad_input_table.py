@@ -529,6 +529,9 @@ TABLE: dict[str, dict[str, Any]] = {
         one_wei=Rejects("steward: change too large", lambda w: w.vault.set_param(ref.V_CLOSE_FACTOR, 1, sender=w.risk_admin)),
         max_uint256=[
             Rejects("vault: bad params", lambda w: w.vault.set_param(ref.V_CLOSE_FACTOR, UMAX, sender=w.admin)),
+            # the entries without a bound of their own are held to their packed field (module vault_params)
+            Rejects("vault: bad params", lambda w: w.vault.set_param(ref.V_HF_FULL, UMAX, sender=w.admin)),
+            Rejects("vault: bad params", lambda w: w.vault.set_param(ref.V_LIQ_CAP, 2**128, sender=w.admin)),
             Rejects("vault: unknown param", lambda w: w.vault.set_param(UMAX, 1, sender=w.admin)),
         ],
         unlisted_asset=N("global parameters have no asset"),
