@@ -253,12 +253,16 @@ def _load_state(asset: address) -> (IRiskOracle.AssetState, uint256):
 @internal
 def _store_state(asset: address, s: IRiskOracle.AssetState, h_init: uint256):
     """
-    @dev Packs the state of `asset` (module `asset_state`). Haircuts are
+    @dev Packs the state of `asset` (module `asset_state`) with its
+         staleness deadline under the stored parameters (heartbeat +
+         grace of parameter word 0: every caller stores new parameters
+         first, and has read that word already). Haircuts are
          <= WAD, variances <= VAR_CAP and times are block times or feed
          times not after them, so only the price needs a range check.
     """
     assert s.price <= MAX_PRICE, "oracle: price out of range"
-    self._state[asset] = asset_state._encode(s, h_init, self._state[asset][0], self._state[asset][3])
+    w0: uint256 = self._params[asset][0]
+    self._state[asset] = asset_state._encode(s, h_init, self._state[asset][0], self._state[asset][3], risk_params._heartbeat(w0) + risk_params._grace(w0))
 
 
 @internal
@@ -499,23 +503,29 @@ def _h_maint_now(s: IRiskOracle.AssetState, ramp_up: uint256, ramp_down: uint256
 @view
 def _risk(asset: address) -> IRiskOracle.RiskView:
     """
-    @dev `risk` from four packed words: state words 1 and 3 (module
-         `asset_state`) and parameter words 0 (heartbeat, grace, ramp
-         speeds) and 1 (kappa, depth).
+    @dev `risk` from three packed words: state words 1 and 3 (module
+         `asset_state`: word 1 holds the staleness deadline) and parameter
+         word 1 (kappa, depth); parameter word 0 (the ramp speeds) only
+         while the maintenance haircut moves (h_maint != h_target: the
+         ramp of a haircut at its target is the target).
     """
     s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
     # words 1 and 3 only (module `asset_state`): word 3 holds the flags and tells a listed asset
     st3: uint256 = self._state[asset][3]
     assert asset_state._listed(st3), "oracle: asset not listed"
-    s, h_init = asset_state._decode([0, self._state[asset][1], 0, st3])
+    st1: uint256 = self._state[asset][1]
+    s, h_init = asset_state._decode([0, st1, 0, st3])
     assert not s.invalid, "oracle: invalid price"
-    w0: uint256 = self._params[asset][0]
+    assert block.timestamp <= asset_state._valid_until(st1), "oracle: stale price"
+    h_maint: uint256 = s.h_target
+    if s.h_maint != s.h_target:
+        w0: uint256 = self._params[asset][0]
+        h_maint = self._h_maint_now(s, risk_params._ramp_up(w0), risk_params._ramp_down(w0))
     w1: uint256 = self._params[asset][1]
-    assert block.timestamp - s.updated_at <= risk_params._heartbeat(w0) + risk_params._grace(w0), "oracle: stale price"
     return IRiskOracle.RiskView(
         price=s.price,
-        h_maint=self._h_maint_now(s, risk_params._ramp_up(w0), risk_params._ramp_down(w0)),
+        h_maint=h_maint,
         h_init=h_init,
         kappa=risk_params._kappa(w1),
         depth=risk_params._depth(w1),

@@ -61,7 +61,7 @@ def cli(network, deployment_path: Path | None, asset: str, csv_path: Path | None
     """Push prices (USD per whole token) into ASSET's feed, one round per step.
 
     A path that leaves what the feed and the oracle can hold (8-decimal answers of at
-    least 1e-08 USD, prices below 2**192 WAD) is refused before anything is pushed.
+    least 1e-08 USD, prices below 2**128 WAD) is refused before anything is pushed.
     A push in the same second as the feed's last round moves the clock one second on
     first (the oracle accepts only later rounds).
     """

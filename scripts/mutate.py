@@ -43,6 +43,7 @@ FC = "contracts/modules/forecast.vy"
 AS, RP = "contracts/modules/asset_state.vy", "contracts/modules/risk_params.vy"
 DW = "contracts/modules/drawdown_word.vy"
 SH, AC, ML = "contracts/modules/shares.vy", "contracts/modules/asset_config.vy", "contracts/modules/market_layout.vy"
+VP = "contracts/modules/vault_params.vy"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("haircut rounds down", M, "(z * sigma + WAD - 1) // WAD", "z * sigma // WAD"),
@@ -62,7 +63,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("borrow index rounds down", R, "return index + (index * rate_s * dt + WAD - 1) // WAD", "return index + index * rate_s * dt // WAD"),
     Mutant("kink slope2 dropped", R, "rate += slope2 * (u - kink) // (WAD - kink)", "rate += 0"),
     Mutant("jump check uses <", O, "jump = abs_r > p[P_K_JUMP]", "jump = abs_r < p[P_K_JUMP]"),
-    Mutant("stale check missing in risk()", O, '<= risk_params._heartbeat(w0) + risk_params._grace(w0), "oracle: stale price"', '<= max_value(uint256), "oracle: stale price"'),
+    Mutant("stale check missing in risk()", O, '<= asset_state._valid_until(st1), "oracle: stale price"', '<= max_value(uint256), "oracle: stale price"'),
     Mutant("negative answer accepted", O, "    if answer <= 0:\n        return 0, updated_at, REASON_NON_POSITIVE", "    if answer < 0:\n        return 0, updated_at, REASON_NON_POSITIVE"),
     Mutant("slow variance not clamped", O, "risk_math._ewma_var(s.var_slow, abs_r, dt, p[P_TAU_SLOW]), var_min, var_max", "risk_math._ewma_var(s.var_slow, abs_r, dt, p[P_TAU_SLOW]), 0, max_value(uint256)"),
     Mutant("cooldown ignored", O, "if s.breaker != REDUCE_ONLY or now >= s.tripped_at + cooldown:", "if True:"),
@@ -90,23 +91,20 @@ MUTANTS: tuple[Mutant, ...] = (
     # thin-collateral levers (docs/design.md §2.8, §4.3)
     Mutant("supply cap compared with <", V, "asset_config._decimals(w0)) <= cap, \"vault: supply cap reached\"",
            "asset_config._decimals(w0)) < cap, \"vault: supply cap reached\""),
-    Mutant("supply cap applied to a repaying deposit", V, "if cap != 0 and m.scaled_deposits > before:",
+    Mutant("supply cap applied to a repaying deposit", V, "if cap != 0 and after.scaled_deposits > m.scaled_deposits:",
            "if cap != 0:"),
-    # the deposit's cap check after a repayment, with no scaled deposits before: any total over the cap
-    # refuses the repayment (a call, not the check written out: the vault is near the EIP-170 limit, and
-    # a mutant over it would die at deployment, not by a test)
-    Mutant("supply cap applied to repay", V,
-           "    self._set_balance(account, asset, m, bal + convert(paid, int256))\n",
-           "    self._check_supply_cap(asset, 0, self._set_balance(account, asset, m, bal + convert(paid, int256)))\n"),
-    Mutant("supply cap total rounds up", V, "total: uint256 = shares._to_assets_down(m.scaled_deposits, m.deposit_index)",
-           "total: uint256 = shares._to_assets_up(m.scaled_deposits, m.deposit_index)"),
+    # the deposit's cap check after a repayment too, with no scaled deposits before: any total over
+    # the cap refuses the repayment
+    Mutant("supply cap applied to repay", V, "    if not repay:\n        # Supply cap",
+           "    if True:\n        m.scaled_deposits = 0\n        # Supply cap"),
+    Mutant("supply cap total rounds up", V, "total: uint256 = shares._to_assets_down(after.scaled_deposits, after.deposit_index)",
+           "total: uint256 = shares._to_assets_up(after.scaled_deposits, after.deposit_index)"),
     Mutant("concentration term dropped", MG, "risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, leg_units._concentration(units[i]))",
            "risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, 0)"),
     Mutant("concentration term on debts too", MG, "risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, 0), lam_i)",
            "risk_math._initial_haircut(r.h_init, r.kappa, r.depth, v, units[i] >> 8), lam_i)"),
-    Mutant("concentration total rounds up", V,
-           "shares._to_assets_down(markets[k].scaled_deposits, markets[k].deposit_index),\n                views[k],",
-           "shares._to_assets_up(markets[k].scaled_deposits, markets[k].deposit_index),\n                views[k],"),
+    Mutant("concentration total rounds up", V, "deposits[i] = shares._to_assets_down(m.scaled_deposits, m.deposit_index)",
+           "deposits[i] = shares._to_assets_up(m.scaled_deposits, m.deposit_index)"),
     # portfolio margin (docs/design.md §5.6)
     Mutant("portfolio share rounds up", PF, "return u * WAD // total", "return (u * WAD + total - 1) // total"),
     Mutant("portfolio square root rounds down", PF, "    if s * s < q:\n        s += 1\n", ""),
@@ -133,6 +131,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("params codec: grace read from the heartbeat", RP, "    return (w0 >> Q1) & M64\n", "    return w0 & M64\n"),
     Mutant("params codec: dd_window not packed", RP, " | (p[P_DD_WINDOW] << DD_WINDOW_SHIFT)", ""),
     Mutant("params codec: r_floor width unchecked", O, "and p[P_R_FLOOR] <= risk_params.M64 and", "and"),
+    Mutant("state codec: deadline without the grace", O, "risk_params._heartbeat(w0) + risk_params._grace(w0))\n",
+           "risk_params._heartbeat(w0))\n"),
+    Mutant("state codec: deadline not packed", AS, " | (min(s.updated_at + max_age, TIME_MASK) << VALID_UNTIL_SHIFT),", ","),
+    Mutant("risk() skips the ramp", O, "    if s.h_maint != s.h_target:\n        w0: uint256 = self._params[asset][0]\n",
+           "    if False:\n        w0: uint256 = self._params[asset][0]\n"),
     Mutant("drawdown codec: reference time dropped", DW, "return ref_price | (ref_time << TIME_SHIFT)", "return ref_price"),
     # forecast volatility (docs/design.md §3.7)
     Mutant("forecast lower bound ignored", FC, "f: uint256 = min(max(sigma_f, f_lo * sigma_r // WAD), f_hi * sigma_r // WAD)",
@@ -156,6 +159,15 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("market codec: scaled borrows not packed", ML, "m.scaled_deposits | (m.scaled_borrows << HIGH_SHIFT),", "m.scaled_deposits,"),
     Mutant("market range check off", V, "<= market_layout.MAX_FIELD, \"vault: market out of range\"",
            "<= max_value(uint256), \"vault: market out of range\""),
+    # the vault's global words (module vault_params)
+    Mutant("vault params codec: hf_full read from the close factor", VP, "    return (w0 >> Q1) & M64\n", "    return w0 & M64\n"),
+    Mutant("vault params codec: liq_cap_tripped not packed", VP, "        p[P_LIQ_CAP_TRIPPED],\n", "        0,\n"),
+    Mutant("vault params codec: USD widths unchecked", V, " and max(p[P_MIN_DEBT_VALUE], p[P_LIQ_CAP]) <= vault_params.M128", ""),
+    Mutant("liquidation window forgets the repaid value", VP, "    return start | (used << Q1)\n", "    return start\n"),
+    Mutant("pause mask dropped by the core word", VP, "    return (core & ADDRESS_MASK) | (paused << PAUSED_SHIFT)\n",
+           "    return core & ADDRESS_MASK\n"),
+    Mutant("caution scale never read", V, "                caution_scale = vault_params._caution_scale(self._params[1])\n",
+           "                pass\n"),
     Mutant("set_param keeps the old target", O,
            "    # and keep the cached h_init equal to the live formula\n    s.h_target, h_init = self._targets(self._sigma_h(asset, s, p), p)\n",
            "    # and keep the cached h_init equal to the live formula\n    h_init = self._targets(self._sigma_h(asset, s, p), p)[1]\n"),

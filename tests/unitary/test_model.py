@@ -752,12 +752,12 @@ def test_invalid_answers_trip_and_freeze():
 
 
 def test_out_of_range_answers_trip_and_freeze_as_in_the_reference():
-    """An answer of 1e40 at 8 decimals (1e32 USD: in the price range, a move beyond
-    MAX_ABS_RETURN), just above 2**192 - 1 WAD and the largest int256 answer: invalid in the
+    """An answer of 1e40 at 8 decimals (1e32 USD: above the price range), just above
+    2**128 - 1 WAD and the largest int256 answer: invalid in the
     model as in the reference (docs/design.md §7.2); a +1 % round is accepted by both."""
     spec = P.TOKENS[1]
     vec = list(spec.oracle)
-    for usd, answer, valid in ((1e32, 10**40, False), (2**192 / 1e18 * 1.000001, (2**192 - 1) // 10**10 + 1, False),
+    for usd, answer, valid in ((1e32, 10**40, False), (2**128 / 1e18 * 1.000001, (2**128 - 1) // 10**10 + 1, False),
                                (2**255 / 1e8, 2**255 - 1, False), (2_000.0 * 1.01, 2_020 * 10**8, True)):
         model = M.OracleModel(M.OracleParams.from_wad([vec]), [2_000.0], [spec.var_seed / F], T0)
         o = ref.OracleRef()

@@ -468,12 +468,13 @@ def test_variance_and_haircut_clamps(system, oracle, weth, admin, chain):
 
 # ------------------------------------------------------------------ out-of-range answers (docs/design.md §7.2)
 
-#: (answer at 8 decimals, why it is out of range): 1e40 scales to 1e50 WAD, inside the price's
-#: 192 bits but a 5e28-fold move whose square overflowed before the range check; one unit above
-#: 2**192 - 1 WAD after scaling; the largest int256, whose scaling alone overflowed.
+#: (answer at 8 decimals, why it is out of range): 1e40 scales to 1e50 WAD, above the price's
+#: 128 bits (it was inside the 192 bits of issue #15's first layout, a 5e28-fold move whose square
+#: overflowed before the range check); one unit above 2**128 - 1 WAD after scaling; the largest
+#: int256, whose scaling alone overflowed.
 OUT_OF_RANGE = {
     "1e40": 10**40,
-    "2**192 WAD + 1 after scaling": (2**192 - 1) // 10**10 + 1,
+    "2**128 WAD + 1 after scaling": (2**128 - 1) // 10**10 + 1,
     "max int256": 2**255 - 1,
 }
 
@@ -499,10 +500,12 @@ def test_out_of_range_answer_trips_instead_of_overflowing(system, oracle, weth, 
 
 
 def test_largest_in_range_answer_is_accepted(system, oracle, weth, chain):
-    """The edges: a scaled price of exactly 2**192 - 1 WAD is a valid feed answer, refused only
-    as a 3.1e36-fold move (|r| > MAX_ABS_RETURN); from a price near it, a move back down is
-    accepted (|r| <= 1), so the range check is on the price and the return, not the answer."""
-    top = (2**192 - 1) // 10**10  # largest 8-decimal answer in range
+    """The edges: a scaled price of exactly 2**128 - 1 WAD is a valid feed answer. From 2,000
+    USD it is a 1.7e17-fold move, inside MAX_ABS_RETURN: accepted, as a jump; from one unit of
+    the feed's last decimal (1e-8 USD, reached by a move down, |r| <= 1) the same answer is a
+    3.4e28-fold move, refused as out of range. The range check is on the price and the return,
+    not the answer; the reference agrees at every step."""
+    top = (2**128 - 1) // 10**10  # largest 8-decimal answer in range
     o = ref.OracleRef()
     o.list_asset("X", 8, ref.FeedRound(1, top, 1_000, 1), 0, list(PW), 1_000)
     o.poke("X", ref.FeedRound(2, top // 2, 1_600, 2), 1_600)  # -50 %: a jump, accepted
@@ -511,13 +514,21 @@ def test_largest_in_range_answer_is_accepted(system, oracle, weth, chain):
     with pytest.raises(ref.Reject, match="oracle: price out of range"):  # listing refuses, by name
         ref.OracleRef().list_asset("Y", 8, ref.FeedRound(1, top + 1, 1_000, 1), 0, list(PW), 1_000)
     chain.pending_timestamp += 60
-    raw(system, "WETH", top)  # in the price's range, but 3.1e36 times 2,000 USD: out of range
+    raw(system, "WETH", top)  # 1.7e17 times 2,000 USD: in range, a jump
     r = system.poke(["WETH"])
-    assert breaker_events(r, oracle) == [(ref.NORMAL, ref.REDUCE_ONLY, ref.REASON_OUT_OF_RANGE)]
+    assert breaker_events(r, oracle) == [(ref.NORMAL, ref.REDUCE_ONLY, ref.REASON_JUMP)]
+    assert oracle.assets(weth).price == top * 10**10 and not oracle.assets(weth).invalid
     synced(system, chain)
+    for answer, invalid in ((1, False), (top, True)):  # down to 1e-8 USD, then back up: 3.4e28-fold
+        chain.pending_timestamp += 60
+        raw(system, "WETH", answer)
+        system.poke(["WETH"])
+        assert oracle.assets(weth).invalid == invalid
+        synced(system, chain)
+    assert oracle.assets(weth).price == 10**10  # the last accepted price, kept but not used
 
 
-@pytest.mark.parametrize("answer", list(OUT_OF_RANGE.values())[1:], ids=list(OUT_OF_RANGE)[1:])
+@pytest.mark.parametrize("answer", list(OUT_OF_RANGE.values()), ids=list(OUT_OF_RANGE))
 def test_listing_an_out_of_range_answer_is_refused_by_name(project, system, admin, chain, answer):
     feed = project.MockAggregator.deploy(8, "X / USD", answer, chain.blocks.head.timestamp, sender=admin)
     token = project.MockERC20.deploy("X", "X", 18, sender=admin)

@@ -66,7 +66,7 @@ FAULTS = {
     "incomplete-round": (fault_answer(to_feed_answer(2_000.0), incomplete=True), "oracle: invalid price", REDUCE_ONLY),
     # out of range (docs/design.md §7.2): once an arithmetic-overflow revert of the poke
     "answer-1e40": (fault_answer(10**40), "oracle: invalid price", REDUCE_ONLY),
-    "above-2**192-WAD": (fault_answer((2**192 - 1) // 10**10 + 1), "oracle: invalid price", REDUCE_ONLY),
+    "above-2**128-WAD": (fault_answer((2**128 - 1) // 10**10 + 1), "oracle: invalid price", REDUCE_ONLY),
     "max-int256": (fault_answer(2**255 - 1), "oracle: invalid price", REDUCE_ONLY),
 }
 

@@ -31,21 +31,21 @@ from .lens import read_assets
 from .manifest import Deployment
 from .node import set_next_timestamp
 
-#: The oracle stores a price below 2**192 WAD ("oracle: price out of range").
-MAX_PRICE_WAD = 2**192 - 1
+#: The oracle stores a price below 2**128 WAD ("oracle: price out of range").
+MAX_PRICE_WAD = 2**128 - 1
 _HEARTBEAT, _GRACE = S.ORACLE.index("heartbeat"), S.ORACLE.index("grace")
 
 
 def representable_range(decimals: int = P.FEED_DECIMALS) -> tuple[float, float]:
     """(smallest, largest) USD price a feed with ``decimals`` decimals and the oracle can
-    both hold: one unit of the last decimal, and 2**192 - 1 WAD."""
+    both hold: one unit of the last decimal, and 2**128 - 1 WAD."""
     return 10.0**-decimals, MAX_PRICE_WAD / 1e18
 
 
 def check_path(prices: Sequence[float], decimals: int = P.FEED_DECIMALS) -> None:
     """Raise ``ValueError`` (one line, naming the first bad step, 1-based) if a price of the
     path is not finite or leaves ``representable_range``: a feed answer of 0 is a fault
-    the oracle rejects, and a price over 2**192 WAD reverts the poke."""
+    the oracle rejects, and a price over 2**128 WAD reverts the poke."""
     lo, hi = representable_range(decimals)
     for k, price in enumerate(prices, start=1):
         if not math.isfinite(price) or to_feed_answer(price, decimals) < 1 or price > hi:

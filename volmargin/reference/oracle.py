@@ -155,7 +155,7 @@ class OracleRef:
     @staticmethod
     def _read_feed(rnd: FeedRound, scale: int, now: int) -> tuple[int, int, int]:
         """RiskOracle._read_feed: (price WAD USD, updatedAt s, reason); reason != 0 marks an
-        unusable answer: non-positive, incomplete, or a scaled price of ``MAX_PRICE`` (2**192)
+        unusable answer: non-positive, incomplete, or a scaled price of ``MAX_PRICE`` (2**128)
         or more, refused before the scaling (docs/design.md §7.2)."""
         if rnd.answer <= 0:
             return 0, rnd.updated_at, REASON_NON_POSITIVE

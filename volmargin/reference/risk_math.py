@@ -23,9 +23,9 @@ from ..spec import SECONDS_PER_YEAR, UINT256_MAX, VAR_CAP, WAD  # noqa: E402,F40
 
 INT256_MAX = 2**255 - 1
 INT256_MIN = -(2**255)
-# RiskOracle stores an accepted price in 192 bits (WAD USD, about 6.3e39 USD
+# RiskOracle stores an accepted price in 128 bits (WAD USD, about 3.4e20 USD
 # per whole token): a larger one is refused with "oracle: price out of range".
-MAX_PRICE = 2**192
+MAX_PRICE = 2**128
 # Largest |return| of an accepted round (RiskOracle.MAX_ABS_RETURN, WAD): a larger move is
 # out of range (docs/design.md §7.2), so that ewma_var's abs_r**2 never overflows.
 MAX_ABS_RETURN = 2**127 - 1
