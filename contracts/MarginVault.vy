@@ -541,13 +541,14 @@ def _accrue(asset: address) -> market_layout.Market:
     return m
 
 
-@internal
+@external
 @view
-def _mask(account: address) -> uint256:
+def position_mask(account: address) -> uint256:
     """
-    @dev Bit i set iff `account`'s balance of listed[i] is non-zero, from
-         the balances themselves (one read per listed asset; a stored mask
-         cost a new slot, 22.1k gas, on an account's first deposit).
+    @notice Bit i set iff `account`'s balance of listed[i] is non-zero.
+    @dev From the balances themselves, one read per listed asset (a stored
+         mask cost a new slot, 22.1k gas, on an account's first deposit);
+         a health check builds the same mask in its own pass.
     """
     mask: uint256 = 0
     i: uint256 = 0
@@ -556,15 +557,6 @@ def _mask(account: address) -> uint256:
             mask |= 1 << i
         i += 1
     return mask
-
-
-@external
-@view
-def position_mask(account: address) -> uint256:
-    """
-    @notice Bit i set iff `account`'s balance of listed[i] is non-zero.
-    """
-    return self._mask(account)
 
 
 @internal
@@ -601,79 +593,66 @@ def _set_balance(account: address, asset: address, m: market_layout.Market, new_
 
 @internal
 @view
-def _load(account: address, mask: uint256) -> (IRiskOracle.RiskView[MAX_ASSETS], int256[MAX_ASSETS], uint256[MAX_ASSETS], uint256):
+def _health_views(account: address, extra: uint256) -> (IMarginVault.Health, IRiskOracle.RiskView[MAX_ASSETS]):
     """
-    @dev Risk views, signed token balances of `account` (interest accrued
-         to now), and decimals (bits 0-7) with the concentration haircut
-         (bits 8-255, WAD, docs/design.md §4.3: kappa_agg * sqrt(total
-         deposit value / depth), 0 when kappa_agg is 0) of the listed
-         assets in `mask`, by slot (empty outside `mask`); and the caution
-         scale (WAD), read only when one of them is in CAUTION (it weighs
-         CAUTION collateral only; 0 otherwise). Reverts
-         "oracle: stale price" / "oracle: invalid price" when one of them
-         cannot be valued.
+    @dev Weighted sums of `account` over the listed assets it holds (a
+         non-zero balance) and those of `extra` (bit i: listed[i]), and
+         the risk views they used (by slot; empty for the others). One
+         pass over `listed` reads each balance, accrues the markets
+         weighed (interest to now), and keeps their decimals (bits 0-7)
+         with the concentration haircut (bits 8-255, WAD, docs/design.md
+         §4.3: kappa_agg * sqrt(total deposit value / depth), 0 when
+         kappa_agg is 0); one oracle call values them; the caution scale
+         is read only when one of them is in CAUTION (it weighs CAUTION
+         collateral only). Reverts "oracle: stale price" / "oracle:
+         invalid price" when one of them cannot be valued.
     """
+    listed_: DynArray[address, MAX_ASSETS] = self.listed
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
     bals: int256[MAX_ASSETS] = empty(int256[MAX_ASSETS])
     # config word 0 of each asset (`asset_config`), replaced below by `margin._units`
     units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
     deposits: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
     held: DynArray[address, MAX_ASSETS] = []
-    i: uint256 = 0
-    for asset: address in self.listed:
+    mask: uint256 = extra
+    for i: uint256 in range(len(listed_), bound=MAX_ASSETS):
+        asset: address = listed_[i]
+        scaled: int256 = self.scaled_balances[account][asset]
+        if scaled != 0:
+            mask |= 1 << i
         if mask & (1 << i) != 0:
             m: market_layout.Market = empty(market_layout.Market)
             reserve: uint256 = 0
             m, reserve = self._accrued(asset)
-            bals[i] = margin._to_tokens(self.scaled_balances[account][asset], m.deposit_index, m.borrow_index)
+            bals[i] = margin._to_tokens(scaled, m.deposit_index, m.borrow_index)
             deposits[i] = shares._to_assets_down(m.scaled_deposits, m.deposit_index)
             units[i] = self._cfg[asset][0]
             held.append(asset)
-        i += 1
     caution_scale: uint256 = 0
-    if len(held) == 0:
-        return views, bals, units, caution_scale
-    # one oracle call for every held asset
-    got: DynArray[IRiskOracle.RiskView, 16] = staticcall self._oracle().risk_many(held)
-    j: uint256 = 0
-    for k: uint256 in range(MAX_ASSETS):
-        if k == i:
-            break
-        if mask & (1 << k) != 0:
-            views[k] = got[j]
-            j += 1
-            w0: uint256 = units[k]
-            units[k] = margin._units(asset_config._decimals(w0), asset_config._kappa_agg(w0), deposits[k], views[k])
-            if views[k].breaker == margin.CAUTION:
-                caution_scale = vault_params._caution_scale(self._params[1])
-    return views, bals, units, caution_scale
-
-
-@internal
-@view
-def _health_views(account: address, mask: uint256) -> (IMarginVault.Health, IRiskOracle.RiskView[MAX_ASSETS]):
-    """
-    @dev Weighted sums of `account` over the assets in `mask`, and the
-         risk views they used (by slot; empty outside `mask`).
-    """
-    views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
-    bals: int256[MAX_ASSETS] = empty(int256[MAX_ASSETS])
-    units: uint256[MAX_ASSETS] = empty(uint256[MAX_ASSETS])
-    caution_scale: uint256 = 0
-    views, bals, units, caution_scale = self._load(account, mask)
-    listed_: DynArray[address, MAX_ASSETS] = self.listed
+    if len(held) != 0:
+        # one oracle call for every weighed asset
+        got: DynArray[IRiskOracle.RiskView, 16] = staticcall self._oracle().risk_many(held)
+        j: uint256 = 0
+        for k: uint256 in range(len(listed_), bound=MAX_ASSETS):
+            if mask & (1 << k) != 0:
+                views[k] = got[j]
+                j += 1
+                w0: uint256 = units[k]
+                units[k] = margin._units(asset_config._decimals(w0), asset_config._kappa_agg(w0), deposits[k], views[k])
+                if views[k].breaker == margin.CAUTION:
+                    caution_scale = vault_params._caution_scale(self._params[1])
     return margin._weigh(self._oracle(), listed_, mask, bals, views, units, caution_scale), views
 
 
 @internal
 @view
-def _health(account: address, mask: uint256) -> IMarginVault.Health:
+def _health(account: address, extra: uint256) -> IMarginVault.Health:
     """
-    @dev Weighted sums of `account` over the assets in `mask`.
+    @dev Weighted sums of `account` over the assets it holds and those of `extra`.
     """
     h: IMarginVault.Health = empty(IMarginVault.Health)
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
-    h, views = self._health_views(account, mask)
+    h, views = self._health_views(account, extra)
     return h
 
 
@@ -686,7 +665,7 @@ def health(account: address) -> IMarginVault.Health:
          liquidatable iff it is negative. Reverts "oracle: stale price"
          / "oracle: invalid price" if a held asset cannot be valued.
     """
-    return self._health(account, self._mask(account))
+    return self._health(account, 0)
 
 
 @external
@@ -696,7 +675,7 @@ def health_factor(account: address) -> uint256:
     @notice Maintenance health factor, WAD (>= 1e18 safe; max uint256
             without debt).
     """
-    h: IMarginVault.Health = self._health(account, self._mask(account))
+    h: IMarginVault.Health = self._health(account, 0)
     return risk_math._health_factor(h.maint_assets, h.maint_liabilities)
 
 
@@ -818,7 +797,7 @@ def _draw(asset: address, amount: uint256, borrow: bool):
     assert borrows < deposits and amount <= deposits - borrows, "vault: insufficient liquidity"
     self._set_balance(msg.sender, asset, m, bal - convert(amount, int256))
     # the action lowers health: initial health >= 0 and no REDUCE_ONLY asset involved (docs/design.md §5, §7)
-    h: IMarginVault.Health = self._health(msg.sender, self._mask(msg.sender) | (1 << (self._slot(asset) - 1)))
+    h: IMarginVault.Health = self._health(msg.sender, 1 << (self._slot(asset) - 1))
     assert not h.reduce_only, "vault: asset reduce-only"
     assert h.init_assets >= h.init_liabilities, "vault: insufficient health"
     self._send(asset, amount)
@@ -981,7 +960,7 @@ def liquidate(
     mc: market_layout.Market = self._accrue(collateral_asset)
     h: IMarginVault.Health = empty(IMarginVault.Health)
     views: IRiskOracle.RiskView[MAX_ASSETS] = empty(IRiskOracle.RiskView[MAX_ASSETS])
-    h, views = self._health_views(account, self._mask(account))
+    h, views = self._health_views(account, 0)
     assert h.maint_assets < h.maint_liabilities, "vault: account healthy"
     debt_bal: int256 = margin._to_tokens(self.scaled_balances[account][debt_asset], md.deposit_index, md.borrow_index)
     col_bal: int256 = margin._to_tokens(self.scaled_balances[account][collateral_asset], mc.deposit_index, mc.borrow_index)
