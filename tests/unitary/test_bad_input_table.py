@@ -653,6 +653,9 @@ TABLE: dict[str, dict[str, Any]] = {
             Rejects("oracle: bad params",
                     lambda w: _list_on_oracle(w, w.spare_feed, params=_oracle_params(var_max=UMAX))),
             Rejects("oracle: price out of range", lambda w: _list_on_oracle(w, _new_feed(w, answer=2**255 - 1))),
+            # the price's field (asset_state word 1): one unit of the answer above 2**128 - 1 WAD
+            Rejects("oracle: price out of range",
+                    lambda w: _list_on_oracle(w, _new_feed(w, answer=(2**128 - 1) // 10**10 + 1))),
         ],
         unlisted_asset=N("listing is how an asset becomes listed"),
         wrong_account=Rejects("oracle: already listed", lambda w: _list_on_oracle(w, w.spare_feed, token=w.weth)),
