@@ -36,6 +36,7 @@ from .modules import asset_state
 from .modules import risk_params
 from .modules import drawdown_word
 from .modules import leg_units
+from .modules import oracle_globals
 initializes: steward[access_control := access_control]
 exports: (
     steward.max_rel_change,
@@ -175,13 +176,13 @@ _forecast: HashMap[address, uint256]
 # `drawdown_word`), read and written by `poke` only while dd_trip != 0.
 _dd_ref: HashMap[address, uint256]
 listed: public(DynArray[address, 64])
-n_tripped: public(uint256)
 # Portfolio margin (docs/design.md §5.6): correlation bounds of asset pairs, one word a pair
 # (`portfolio` codec) keyed by the lower address, then the higher; the empty word is
 # (-1, +1), no offset. `portfolio_floor` (WAD) is the least scale of an account's haircuts;
 # 1e18 (the value at deployment) turns every offset off.
 _pairs: HashMap[address, HashMap[address, uint256]]
-portfolio_floor: public(uint256)
+# portfolio_floor | n_tripped (module `oracle_globals`; getters `portfolio_floor`, `n_tripped`).
+_globals: uint256
 
 
 @deploy
@@ -193,26 +194,15 @@ def __init__(max_rel_change_: uint256, min_change_delay_: uint256):
     """
     access_control.__init__()
     steward.__init__(max_rel_change_, min_change_delay_)
-    self.portfolio_floor = WAD
+    self._globals = WAD  # floor 1e18 (portfolio margin off), nothing tripped
 
 
 @internal
 @pure
 def _check_params(p: uint256[N_PARAMS]):
-    assert p[P_HEARTBEAT] > 0, "oracle: bad params"
-    assert p[P_TAU_FAST] > 0 and p[P_TAU_SLOW] > 0 and p[P_HORIZON] > 0, "oracle: bad params"
-    assert p[P_H_MIN] <= p[P_H_MAX] and p[P_H_MIN_INIT] <= p[P_H_MAX] and p[P_H_MAX] <= WAD and p[P_H0] <= WAD, "oracle: bad params"
-    assert p[P_Z_MAINT] <= p[P_Z_INIT], "oracle: bad params"
-    assert p[P_VAR_MIN] <= p[P_VAR_MAX] and p[P_VAR_MAX] <= VAR_CAP, "oracle: bad params"
-    assert p[P_HORIZON] <= SECONDS_PER_YEAR and p[P_Z_INIT] <= 100 * WAD, "oracle: bad params"
-    # packing widths (module `risk_params`)
-    assert max(max(p[P_HEARTBEAT], p[P_GRACE]), max(p[P_RAMP_UP], p[P_RAMP_DOWN])) <= risk_params.M64, "oracle: bad params"
-    assert max(max(p[P_TAU_FAST], p[P_TAU_SLOW]), p[P_COOLDOWN]) <= risk_params.M64, "oracle: bad params"
-    assert p[P_KAPPA] <= risk_params.M96 and p[P_DEPTH] <= risk_params.M160, "oracle: bad params"
-    assert p[P_K_JUMP] <= risk_params.M96 and p[P_R_FLOOR] <= risk_params.M64 and p[P_SIGMA_CAUTION] <= risk_params.M96, "oracle: bad params"
-    assert p[P_DD_WINDOW] <= risk_params.M48 and p[P_DD_TRIP] <= risk_params.M64, "oracle: bad params"
-    assert p[P_F_LO] <= p[P_F_HI] and p[P_F_HI] <= MAX_F_MULTIPLE and p[P_F_STEP] <= MAX_F_MULTIPLE, "oracle: bad params"
-    assert p[P_F_TTL] <= risk_params.M56 and p[P_F_MODE] <= forecast.MODE_BLEND, "oracle: bad params"
+    # one assert, one revert string (the oracle is close to the EIP-170 code size limit); the terms
+    # in the order of spec.ORACLE's check line; the widths are the `risk_params` fields'
+    assert p[P_HEARTBEAT] > 0 and p[P_TAU_FAST] > 0 and p[P_TAU_SLOW] > 0 and p[P_HORIZON] > 0 and p[P_H_MIN] <= p[P_H_MAX] and p[P_H_MIN_INIT] <= p[P_H_MAX] and p[P_H_MAX] <= WAD and p[P_H0] <= WAD and p[P_Z_MAINT] <= p[P_Z_INIT] and p[P_VAR_MIN] <= p[P_VAR_MAX] and p[P_VAR_MAX] <= VAR_CAP and p[P_HORIZON] <= SECONDS_PER_YEAR and p[P_Z_INIT] <= 100 * WAD and max(max(p[P_HEARTBEAT], p[P_GRACE]), max(p[P_RAMP_UP], p[P_RAMP_DOWN])) <= risk_params.M64 and max(max(p[P_TAU_FAST], p[P_TAU_SLOW]), p[P_COOLDOWN]) <= risk_params.M64 and p[P_KAPPA] <= risk_params.M96 and p[P_DEPTH] <= risk_params.M160 and p[P_K_JUMP] <= risk_params.M96 and p[P_R_FLOOR] <= risk_params.M64 and p[P_SIGMA_CAUTION] <= risk_params.M96 and p[P_DD_WINDOW] <= risk_params.M48 and p[P_DD_TRIP] <= risk_params.M64 and p[P_F_LO] <= p[P_F_HI] and p[P_F_HI] <= MAX_F_MULTIPLE and p[P_F_STEP] <= MAX_F_MULTIPLE and p[P_F_TTL] <= risk_params.M56 and p[P_F_MODE] <= forecast.MODE_BLEND, "oracle: bad params"
 
 
 @internal
@@ -337,9 +327,9 @@ def _set_breaker(asset: address, s: IRiskOracle.AssetState, new_state: uint8, re
     if new_state == s.breaker:
         return out
     if new_state == REDUCE_ONLY:
-        self.n_tripped += 1
+        self._globals += oracle_globals.ONE_TRIPPED
     elif s.breaker == REDUCE_ONLY:
-        self.n_tripped -= 1
+        self._globals -= oracle_globals.ONE_TRIPPED
     log BreakerChanged(asset=asset, old_state=s.breaker, new_state=new_state, reason=reason)
     out.breaker = new_state
     return out
@@ -645,6 +635,24 @@ def breaker(asset: address) -> uint8:
 
 @external
 @view
+def n_tripped() -> uint256:
+    """
+    @notice The number of listed assets in REDUCE_ONLY (the vault's lower liquidation cap applies while > 0).
+    """
+    return oracle_globals._n_tripped(self._globals)
+
+
+@external
+@view
+def portfolio_floor() -> uint256:
+    """
+    @notice The least portfolio scale of an account's haircuts, WAD (1e18: portfolio margin off).
+    """
+    return oracle_globals._floor(self._globals)
+
+
+@external
+@view
 def n_listed() -> uint256:
     """
     @notice Number of listed assets.
@@ -878,8 +886,9 @@ def set_portfolio_floor(new_value: uint256):
     @param new_value WAD, in (0, 1e18].
     """
     assert new_value > 0 and new_value <= WAD, "oracle: bad params"
-    steward._authorize_change(empty(address), PORTFOLIO_FLOOR_PARAM, self.portfolio_floor, new_value)
-    self.portfolio_floor = new_value
+    g: uint256 = self._globals
+    steward._authorize_change(empty(address), PORTFOLIO_FLOOR_PARAM, oracle_globals._floor(g), new_value)
+    self._globals = oracle_globals._with_floor(g, new_value)
 
 
 @external
@@ -925,7 +934,7 @@ def portfolio_scales(
            deposits (WAD) of each leg, as module `leg_units` packs them.
     @return lambda_maint, lambda_init, WAD in [portfolio_floor, 1e18].
     """
-    floor_: uint256 = self.portfolio_floor
+    floor_: uint256 = oracle_globals._floor(self._globals)
     if floor_ == WAD:
         return WAD, WAD
     um: uint256[MAX_LEGS] = empty(uint256[MAX_LEGS])

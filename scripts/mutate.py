@@ -44,6 +44,7 @@ AS, RP = "contracts/modules/asset_state.vy", "contracts/modules/risk_params.vy"
 DW = "contracts/modules/drawdown_word.vy"
 SH, AC, ML = "contracts/modules/shares.vy", "contracts/modules/asset_config.vy", "contracts/modules/market_layout.vy"
 VP = "contracts/modules/vault_params.vy"
+OG = "contracts/modules/oracle_globals.vy"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("haircut rounds down", M, "(z * sigma + WAD - 1) // WAD", "z * sigma // WAD"),
@@ -136,6 +137,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("state codec: deadline not packed", AS, " | (min(s.updated_at + max_age, TIME_MASK) << VALID_UNTIL_SHIFT),", ","),
     Mutant("risk() skips the ramp", O, "    if s.h_maint != s.h_target:\n        w0: uint256 = self._params[asset][0]\n",
            "    if False:\n        w0: uint256 = self._params[asset][0]\n"),
+    Mutant("globals codec: tripped count read one bit off", OG, "    return w >> N_TRIPPED_SHIFT\n",
+           "    return w >> (N_TRIPPED_SHIFT + 1)\n"),
+    Mutant("trip not counted", O, "        self._globals += oracle_globals.ONE_TRIPPED\n", "        pass\n"),
     Mutant("drawdown codec: reference time dropped", DW, "return ref_price | (ref_time << TIME_SHIFT)", "return ref_price"),
     # forecast volatility (docs/design.md §3.7)
     Mutant("forecast lower bound ignored", FC, "f: uint256 = min(max(sigma_f, f_lo * sigma_r // WAD), f_hi * sigma_r // WAD)",

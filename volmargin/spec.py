@@ -277,21 +277,16 @@ OracleVector: Any = _vector_type(
 #: dd_window (48) | dd_trip (64); 5 var_min | var_max (128 each); 6 k_jump (96) | r_floor (64) |
 #: sigma_caution (96); and ``_fparams`` f_lo | f_hi | f_step (64 each) | f_ttl (56) | f_mode (8),
 #: read by a poke only while a forecast is live (docs/design.md §3.7).
-#: ``checks`` mirrors ``_check_params`` line by line.
+#: ``checks`` mirrors ``_check_params`` line by line: one ``assert`` (one revert string, to keep
+#: the oracle under the EIP-170 code size limit), its terms in the contract's order.
 ORACLE = Table("RiskOracle", "_check_params", _ORACLE_ROWS, (
-    (("heartbeat", "lo"),),
-    (("tau_fast", "lo"), ("tau_slow", "lo"), ("horizon", "lo")),
-    (("h_min", "le"), ("h_min_init", "le"), ("h_max", "hi"), ("h0", "hi")),
-    (("z_maint", "le"),),
-    (("var_min", "le"), ("var_max", "hi")),
-    (("horizon", "hi"), ("z_init", "hi")),
-    (("heartbeat", "hi"), ("grace", "hi"), ("ramp_up", "hi"), ("ramp_down", "hi")),
-    (("tau_fast", "hi"), ("tau_slow", "hi"), ("cooldown", "hi")),
-    (("kappa", "hi"), ("depth", "hi")),
-    (("k_jump", "hi"), ("r_floor", "hi"), ("sigma_caution", "hi")),
-    (("dd_window", "hi"), ("dd_trip", "hi")),
-    (("f_lo", "le"), ("f_hi", "hi"), ("f_step", "hi")),
-    (("f_ttl", "hi"), ("f_mode", "hi")),
+    (("heartbeat", "lo"), ("tau_fast", "lo"), ("tau_slow", "lo"), ("horizon", "lo"), ("h_min", "le"),
+     ("h_min_init", "le"), ("h_max", "hi"), ("h0", "hi"), ("z_maint", "le"), ("var_min", "le"),
+     ("var_max", "hi"), ("horizon", "hi"), ("z_init", "hi"), ("heartbeat", "hi"), ("grace", "hi"),
+     ("ramp_up", "hi"), ("ramp_down", "hi"), ("tau_fast", "hi"), ("tau_slow", "hi"), ("cooldown", "hi"),
+     ("kappa", "hi"), ("depth", "hi"), ("k_jump", "hi"), ("r_floor", "hi"), ("sigma_caution", "hi"),
+     ("dd_window", "hi"), ("dd_trip", "hi"), ("f_lo", "le"), ("f_hi", "hi"), ("f_step", "hi"),
+     ("f_ttl", "hi"), ("f_mode", "hi")),
 ), OracleVector)
 
 # ------------------------------------------------------------------ MarginVault: global
