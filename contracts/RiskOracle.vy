@@ -516,7 +516,9 @@ def _risk(asset: address) -> IRiskOracle.RiskView:
     return IRiskOracle.RiskView(
         price=s.price,
         h_maint=h_maint,
-        h_init=h_init,
+        # the initial haircut in force is never below the maintenance haircut in force
+        # (docs/design.md §4.3): after a spike h_init falls at once, h_maint at the ramp speed
+        h_init=max(h_init, h_maint),
         kappa=risk_params._kappa(w1),
         depth=risk_params._depth(w1),
         breaker=s.breaker,
@@ -535,7 +537,8 @@ def risk(asset: address) -> IRiskOracle.RiskView:
          heartbeat + grace).
     @param asset The listed token address.
     @return price (WAD USD), h_maint (WAD, ramped to now), h_init (WAD,
-            without the size term), kappa (WAD), depth (WAD USD), breaker.
+            without the size term: max(cached h_init, h_maint), §4.3),
+            kappa (WAD), depth (WAD USD), breaker.
     """
     return self._risk(asset)
 
@@ -586,15 +589,20 @@ def params(asset: address, i: uint256) -> uint256:
 @view
 def haircuts(asset: address) -> (uint256, uint256):
     """
-    @notice Haircuts in force now, without price checks (display).
-    @return (h_maint ramped to now, h_init without size term), WAD.
+    @notice Haircuts in force now, without price checks (display), as
+            `risk` returns them.
+    @dev Reverts "oracle: asset not listed".
+    @return (h_maint ramped to now, h_init without size term: the cached
+            h_init, or h_maint where that is higher, docs/design.md §4.3),
+            WAD.
     """
     s: IRiskOracle.AssetState = empty(IRiskOracle.AssetState)
     h_init: uint256 = 0
     s, h_init = self._load_state(asset)
     assert s.feed != empty(address), "oracle: asset not listed"
     w0: uint256 = self._params[asset][0]
-    return self._h_maint_now(s, risk_params._ramp_up(w0), risk_params._ramp_down(w0)), h_init
+    h_maint: uint256 = self._h_maint_now(s, risk_params._ramp_up(w0), risk_params._ramp_down(w0))
+    return h_maint, max(h_init, h_maint)
 
 
 @external

@@ -40,7 +40,7 @@ struct AssetSnapshot:
     sigma_annual: uint256  # WAD: sigma over a year of max(var_fast, var_slow)
     h_maint: uint256  # WAD, maintenance haircut ramped to the block time
     h_target: uint256  # WAD, its target
-    h_init: uint256  # WAD, initial haircut without the size term
+    h_init: uint256  # WAD, initial haircut in force without the size term (RiskOracle.haircuts: never below h_maint)
     breaker: uint8  # 0 NORMAL, 1 CAUTION, 2 REDUCE_ONLY
     invalid: bool  # the last poke saw an unusable answer
 

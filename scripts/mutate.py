@@ -172,6 +172,9 @@ MUTANTS: tuple[Mutant, ...] = (
            "    return core & ADDRESS_MASK\n"),
     Mutant("caution scale never read", V, "                caution_scale = vault_params._caution_scale(self._params[1])\n",
            "                pass\n"),
+    # the initial haircut in force (docs/design.md §4.3)
+    Mutant("initial haircut below the maintenance haircut in risk()", O, "h_init=max(h_init, h_maint),", "h_init=h_init,"),
+    Mutant("haircuts() shows the formula alone", O, "return h_maint, max(h_init, h_maint)", "return h_maint, h_init"),
     Mutant("set_param keeps the old target", O,
            "    # and keep the cached h_init equal to the live formula\n    s.h_target, h_init = self._targets(self._sigma_h(asset, s, p), p)\n",
            "    # and keep the cached h_init equal to the live formula\n    h_init = self._targets(self._sigma_h(asset, s, p), p)[1]\n"),

@@ -526,10 +526,17 @@ class OracleModel:
         return sigma(self.var, YEAR, self.xp)
 
     def h_init(self) -> Any:
-        """Initial haircut without the size term (``OracleRef.h_init``)."""
+        """The initial-haircut formula without the size term, the oracle's cached ``h_init``
+        (``OracleRef.h_init``), fraction, state-shaped. The one in force is ``h_init_now``."""
         p, xp = self.p, self.xp
         floor = xp.maximum(_f(p.h_min, xp), _f(p.h_min_init, xp))
         return haircut(p.h0, p.z_init, self._sigma_h(self.var), floor, p.h_max, xp)
+
+    def h_init_now(self, now: Any) -> Any:
+        """Initial haircut in force at ``now`` (s, scalar or state-shaped) without the size
+        term, fraction, state-shaped: ``h_init``, or the maintenance haircut in force where
+        that is higher (``OracleRef.h_init_now``, ``RiskOracle.risk``; docs/design.md §4.3)."""
+        return self.xp.maximum(self.h_init(), self.h_maint_now(now))
 
     def h_maint_now(self, now: Any) -> Any:
         """Maintenance haircut in force at ``now``, ramped lazily (``OracleRef.h_maint_now``)."""

@@ -152,7 +152,7 @@ def opening_balances(system: System, n_accounts: int, seed: int) -> np.ndarray:
     oracle = listing_model(system, params)
     caution = system.vault_ref.params[ref.V_CAUTION_SCALE] / ref.WAD
     pop = make_population(n_accounts, seed, tuple(system.symbols))
-    return open_at_leverage(pop, oracle.price, oracle.h_init(), params.kappa, params.depth, oracle.breaker, caution)
+    return open_at_leverage(pop, oracle.price, oracle.h_init_now(oracle.h_time), params.kappa, params.depth, oracle.breaker, caution)
 
 
 def step_table(result: EpisodeResult, times: np.ndarray) -> pd.DataFrame:

@@ -497,7 +497,7 @@ class VaultMachine(RuleBasedStateMachine):
             assert (c.h_maint, c.h_target, c.h_time) == (r.h_maint, r.h_target, r.h_time)
             assert (c.breaker, c.tripped_at, c.invalid, c.forecast) == (r.breaker, r.tripped_at, r.invalid, r.forecast)
             assert tuple(view(self.oracle.forecast_of, self.addr[s])) == self.oref.forecast_of(self.addr[s])
-            assert view(self.oracle.haircuts, self.addr[s])[1] == self.oref.h_init(self.addr[s])
+            assert view(self.oracle.haircuts, self.addr[s])[1] == self.oref.h_init_now(self.addr[s], self.now)
             assert tuple(view(self.oracle.drawdown_ref, self.addr[s])) == self.oref.dd_ref.get(self.addr[s], (0, 0))
 
     @invariant()

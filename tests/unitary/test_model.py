@@ -519,6 +519,8 @@ def test_oracle_model_follows_reference_with_forecasts(seed, modes, vols):
             assert abs(model.h_target[k] - s.h_target / F) <= H_PATH
             assert abs(model.h_maint[k] - s.h_maint / F) <= H_PATH
             assert abs(model.h_init()[k] - o.h_init(sym) / F) <= H_PATH
+            # one second after the poke: at or after the keeper's push, if any
+            assert abs(model.h_init_now(now + 1)[k] - o.h_init_now(sym, int(now) + 1) / F) <= H_PATH
     assert pushed > 0 or not any(modes)
 
 
@@ -611,7 +613,7 @@ def test_health_sums_agree_with_vault_reference(seed, vols, caution, hours, late
     # 2. the model oracle's views: the path tolerance
     assert [int(x) for x in model.breaker] == [r.breaker for r in views]
     p = model.p
-    got = M.weighted_health(bal, model.price, model.h_maint_now(now), model.h_init(), p.kappa, p.depth,
+    got = M.weighted_health(bal, model.price, model.h_maint_now(now), model.h_init_now(now), p.kappa, p.depth,
                             model.breaker, P.VAULT[ref.V_CAUTION_SCALE] / F)
     _assert_sums(got, want, gross, HEALTH_PATH, 1e-12)
 
@@ -722,7 +724,7 @@ def test_runs_on_the_shared_array_api_subset():
                                                       seed))
     model = M.OracleModel(params, paths[:, 0], seed, 1.0, xp=xp)
     model.step(paths[:, 1], 3_601.0)
-    model.h_init(), model.h_maint_now(4_000.0), model.sigma_annual(), model.n_tripped
+    model.h_init(), model.h_init_now(4_000.0), model.h_maint_now(4_000.0), model.sigma_annual(), model.n_tripped
     M.weighted_health(bal, paths[0, 0], model.h_maint[0], model.h_init()[0], params.kappa, params.depth,
                       model.breaker[0], 0.5, xp=xp)
     for fn, args in [

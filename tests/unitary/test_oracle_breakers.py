@@ -21,6 +21,7 @@ from volmargin import reference as ref
 from volmargin import spec as S
 
 from market import refresh as step  # advance time, push feeds, poke
+from market import spike_then_calm
 from rounding import ceil_div
 
 WAD = ref.WAD
@@ -47,7 +48,7 @@ def synced(system, chain):
             s.feed_scale, s.price, s.updated_at, s.var_fast, s.var_slow, s.h_maint, s.h_target, s.h_time,
             s.breaker, s.tripped_at, s.invalid,
         ), sym
-        assert tuple(o.haircuts(system.tokens[sym])) == (r.h_maint_now(a, now), r.h_init(a)), sym
+        assert tuple(o.haircuts(system.tokens[sym])) == (r.h_maint_now(a, now), r.h_init_now(a, now)), sym
     assert o.n_tripped() == r.n_tripped
 
 
@@ -202,7 +203,7 @@ def test_set_param_retargets_at_once_and_the_haircut_follows_at_ramp_speed(syste
     system.oracle_ref.set_param(weth.address, ref.P_H_MIN, 30 * WAD // 100, r.timestamp)
     s, want = oracle.assets(weth), system.oracle_ref.assets[weth.address]
     assert s.h_target == want.h_target == 30 * WAD // 100
-    assert oracle.haircuts(weth)[1] == system.oracle_ref.h_init(weth.address) >= 30 * WAD // 100
+    assert oracle.haircuts(weth)[1] == system.oracle_ref.h_init_now(weth.address, r.timestamp) >= 30 * WAD // 100
     chain.pending_timestamp = r.timestamp + 600
     chain.mine()
     now = chain.blocks.head.timestamp
@@ -556,8 +557,14 @@ def test_initial_floor_separates_h_init_from_h_maint(system, oracle, weth, chain
         step(system, chain, WETH=2_000.0)  # flat rounds: sigma falls
     set_both(system, chain, "WETH", ref.P_Z_INIT, 3 * WAD)  # z_init 3 = z_maint: same formula but the floor
     set_both(system, chain, "WETH", ref.P_H0, 0)
+    # the maintenance haircut loosens at once (ramp_down 1 a second), so that the initial haircut
+    # in force, max(formula, h_maint in force) (docs/design.md §4.3), shows the formula here
+    set_both(system, chain, "WETH", ref.P_RAMP_DOWN, WAD)
     step(system, chain, symbols=("WETH",))
+    chain.pending_timestamp += 60  # a block later: the haircut in force has reached the poke's new target
+    chain.mine()
     h_maint_target = oracle.assets(weth).h_target
+    assert oracle.haircuts(weth)[0] == h_maint_target
     assert oracle.haircuts(weth)[1] == h_maint_target  # one floor or one formula: equal
     set_both(system, chain, "WETH", ref.P_H_MIN_INIT, 55 * WAD // 100)
     assert oracle.haircuts(weth)[1] == max(55 * WAD // 100, h_maint_target)  # cached h_init follows at once
@@ -577,6 +584,35 @@ def test_initial_floor_separates_h_init_from_h_maint(system, oracle, weth, chain
         oracle.set_param(weth, ref.P_H_MIN_INIT, PW[ref.P_H_MAX] + 1, sender=system.admin)
     with pytest.raises(ref.Reject, match="oracle: bad params"):
         ref.check_oracle_params([*PW[:ref.P_H_MIN_INIT], PW[ref.P_H_MAX] + 1, *PW[ref.P_H_MIN_INIT + 1:]])
+
+
+def test_initial_haircut_never_below_the_maintenance_haircut_in_force(system, oracle, lens, weth, chain):
+    """After a volatility spike the initial-haircut formula falls at once and the maintenance
+    haircut in force ramps down at 0.5 %/h: while the formula is below it, `risk`, `haircuts`
+    and the lens's `snapshot` give the maintenance haircut as the initial one; once the ramp
+    has come down to the formula, the formula again (docs/design.md §4.3). Each step is held
+    to the reference, whose cached formula (`h_init`) stays what the chain stores."""
+    w = weth.address
+    o = system.oracle_ref
+    spike_then_calm(system, chain)
+    seen = {"gap": 0, "formula": 0}
+    for _ in range(30):  # calm hours: the gap opens, then the ramp meets the falling formula
+        now = chain.blocks.head.timestamp
+        hm, formula = o.h_maint_now(w, now), o.h_init(w)
+        want = max(hm, formula)
+        assert oracle.risk(weth).h_init == oracle.haircuts(weth)[1] == o.h_init_now(w, now) == want
+        assert lens.snapshot([weth])[1][0].h_init == want
+        assert oracle.risk(weth).h_maint == hm
+        seen["gap" if hm > formula else "formula"] += 1
+        synced(system, chain)
+        step(system, chain, WETH=float(o.assets[w].price) / WAD)
+    assert seen["gap"] > 0
+    # later still: the formula (its floor) is back above the ramp's end
+    for _ in range(60):
+        step(system, chain, seconds=4 * 3_600, WETH=float(o.assets[w].price) / WAD)
+    now = chain.blocks.head.timestamp
+    assert o.h_maint_now(w, now) <= o.h_init(w) == oracle.risk(weth).h_init
+    synced(system, chain)
 
 
 def test_initial_floor_in_the_reference_and_the_model():

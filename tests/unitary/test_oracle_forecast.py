@@ -39,7 +39,7 @@ def _ref_state(system, sym: str, now: int) -> tuple:
     """The reference's view of the same, at block time ``now``."""
     r, a = system.oracle_ref, system.address(sym)
     s = r.assets[a]
-    return (s.h_maint, s.h_target, s.h_time, s.forecast, r.h_maint_now(a, now), r.h_init(a), *r.forecast_of(a))
+    return (s.h_maint, s.h_target, s.h_time, s.forecast, r.h_maint_now(a, now), r.h_init_now(a, now), *r.forecast_of(a))
 
 
 def _set(system, sym: str, param: int, value: int):
@@ -225,7 +225,10 @@ def test_expiry_falls_back_to_the_realized_sigma_by_itself(system, chain, risk_k
     st_ = system.oracle.assets(system.tokens["WETH"])
     sr_h = ref.sigma(max(st_.var_fast, st_.var_slow), p.horizon)
     assert st_.h_target == ref.haircut(p.h0, p.z_maint, sr_h, p.h_min, p.h_max)
-    assert s[5] == ref.haircut(p.h0, p.z_init, sr_h, max(p.h_min, p.h_min_init), p.h_max) < h_init_live
+    formula = ref.haircut(p.h0, p.z_init, sr_h, max(p.h_min, p.h_min_init), p.h_max)
+    assert system.oracle_ref.h_init(system.address("WETH")) == formula < h_init_live
+    # in force: the formula, or the maintenance haircut in force (s[4]) where that is higher (§4.3)
+    assert s[5] == max(formula, s[4])
     # no live push: a push anywhere within the multiples is accepted, far from the last one
     chain.pending_timestamp += 1
     _push(system, risk_keeper, "WETH", (_realized(system, "WETH") + 1) // 2)

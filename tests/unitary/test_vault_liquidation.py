@@ -19,7 +19,7 @@ import pytest
 
 from volmargin import reference as ref
 from book import Book
-from market import refresh as move
+from market import refresh as move, spike_then_calm
 from rounding import ceil_div
 
 E6, E8, E18 = 10**6, 10**8, 10**18
@@ -250,6 +250,65 @@ def test_settle_bad_debt_rejects_accounts_with_collateral(book, system, vault, a
     with pytest.raises(ref.Reject, match="vault: not bad debt"):
         book.ref.settle_bad_debt(str(target.address), book.now())
     assert book.stored(target) == before
+
+
+# ------------------------------------------------------------------ the opening limit after a spike
+
+
+def test_borrow_at_the_initial_limit_after_a_spike_is_not_liquidatable(book, system, chain, alice, liquidator,
+                                                                       oracle, weth):
+    """After a volatility spike the initial haircut in force is the maintenance haircut in
+    force (the formula is below it): the largest USD borrow the reference allows against 10
+    WETH passes on chain, one unit more is refused by name on chain and in the reference,
+    and the account is healthy at once (a liquidation is refused). Under the formula alone
+    (the rule before 2026-12-02) the same account could borrow more, and that borrow would
+    have been liquidatable in the block that opened it."""
+    book.deposit(alice, "WETH", 10 * E18)
+    spike_then_calm(system, chain)
+    w, now = book.a("WETH"), book.now()
+    o = system.oracle_ref
+    assert o.assets[w].breaker == ref.NORMAL
+    h_maint, formula = o.h_maint_now(w, now), o.h_init(w)
+    assert h_maint > formula + 5 * WAD // 100  # the gap the rule closes
+    assert oracle.risk(weth).h_init == o.h_init_now(w, now) == h_maint
+    who = str(alice.address)
+
+    def max_borrow(vref: ref.VaultRef, t: int) -> int:
+        lo, hi = 0, 20_000 * E6  # 10 WETH are worth about 20,000 USD
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            try:
+                copy.deepcopy(vref).borrow(who, book.a("USD"), mid, t)
+                lo = mid
+            except ref.Reject:
+                hi = mid
+        return lo
+
+    # each transaction in a block at the time its limit was found for: the haircut in force moves
+    # with time (0.5 %/h: about 0.03 USD a second here)
+    t = now + 12
+    limit = max_borrow(book.ref, t)
+    chain.pending_timestamp = t
+    book.rejects("vault: insufficient health", lambda: system.vault.borrow(system.tokens["USD"], limit + 1, sender=alice),
+                 lambda t: copy.deepcopy(book.ref).borrow(who, book.a("USD"), limit + 1, t), who=alice)
+    t = book.now() + 1
+    limit = max_borrow(book.ref, t)
+    chain.pending_timestamp = t
+    book.borrow(alice, "USD", limit)
+    book.check(alice)
+    h = system.vault.health(alice)
+    assert h.init_assets >= h.init_liabilities and h.maint_assets >= h.maint_liabilities
+    book.rejects_liquidation("vault: account healthy", liquidator, (alice, system.tokens["USD"], weth, UMAX, 0), alice)
+    # the formula alone, as before: a larger limit, and at it the account is liquidatable
+    old = copy.deepcopy(book.ref)
+    old.oracle.h_init_now = lambda asset, t: old.oracle.h_init(asset)
+    now = book.now()
+    old.repay(who, book.a("USD"), UMAX, now)
+    old_limit = max_borrow(old, now)
+    assert old_limit > limit * 105 // 100
+    old.borrow(who, book.a("USD"), old_limit, now)
+    hm = old.health(who, now)
+    assert hm.maint_assets < hm.maint_liabilities
 
 
 # ------------------------------------------------------------------ rejections

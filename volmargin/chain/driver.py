@@ -345,7 +345,7 @@ class ReferenceChecker:
             eq(f"step {step} {s}.var_slow", int(snap.var_slow), st.var_slow)
             eq(f"step {step} {s}.sigma_annual", int(snap.sigma_annual), oref.sigma(a, ref.SECONDS_PER_YEAR))
             eq(f"step {step} {s}.h_maint", int(snap.h_maint), oref.h_maint_now(a, int(t_view)))
-            eq(f"step {step} {s}.h_init", int(snap.h_init), oref.h_init(a))
+            eq(f"step {step} {s}.h_init", int(snap.h_init), oref.h_init_now(a, int(t_view)))
             eq(f"step {step} {s}.breaker", int(snap.breaker), st.breaker)
 
     def check_accounts(self, step: int, t_view: int, rows: list[AccountRow]) -> None:
@@ -559,7 +559,7 @@ class ModelChecker:
         self.h_view = o.h_maint_now(float(t_view))
         bal = np.array([[int(x) for x in r.balances[:A]] for r in rows], dtype=np.float64) / 10.0**self.dec
         self.balances = bal
-        ma, ml, _, _ = M.weighted_health(bal, o.price, self.h_view, o.h_init(), p.kappa, p.depth, o.breaker,
+        ma, ml, _, _ = M.weighted_health(bal, o.price, self.h_view, o.h_init_now(float(t_view)), p.kappa, p.depth, o.breaker,
                                          self.caution_scale, portfolio=self.portfolio)
         self.lam = self._scales(bal, self.h_view)
         gross = (np.abs(bal) * o.price).sum(axis=1)

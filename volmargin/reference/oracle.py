@@ -351,18 +351,28 @@ class OracleRef:
         return ramp(s.h_maint, s.h_target, U(now - s.h_time), p[P_RAMP_UP], p[P_RAMP_DOWN])
 
     def h_init(self, asset: str) -> int:
-        """Initial haircut without the size term, WAD, from ``_sigma_h`` (the forecast while one
-        is live); floored by max(h_min, h_min_init) (docs/design.md §4.3)."""
+        """The cached initial haircut without the size term (``h_init_base``), WAD, from
+        ``_sigma_h`` (the forecast while one is live); floored by max(h_min, h_min_init)
+        (docs/design.md §4.3). The one in force is ``h_init_now``."""
         s, p = self.assets[asset], self.params[asset]
         return haircut(p[P_H0], p[P_Z_INIT], self._sigma_h(asset, s, p), max(p[P_H_MIN], p[P_H_MIN_INIT]), p[P_H_MAX])
 
+    def h_init_now(self, asset: str, now: int) -> int:
+        """Initial haircut in force at ``now`` without the size term, WAD: ``h_init`` (the cached
+        formula), or the maintenance haircut in force where that is higher: after a volatility
+        spike the formula falls at once while ``h_maint_now`` ramps down, and an opening limit
+        below the liquidation threshold would let a borrow be liquidatable as it opens
+        (RiskOracle.risk and RiskOracle.haircuts, docs/design.md §4.3)."""
+        return max(self.h_init(asset), self.h_maint_now(asset, now))
+
     def risk(self, asset: str, now: int) -> RiskView:
-        """RiskOracle.risk: rejects unlisted, invalid and stale prices."""
+        """RiskOracle.risk: rejects unlisted, invalid and stale prices; ``h_init`` is
+        ``h_init_now`` (never below ``h_maint``)."""
         require(asset in self.assets, "oracle: asset not listed")
         s, p = self.assets[asset], self.params[asset]
         require(not s.invalid, "oracle: invalid price")
         require(U(now - s.updated_at) <= p[P_HEARTBEAT] + p[P_GRACE], "oracle: stale price")
-        return RiskView(s.price, self.h_maint_now(asset, now), self.h_init(asset), p[P_KAPPA], p[P_DEPTH], s.breaker,
+        return RiskView(s.price, self.h_maint_now(asset, now), self.h_init_now(asset, now), p[P_KAPPA], p[P_DEPTH], s.breaker,
                         _pf.correlated(asset, self.pairs))
 
     def sigma(self, asset: str, horizon: int) -> int:

@@ -284,7 +284,7 @@ class VaultSim:
         o = self.oracle
         self.s_price[:, k] = o.price
         self.s_hm[:, k] = o.h_maint
-        self.s_hi[:, k] = o.h_init()
+        self.s_hi[:, k] = o.h_init_now(o.h_time)
         self.s_sig[:, k] = o.sigma_annual()
         self.s_brk[:, k] = o.breaker
 
@@ -325,7 +325,7 @@ class VaultSim:
     def view(self) -> dict[str, np.ndarray]:
         """Current oracle view (B, A): price, h_maint, h_init, breaker, kappa, depth."""
         o = self.oracle
-        return {"price": o.price, "h_maint": o.h_maint, "h_init": o.h_init(), "breaker": o.breaker,
+        return {"price": o.price, "h_maint": o.h_maint, "h_init": o.h_init_now(o.h_time), "breaker": o.breaker,
                 "kappa": np.broadcast_to(self.p.kappa, o.price.shape), "depth": np.broadcast_to(self.p.depth, o.price.shape)}
 
     def open(self, balances: np.ndarray) -> None:
@@ -423,7 +423,7 @@ class VaultSim:
         if not self.track_bp or self.usd is None or self.times[k] > self.bp_until or self.portfolio is not None:
             return
         o = self.oracle
-        hi0 = o.h_init()
+        hi0 = o.h_init_now(o.h_time)
         for b in range(self.B):
             p = o.price[b]
             dep = self.collateral0 * p

@@ -126,7 +126,7 @@ def replay_subset(
     checker, keeper = model_configuration(system, op, vm.caution_scale, liquidation_rule(vm), TOLERANCES)
     # the population opens at the model's borrowing power, on the feeds' answers (8 decimals)
     o = checker.oracle
-    opening = open_at_leverage(make_population(n_accounts, seed, SYMS), o.price.copy(), o.h_init(), op.kappa,
+    opening = open_at_leverage(make_population(n_accounts, seed, SYMS), o.price.copy(), o.h_init_now(o.h_time), op.kappa,
                                op.depth, o.breaker, vm.caution_scale, headroom=OPEN_HEADROOM)
     prices = {s: np.array([close(s, i0 + k) for k in range(1, steps + 1)]) for s in SYMS}
     res = run_episode(system, chain, borrowers, liquidator, opening, prices, 3600, checker, keeper, progress)
