@@ -197,7 +197,9 @@ SUITE = [
     # margin's oracle view and floor against the reference; the forecast's bounds at the wei; and
     # every parameter's bounds on chain and in the reference (a storage codec's field width);
     # the bad-input table, whose rows are the only draws that reach a range check ("market range
-    # check off" survived every other stage on 9d520b6: only that table deposits 2^129 wei)
+    # check off" survived every other stage on 9d520b6: only that table deposits 2^129 wei);
+    # the liquidation file also holds the CAUTION scale's unit test ("caution scale never read"
+    # survived every stage on d0debf8: only the stateful test's random draws had reached it)
     ["ape", "test", "tests/unitary/test_vault_liquidation.py", "tests/unitary/test_oracle_breakers.py",
      "tests/unitary/test_vault_thin_collateral.py", "tests/unitary/test_portfolio_margin.py",
      "tests/unitary/test_oracle_forecast.py", "tests/unitary/test_spec.py",

@@ -311,6 +311,46 @@ def test_borrow_at_the_initial_limit_after_a_spike_is_not_liquidatable(book, sys
     assert hm.maint_assets < hm.maint_liabilities
 
 
+def test_caution_collateral_counts_at_the_caution_scale(book, system, chain, alice, oracle, weth):
+    """WETH -7.5 % in an hour: CAUTION by volatility alone (no trip). A WETH deposit then counts
+    at caution_scale (0.5) in initial health and in full in maintenance health (docs/design.md
+    §5.1, §7), by hand from the oracle's view; the largest USD borrow the reference allows passes
+    on chain, and a second one above what the reference then allows is refused by name."""
+    book.deposit(alice, "WETH", 10 * E18)
+    move(system, chain, WETH=1_850.0)
+    assert oracle.breaker(weth) == ref.CAUTION and oracle.n_tripped() == 0
+    scale = book.p[ref.V_CAUTION_SCALE]
+    assert 0 < scale < WAD
+    r, h = oracle.risk(weth), system.vault.health(alice)
+    v = ref.asset_value(10 * E18, r.price, 18)
+    assert h.maint_assets == ref.weighted_asset(v, r.h_maint)
+    assert h.init_assets == ref.weighted_asset(v, ref.initial_haircut(r.h_init, r.kappa, r.depth, v, 0)) * scale // WAD
+    who, usd = str(alice.address), book.a("USD")
+
+    def max_borrow(t: int) -> int:
+        lo, hi = 0, 20_000 * E6
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            try:
+                copy.deepcopy(book.ref).borrow(who, usd, mid, t)
+                lo = mid
+            except ref.Reject:
+                hi = mid
+        return lo
+
+    t = book.now() + 12
+    limit = max_borrow(t)
+    assert limit > 0
+    chain.pending_timestamp = t
+    book.borrow(alice, "USD", limit)
+    book.check(alice)
+    t = book.now() + 1
+    more = max_borrow(t)
+    chain.pending_timestamp = t
+    book.rejects("vault: insufficient health", lambda: system.vault.borrow(system.tokens["USD"], more + 1, sender=alice),
+                 lambda now: copy.deepcopy(book.ref).borrow(who, usd, more + 1, now), who=alice)
+
+
 # ------------------------------------------------------------------ rejections
 
 
