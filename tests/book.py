@@ -138,6 +138,20 @@ class Book:
             "now": now,
         }
 
+    def max_borrow(self, who: Any, sym: str, now: int, hi: int, vref: ref.VaultRef | None = None) -> int:
+        """The largest borrow of ``sym`` (token decimals, below ``hi``) that ``vref`` (default the
+        mirror) accepts for ``who`` at ``now`` (s): a bisection on copies, so nothing moves."""
+        vref = vref or self.ref
+        lo = 0
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            try:
+                copy.deepcopy(vref).borrow(str(who.address), self.a(sym), mid, now)
+                lo = mid
+            except ref.Reject:
+                hi = mid
+        return lo
+
     # -- state
 
     def stored(self, who: Any, liq: Any = None) -> tuple[Any, ...]:

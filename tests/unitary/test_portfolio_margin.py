@@ -199,21 +199,9 @@ def test_hedged_book_borrows_more_than_per_asset_margin_allows(system, chain, al
     (0.5) times the per-asset requirement; chain and reference agree throughout."""
     book = Book(system, chain, (alice,))
     book.deposit(alice, "WETH", 10 * E18)
-    who, wbtc, now = str(alice.address), book.a("WBTC"), book.now()
-
-    def max_borrow(vref: ref.VaultRef) -> int:
-        lo, hi = 0, 10 * E8
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            trial = copy.deepcopy(vref)
-            try:
-                trial.borrow(who, wbtc, mid, now)
-                lo = mid
-            except ref.Reject:
-                hi = mid
-        return lo
-
-    per_asset, portfolio = max_borrow(_per_asset(book.ref)), max_borrow(book.ref)
+    who, now = str(alice.address), book.now()
+    per_asset = book.max_borrow(alice, "WBTC", now, 10 * E8, _per_asset(book.ref))
+    portfolio = book.max_borrow(alice, "WBTC", now, 10 * E8)
     assert portfolio > per_asset * 103 // 100
     book.borrow(alice, "WBTC", per_asset * 103 // 100)
     book.check()

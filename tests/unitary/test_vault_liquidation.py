@@ -274,15 +274,7 @@ def test_borrow_at_the_initial_limit_after_a_spike_is_not_liquidatable(book, sys
     who = str(alice.address)
 
     def max_borrow(vref: ref.VaultRef, t: int) -> int:
-        lo, hi = 0, 20_000 * E6  # 10 WETH are worth about 20,000 USD
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            try:
-                copy.deepcopy(vref).borrow(who, book.a("USD"), mid, t)
-                lo = mid
-            except ref.Reject:
-                hi = mid
-        return lo
+        return book.max_borrow(alice, "USD", t, 20_000 * E6, vref)  # 10 WETH are worth about 20,000 USD
 
     # each transaction in a block at the time its limit was found for: the haircut in force moves
     # with time (0.5 %/h: about 0.03 USD a second here)
@@ -326,26 +318,14 @@ def test_caution_collateral_counts_at_the_caution_scale(book, system, chain, ali
     assert h.maint_assets == ref.weighted_asset(v, r.h_maint)
     assert h.init_assets == ref.weighted_asset(v, ref.initial_haircut(r.h_init, r.kappa, r.depth, v, 0)) * scale // WAD
     who, usd = str(alice.address), book.a("USD")
-
-    def max_borrow(t: int) -> int:
-        lo, hi = 0, 20_000 * E6
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            try:
-                copy.deepcopy(book.ref).borrow(who, usd, mid, t)
-                lo = mid
-            except ref.Reject:
-                hi = mid
-        return lo
-
     t = book.now() + 12
-    limit = max_borrow(t)
+    limit = book.max_borrow(alice, "USD", t, 20_000 * E6)
     assert limit > 0
     chain.pending_timestamp = t
     book.borrow(alice, "USD", limit)
     book.check(alice)
     t = book.now() + 1
-    more = max_borrow(t)
+    more = book.max_borrow(alice, "USD", t, 20_000 * E6)
     chain.pending_timestamp = t
     book.rejects("vault: insufficient health", lambda: system.vault.borrow(system.tokens["USD"], more + 1, sender=alice),
                  lambda now: copy.deepcopy(book.ref).borrow(who, usd, more + 1, now), who=alice)
